@@ -1,0 +1,88 @@
+import { z } from "zod";
+
+/** Lower-case identifier usable in resource names, PostgreSQL identifiers and Kill Bill names. */
+const slug = z.string().regex(/^[a-z][a-z0-9-]{1,30}$/, "lower-case letters, digits and dashes");
+
+/** ISO 4217 currency code -> monthly amount in that currency. */
+const prices = z
+  .record(z.string().regex(/^[A-Z]{3}$/, "ISO 4217 currency code"), z.number().nonnegative())
+  .refine((p) => Object.keys(p).length > 0, "at least one currency");
+
+/** Odoo server options sized per plan (odoo.conf keys of the same names). */
+const odooLimits = z.strictObject({
+  /** HTTP worker processes; 0 would be threaded mode, which ignores memory limits, so >= 1. */
+  workers: z.number().int().min(1).max(64),
+  maxCronThreads: z.number().int().min(0).max(8),
+  limitMemorySoftMb: z.number().int().min(256),
+  limitMemoryHardMb: z.number().int().min(256),
+  limitTimeCpuSeconds: z.number().int().min(30),
+  limitTimeRealSeconds: z.number().int().min(30),
+  /** Connection pool size of each Odoo process (db_maxconn). */
+  dbMaxConnections: z.number().int().min(2).max(256),
+});
+
+export const planSchema = z
+  .strictObject({
+    id: slug,
+    displayName: z.string().min(1),
+    /** CPU limit of the Odoo runtime, in cores (fractions allowed). */
+    cpus: z.number().positive().max(64),
+    memoryMb: z.number().int().min(512),
+    /** Filestore quota. */
+    storageGb: z.number().int().min(1),
+    database: z.strictObject({
+      /** shared: a database on the platform's PostgreSQL; dedicated: a PostgreSQL of its own. */
+      placement: z.enum(["shared", "dedicated"]),
+      connectionLimit: z.number().int().min(4),
+    }),
+    odoo: odooLimits,
+    /** Free days before the first charge (a TRIAL phase in Kill Bill); 0 for none. */
+    trialDays: z.number().int().min(0).max(365),
+    /** A plan that ends when its trial ends (the subscription expires) instead of billing on. */
+    trialOnly: z.boolean().default(false),
+    monthlyPrice: prices,
+    killbill: z.strictObject({
+      product: z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/),
+      /** Kill Bill plan names this tier answers to; the first one is the one the catalog defines. */
+      plans: z.array(z.string().regex(/^[a-z][a-z0-9-]*$/)).min(1),
+    }),
+  })
+  .superRefine((p, ctx) => {
+    const o = p.odoo;
+    if (o.limitMemorySoftMb > o.limitMemoryHardMb)
+      ctx.addIssue({
+        code: "custom",
+        path: ["odoo", "limitMemorySoftMb"],
+        message: "exceeds limitMemoryHardMb",
+      });
+    if (o.limitTimeCpuSeconds > o.limitTimeRealSeconds)
+      ctx.addIssue({
+        code: "custom",
+        path: ["odoo", "limitTimeCpuSeconds"],
+        message: "exceeds limitTimeRealSeconds",
+      });
+    // Every Odoo process (HTTP workers + cron threads + the gevent worker) holds up to
+    // db_maxconn connections; the database must admit them all.
+    const processes = o.workers + o.maxCronThreads + 1;
+    if (processes * o.dbMaxConnections > p.database.connectionLimit)
+      ctx.addIssue({
+        code: "custom",
+        path: ["database", "connectionLimit"],
+        message: `below ${processes} Odoo processes x dbMaxConnections ${o.dbMaxConnections}`,
+      });
+    // One worker alone must never be able to exceed the container's memory limit.
+    if (o.limitMemoryHardMb > p.memoryMb)
+      ctx.addIssue({
+        code: "custom",
+        path: ["odoo", "limitMemoryHardMb"],
+        message: "exceeds memoryMb",
+      });
+    if (p.trialOnly && p.trialDays === 0)
+      ctx.addIssue({
+        code: "custom",
+        path: ["trialDays"],
+        message: "a trial-only plan needs trial days",
+      });
+  });
+
+export type Plan = z.infer<typeof planSchema>;

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The test command (README, .ci/run): prepares the machine, then type-checks, lints and runs jest.
+# Extra arguments go to jest, e.g. `bash scripts/test.sh components/`.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/prepare.sh"
+echo "[test] tsc" >&2
+npx tsc -p tsconfig.json --noEmit
+echo "[test] eslint + prettier" >&2
+npx eslint . --max-warnings 0
+npx prettier --check . >/dev/null || { npx prettier --list-different .; exit 1; }
+echo "[test] jest" >&2
+npx jest --ci "$@"
