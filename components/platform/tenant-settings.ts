@@ -1,0 +1,43 @@
+import { z } from "zod";
+import { ODOO_VERSIONS } from "../tenant/odoo-versions";
+
+/**
+ * What the platform stack exports for tenant stacks, as one plain (non-secret) output named
+ * `tenantSettings`; the PostgreSQL admin password travels separately as the secret output
+ * `postgresAdminPassword`. Tenant programs validate it, so a platform/tenant mismatch fails
+ * with a clear message instead of a half-declared stack.
+ */
+export const tenantSettingsSchema = z.object({
+  runtime: z.enum(["container", "swarm"]),
+  baseDomain: z.string().min(1),
+  entryPoint: z.string().min(1),
+  certResolver: z.string().optional(),
+  edgeNetwork: z.string().min(1),
+  dataNetwork: z.string().min(1),
+  postgres: z.object({
+    adminHost: z.string().min(1),
+    adminPort: z.number().int(),
+    adminUser: z.string().min(1),
+    sslMode: z.enum(["disable", "require", "verify-ca", "verify-full"]),
+    tenantHost: z.string().min(1),
+    tenantPort: z.number().int(),
+  }),
+  filestore: z.discriminatedUnion("kind", [
+    z.object({ kind: z.literal("local") }),
+    z.object({
+      kind: z.literal("cephfs"),
+      monitors: z.string().min(1),
+      root: z.string().min(1),
+      user: z.string().min(1),
+      secretFile: z.string().min(1),
+      fsName: z.string().optional(),
+    }),
+  ]),
+  dedicatedPostgresImage: z.string().min(1),
+  /** Odoo image per major version. */
+  odooImages: z.partialRecord(z.enum(ODOO_VERSIONS), z.string()),
+  /** Pre-initialised template database per major version, when the platform has one. */
+  templateDatabases: z.partialRecord(z.enum(ODOO_VERSIONS), z.string()).default({}),
+});
+
+export type TenantSettings = z.infer<typeof tenantSettingsSchema>;

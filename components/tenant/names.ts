@@ -1,0 +1,72 @@
+/** PostgreSQL truncates identifiers at 63 bytes (NAMEDATALEN - 1); longer names are rejected. */
+export const POSTGRES_IDENTIFIER_MAX = 63;
+
+/** Lower-case DNS label: what a tenant id and a subdomain must be. */
+export const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** Hostnames the platform keeps for itself under the base domain. */
+export const RESERVED_SUBDOMAINS = new Set([
+  "admin",
+  "api",
+  "app",
+  "billing",
+  "dashboard",
+  "grafana",
+  "kaui",
+  "killbill",
+  "mail",
+  "postgres",
+  "redis",
+  "smtp",
+  "static",
+  "status",
+  "traefik",
+  "www",
+]);
+
+export class NamingError extends Error {
+  override readonly name = "NamingError";
+}
+
+/** Names derived from a tenant's identity: one place, so nothing else builds them by hand. */
+export interface TenantNames {
+  /** Database and its owner role: `odoo_<customer>_<instance-short>`. */
+  database: string;
+  role: string;
+  /** Docker container / Swarm service of the Odoo runtime. */
+  runtime: string;
+  /** Filestore volume. */
+  volume: string;
+  /** Dedicated PostgreSQL container / service, for tiers that have one. */
+  dedicatedPostgres: string;
+  /** Traefik router and service prefix. */
+  router: string;
+}
+
+function identifierPart(value: string): string {
+  return value
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "_")
+    .replace(/^_+|_+$/g, "");
+}
+
+/** The instance-short: the tenant id as an identifier part (dashes become underscores). */
+export function tenantNames(customerId: string, tenantId: string): TenantNames {
+  const customer = identifierPart(customerId);
+  const instance = identifierPart(tenantId);
+  if (!customer || !instance)
+    throw new NamingError("customer and tenant ids must contain letters or digits");
+  const database = `odoo_${customer}_${instance}`;
+  if (Buffer.byteLength(database) > POSTGRES_IDENTIFIER_MAX)
+    throw new NamingError(
+      `database name "${database}" is ${Buffer.byteLength(database)} bytes; PostgreSQL allows ${POSTGRES_IDENTIFIER_MAX}`,
+    );
+  return {
+    database,
+    role: database,
+    runtime: `odoo-${tenantId}`,
+    volume: `odoo-${tenantId}-filestore`,
+    dedicatedPostgres: `odoo-${tenantId}-postgres`,
+    router: `odoo-${tenantId}`,
+  };
+}

@@ -1,0 +1,154 @@
+import { loadCatalog } from "../../catalog";
+import { cephfsTenantPath, filestoreVolumeArgs } from "./filestore";
+import { NamingError, tenantNames } from "./names";
+import { odooCommand, runtimeLimits, storageQuotaBytes } from "./odoo-options";
+import { realtimeRoute, type OdooVersion } from "./odoo-versions";
+import { traefikLabels } from "./traefik-labels";
+
+describe("tenantNames", () => {
+  it.each([
+    ["acme", "acme-erp", "odoo_acme_acme_erp"],
+    ["ACME Corp", "x1", "odoo_acme_corp_x1"],
+    ["cust_42", "shop-eu-1", "odoo_cust_42_shop_eu_1"],
+  ])("customer %s, tenant %s -> database %s", (customer, tenant, database) => {
+    const n = tenantNames(customer, tenant);
+    expect(n.database).toBe(database);
+    expect(n.role).toBe(database);
+    expect(n.runtime).toBe(`odoo-${tenant}`);
+    expect(n.volume).toBe(`odoo-${tenant}-filestore`);
+  });
+
+  it("rejects names beyond PostgreSQL's 63 bytes instead of truncating", () => {
+    expect(() => tenantNames("c".repeat(30), "t".repeat(30))).toThrow(NamingError);
+    expect(() => tenantNames("c".repeat(30), "t".repeat(30))).toThrow(
+      "66 bytes; PostgreSQL allows 63",
+    );
+    expect(tenantNames("c".repeat(28), "t".repeat(28)).database).toHaveLength(62);
+  });
+});
+
+describe("realtimeRoute", () => {
+  it.each<[OdooVersion, string]>([
+    ["14", "PathPrefix(`/longpolling/`)"],
+    ["15", "PathPrefix(`/longpolling/`)"],
+    ["16", "Path(`/websocket`)"],
+    ["17", "Path(`/websocket`)"],
+    ["18", "Path(`/websocket`)"],
+  ])("Odoo %s -> %s", (version, rule) => expect(realtimeRoute(version).rule).toBe(rule));
+});
+
+describe("traefikLabels", () => {
+  const base = {
+    router: "odoo-acme",
+    hosts: ["acme.example.com"],
+    odooVersion: "17" as OdooVersion,
+    entryPoint: "websecure",
+    certResolver: "letsencrypt",
+    network: "edge",
+    runtime: "container" as const,
+  };
+
+  it("routes the host to 8069 and the websocket to 8072 on a higher-priority router", () => {
+    expect(traefikLabels(base)).toEqual({
+      "traefik.enable": "true",
+      "traefik.docker.network": "edge",
+      "traefik.http.middlewares.odoo-acme-proto.headers.customrequestheaders.X-Forwarded-Proto":
+        "https",
+      "traefik.http.services.odoo-acme-http.loadbalancer.server.port": "8069",
+      "traefik.http.services.odoo-acme-realtime.loadbalancer.server.port": "8072",
+      "traefik.http.routers.odoo-acme-http.rule": "Host(`acme.example.com`)",
+      "traefik.http.routers.odoo-acme-http.entrypoints": "websecure",
+      "traefik.http.routers.odoo-acme-http.service": "odoo-acme-http",
+      "traefik.http.routers.odoo-acme-http.priority": "1",
+      "traefik.http.routers.odoo-acme-http.middlewares": "odoo-acme-proto",
+      "traefik.http.routers.odoo-acme-http.tls": "true",
+      "traefik.http.routers.odoo-acme-http.tls.certresolver": "letsencrypt",
+      "traefik.http.routers.odoo-acme-realtime.rule":
+        "Host(`acme.example.com`) && Path(`/websocket`)",
+      "traefik.http.routers.odoo-acme-realtime.entrypoints": "websecure",
+      "traefik.http.routers.odoo-acme-realtime.service": "odoo-acme-realtime",
+      "traefik.http.routers.odoo-acme-realtime.priority": "20",
+      "traefik.http.routers.odoo-acme-realtime.middlewares": "odoo-acme-proto",
+      "traefik.http.routers.odoo-acme-realtime.tls": "true",
+      "traefik.http.routers.odoo-acme-realtime.tls.certresolver": "letsencrypt",
+    });
+  });
+
+  it.each([
+    ["15", "container", "traefik.docker.network", "PathPrefix(`/longpolling/`)"],
+    ["16", "swarm", "traefik.swarm.network", "Path(`/websocket`)"],
+  ] as const)("Odoo %s on %s uses %s and %s", (odooVersion, runtime, networkLabel, realtime) => {
+    const labels = traefikLabels({ ...base, odooVersion, runtime });
+    expect(labels[networkLabel]).toBe("edge");
+    expect(labels["traefik.http.routers.odoo-acme-realtime.rule"]).toBe(
+      `Host(\`acme.example.com\`) && ${realtime}`,
+    );
+  });
+
+  it("matches custom domains too, and omits the resolver when none is set", () => {
+    const labels = traefikLabels({
+      ...base,
+      hosts: ["acme.example.com", "erp.acme.org"],
+      certResolver: undefined,
+    });
+    expect(labels["traefik.http.routers.odoo-acme-http.rule"]).toBe(
+      "(Host(`acme.example.com`) || Host(`erp.acme.org`))",
+    );
+    expect(labels["traefik.http.routers.odoo-acme-realtime.rule"]).toBe(
+      "(Host(`acme.example.com`) || Host(`erp.acme.org`)) && Path(`/websocket`)",
+    );
+    expect(Object.keys(labels).some((k) => k.endsWith("certresolver"))).toBe(false);
+  });
+});
+
+describe("odoo options per plan", () => {
+  const catalog = loadCatalog();
+  it.each(catalog.plans.map((p) => [p.id, p] as const))("%s", (_id, plan) => {
+    const cmd = odooCommand(plan, "odoo_c_t");
+    expect(cmd.slice(0, 5)).toEqual([
+      "odoo",
+      "--database=odoo_c_t",
+      "--db-filter=^odoo_c_t$",
+      "--no-database-list",
+      "--proxy-mode",
+    ]);
+    expect(cmd).toContain(`--workers=${plan.odoo.workers}`);
+    expect(cmd).toContain(`--max-cron-threads=${plan.odoo.maxCronThreads}`);
+    expect(cmd).toContain(`--limit-memory-hard=${plan.odoo.limitMemoryHardMb * 1048576}`);
+    expect(cmd).toContain(`--db_maxconn=${plan.odoo.dbMaxConnections}`);
+    expect(runtimeLimits(plan).service).toEqual({
+      nanoCpus: plan.cpus * 1e9,
+      memoryBytes: plan.memoryMb * 1048576,
+    });
+    expect(storageQuotaBytes(plan)).toBe(plan.storageGb * 1024 ** 3);
+  });
+});
+
+describe("filestore volume", () => {
+  it("is a plain local volume without CephFS", () => {
+    expect(filestoreVolumeArgs({ kind: "local" }, "acme")).toEqual({
+      driver: "local",
+      driverOpts: {},
+    });
+  });
+
+  it("mounts the tenant's own CephFS directory", () => {
+    const backend = {
+      kind: "cephfs" as const,
+      monitors: "10.0.0.1:6789,10.0.0.2:6789",
+      root: "/volumes/saas/",
+      user: "odoo",
+      secretFile: "/etc/ceph/odoo.secret",
+      fsName: "cephfs",
+    };
+    expect(cephfsTenantPath(backend.root, "acme")).toBe("/volumes/saas/odoo_instances/acme");
+    expect(filestoreVolumeArgs(backend, "acme")).toEqual({
+      driver: "local",
+      driverOpts: {
+        type: "ceph",
+        device: "10.0.0.1:6789,10.0.0.2:6789:/volumes/saas/odoo_instances/acme",
+        o: "name=odoo,secretfile=/etc/ceph/odoo.secret,fs=cephfs",
+      },
+    });
+  });
+});

@@ -1,0 +1,29 @@
+import type * as pulumi from "@pulumi/pulumi";
+import type { Runtime } from "../workload";
+import type { FilestoreBackend } from "./filestore";
+
+/** What a tenant needs from the platform (the platform stack's outputs, read by StackReference). */
+export interface TenantPlatform {
+  runtime: Runtime;
+  baseDomain: pulumi.Input<string>;
+  /** Traefik entry point for HTTPS. */
+  entryPoint: pulumi.Input<string>;
+  certResolver?: pulumi.Input<string>;
+  /** Network Traefik reaches tenants on, and network tenants reach PostgreSQL on. */
+  edgeNetwork: pulumi.Input<string>;
+  dataNetwork: pulumi.Input<string>;
+  postgres: {
+    /** Address the control plane (the postgresql provider) connects to. */
+    adminHost: pulumi.Input<string>;
+    adminPort: pulumi.Input<number>;
+    adminUser: pulumi.Input<string>;
+    adminPassword: pulumi.Input<string>;
+    sslMode: pulumi.Input<string>;
+    /** Address Odoo containers connect to (a name on the data network). */
+    tenantHost: pulumi.Input<string>;
+    tenantPort: pulumi.Input<number>;
+  };
+  filestore: FilestoreBackend;
+  /** Image for PostgreSQL servers of tiers with a dedicated database. */
+  dedicatedPostgresImage: pulumi.Input<string>;
+}

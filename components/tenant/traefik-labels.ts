@@ -1,0 +1,62 @@
+import { realtimeRoute, type OdooVersion } from "./odoo-versions";
+
+export interface RoutingInput {
+  /** Router/service name prefix, unique per tenant. */
+  router: string;
+  /** `<subdomain>.<base-domain>` first, then custom domains. */
+  hosts: string[];
+  odooVersion: OdooVersion;
+  /** Traefik entry point for HTTPS (e.g. `websecure`). */
+  entryPoint: string;
+  /** ACME certificate resolver; omitted when TLS is terminated elsewhere. */
+  certResolver?: string;
+  /** The network Traefik reaches the tenant on. */
+  network: string;
+  /** `container`: Traefik's docker provider; `swarm`: its swarm provider. */
+  runtime: "container" | "swarm";
+}
+
+export const ODOO_HTTP_PORT = 8069;
+export const ODOO_REALTIME_PORT = 8072;
+
+/**
+ * The Traefik labels that route a tenant: every host to 8069, the real-time path to 8072 on a
+ * higher-priority router, TLS with the cert resolver, and X-Forwarded-Proto forced to https
+ * (Traefik forwards `wss` on websockets, which Odoo 16+ compares against an https Origin).
+ * The same map goes on the container (docker provider) or on the service (swarm provider).
+ */
+export function traefikLabels(input: RoutingInput): Record<string, string> {
+  if (input.hosts.length === 0) throw new Error("at least one host is required");
+  const r = input.router;
+  const hostRule = input.hosts.map((h) => `Host(\`${h}\`)`).join(" || ");
+  const hostMatch = input.hosts.length > 1 ? `(${hostRule})` : hostRule;
+  const realtime = realtimeRoute(input.odooVersion);
+  const provider = input.runtime === "swarm" ? "swarm" : "docker";
+  const labels: Record<string, string> = {
+    "traefik.enable": "true",
+    [`traefik.${provider}.network`]: input.network,
+    [`traefik.http.middlewares.${r}-proto.headers.customrequestheaders.X-Forwarded-Proto`]: "https",
+    [`traefik.http.services.${r}-http.loadbalancer.server.port`]: String(ODOO_HTTP_PORT),
+    [`traefik.http.services.${r}-realtime.loadbalancer.server.port`]: String(ODOO_REALTIME_PORT),
+  };
+  const router = (name: string, rule: string, service: string, priority: number) => {
+    const k = `traefik.http.routers.${name}`;
+    labels[`${k}.rule`] = rule;
+    labels[`${k}.entrypoints`] = input.entryPoint;
+    labels[`${k}.service`] = service;
+    labels[`${k}.priority`] = String(priority);
+    labels[`${k}.middlewares`] = `${r}-proto`;
+    labels[`${k}.tls`] = "true";
+    if (input.certResolver) labels[`${k}.tls.certresolver`] = input.certResolver;
+  };
+  router(`${r}-http`, hostMatch, `${r}-http`, 1);
+  router(`${r}-realtime`, `${hostMatch} && ${realtime.rule}`, `${r}-realtime`, 20);
+  return labels;
+}
+
+/** Labels as the docker provider's `[{label, value}]` list, in a stable order. */
+export function labelList(labels: Record<string, string>): { label: string; value: string }[] {
+  return Object.keys(labels)
+    .sort()
+    .map((label) => ({ label, value: labels[label] }));
+}

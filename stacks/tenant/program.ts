@@ -1,0 +1,68 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { PulumiFn } from "@pulumi/pulumi/automation";
+import { formatIssues, loadCatalog, type Catalog } from "../../catalog";
+import { tenantSettingsSchema } from "../../components/platform/tenant-settings";
+import { OdooTenant } from "../../components/tenant/odoo-tenant";
+import { defaultOdooImage } from "../../components/tenant/odoo-versions";
+import type { TenantSpec } from "./tenant-spec";
+
+/** Stack config key (namespace `tenant`) holding the database role's password, as a secret. */
+export const DATABASE_PASSWORD_KEY = "databasePassword";
+
+export interface TenantProgramOptions {
+  /** Fully qualified platform stack name, e.g. `organization/odoo-saas-platform/prod`. */
+  platformStack: string;
+  catalog?: Catalog;
+}
+
+/**
+ * The per-tenant Pulumi program, built from a validated spec. Platform settings come from the
+ * platform stack's outputs through a StackReference; the database password from stack config.
+ */
+export function tenantProgram(spec: TenantSpec, options: TenantProgramOptions): PulumiFn {
+  const catalog = options.catalog ?? loadCatalog();
+  const plan = catalog.plan(spec.plan);
+  if (!plan) throw new Error(`unknown plan "${spec.plan}"`);
+  return async () => {
+    const platform = new pulumi.StackReference("platform", { name: options.platformStack });
+    const raw = (await platform.getOutputDetails("tenantSettings")).value;
+    const parsed = tenantSettingsSchema.safeParse(raw);
+    if (!parsed.success)
+      throw new Error(
+        `platform stack ${options.platformStack} has no valid tenantSettings output:\n${formatIssues(parsed.error)}`,
+      );
+    const settings = parsed.data;
+    const password = new pulumi.Config("tenant").requireSecret(DATABASE_PASSWORD_KEY);
+
+    const tenant = new OdooTenant(spec.tenantId, {
+      tenantId: spec.tenantId,
+      customerId: spec.customerId,
+      plan,
+      odooVersion: spec.odooVersion,
+      subdomain: spec.subdomain,
+      customDomains: spec.customDomains,
+      state: spec.state,
+      odooImage: settings.odooImages[spec.odooVersion] ?? defaultOdooImage(spec.odooVersion),
+      templateDatabase: settings.templateDatabases[spec.odooVersion],
+      databasePassword: password,
+      platform: {
+        ...settings,
+        postgres: {
+          ...settings.postgres,
+          adminPassword: platform.requireOutput("postgresAdminPassword"),
+        },
+      },
+    });
+    return {
+      url: tenant.url,
+      hosts: tenant.hosts,
+      plan: plan.id,
+      state: spec.state,
+      odooVersion: spec.odooVersion,
+      databaseName: tenant.databaseName,
+      databaseRole: tenant.databaseRole,
+      runtimeName: tenant.runtimeName,
+      volumeName: tenant.volumeName,
+    };
+  };
+}
