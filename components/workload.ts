@@ -5,9 +5,12 @@ import { createHash } from "node:crypto";
 export type Runtime = "container" | "swarm";
 
 export interface WorkloadMount {
-  /** Volume name. */
+  /** Volume name, or a host path for `bind`. */
   source: pulumi.Input<string>;
   target: string;
+  /** Default `volume`; `bind` mounts a host path (e.g. the Docker socket for Traefik). */
+  type?: "volume" | "bind";
+  readOnly?: boolean;
   /** Driver and options, so a Swarm node other than the one holding the volume can create it. */
   driver?: pulumi.Input<string>;
   driverOptions?: pulumi.Input<Record<string, pulumi.Input<string>>>;
@@ -84,7 +87,11 @@ export function dockerWorkload(
         envs: envList({ ...spec.env, ...spec.secretEnv }),
         labels,
         networksAdvanced: spec.networks.map((n) => ({ name: n })),
-        volumes: spec.mounts?.map((m) => ({ volumeName: m.source, containerPath: m.target })),
+        volumes: spec.mounts?.map((m) =>
+          m.type === "bind"
+            ? { hostPath: m.source, containerPath: m.target, readOnly: m.readOnly }
+            : { volumeName: m.source, containerPath: m.target, readOnly: m.readOnly },
+        ),
         cpus: spec.limits ? String(spec.limits.cpus) : undefined,
         memory: spec.limits?.memoryMb,
         healthcheck: spec.healthcheck,
@@ -140,9 +147,10 @@ export function dockerWorkload(
             fileName: s.file,
           })),
           mounts: spec.mounts?.map((m) => ({
-            type: "volume",
+            type: m.type ?? "volume",
             source: m.source,
             target: m.target,
+            readOnly: m.readOnly,
             volumeOptions: m.driver
               ? { driverName: m.driver, driverOptions: m.driverOptions }
               : undefined,

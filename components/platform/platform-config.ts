@@ -1,0 +1,85 @@
+import { z } from "zod";
+import { ODOO_VERSIONS } from "../tenant/odoo-versions";
+
+const image = z.string().min(1);
+
+/**
+ * The platform stack's settings (`pulumi config`, namespace `odoo-saas-platform`), validated at
+ * once so a mistake is reported with every problem and the key it is under.
+ */
+export const platformConfigSchema = z.strictObject({
+  baseDomain: z
+    .string()
+    .regex(/^([a-z0-9-]+\.)+[a-z]{2,63}$/, "a DNS domain such as odoo.example.com"),
+  runtime: z.enum(["container", "swarm"]).default("container"),
+  /** Prefix of every platform-level name (networks, services). */
+  namePrefix: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{1,20}$/)
+    .default("saas"),
+  traefik: z
+    .strictObject({
+      image: image.default("traefik:v3.5"),
+      /** ACME account e-mail; without it no certificate resolver is configured. */
+      acmeEmail: z.email().optional(),
+      certResolver: z.string().default("letsencrypt"),
+      dashboard: z.boolean().default(false),
+      httpPort: z.number().int().default(80),
+      httpsPort: z.number().int().default(443),
+    })
+    .prefault({}),
+  postgres: z
+    .discriminatedUnion("mode", [
+      z.strictObject({
+        mode: z.literal("container"),
+        image: image.default("postgres:16"),
+        adminUser: z.string().default("saas_admin"),
+        /** The control plane reaches the server on this loopback port of the Docker host. */
+        publishPort: z.number().int().default(5432),
+      }),
+      z.strictObject({
+        mode: z.literal("external"),
+        host: z.string().min(1),
+        port: z.number().int().default(5432),
+        adminUser: z.string().min(1),
+        sslMode: z.enum(["disable", "require", "verify-ca", "verify-full"]).default("require"),
+      }),
+    ])
+    .prefault({ mode: "container" }),
+  redis: z.strictObject({ image: image.default("redis:7") }).prefault({}),
+  killbill: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      image: image.default("killbill/killbill:0.24.16"),
+      mariadbImage: image.default("killbill/mariadb:0.24"),
+      kaui: z.boolean().default(true),
+      kauiImage: image.default("killbill/kaui:3.0.23"),
+    })
+    .prefault({}),
+  api: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      image: image.default("odoo-saas-api:latest"),
+      port: z.number().int().default(8080),
+    })
+    .prefault({}),
+  filestore: z
+    .discriminatedUnion("kind", [
+      z.strictObject({ kind: z.literal("local") }),
+      z.strictObject({
+        kind: z.literal("cephfs"),
+        monitors: z.string().min(1),
+        root: z.string().min(1),
+        user: z.string().min(1),
+        secretFile: z.string().min(1),
+        fsName: z.string().optional(),
+      }),
+    ])
+    .prefault({ kind: "local" }),
+  odooImages: z.partialRecord(z.enum(ODOO_VERSIONS), image).default({}),
+  templateDatabases: z.partialRecord(z.enum(ODOO_VERSIONS), z.string()).default({}),
+  dedicatedPostgresImage: image.default("postgres:16"),
+});
+
+export type PlatformConfig = z.output<typeof platformConfigSchema>;
+export type PlatformConfigInput = z.input<typeof platformConfigSchema>;

@@ -1,0 +1,279 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { dockerWorkload, type Runtime } from "../workload";
+import type { PlatformConfig } from "./platform-config";
+import { serviceRouteLabels, traefikCommand } from "./route-labels";
+import type { TenantSettings } from "./tenant-settings";
+
+export interface PlatformArgs {
+  config: PlatformConfig;
+  /** PostgreSQL admin password (server's superuser, or the external server's admin role). */
+  postgresAdminPassword: pulumi.Input<string>;
+  /** Kill Bill's MariaDB password; required when Kill Bill is enabled. */
+  killbillDatabasePassword?: pulumi.Input<string>;
+  /** Secret environment of the API service (DATABASE_URL, tokens...); when the API is enabled. */
+  apiSecretEnv?: Record<string, pulumi.Input<string>>;
+}
+
+/**
+ * The shared platform: edge and data networks, Traefik, the shared PostgreSQL server (or an
+ * external one), Redis, Kill Bill with MariaDB and Kaui when enabled, and the API.
+ */
+export class Platform extends pulumi.ComponentResource {
+  /** Everything a tenant stack needs, plain (exported as the `tenantSettings` output). */
+  readonly tenantSettings: pulumi.Output<TenantSettings>;
+  readonly postgresAdminPassword: pulumi.Output<string>;
+  readonly urls: pulumi.Output<Record<string, string>>;
+
+  constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("odoo-saas:platform:Platform", name, {}, opts);
+    const { config } = args;
+    const runtime: Runtime = config.runtime;
+    const p = config.namePrefix;
+    const child = { parent: this };
+    const swarm = runtime === "swarm";
+    const labels = { "odoo-saas.platform": p };
+    const labelList = Object.entries(labels).map(([label, value]) => ({ label, value }));
+
+    const network = (part: string, internal: boolean) =>
+      new docker.Network(
+        `${name}-${part}`,
+        {
+          name: `${p}-${part}`,
+          driver: swarm ? "overlay" : "bridge",
+          attachable: swarm ? true : undefined,
+          // The data network has no route out: databases and caches only talk to tenants.
+          internal,
+          labels: labelList,
+        },
+        child,
+      );
+    const edge = network("edge", false);
+    const data = network("data", true);
+    const volume = (part: string) =>
+      new docker.Volume(`${name}-${part}`, { name: `${p}-${part}`, labels: labelList }, child);
+
+    const resolver = config.traefik.acmeEmail ? config.traefik.certResolver : undefined;
+    const letsencrypt = volume("traefik-acme");
+    dockerWorkload(
+      `${name}-traefik`,
+      {
+        runtime,
+        name: `${p}-traefik`,
+        image: config.traefik.image,
+        command: edge.name.apply((edgeNetwork) =>
+          traefikCommand({
+            runtime,
+            edgeNetwork,
+            httpPort: config.traefik.httpPort,
+            httpsPort: config.traefik.httpsPort,
+            certResolver: resolver,
+            acmeEmail: config.traefik.acmeEmail,
+            dashboard: config.traefik.dashboard,
+          }),
+        ),
+        labels,
+        networks: [edge.name],
+        mounts: [
+          {
+            type: "bind",
+            source: "/var/run/docker.sock",
+            target: "/var/run/docker.sock",
+            readOnly: true,
+          },
+          { source: letsencrypt.name, target: "/letsencrypt" },
+        ],
+        ports: [
+          { internal: config.traefik.httpPort, external: config.traefik.httpPort },
+          { internal: config.traefik.httpsPort, external: config.traefik.httpsPort },
+        ],
+        running: true,
+      },
+      child,
+    );
+
+    const route = (router: string, host: string, port: number) =>
+      edge.name.apply((network) => ({
+        ...labels,
+        ...serviceRouteLabels({
+          router,
+          host: `${host}.${config.baseDomain}`,
+          port,
+          entryPoint: "websecure",
+          certResolver: resolver,
+          network,
+          runtime,
+        }),
+      }));
+
+    const adminPassword = pulumi.secret(args.postgresAdminPassword);
+    let postgres: TenantSettings["postgres"];
+    if (config.postgres.mode === "container") {
+      const pgData = volume("postgres-data");
+      dockerWorkload(
+        `${name}-postgres`,
+        {
+          runtime,
+          name: `${p}-postgres`,
+          image: config.postgres.image,
+          env: { POSTGRES_USER: config.postgres.adminUser, POSTGRES_DB: "postgres" },
+          secretEnv: { POSTGRES_PASSWORD: adminPassword },
+          labels,
+          networks: [data.name],
+          mounts: [{ source: pgData.name, target: "/var/lib/postgresql/data" }],
+          // Loopback only: the control plane's postgresql provider connects here.
+          ports: [{ internal: 5432, external: config.postgres.publishPort, hostIp: "127.0.0.1" }],
+          healthcheck: {
+            tests: ["CMD", "pg_isready", "-U", config.postgres.adminUser],
+            interval: "10s",
+            timeout: "5s",
+            retries: 5,
+            startPeriod: "30s",
+          },
+          running: true,
+        },
+        child,
+      );
+      postgres = {
+        adminHost: "127.0.0.1",
+        adminPort: config.postgres.publishPort,
+        adminUser: config.postgres.adminUser,
+        sslMode: "disable",
+        tenantHost: `${p}-postgres`,
+        tenantPort: 5432,
+      };
+    } else {
+      postgres = {
+        adminHost: config.postgres.host,
+        adminPort: config.postgres.port,
+        adminUser: config.postgres.adminUser,
+        sslMode: config.postgres.sslMode,
+        tenantHost: config.postgres.host,
+        tenantPort: config.postgres.port,
+      };
+    }
+
+    const redisData = volume("redis-data");
+    dockerWorkload(
+      `${name}-redis`,
+      {
+        runtime,
+        name: `${p}-redis`,
+        image: config.redis.image,
+        command: ["redis-server", "--appendonly", "yes"],
+        labels,
+        networks: [data.name],
+        mounts: [{ source: redisData.name, target: "/data" }],
+        running: true,
+      },
+      child,
+    );
+
+    const urls: Record<string, pulumi.Input<string>> = {};
+    if (config.killbill.enabled) {
+      if (!args.killbillDatabasePassword)
+        throw new Error("killbill.enabled needs killbillDatabasePassword");
+      const dbPassword = pulumi.secret(args.killbillDatabasePassword);
+      const kbData = volume("killbill-db-data");
+      dockerWorkload(
+        `${name}-killbill-db`,
+        {
+          runtime,
+          name: `${p}-killbill-db`,
+          image: config.killbill.mariadbImage,
+          secretEnv: { MYSQL_ROOT_PASSWORD: dbPassword },
+          labels,
+          networks: [data.name],
+          mounts: [{ source: kbData.name, target: "/var/lib/mysql" }],
+          running: true,
+        },
+        child,
+      );
+      const dao = {
+        KILLBILL_DAO_URL: `jdbc:mysql://${p}-killbill-db:3306/killbill`,
+        KILLBILL_DAO_USER: "root",
+      };
+      dockerWorkload(
+        `${name}-killbill`,
+        {
+          runtime,
+          name: `${p}-killbill`,
+          image: config.killbill.image,
+          env: dao,
+          secretEnv: { KILLBILL_DAO_PASSWORD: dbPassword },
+          labels,
+          // Not routed publicly: only the API (on the data network) talks to Kill Bill.
+          networks: [data.name],
+          running: true,
+        },
+        child,
+      );
+      if (config.killbill.kaui) {
+        dockerWorkload(
+          `${name}-kaui`,
+          {
+            runtime,
+            name: `${p}-kaui`,
+            image: config.killbill.kauiImage,
+            env: {
+              KAUI_CONFIG_DAO_URL: `jdbc:mysql://${p}-killbill-db:3306/kaui`,
+              KAUI_CONFIG_DAO_USER: "root",
+              KAUI_KILLBILL_URL: `http://${p}-killbill:8080`,
+            },
+            secretEnv: { KAUI_CONFIG_DAO_PASSWORD: dbPassword },
+            labels: route(`${p}-kaui`, "kaui", 8080),
+            networks: [edge.name, data.name],
+            running: true,
+          },
+          child,
+        );
+        urls.kaui = `https://kaui.${config.baseDomain}`;
+      }
+    }
+
+    if (config.api.enabled) {
+      dockerWorkload(
+        `${name}-api`,
+        {
+          runtime,
+          name: `${p}-api`,
+          image: config.api.image,
+          env: {
+            PORT: String(config.api.port),
+            REDIS_URL: `redis://${p}-redis:6379`,
+            ...(config.killbill.enabled ? { KILLBILL_URL: `http://${p}-killbill:8080` } : {}),
+          },
+          secretEnv: args.apiSecretEnv,
+          labels: route(`${p}-api`, "api", config.api.port),
+          networks: [edge.name, data.name],
+          running: true,
+        },
+        child,
+      );
+      urls.api = `https://api.${config.baseDomain}`;
+    }
+
+    this.tenantSettings = pulumi
+      .all([edge.name, data.name])
+      .apply(([edgeNetwork, dataNetwork]) => ({
+        runtime,
+        baseDomain: config.baseDomain,
+        entryPoint: "websecure",
+        ...(resolver ? { certResolver: resolver } : {}),
+        edgeNetwork,
+        dataNetwork,
+        postgres,
+        filestore: config.filestore,
+        dedicatedPostgresImage: config.dedicatedPostgresImage,
+        odooImages: config.odooImages,
+        templateDatabases: config.templateDatabases,
+      }));
+    this.postgresAdminPassword = adminPassword;
+    this.urls = pulumi.output(urls);
+    this.registerOutputs({
+      tenantSettings: this.tenantSettings,
+      postgresAdminPassword: this.postgresAdminPassword,
+      urls: this.urls,
+    });
+  }
+}

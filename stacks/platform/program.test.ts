@@ -1,0 +1,193 @@
+import * as pulumi from "@pulumi/pulumi";
+import { labelMap, ResourceRecorder, valueOf } from "../../test/pulumi-mocks";
+
+const recorder = new ResourceRecorder();
+let platformProgram: typeof import("./program").platformProgram;
+
+beforeAll(async () => {
+  await recorder.install();
+  ({ platformProgram } = await import("./program"));
+});
+beforeEach(() => recorder.resources.splice(0));
+
+/** Sets the stack config as `pulumi config set` would (objects as JSON, secrets marked). */
+function configure(values: Record<string, unknown>, secrets: Record<string, string> = {}) {
+  const all: Record<string, string> = {};
+  for (const [k, v] of Object.entries({ ...values, ...secrets }))
+    all[`odoo-saas-test:${k}`] = typeof v === "string" ? v : JSON.stringify(v);
+  pulumi.runtime.setAllConfig(
+    all,
+    Object.keys(secrets).map((k) => `odoo-saas-test:${k}`),
+  );
+}
+
+async function run() {
+  const outputs = platformProgram();
+  const settings = await valueOf(outputs.tenantSettings);
+  await recorder.settle();
+  return { outputs, settings };
+}
+
+const names = () =>
+  recorder.resources
+    .filter((r) => r.custom)
+    .map((r) => `${r.type} ${r.inputs.name}`)
+    .sort();
+
+describe("platform program", () => {
+  it("container runtime without Kill Bill: networks, Traefik, PostgreSQL, Redis", async () => {
+    configure(
+      { baseDomain: "odoo.example.com", traefik: { acmeEmail: "ops@example.com" } },
+      { postgresAdminPassword: "pg-admin" },
+    );
+    const { outputs, settings } = await run();
+    expect(names()).toEqual([
+      "docker:index/container:Container saas-postgres",
+      "docker:index/container:Container saas-redis",
+      "docker:index/container:Container saas-traefik",
+      "docker:index/network:Network saas-data",
+      "docker:index/network:Network saas-edge",
+      "docker:index/volume:Volume saas-postgres-data",
+      "docker:index/volume:Volume saas-redis-data",
+      "docker:index/volume:Volume saas-traefik-acme",
+    ]);
+    const nets = recorder.ofType("docker:index/network:Network");
+    expect(nets.find((n) => n.inputs.name === "saas-data")!.inputs).toMatchObject({
+      driver: "bridge",
+      internal: true,
+    });
+    expect(nets.find((n) => n.inputs.name === "saas-edge")!.inputs).toMatchObject({
+      driver: "bridge",
+      internal: false,
+    });
+    const traefik = recorder
+      .ofType("docker:index/container:Container")
+      .find((c) => c.inputs.name === "saas-traefik")!;
+    expect(traefik.inputs.command).toEqual([
+      "--providers.docker=true",
+      "--providers.docker.exposedbydefault=false",
+      "--providers.docker.network=saas-edge",
+      "--entrypoints.web.address=:80",
+      "--entrypoints.web.http.redirections.entrypoint.to=websecure",
+      "--entrypoints.web.http.redirections.entrypoint.scheme=https",
+      "--entrypoints.websecure.address=:443",
+      "--api.dashboard=false",
+      "--ping=true",
+      "--certificatesresolvers.letsencrypt.acme.email=ops@example.com",
+      "--certificatesresolvers.letsencrypt.acme.storage=/letsencrypt/acme.json",
+      "--certificatesresolvers.letsencrypt.acme.tlschallenge=true",
+    ]);
+    const pg = recorder
+      .ofType("docker:index/container:Container")
+      .find((c) => c.inputs.name === "saas-postgres")!;
+    expect(pg.inputs.ports).toEqual([{ internal: 5432, external: 5432, ip: "127.0.0.1" }]);
+    expect(settings).toEqual({
+      runtime: "container",
+      baseDomain: "odoo.example.com",
+      entryPoint: "websecure",
+      certResolver: "letsencrypt",
+      edgeNetwork: "saas-edge",
+      dataNetwork: "saas-data",
+      postgres: {
+        adminHost: "127.0.0.1",
+        adminPort: 5432,
+        adminUser: "saas_admin",
+        sslMode: "disable",
+        tenantHost: "saas-postgres",
+        tenantPort: 5432,
+      },
+      filestore: { kind: "local" },
+      dedicatedPostgresImage: "postgres:16",
+      odooImages: {},
+      templateDatabases: {},
+    });
+    expect(await pulumi.isSecret(outputs.postgresAdminPassword)).toBe(true);
+    expect(await pulumi.isSecret(outputs.tenantSettings)).toBe(false);
+  });
+
+  it("Swarm with Kill Bill, Kaui and the API: overlay networks, services, routes on the service", async () => {
+    configure(
+      {
+        baseDomain: "odoo.example.com",
+        runtime: "swarm",
+        killbill: { enabled: true },
+        api: { enabled: true },
+      },
+      {
+        postgresAdminPassword: "pg-admin",
+        killbillDatabasePassword: "kb-db",
+        apiAdminToken: "token",
+      },
+    );
+    const { outputs } = await run();
+    expect(recorder.ofType("docker:index/container:Container")).toHaveLength(0);
+    expect(
+      recorder
+        .ofType("docker:index/service:Service")
+        .map((s) => s.inputs.name)
+        .sort(),
+    ).toEqual([
+      "saas-api",
+      "saas-kaui",
+      "saas-killbill",
+      "saas-killbill-db",
+      "saas-postgres",
+      "saas-redis",
+      "saas-traefik",
+    ]);
+    for (const n of recorder.ofType("docker:index/network:Network"))
+      expect(n.inputs).toMatchObject({ driver: "overlay", attachable: true });
+    const kaui = recorder
+      .ofType("docker:index/service:Service")
+      .find((s) => s.inputs.name === "saas-kaui")!;
+    const labels = labelMap(kaui.inputs.labels);
+    expect(labels["traefik.swarm.network"]).toBe("saas-edge");
+    expect(labels["traefik.http.routers.saas-kaui.rule"]).toBe("Host(`kaui.odoo.example.com`)");
+    const api = recorder
+      .ofType("docker:index/service:Service")
+      .find((s) => s.inputs.name === "saas-api")!;
+    expect(api.inputs.taskSpec.containerSpec.env).toEqual({
+      ADMIN_TOKEN_FILE: "/run/secrets/ADMIN_TOKEN",
+      KILLBILL_URL: "http://saas-killbill:8080",
+      PORT: "8080",
+      REDIS_URL: "redis://saas-redis:6379",
+    });
+    // Every secret travels as a Docker secret: PostgreSQL, MariaDB (x3 users), the API token.
+    expect(recorder.ofType("docker:index/secret:Secret")).toHaveLength(5);
+    expect(await valueOf(outputs.urls)).toEqual({
+      api: "https://api.odoo.example.com",
+      kaui: "https://kaui.odoo.example.com",
+    });
+  });
+
+  it("an external PostgreSQL replaces the container and is what tenants use", async () => {
+    configure(
+      {
+        baseDomain: "odoo.example.com",
+        postgres: { mode: "external", host: "db.internal", adminUser: "admin" },
+      },
+      { postgresAdminPassword: "pg-admin" },
+    );
+    const { settings } = await run();
+    expect(names().filter((n) => n.includes("postgres"))).toEqual([]);
+    expect(settings.postgres).toEqual({
+      adminHost: "db.internal",
+      adminPort: 5432,
+      adminUser: "admin",
+      sslMode: "require",
+      tenantHost: "db.internal",
+      tenantPort: 5432,
+    });
+    expect(settings.certResolver).toBeUndefined(); // no ACME e-mail, no resolver
+  });
+
+  it("rejects bad config listing every problem with its key", () => {
+    configure(
+      { baseDomain: "not a domain", runtime: "kubernetes", traefik: { dashbord: true } },
+      { postgresAdminPassword: "x" },
+    );
+    expect(() => platformProgram()).toThrow(
+      /baseDomain: a DNS domain[\s\S]*runtime: [\s\S]*traefik: Unrecognized key: "dashbord"/,
+    );
+  });
+});

@@ -1,0 +1,101 @@
+import * as pulumi from "@pulumi/pulumi";
+import { ResourceRecorder, secretValue, valueOf } from "../../test/pulumi-mocks";
+
+const platformStack = "organization/odoo-saas-platform/prod";
+const tenantSettings = {
+  runtime: "container",
+  baseDomain: "odoo.example.com",
+  entryPoint: "websecure",
+  certResolver: "letsencrypt",
+  edgeNetwork: "saas-edge",
+  dataNetwork: "saas-data",
+  postgres: {
+    adminHost: "127.0.0.1",
+    adminPort: 5432,
+    adminUser: "saas_admin",
+    sslMode: "disable",
+    tenantHost: "saas-postgres",
+    tenantPort: 5432,
+  },
+  filestore: { kind: "local" },
+  dedicatedPostgresImage: "postgres:16",
+  odooImages: { "17": "registry.example.com/odoo:17.0-20261101" },
+  templateDatabases: { "17": "odoo_template_17" },
+};
+const recorder = new ResourceRecorder({
+  [platformStack]: {
+    outputs: { tenantSettings, postgresAdminPassword: "pg-admin" },
+    secret: ["postgresAdminPassword"],
+  },
+  "organization/odoo-saas-platform/broken": { outputs: { tenantSettings: { runtime: "nomad" } } },
+});
+let mod: typeof import("./program");
+let specs: typeof import("./tenant-spec");
+
+beforeAll(async () => {
+  await recorder.install();
+  pulumi.runtime.setAllConfig({ "tenant:databasePassword": "tenant-secret" }, [
+    "tenant:databasePassword",
+  ]);
+  mod = await import("./program");
+  specs = await import("./tenant-spec");
+});
+beforeEach(() => recorder.resources.splice(0));
+
+const spec = (patch: object = {}) =>
+  specs.parseTenantSpec({
+    tenantId: "acme",
+    customerId: "acme-corp",
+    plan: "basic",
+    odooVersion: "17",
+    adminEmail: "owner@acme.example",
+    ...patch,
+  });
+
+describe("tenant program", () => {
+  it("reads the platform through a StackReference and declares the tenant with its image and template", async () => {
+    const outputs = (await mod.tenantProgram(spec(), { platformStack })()) as Record<
+      string,
+      pulumi.Output<unknown>
+    >;
+    expect(await valueOf(outputs.url)).toBe("https://acme.odoo.example.com");
+    expect(await valueOf(outputs.databaseName)).toBe("odoo_acme_corp_acme");
+    await recorder.settle();
+    expect(recorder.one("pulumi:pulumi:StackReference").inputs.name).toBe(platformStack);
+    const container = recorder.one("docker:index/container:Container").inputs;
+    expect(container.image).toBe("registry.example.com/odoo:17.0-20261101");
+    expect(recorder.one("postgresql:index/database:Database").inputs.template).toBe(
+      "odoo_template_17",
+    );
+    expect(recorder.one("postgresql:index/role:Role").inputs.password).toEqual(
+      secretValue("tenant-secret"),
+    );
+    expect(recorder.one("pulumi:providers:postgresql").inputs.password).toEqual(
+      secretValue("pg-admin"),
+    );
+  });
+
+  it("uses the official image and an empty database for a version the platform has nothing for", async () => {
+    await mod.tenantProgram(spec({ odooVersion: "15" }), { platformStack })();
+    await recorder.settle();
+    expect(recorder.one("docker:index/container:Container").inputs.image).toBe("odoo:15.0");
+    expect(recorder.one("postgresql:index/database:Database").inputs.template).toBe("template0");
+  });
+
+  it("a suspended spec keeps everything but does not run", async () => {
+    const outputs = (await mod.tenantProgram(spec({ state: "suspended" }), {
+      platformStack,
+    })()) as Record<string, pulumi.Output<unknown>>;
+    expect(outputs.state).toBe("suspended");
+    await recorder.settle();
+    const c = recorder.one("docker:index/container:Container").inputs;
+    expect([c.start, c.mustRun]).toEqual([false, false]);
+    expect(recorder.ofType("postgresql:index/database:Database")).toHaveLength(1);
+  });
+
+  it("fails clearly when the platform's outputs are not what it needs", async () => {
+    await expect(
+      mod.tenantProgram(spec(), { platformStack: "organization/odoo-saas-platform/broken" })(),
+    ).rejects.toThrow(/has no valid tenantSettings output:\nruntime: /);
+  });
+});
