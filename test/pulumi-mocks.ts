@@ -16,7 +16,10 @@ export class ResourceRecorder {
   readonly resources: RecordedResource[] = [];
 
   constructor(
-    private readonly stacks: Record<string, { outputs: Record<string, unknown>; secret?: string[] }> = {},
+    private readonly stacks: Record<
+      string,
+      { outputs: Record<string, unknown>; secret?: string[] }
+    > = {},
   ) {}
 
   async install(): Promise<void> {
@@ -34,7 +37,11 @@ export class ResourceRecorder {
             const stack = this.stacks[args.inputs.name] ?? { outputs: {} };
             return {
               id: args.inputs.name,
-              state: { name: args.inputs.name, outputs: stack.outputs, secretOutputNames: stack.secret ?? [] },
+              state: {
+                name: args.inputs.name,
+                outputs: stack.outputs,
+                secretOutputNames: stack.secret ?? [],
+              },
             };
           }
           return { id: args.custom === false ? undefined : `${args.name}-id`, state: args.inputs };
@@ -59,7 +66,7 @@ export class ResourceRecorder {
   /** Resolves once no registration has arrived for a few event-loop turns. */
   async settle(): Promise<void> {
     let last = -1;
-    for (let quiet = 0; quiet < 5; ) {
+    for (let quiet = 0; quiet < 5;) {
       await new Promise((r) => setTimeout(r, 5));
       quiet = this.resources.length === last ? quiet + 1 : 0;
       last = this.resources.length;
@@ -71,7 +78,8 @@ export class ResourceRecorder {
   }
 }
 
-export const valueOf = <T>(o: pulumi.Output<T>): Promise<T> => new Promise((resolve) => o.apply(resolve));
+export const valueOf = <T>(o: pulumi.Output<T>): Promise<T> =>
+  new Promise((resolve) => o.apply(resolve));
 
 /** Labels given as the docker provider's [{label, value}] list, as a plain map. */
 export const labelMap = (list: { label: string; value: string }[]): Record<string, string> =>

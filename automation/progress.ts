@@ -1,0 +1,83 @@
+import type { EngineEvent, OpType } from "@pulumi/pulumi/automation";
+
+/** Progress of one engine run, as the API streams it (no property values, so no secrets). */
+export type ProgressEvent =
+  | { kind: "resource-started"; urn: string; type: string; name: string; op: OpType }
+  | {
+      kind: "resource-finished";
+      urn: string;
+      type: string;
+      name: string;
+      op: OpType;
+      failed: boolean;
+    }
+  | { kind: "diagnostic"; severity: "info" | "warning" | "error"; message: string; urn?: string }
+  | { kind: "summary"; result: string; changes: Record<string, number>; durationSeconds: number };
+
+export const resourceName = (urn: string): string => urn.slice(urn.lastIndexOf("::") + 2);
+
+/** Maps the engine's event stream to ProgressEvents; returns undefined for events of no interest. */
+export function toProgressEvent(
+  event: EngineEvent,
+  redact: (s: string) => string,
+): ProgressEvent | undefined {
+  if (event.resourcePreEvent && !event.resourcePreEvent.planning) {
+    const m = event.resourcePreEvent.metadata;
+    return {
+      kind: "resource-started",
+      urn: m.urn,
+      type: m.type,
+      name: resourceName(m.urn),
+      op: m.op,
+    };
+  }
+  if (event.resOutputsEvent && !event.resOutputsEvent.planning) {
+    const m = event.resOutputsEvent.metadata;
+    return {
+      kind: "resource-finished",
+      urn: m.urn,
+      type: m.type,
+      name: resourceName(m.urn),
+      op: m.op,
+      failed: false,
+    };
+  }
+  if (event.resOpFailedEvent) {
+    const m = event.resOpFailedEvent.metadata;
+    return {
+      kind: "resource-finished",
+      urn: m.urn,
+      type: m.type,
+      name: resourceName(m.urn),
+      op: m.op,
+      failed: true,
+    };
+  }
+  if (event.diagnosticEvent && !event.diagnosticEvent.ephemeral) {
+    const d = event.diagnosticEvent;
+    const severity =
+      d.severity === "warning" ? "warning" : d.severity === "error" ? "error" : "info";
+    if (severity === "info" && d.severity === "info#err") return undefined; // stderr chatter
+    return {
+      kind: "diagnostic",
+      severity,
+      message: redact(stripAnsi(d.message).trim()),
+      urn: d.urn,
+    };
+  }
+  if (event.summaryEvent) {
+    const s = event.summaryEvent;
+    return {
+      kind: "summary",
+      result: s.maybeCorrupt ? "corrupt" : "done",
+      changes: { ...(s.resourceChanges as Record<string, number>) },
+      durationSeconds: s.durationSeconds,
+    };
+  }
+  return undefined;
+}
+
+export function stripAnsi(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\u001b\[[0-9;]*m|<\{%[a-zA-Z]*%\}>/g, "");
+}

@@ -1,0 +1,333 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import {
+  CommandError,
+  ConcurrentUpdateError,
+  LocalWorkspace,
+  PulumiCommand,
+  Stack,
+  StackNotFoundError as PulumiStackNotFoundError,
+  type EngineEvent,
+  type OpType,
+  type OutputMap,
+  type PulumiFn,
+} from "@pulumi/pulumi/automation";
+import {
+  EngineError,
+  RunCancelledError,
+  RunTimedOutError,
+  StackLockedError,
+  StackNotFoundError,
+} from "./errors";
+import { RunLimiter } from "./limiter";
+import { installOrphanedRpcGuard } from "./orphaned-rpc-guard";
+import { toProgressEvent, resourceName, stripAnsi, type ProgressEvent } from "./progress";
+import { redactor, tail } from "./redact";
+import type { AutomationSettings } from "./settings";
+import { lockHolders, locksAreStale } from "./stale-lock";
+
+export interface StackRef {
+  project: string;
+  stack: string;
+}
+
+export interface StackTarget extends StackRef {
+  program: PulumiFn;
+  /** Values to remove from anything this layer returns or throws (passwords, tokens). */
+  secrets?: string[];
+  /**
+   * Runs inside the stack's serialized section before the operation (e.g. to set generated
+   * config); returns more secrets to redact.
+   */
+  prepare?: (stack: Stack) => Promise<string[]>;
+}
+
+export interface RunOptions {
+  /** Cancels the run (the CLI gets SIGINT and stops gracefully, releasing its lock). */
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  onProgress?: (event: ProgressEvent) => void;
+}
+
+/** Stack outputs with secret values replaced by `[secret]`. */
+export type Outputs = Record<string, unknown>;
+
+export interface UpOutcome {
+  outputs: Outputs;
+  changes: Record<string, number>;
+  durationSeconds: number;
+}
+
+export interface ResourceChange {
+  urn: string;
+  type: string;
+  name: string;
+  op: OpType;
+  /** Names of the properties that differ; values are never included, so nothing secret leaks. */
+  changedProperties: string[];
+}
+
+export interface PreviewOutcome {
+  /** Resources that would change, in URN order (deterministic). */
+  changes: ResourceChange[];
+  counts: Record<string, number>;
+  /** The engine's own diff text, secrets masked. */
+  text: string;
+}
+
+export const SECRET_MASK = "[secret]";
+
+function maskOutputs(outputs: OutputMap): Outputs {
+  return Object.fromEntries(
+    Object.entries(outputs).map(([k, v]) => [k, v.secret ? SECRET_MASK : v.value]),
+  );
+}
+
+/**
+ * Dynamic providers run `pulumi-resource-pulumi-nodejs`, a script shipped in @pulumi/pulumi that
+ * the CLI looks up on PATH and that resolves @pulumi/pulumi from its working directory (the stack's
+ * work directory, which has no node_modules): point both at this installation.
+ */
+function dynamicProviderEnv(): Record<string, string> {
+  const sdkDir = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
+  const nodeModules = path.resolve(sdkDir, "..", "..");
+  return {
+    PATH: [sdkDir, process.env.PATH].filter(Boolean).join(path.delimiter),
+    NODE_PATH: [nodeModules, process.env.NODE_PATH].filter(Boolean).join(path.delimiter),
+  };
+}
+
+/**
+ * Runs Pulumi operations on stacks through the Automation API: one persistent work directory
+ * per stack (never shared), a global cap on simultaneous runs, per-stack serialization,
+ * cancellation and timeouts, progress events, and domain errors with secrets removed.
+ */
+export class StackRunner {
+  private readonly limiter: RunLimiter;
+  private command?: Promise<PulumiCommand>;
+  private readonly stacks = new Map<string, Promise<Stack>>();
+
+  constructor(readonly settings: AutomationSettings) {
+    this.limiter = new RunLimiter(settings.maxConcurrentRuns);
+    installOrphanedRpcGuard();
+  }
+
+  /** Runs waiting or in progress. */
+  get pendingRuns(): number {
+    return this.limiter.pending;
+  }
+
+  workDir(ref: StackRef): string {
+    return path.join(this.settings.dataDir, "workspaces", ref.project, ref.stack);
+  }
+
+  up(target: StackTarget, opts: RunOptions = {}): Promise<UpOutcome> {
+    return this.execute(target, opts, true, async (stack, run) => {
+      const result = await stack.up({ ...run });
+      return {
+        outputs: maskOutputs(result.outputs),
+        changes: { ...(result.summary.resourceChanges as Record<string, number>) },
+        // Typed as Date, delivered as ISO strings: new Date() accepts both.
+        durationSeconds:
+          (new Date(result.summary.endTime).getTime() -
+            new Date(result.summary.startTime).getTime()) /
+          1000,
+      };
+    });
+  }
+
+  preview(target: StackTarget, opts: RunOptions = {}): Promise<PreviewOutcome> {
+    return this.execute(target, opts, true, async (stack, run, redact) => {
+      const changes = new Map<string, ResourceChange>();
+      const result = await stack.preview({
+        diff: true,
+        signal: run.signal,
+        onEvent: (event: EngineEvent) => {
+          run.onEvent?.(event);
+          const m = event.resourcePreEvent?.metadata;
+          if (!m || m.op === "same" || m.op === "read") return;
+          const changed = m.detailedDiff ? Object.keys(m.detailedDiff) : (m.diffs ?? []);
+          changes.set(m.urn, {
+            urn: m.urn,
+            type: m.type,
+            name: resourceName(m.urn),
+            op: m.op,
+            changedProperties: [...changed].sort(),
+          });
+        },
+      });
+      return {
+        changes: [...changes.values()].sort((a, b) => a.urn.localeCompare(b.urn)),
+        counts: { ...(result.changeSummary as Record<string, number>) },
+        text: redact(stripAnsi(result.stdout)),
+      };
+    });
+  }
+
+  refresh(target: StackTarget, opts: RunOptions = {}): Promise<Record<string, number>> {
+    return this.execute(target, opts, false, async (stack, run) => {
+      const result = await stack.refresh({ ...run });
+      return { ...(result.summary.resourceChanges as Record<string, number>) };
+    });
+  }
+
+  /** Destroys every resource of the stack, then removes the stack and its work directory. */
+  destroy(target: StackTarget, opts: RunOptions = {}): Promise<Record<string, number>> {
+    return this.execute(target, opts, false, async (stack, run) => {
+      const result = await stack.destroy({ ...run });
+      await stack.workspace.removeStack(stack.name);
+      this.stacks.delete(this.key(target));
+      fs.rmSync(this.workDir(target), { recursive: true, force: true });
+      return { ...(result.summary.resourceChanges as Record<string, number>) };
+    });
+  }
+
+  outputs(ref: StackRef): Promise<Outputs> {
+    return this.execute({ ...ref, program: async () => undefined }, {}, false, async (stack) =>
+      maskOutputs(await stack.outputs()),
+    );
+  }
+
+  /** Stack names of a project in the backend. */
+  async list(project: string): Promise<string[]> {
+    const ws = await this.workspace({ project, stack: "_list" }, async () => undefined);
+    const stacks = await ws.listStacks();
+    return stacks.map((s) => s.name).sort();
+  }
+
+  /** The Automation API stack object (cached per stack), with `program` set as the current one. */
+  async stack(ref: StackRef, program: PulumiFn, create = true): Promise<Stack> {
+    const key = this.key(ref);
+    let stack = this.stacks.get(key);
+    if (!stack) {
+      stack = (async () => {
+        const ws = await this.workspace(ref, program);
+        return create ? Stack.createOrSelect(ref.stack, ws) : Stack.select(ref.stack, ws);
+      })();
+      this.stacks.set(key, stack);
+      stack.catch(() => this.stacks.delete(key));
+    }
+    const s = await stack;
+    (s.workspace as LocalWorkspace).program = program;
+    return s;
+  }
+
+  private key(ref: StackRef): string {
+    return `${ref.project}/${ref.stack}`;
+  }
+
+  private pulumiCommand(): Promise<PulumiCommand> {
+    this.command ??= PulumiCommand.get(
+      this.settings.pulumiRoot ? { root: this.settings.pulumiRoot } : undefined,
+    );
+    this.command.catch(() => (this.command = undefined));
+    return this.command;
+  }
+
+  private async workspace(ref: StackRef, program: PulumiFn): Promise<LocalWorkspace> {
+    const workDir = this.workDir(ref);
+    fs.mkdirSync(workDir, { recursive: true });
+    return LocalWorkspace.create({
+      workDir,
+      program,
+      pulumiCommand: await this.pulumiCommand(),
+      envVars: {
+        PULUMI_BACKEND_URL: this.settings.backendUrl,
+        PULUMI_CONFIG_PASSPHRASE: this.settings.passphrase,
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        // Plugins come from PATH or the plugin cache; nothing is downloaded behind our back.
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        ...dynamicProviderEnv(),
+      },
+      projectSettings: {
+        name: ref.project,
+        runtime: "nodejs",
+        backend: { url: this.settings.backendUrl },
+      },
+    });
+  }
+
+  private execute<T>(
+    target: StackTarget,
+    opts: RunOptions,
+    create: boolean,
+    op: (
+      stack: Stack,
+      run: { signal: AbortSignal; onEvent?: (e: EngineEvent) => void },
+      redact: (s: string) => string,
+    ) => Promise<T>,
+  ): Promise<T> {
+    const name = this.key(target);
+    const secrets = [this.settings.passphrase, ...(target.secrets ?? [])];
+    const redact = (text: string) => redactor(secrets)(text);
+    return this.limiter.run(name, async () => {
+      const timeout = opts.timeoutMs ? AbortSignal.timeout(opts.timeoutMs) : undefined;
+      const signals = [opts.signal, timeout].filter((s): s is AbortSignal => !!s);
+      const signal = AbortSignal.any(signals);
+      const fail = (e: unknown) => this.domainError(e, name, redact, opts, timeout);
+      if (signal.aborted) throw fail(undefined);
+      const onEvent = opts.onProgress
+        ? (e: EngineEvent) => {
+            const p = toProgressEvent(e, redact);
+            if (p) opts.onProgress!(p);
+          }
+        : undefined;
+      let stack: Stack | undefined;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          stack = await this.stack(target, target.program, create);
+          if (target.prepare) secrets.push(...(await target.prepare(stack)));
+          return await op(stack, { signal, onEvent }, redact);
+        } catch (e) {
+          if (attempt === 0 && stack && e instanceof ConcurrentUpdateError && !signal.aborted) {
+            if (locksAreStale(lockHolders(e.message))) {
+              await stack.cancel(); // the DIY backend's cancel removes the lock files
+              continue;
+            }
+          }
+          throw fail(e);
+        }
+      }
+    });
+  }
+
+  private domainError(
+    e: unknown,
+    stack: string,
+    redact: (s: string) => string,
+    opts: RunOptions,
+    timeout: AbortSignal | undefined,
+  ): Error {
+    if (timeout?.aborted) return new RunTimedOutError(stack, opts.timeoutMs!);
+    if (opts.signal?.aborted) return new RunCancelledError(`run on ${stack} was cancelled`, stack);
+    if (
+      e instanceof PulumiStackNotFoundError ||
+      (e instanceof CommandError && /no stack named/.test(e.message))
+    )
+      return new StackNotFoundError(`stack ${stack} does not exist`, stack);
+    if (e instanceof ConcurrentUpdateError) {
+      const holders = lockHolders(e.message)
+        .map((h) => `${h.user}@${h.host} pid ${h.pid} since ${h.at}`)
+        .join("; ");
+      return new StackLockedError(
+        `stack ${stack} is locked by another update (${holders || "unknown holder"})`,
+        stack,
+      );
+    }
+    if (e instanceof CommandError) {
+      const text = redact(stripAnsi(e.message));
+      const firstError = text
+        .split("\n")
+        .find((l) => /^\s*error:/.test(l))
+        ?.trim();
+      return new EngineError(
+        `engine run on ${stack} failed${firstError ? `: ${firstError}` : ""}`,
+        stack,
+        tail(text),
+      );
+    }
+    return e instanceof Error
+      ? new EngineError(redact(e.message), stack, "")
+      : new EngineError(String(e), stack, "");
+  }
+}

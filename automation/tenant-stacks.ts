@@ -1,0 +1,90 @@
+import { randomBytes } from "node:crypto";
+import type { PulumiFn, Stack } from "@pulumi/pulumi/automation";
+import { DATABASE_PASSWORD_KEY, tenantProgram } from "../stacks/tenant/program";
+import { parseTenantSpec, type TenantSpec } from "../stacks/tenant/tenant-spec";
+import type {
+  Outputs,
+  PreviewOutcome,
+  RunOptions,
+  StackRunner,
+  StackTarget,
+  UpOutcome,
+} from "./stack-runner";
+
+/** The Pulumi project every tenant stack belongs to; the stack name is the tenant id. */
+export const TENANT_PROJECT = "odoo-saas-tenant";
+
+/** Builds the Pulumi program of a tenant (the real one by default; tests give provider-free ones). */
+export type TenantProgramFactory = (spec: TenantSpec) => PulumiFn;
+
+const noProgram: PulumiFn = async () => undefined;
+const PASSWORD_CONFIG = `tenant:${DATABASE_PASSWORD_KEY}`;
+
+/** Tenant lifecycle over the Automation API: what the API, the CLI and operators' scripts call. */
+export class TenantStacks {
+  private readonly programFor: TenantProgramFactory;
+
+  constructor(
+    private readonly runner: StackRunner,
+    programFor?: TenantProgramFactory,
+  ) {
+    this.programFor =
+      programFor ??
+      ((spec) => tenantProgram(spec, { platformStack: runner.settings.platformStack }));
+  }
+
+  /** Creates or updates the tenant's stack to match the spec (validated first: nothing runs on a bad spec). */
+  async up(specInput: unknown, opts?: RunOptions): Promise<UpOutcome> {
+    return this.runner.up(this.target(parseTenantSpec(specInput)), opts);
+  }
+
+  /** What `up` would change, as a structured diff plus the engine's text. */
+  async preview(specInput: unknown, opts?: RunOptions): Promise<PreviewOutcome> {
+    return this.runner.preview(this.target(parseTenantSpec(specInput)), opts);
+  }
+
+  /** Removes every resource of the tenant (database, volume, runtime) and the stack itself. */
+  destroy(tenantId: string, opts?: RunOptions): Promise<Record<string, number>> {
+    return this.runner.destroy(
+      { project: TENANT_PROJECT, stack: tenantId, program: noProgram },
+      opts,
+    );
+  }
+
+  refresh(tenantId: string, opts?: RunOptions): Promise<Record<string, number>> {
+    return this.runner.refresh(
+      { project: TENANT_PROJECT, stack: tenantId, program: noProgram },
+      opts,
+    );
+  }
+
+  outputs(tenantId: string): Promise<Outputs> {
+    return this.runner.outputs({ project: TENANT_PROJECT, stack: tenantId });
+  }
+
+  list(): Promise<string[]> {
+    return this.runner.list(TENANT_PROJECT);
+  }
+
+  private target(spec: TenantSpec): StackTarget {
+    return {
+      project: TENANT_PROJECT,
+      stack: spec.tenantId,
+      program: this.programFor(spec),
+      prepare: async (stack) => [await ensureDatabasePassword(stack)],
+    };
+  }
+}
+
+/**
+ * The tenant's database password: generated once, kept as an encrypted secret in the stack's
+ * config (in its persistent work directory), so every later run declares the same one.
+ */
+async function ensureDatabasePassword(stack: Stack): Promise<string> {
+  const config = await stack.getAllConfig();
+  const existing = config[PASSWORD_CONFIG]?.value;
+  if (existing) return existing;
+  const password = randomBytes(24).toString("base64url");
+  await stack.setConfig(PASSWORD_CONFIG, { value: password, secret: true });
+  return password;
+}

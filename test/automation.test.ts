@@ -1,0 +1,317 @@
+// The automation layer against the real Pulumi engine (no mocks): provider-free tenant programs
+// (test/provider-free-program.ts) on file:// and postgres:// backends.
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Client } from "pg";
+import {
+  EngineError,
+  RunCancelledError,
+  RunTimedOutError,
+  StackLockedError,
+  StackNotFoundError,
+  StackRunner,
+  TENANT_PROJECT,
+  TenantStacks,
+  type ProgressEvent,
+} from "../automation";
+import type { AutomationSettings } from "../automation/settings";
+import { locksAreStale } from "../automation/stale-lock";
+import { InvalidTenantSpecError } from "../stacks/tenant/tenant-spec";
+import { providerFreeTenantProgram, type StandInSpec } from "./provider-free-program";
+
+const PASSPHRASE = "automation-test-passphrase";
+const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), "odoo-saas-automation-"));
+afterAll(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
+
+function settings(name: string, overrides: Partial<AutomationSettings> = {}): AutomationSettings {
+  const dataDir = path.join(tmpRoot, name);
+  fs.mkdirSync(path.join(dataDir, "state"), { recursive: true });
+  return {
+    dataDir,
+    backendUrl: `file://${path.join(dataDir, "state")}`,
+    passphrase: PASSPHRASE,
+    maxConcurrentRuns: 4,
+    platformStack: "organization/odoo-saas-platform/test",
+    ...overrides,
+  };
+}
+
+/** Specs carry test-only knobs (delay, failure) that the stand-in program reads. */
+type Knobs = { delayMs?: number; failWith?: string };
+function tenants(s: AutomationSettings) {
+  const runner = new StackRunner(s);
+  let knobs: Record<string, Knobs> = {};
+  const stacks = new TenantStacks(runner, (spec) =>
+    providerFreeTenantProgram({ ...spec, ...knobs[spec.tenantId] } as StandInSpec),
+  );
+  return {
+    runner,
+    stacks,
+    setKnobs: (tenantId: string, k: Knobs) => (knobs = { ...knobs, [tenantId]: k }),
+  };
+}
+
+const spec = (tenantId: string, patch: object = {}) => ({
+  tenantId,
+  customerId: "cust",
+  plan: "basic",
+  odooVersion: "17",
+  adminEmail: "owner@example.com",
+  ...patch,
+});
+
+async function storedPassword(runner: StackRunner, tenantId: string): Promise<string> {
+  const stack = await runner.stack(
+    { project: TENANT_PROJECT, stack: tenantId },
+    async () => undefined,
+  );
+  return (await stack.getAllConfig())["tenant:databasePassword"].value;
+}
+
+describe("tenant stacks on the real engine (file:// backend)", () => {
+  const { runner, stacks, setKnobs } = tenants(settings("file"));
+
+  it("up -> outputs -> no-change preview -> plan change preview -> destroy -> gone", async () => {
+    const events: ProgressEvent[] = [];
+    const up = await stacks.up(spec("lifecycle"), { onProgress: (e) => events.push(e) });
+    expect(up.changes).toEqual({ create: 3 });
+    expect(up.outputs).toEqual({
+      url: "https://lifecycle.odoo.test",
+      plan: "basic",
+      state: "active",
+      databasePassword: "[secret]",
+    });
+    expect(
+      events
+        .filter((e) => e.kind === "resource-finished")
+        .map((e) => (e as any).name)
+        .sort(),
+    ).toEqual(["default", "lifecycle", "lifecycle-record", "odoo-saas-tenant-lifecycle"]);
+    expect(events.at(-1)).toMatchObject({ kind: "summary", changes: { create: 3 } });
+    expect(await stacks.outputs("lifecycle")).toEqual(up.outputs);
+
+    expect((await stacks.preview(spec("lifecycle"))).changes).toEqual([]);
+    const preview = await stacks.preview(spec("lifecycle", { plan: "standard" }));
+    expect(preview.changes).toEqual([
+      {
+        urn: "urn:pulumi:lifecycle::odoo-saas-tenant::test:stand-in:Tenant$pulumi-nodejs:dynamic:Resource::lifecycle-record",
+        type: "pulumi-nodejs:dynamic:Resource",
+        name: "lifecycle-record",
+        op: "update",
+        changedProperties: ["plan"],
+      },
+    ]);
+    expect(preview.counts).toEqual({ same: 2, update: 1 });
+    expect(preview.text).toContain('~ plan: "basic" => "standard"');
+
+    // The generated password survives: a second up declares the same one (no change).
+    const password = await storedPassword(runner, "lifecycle");
+    expect(password).toHaveLength(32);
+    expect((await stacks.up(spec("lifecycle"))).changes).toEqual({ same: 3 });
+    expect(await storedPassword(runner, "lifecycle")).toBe(password);
+
+    expect(await stacks.list()).toContain("lifecycle");
+    expect(await stacks.destroy("lifecycle")).toEqual({ delete: 3 });
+    expect(await stacks.list()).not.toContain("lifecycle");
+    expect(fs.existsSync(runner.workDir({ project: TENANT_PROJECT, stack: "lifecycle" }))).toBe(
+      false,
+    );
+  });
+
+  it("rejects an invalid spec before any stack exists", async () => {
+    await expect(stacks.up(spec("admin"))).rejects.toThrow(InvalidTenantSpecError);
+    await expect(stacks.up(spec("valid-id", { plan: "gold" }))).rejects.toThrow(
+      'unknown plan "gold"',
+    );
+    expect(await stacks.list()).not.toContain("valid-id");
+  });
+
+  it("maps a missing stack to StackNotFoundError", async () => {
+    await expect(stacks.outputs("never-created")).rejects.toThrow(StackNotFoundError);
+  });
+
+  it("runs 4 different stacks at once", async () => {
+    const ids = ["par-a", "par-b", "par-c", "par-d"];
+    const results = await Promise.all(ids.map((id) => stacks.up(spec(id))));
+    expect(results.map((r) => r.changes)).toEqual(ids.map(() => ({ create: 3 })));
+    expect(await stacks.list()).toEqual(expect.arrayContaining(ids));
+  });
+
+  it("serializes two ups of one stack in-process: the second starts after the first ends", async () => {
+    await stacks.up(spec("serial"));
+    setKnobs("serial", { delayMs: 1500 });
+    const spans: { start: number; end: number }[] = [];
+    const timed = async (plan: string) => {
+      let start = 0;
+      await stacks.up(spec("serial", { plan }), {
+        onProgress: (e) => {
+          if (!start && e.kind === "resource-started") start = Date.now();
+        },
+      });
+      spans.push({ start, end: Date.now() });
+    };
+    await Promise.all([timed("standard"), timed("premium")]);
+    spans.sort((a, b) => a.start - b.start);
+    expect(spans[1].start).toBeGreaterThanOrEqual(spans[0].end);
+    setKnobs("serial", {});
+    expect((await stacks.outputs("serial")).plan).toBe("premium");
+  });
+
+  it("a second process meets the engine's lock (StackLockedError) and state stays intact", async () => {
+    await stacks.up(spec("contended"));
+    setKnobs("contended", { delayMs: 3000 });
+    const other = tenants(runner.settings); // a second runner: its own limiter, like another process
+    const first = stacks.up(spec("contended", { plan: "standard" }));
+    await new Promise((r) => setTimeout(r, 1500));
+    await expect(other.stacks.up(spec("contended", { plan: "premium" }))).rejects.toThrow(
+      StackLockedError,
+    );
+    await first;
+    setKnobs("contended", {});
+    expect((await stacks.preview(spec("contended", { plan: "standard" }))).changes).toEqual([]);
+  });
+
+  it("recovers from the lock left when a worker and its engine process are SIGKILLed mid-run", async () => {
+    await stacks.up(spec("killed"));
+    const worker = spawn(
+      process.execPath,
+      [
+        "-r",
+        "ts-node/register/transpile-only",
+        "test/helpers/slow-up.ts",
+        runner.settings.dataDir,
+        runner.settings.backendUrl,
+        "killed",
+      ],
+      {
+        env: { ...process.env, PULUMI_CONFIG_PASSPHRASE: PASSPHRASE },
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
+    await new Promise<void>((resolve, reject) => {
+      worker.stdout.on("data", (d: Buffer) => d.toString().includes("STARTED") && resolve());
+      worker.on("exit", (code) => reject(new Error(`worker exited early (${code})`)));
+    });
+    const engines = execFileSync("pgrep", ["-f", "pulumi up .*--stack killed "])
+      .toString()
+      .trim()
+      .split(/\s+/);
+    for (const pid of [...engines.map(Number), worker.pid!]) process.kill(pid, "SIGKILL");
+    const lockDir = path.join(
+      runner.settings.dataDir,
+      "state",
+      ".pulumi",
+      "locks",
+      "organization",
+      TENANT_PROJECT,
+      "killed",
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    expect(fs.readdirSync(lockDir).filter((f) => f.endsWith(".json"))).toHaveLength(1); // left behind
+
+    expect((await stacks.up(spec("killed", { plan: "premium" }))).outputs.plan).toBe("premium");
+    expect(fs.readdirSync(lockDir).filter((f) => f.endsWith(".json"))).toHaveLength(0);
+  });
+
+  it("never clears a lock whose holder is alive", async () => {
+    const holders = [{ user: "root", host: os.hostname(), pid: process.pid, at: "now" }];
+    expect(locksAreStale(holders)).toBe(false);
+    expect(locksAreStale([{ ...holders[0], host: "another-host", pid: 999999 }])).toBe(false);
+    expect(locksAreStale([{ ...holders[0], pid: 999999 }], os.hostname(), () => false)).toBe(true);
+  });
+
+  it.each([
+    ["grpc-unavailable", "absorbed 14 UNAVAILABLE: read ECONNRESET\nstill alive\n", 0],
+    ["other", "", 1],
+  ])("the orphaned-RPC guard absorbs only engine RPC failures (%s)", (kind, stdout, status) => {
+    const result = spawnSync(process.execPath, [
+      "-r",
+      "ts-node/register/transpile-only",
+      "test/helpers/orphaned-rejection.ts",
+      kind,
+    ]);
+    expect(result.stdout.toString()).toBe(stdout);
+    expect(result.status).toBe(status);
+  });
+
+  it("cancels a run on abort, leaving the stack usable", async () => {
+    await stacks.up(spec("cancel"));
+    setKnobs("cancel", { delayMs: 10000 });
+    const controller = new AbortController();
+    const run = stacks.up(spec("cancel", { plan: "standard" }), {
+      signal: controller.signal,
+      onProgress: (e) => e.kind === "resource-started" && controller.abort(),
+    });
+    await expect(run).rejects.toThrow(RunCancelledError);
+    setKnobs("cancel", {});
+    expect((await stacks.up(spec("cancel", { plan: "standard" }))).outputs.plan).toBe("standard");
+  });
+
+  it("times out a run, leaving the stack usable", async () => {
+    await stacks.up(spec("slow"));
+    setKnobs("slow", { delayMs: 10000 });
+    await expect(
+      stacks.up(spec("slow", { plan: "standard" }), { timeoutMs: 2500 }),
+    ).rejects.toThrow(RunTimedOutError);
+    setKnobs("slow", {});
+    expect((await stacks.up(spec("slow", { plan: "standard" }))).outputs.plan).toBe("standard");
+  });
+
+  it("keeps secrets out of errors, log tails and progress events", async () => {
+    await stacks.up(spec("leaky"));
+    const password = await storedPassword(runner, "leaky");
+    setKnobs("leaky", {
+      failWith: `cannot connect with password ${password} (passphrase ${PASSPHRASE})`,
+    });
+    const events: ProgressEvent[] = [];
+    const error = await stacks
+      .up(spec("leaky", { plan: "standard" }), { onProgress: (e) => events.push(e) })
+      .catch((e) => e);
+    expect(error).toBeInstanceOf(EngineError);
+    expect(error.logTail).toContain("cannot connect with password [secret]");
+    const everything = `${error.message}\n${error.logTail}\n${JSON.stringify(events)}`;
+    expect(everything).not.toContain(password);
+    expect(everything).not.toContain(PASSPHRASE);
+    expect(events.some((e) => e.kind === "resource-finished" && e.failed)).toBe(true);
+  });
+});
+
+describe("tenant stacks on the postgres:// backend", () => {
+  const admin = {
+    host: "127.0.0.1",
+    port: 5432,
+    user: "odoo_saas",
+    password: "odoo_saas",
+    database: "odoo_saas",
+  };
+  const database = `pulumi_state_${process.pid}`;
+
+  beforeAll(async () => {
+    const c = new Client(admin);
+    await c.connect();
+    await c.query(`CREATE DATABASE ${database}`);
+    await c.end();
+  });
+  afterAll(async () => {
+    const c = new Client(admin);
+    await c.connect();
+    await c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await c.end();
+  });
+
+  it("up, preview and destroy with state in PostgreSQL", async () => {
+    const url = `postgres://${admin.user}:${admin.password}@127.0.0.1:5432/${database}?sslmode=disable`;
+    const { stacks } = tenants(settings("postgres", { backendUrl: url }));
+    expect((await stacks.up(spec("pg-tenant"))).changes).toEqual({ create: 3 });
+    expect((await stacks.preview(spec("pg-tenant"))).changes).toEqual([]);
+    const c = new Client({ ...admin, database });
+    await c.connect();
+    const rows = (await c.query("SELECT key FROM pulumi_state WHERE key LIKE '%pg-tenant%'")).rows;
+    await c.end();
+    expect(rows.length).toBeGreaterThan(0);
+    expect(await stacks.destroy("pg-tenant")).toEqual({ delete: 3 });
+    expect(await stacks.list()).toEqual([]);
+  });
+});

@@ -1,0 +1,69 @@
+// A provider-free stand-in for the tenant program, for suites where the docker and postgresql
+// resource plugins are not installed. It declares a ComponentResource and a dynamic-provider
+// resource (run by `pulumi-resource-pulumi-nodejs`, shipped in @pulumi/pulumi) whose inputs come
+// from the spec, so plan changes show up as real property diffs, and it reads the database
+// password from stack config exactly like the real program.
+import * as pulumi from "@pulumi/pulumi";
+import type { PulumiFn } from "@pulumi/pulumi/automation";
+import type { TenantSpec } from "../stacks/tenant/tenant-spec";
+
+const recordProvider: pulumi.dynamic.ResourceProvider = {
+  async create(inputs) {
+    if (inputs.failWith) throw new Error(inputs.failWith);
+    return { id: `record-${inputs.tenantId}`, outs: inputs };
+  },
+  async update(_id, _olds, news) {
+    if (news.failWith) throw new Error(news.failWith);
+    return { outs: news };
+  },
+};
+
+class TenantRecord extends pulumi.dynamic.Resource {
+  declare readonly plan: pulumi.Output<string>;
+  constructor(
+    name: string,
+    props: Record<string, pulumi.Input<unknown>>,
+    opts?: pulumi.CustomResourceOptions,
+  ) {
+    super(recordProvider, name, { plan: undefined, ...props }, opts);
+  }
+}
+
+class StandInTenant extends pulumi.ComponentResource {
+  readonly record: TenantRecord;
+  constructor(
+    name: string,
+    spec: TenantSpec & { failWith?: string; delayMs?: number },
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
+    super("test:stand-in:Tenant", name, {}, opts);
+    this.record = new TenantRecord(
+      `${name}-record`,
+      {
+        tenantId: spec.tenantId,
+        plan: spec.plan,
+        state: spec.state,
+        odooVersion: spec.odooVersion,
+        failWith: spec.failWith,
+      },
+      { parent: this },
+    );
+    this.registerOutputs({});
+  }
+}
+
+export type StandInSpec = TenantSpec & { failWith?: string; delayMs?: number };
+
+export function providerFreeTenantProgram(spec: StandInSpec): PulumiFn {
+  return async () => {
+    if (spec.delayMs) await new Promise((r) => setTimeout(r, spec.delayMs));
+    const password = new pulumi.Config("tenant").requireSecret("databasePassword");
+    const tenant = new StandInTenant(spec.tenantId, spec);
+    return {
+      url: `https://${spec.subdomain}.odoo.test`,
+      plan: tenant.record.plan,
+      state: spec.state,
+      databasePassword: password,
+    };
+  };
+}
