@@ -19,7 +19,9 @@ import {
   StackLockedError,
   StackNotFoundError,
 } from "./errors";
+import { dynamicProviderEnv } from "./dynamic-provider-env";
 import { RunLimiter } from "./limiter";
+import { upFromEvents } from "./up-from-events";
 import { installOrphanedRpcGuard } from "./orphaned-rpc-guard";
 import { toProgressEvent, resourceName, stripAnsi, type ProgressEvent } from "./progress";
 import { redactor, tail } from "./redact";
@@ -84,20 +86,6 @@ function maskOutputs(outputs: OutputMap): Outputs {
 }
 
 /**
- * Dynamic providers run `pulumi-resource-pulumi-nodejs`, a script shipped in @pulumi/pulumi that
- * the CLI looks up on PATH and that resolves @pulumi/pulumi from its working directory (the stack's
- * work directory, which has no node_modules): point both at this installation.
- */
-function dynamicProviderEnv(): Record<string, string> {
-  const sdkDir = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
-  const nodeModules = path.resolve(sdkDir, "..", "..");
-  return {
-    PATH: [sdkDir, process.env.PATH].filter(Boolean).join(path.delimiter),
-    NODE_PATH: [nodeModules, process.env.NODE_PATH].filter(Boolean).join(path.delimiter),
-  };
-}
-
-/**
  * Runs Pulumi operations on stacks through the Automation API: one persistent work directory
  * per stack (never shared), a global cap on simultaneous runs, per-stack serialization,
  * cancellation and timeouts, progress events, and domain errors with secrets removed.
@@ -123,15 +111,11 @@ export class StackRunner {
 
   up(target: StackTarget, opts: RunOptions = {}): Promise<UpOutcome> {
     return this.execute(target, opts, true, async (stack, run) => {
-      const result = await stack.up({ ...run });
+      const { outputs, summary } = await upFromEvents(stack, run);
       return {
-        outputs: maskOutputs(result.outputs),
-        changes: { ...(result.summary.resourceChanges as Record<string, number>) },
-        // Typed as Date, delivered as ISO strings: new Date() accepts both.
-        durationSeconds:
-          (new Date(result.summary.endTime).getTime() -
-            new Date(result.summary.startTime).getTime()) /
-          1000,
+        outputs,
+        changes: { ...(summary.resourceChanges as Record<string, number>) },
+        durationSeconds: summary.durationSeconds,
       };
     });
   }

@@ -44,7 +44,8 @@ export class TenantStacks {
   }
 
   /** Removes every resource of the tenant (database, volume, runtime) and the stack itself. */
-  destroy(tenantId: string, opts?: RunOptions): Promise<Record<string, number>> {
+  async destroy(tenantId: string, opts?: RunOptions): Promise<Record<string, number>> {
+    this.passwords.delete(tenantId);
     return this.runner.destroy(
       { project: TENANT_PROJECT, stack: tenantId, program: noProgram },
       opts,
@@ -66,12 +67,24 @@ export class TenantStacks {
     return this.runner.list(TENANT_PROJECT);
   }
 
+  /** Passwords already read or generated, so a run costs no extra config read. */
+  private readonly passwords = new Map<string, string>();
+
+  private async databasePassword(tenantId: string, stack: Stack): Promise<string> {
+    let password = this.passwords.get(tenantId);
+    if (!password) {
+      password = await ensureDatabasePassword(stack);
+      this.passwords.set(tenantId, password);
+    }
+    return password;
+  }
+
   private target(spec: TenantSpec): StackTarget {
     return {
       project: TENANT_PROJECT,
       stack: spec.tenantId,
       program: this.programFor(spec),
-      prepare: async (stack) => [await ensureDatabasePassword(stack)],
+      prepare: async (stack) => [await this.databasePassword(spec.tenantId, stack)],
     };
   }
 }
