@@ -10,8 +10,12 @@ prep_started=$SECONDS
 stamp=node_modules/.package-lock.sha
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "[prepare] npm ci" >&2
-  npm ci --no-audit --no-fund --loglevel=error >&2
+  # `npm install` from the lock rather than `npm ci`: the registry here does not serve some
+  # other platforms' optional binaries (e.g. @msgpackr-extract/*-darwin-*), which npm cannot
+  # record in the lock and `npm ci` then rejects as out of sync. Versions still come from the lock.
+  echo "[prepare] npm install (from package-lock.json)" >&2
+  npm install --no-audit --no-fund --loglevel=error >&2
+  git checkout -- package-lock.json 2>/dev/null || true # keep the committed lock byte for byte
   echo "$want" >"$stamp"
 fi
 

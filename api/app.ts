@@ -1,0 +1,29 @@
+import express, { type Express } from "express";
+import { HttpError } from "./errors";
+import { errorHandler, requestId } from "./http";
+import type { Logger } from "./logger";
+import { adminRoutes, type AdminDeps } from "./routes/admin";
+import { healthRoutes, type HealthDeps } from "./routes/health";
+import { webhookRoutes, type WebhookDeps } from "./routes/webhooks";
+
+export interface AppDeps {
+  logger: Logger;
+  webhooks: WebhookDeps;
+  admin: AdminDeps;
+  health: HealthDeps;
+}
+
+/** The HTTP app from its dependencies, so tests start the real thing over real HTTP. */
+export function createApp(d: AppDeps): Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", "loopback");
+  app.use(requestId());
+  app.use(webhookRoutes(d.webhooks));
+  app.use(express.json({ limit: "256kb" }));
+  app.use(healthRoutes(d.health));
+  app.use(adminRoutes(d.admin));
+  app.use((_req, _res, next) => next(new HttpError(404, "not_found", "no such endpoint")));
+  app.use(errorHandler(d.logger));
+  return app;
+}

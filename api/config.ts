@@ -1,0 +1,68 @@
+import { z } from "zod";
+import { automationSettingsFromEnv, type AutomationSettings } from "../automation";
+import { formatIssues } from "../catalog";
+
+const secret = (what: string) => z.string().min(16, `${what}: at least 16 characters`);
+
+const schema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  /** Loopback by default; set 0.0.0.0 in a container. */
+  HOST: z.string().default("127.0.0.1"),
+  DATABASE_URL: z.string().default("postgres://odoo_saas:odoo_saas@127.0.0.1:5432/odoo_saas"),
+  REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
+  /** Bearer token of the admin API. */
+  ADMIN_TOKEN: secret("ADMIN_TOKEN"),
+  /** Path secret of the Kill Bill callback: POST /webhooks/killbill/<secret>. */
+  KILLBILL_WEBHOOK_SECRET: secret("KILLBILL_WEBHOOK_SECRET"),
+  KILLBILL_URL: z.url().default("http://127.0.0.1:8080"),
+  KILLBILL_USERNAME: z.string().default("admin"),
+  KILLBILL_PASSWORD: z.string().min(1),
+  KILLBILL_API_KEY: z.string().min(1),
+  KILLBILL_API_SECRET: z.string().min(1),
+  /** smtp://user:pass@host:port (smtps:// for TLS). */
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, "an smtp:// or smtps:// URL")
+    .default("smtp://127.0.0.1:25"),
+  MAIL_FROM: z.string().default("Odoo hosting <noreply@localhost>"),
+  OPERATOR_EMAIL: z.email().default("ops@localhost"),
+  /** Reconcile jobs at once (each may run an engine; bounded again by ODOO_SAAS_MAX_CONCURRENT_RUNS). */
+  RECONCILE_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(2),
+  /** How often tenants whose observed generation lags are re-enqueued. */
+  SWEEP_INTERVAL_MS: z.coerce.number().int().min(1000).default(30000),
+  /** A reconcile job whose worker stops renewing this lock (crashed) is retried after it expires. */
+  JOB_LOCK_MS: z.coerce.number().int().min(2000).default(60000),
+  /** Redis key prefix of the queues (several deployments, or tests, may share one Redis). */
+  ODOO_SAAS_QUEUE_PREFIX: z
+    .string()
+    .regex(/^[\w-]+$/)
+    .default("odoo-saas"),
+  /** Largest webhook body accepted. */
+  WEBHOOK_BODY_LIMIT: z.string().default("64kb"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+
+export type ApiConfig = z.output<typeof schema> & { automation: AutomationSettings };
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+/**
+ * The API's whole configuration from the environment, parsed once at start. Secrets have no
+ * defaults; every problem is listed at once, and no value is echoed back.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
+  const problems: string[] = [];
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) problems.push(formatIssues(parsed.error));
+  let automation: AutomationSettings | undefined;
+  try {
+    automation = automationSettingsFromEnv(env);
+  } catch (e) {
+    problems.push((e as Error).message.replace(/^invalid automation settings:\n/, ""));
+  }
+  if (problems.length || !parsed.success || !automation)
+    throw new ConfigError(`invalid configuration:\n${problems.join("\n")}`);
+  return { ...parsed.data, automation };
+}

@@ -1,0 +1,125 @@
+import { UnrecoverableError, Worker, type ConnectionOptions } from "bullmq";
+import type { Logger } from "../logger";
+import type { Mailer } from "../mail/mailer";
+import { operatorFailureMail } from "../mail/messages";
+import type { Metrics } from "../metrics";
+import type { BillingSync } from "../services/billing-sync";
+import type { Reconciler } from "../services/reconciler";
+import type { InboxStore } from "../store/inbox-store";
+import type { TenantStore } from "../store/tenant-store";
+import {
+  INBOX_QUEUE,
+  MAIL_QUEUE,
+  RECONCILE_QUEUE,
+  type InboxJob,
+  type MailJob,
+  type Queues,
+  type ReconcileJob,
+} from "./queues";
+
+export interface WorkerDeps {
+  connection: ConnectionOptions;
+  prefix?: string;
+  queues: Queues;
+  reconciler: Reconciler;
+  billing: BillingSync;
+  mailer: Mailer;
+  tenants: TenantStore;
+  inbox: InboxStore;
+  metrics: Metrics;
+  logger: Logger;
+  reconcileConcurrency: number;
+  jobLockMs: number;
+  sweepIntervalMs: number;
+  operatorEmail: string;
+}
+
+/**
+ * The background side: reconcile, inbox and mail workers, and the sweeper that re-enqueues any
+ * tenant whose observed generation lags and any webhook not yet processed, so a lost job or a
+ * crash loses nothing. `close()` lets running jobs finish (graceful shutdown).
+ */
+export class Workers {
+  private readonly workers: Worker[];
+  private sweeper?: NodeJS.Timeout;
+  private closed = false;
+
+  constructor(private readonly d: WorkerDeps) {
+    const base = { connection: d.connection, prefix: d.prefix ?? "odoo-saas" };
+    const reconcile = new Worker<ReconcileJob>(
+      RECONCILE_QUEUE,
+      (job) => d.reconciler.reconcile(job.data.tenantId),
+      {
+        ...base,
+        concurrency: d.reconcileConcurrency,
+        // Engine runs are long: the lock is renewed while the worker lives; a crashed worker's
+        // job is found stalled and retried once the lock has lapsed.
+        lockDuration: d.jobLockMs,
+        stalledInterval: Math.max(1000, Math.floor(d.jobLockMs / 2)),
+      },
+    );
+    reconcile.on("failed", (job, err) => {
+      if (!job) return;
+      const final =
+        err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
+      d.logger.warn(
+        { tenantId: job.data.tenantId, attempt: job.attemptsMade, final, error: err.message },
+        "reconcile failed",
+      );
+      if (final)
+        void d.queues
+          .enqueueMail(operatorFailureMail(d.operatorEmail, job.data.tenantId, err.message))
+          .catch((e) => d.logger.error({ err: e }, "operator mail not queued"));
+    });
+    const inbox = new Worker<InboxJob>(INBOX_QUEUE, (job) => d.billing.process(job.data.inboxId), {
+      ...base,
+      concurrency: 4,
+    });
+    inbox.on("failed", (job, err) =>
+      d.logger.warn(
+        { inboxId: job?.data.inboxId, attempt: job?.attemptsMade, error: err.message },
+        "webhook processing failed",
+      ),
+    );
+    const mail = new Worker<MailJob>(MAIL_QUEUE, (job) => d.mailer.send(job.data), {
+      ...base,
+      concurrency: 2,
+    });
+    mail.on("failed", (job, err) =>
+      d.logger.warn(
+        { subject: job?.data.subject, attempt: job?.attemptsMade, error: err.message },
+        "mail not sent",
+      ),
+    );
+    for (const w of [reconcile, inbox, mail])
+      w.on("error", (err) => d.logger.error({ err }, "worker error"));
+    this.workers = [reconcile, inbox, mail];
+  }
+
+  /** One sweep: re-enqueue lagging tenants and unprocessed webhooks; refresh the queue gauge. */
+  async sweep(): Promise<{ tenants: number; webhooks: number }> {
+    const lagging = await this.d.tenants.lagging();
+    for (const id of lagging) await this.d.queues.enqueueReconcile(id);
+    const pending = await this.d.inbox.pending();
+    for (const id of pending) await this.d.queues.enqueueInbox(id);
+    for (const [queue, depth] of Object.entries(await this.d.queues.depths()))
+      this.d.metrics.queueDepth.set({ queue }, depth);
+    return { tenants: lagging.length, webhooks: pending.length };
+  }
+
+  startSweeper(): void {
+    const tick = () =>
+      this.sweep()
+        .catch((err) => this.d.logger.warn({ err }, "sweep failed"))
+        .finally(() => {
+          if (!this.closed) this.sweeper = setTimeout(tick, this.d.sweepIntervalMs);
+        });
+    void tick();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.sweeper) clearTimeout(this.sweeper);
+    await Promise.all(this.workers.map((w) => w.close()));
+  }
+}

@@ -1,0 +1,37 @@
+import nodemailer, { type Transporter } from "nodemailer";
+import type { MailJob } from "../jobs/queues";
+
+/** Sends one mail over SMTP; failures throw so the mail job is retried with backoff. */
+export class Mailer {
+  private readonly transport: Transporter;
+
+  constructor(
+    smtpUrl: string,
+    private readonly from: string,
+  ) {
+    const url = new URL(smtpUrl);
+    this.transport = nodemailer.createTransport({
+      host: url.hostname,
+      port: Number(url.port) || (url.protocol === "smtps:" ? 465 : 25),
+      secure: url.protocol === "smtps:",
+      auth: url.username
+        ? { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) }
+        : undefined,
+      connectionTimeout: 10000,
+      greetingTimeout: 10000,
+    });
+  }
+
+  async send(mail: MailJob): Promise<void> {
+    await this.transport.sendMail({
+      from: this.from,
+      to: mail.to,
+      subject: mail.subject,
+      text: mail.text,
+    });
+  }
+
+  close(): void {
+    this.transport.close();
+  }
+}

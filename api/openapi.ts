@@ -1,0 +1,129 @@
+import { OpenAPIRegistry, OpenApiGeneratorV3 } from "@asteasolutions/zod-to-openapi";
+import { z } from "zod";
+import * as s from "./schemas";
+
+/** The OpenAPI 3 document served at /openapi.json, built from the route schemas. */
+export function openApiDocument() {
+  const r = new OpenAPIRegistry();
+  const bearer = r.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+  });
+  const security = [{ [bearer.name]: [] }];
+  const json = (schema: z.ZodType, description: string) => ({
+    description,
+    content: { "application/json": { schema } },
+  });
+  const errors = {
+    400: json(s.errorView, "malformed request"),
+    401: json(s.errorView, "missing or wrong bearer token"),
+    404: json(s.errorView, "not found"),
+    409: json(s.errorView, "conflict"),
+    422: json(s.errorView, "invalid input"),
+  };
+  const tenantRoute = (
+    method: "get" | "post" | "delete",
+    path: string,
+    summary: string,
+    extra: object = {},
+  ) =>
+    r.registerPath({
+      method,
+      path,
+      summary,
+      security,
+      request: { params: s.tenantIdParam },
+      responses: {
+        200: json(s.tenantView, "the tenant"),
+        202: json(s.tenantView, "accepted: reconcile enqueued"),
+        ...errors,
+      },
+      ...extra,
+    });
+
+  r.registerPath({
+    method: "post",
+    path: "/webhooks/killbill/{secret}",
+    summary: "Kill Bill push notification (stored, answered at once, processed in the background)",
+    request: {
+      params: z.object({ secret: z.string().openapi({ param: { name: "secret", in: "path" } }) }),
+      body: { content: { "application/json": { schema: s.webhookBody } } },
+    },
+    responses: {
+      200: json(z.object({ received: z.string() }), "stored"),
+      400: json(s.errorView, "malformed or invalid body"),
+      404: json(s.errorView, "unknown callback"),
+      413: json(s.errorView, "body too large"),
+    },
+  });
+  r.registerPath({
+    method: "get",
+    path: "/admin/tenants",
+    summary: "List tenants",
+    security,
+    responses: { 200: json(z.array(s.tenantView), "tenants"), 401: errors[401] },
+  });
+  r.registerPath({
+    method: "post",
+    path: "/admin/tenants",
+    summary: "Create a tenant directly (e.g. a trial without billing)",
+    security,
+    request: { body: { content: { "application/json": { schema: s.createTenantBody } } } },
+    responses: { 202: json(s.tenantView, "created; reconcile enqueued"), ...errors },
+  });
+  tenantRoute("get", "/admin/tenants/{id}", "Get a tenant");
+  tenantRoute("delete", "/admin/tenants/{id}", "Delete a tenant (destroys its stack)");
+  tenantRoute("post", "/admin/tenants/{id}/plan", "Change plan (resize)", {
+    request: {
+      params: s.tenantIdParam,
+      body: { content: { "application/json": { schema: s.planChangeBody } } },
+    },
+  });
+  tenantRoute("post", "/admin/tenants/{id}/suspend", "Suspend");
+  tenantRoute("post", "/admin/tenants/{id}/resume", "Resume");
+  tenantRoute("post", "/admin/tenants/{id}/reconcile", "Enqueue a reconcile");
+  r.registerPath({
+    method: "post",
+    path: "/admin/tenants/{id}/preview",
+    summary: "Preview what a reconcile would change",
+    security,
+    request: { params: s.tenantIdParam },
+    responses: { 200: json(s.previewView, "the diff"), ...errors },
+  });
+  r.registerPath({
+    method: "get",
+    path: "/admin/operations/{id}",
+    summary: "Get an operation",
+    security,
+    request: { params: s.operationIdParam },
+    responses: { 200: json(s.operationView, "the operation"), ...errors },
+  });
+  r.registerPath({
+    method: "get",
+    path: "/admin/operations/{id}/events",
+    summary: "Stream an operation's progress (Server-Sent Events)",
+    security,
+    request: { params: s.operationIdParam },
+    responses: { 200: { description: "text/event-stream of progress events" }, ...errors },
+  });
+  for (const [path, summary] of [
+    ["/healthz", "Liveness"],
+    ["/readyz", "Readiness: PostgreSQL, Redis, Pulumi CLI"],
+    ["/metrics", "Prometheus metrics"],
+  ])
+    r.registerPath({
+      method: "get",
+      path,
+      summary,
+      responses: { 200: { description: "ok" }, 503: { description: "not ready" } },
+    });
+
+  return new OpenApiGeneratorV3(r.definitions).generateDocument({
+    openapi: "3.0.3",
+    info: {
+      title: "odoo-saas API",
+      version: "0.1.0",
+      description: "Kill Bill webhooks and tenant administration",
+    },
+  });
+}

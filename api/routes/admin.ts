@@ -1,0 +1,125 @@
+import { Router } from "express";
+import { NotFoundError } from "../errors";
+import { bearerAuth, handle, parse } from "../http";
+import type { OperationEvent, ProgressBus } from "../jobs/progress-bus";
+import { createTenantBody, operationIdParam, planChangeBody, tenantIdParam } from "../schemas";
+import type { TenantService } from "../services/tenant-service";
+import type { OperationStore } from "../store/operation-store";
+
+export interface AdminDeps {
+  token: string;
+  service: TenantService;
+  operations: OperationStore;
+  progress: ProgressBus;
+}
+
+/** The admin API: bearer token, zod on every input, one service call per route. */
+export function adminRoutes(d: AdminDeps): Router {
+  const r = Router();
+  r.use("/admin", bearerAuth(d.token));
+  const id = (params: unknown) => parse(tenantIdParam, params).id;
+  const accepted = async (
+    res: import("express").Response,
+    tenant: Parameters<TenantService["view"]>[0],
+  ) => res.status(202).json(await d.service.view(tenant));
+
+  r.get(
+    "/admin/tenants",
+    handle(async (_req, res) => res.json(await d.service.list())),
+  );
+  r.post(
+    "/admin/tenants",
+    handle(async (req, res) =>
+      accepted(res, await d.service.create(parse(createTenantBody, req.body))),
+    ),
+  );
+  r.get(
+    "/admin/tenants/:id",
+    handle(async (req, res) => res.json(await d.service.view(await d.service.get(id(req.params))))),
+  );
+  r.delete(
+    "/admin/tenants/:id",
+    handle(async (req, res) => accepted(res, await d.service.remove(id(req.params)))),
+  );
+  r.post(
+    "/admin/tenants/:id/plan",
+    handle(async (req, res) =>
+      accepted(
+        res,
+        await d.service.changePlan(id(req.params), parse(planChangeBody, req.body).plan),
+      ),
+    ),
+  );
+  r.post(
+    "/admin/tenants/:id/suspend",
+    handle(async (req, res) => accepted(res, await d.service.suspend(id(req.params)))),
+  );
+  r.post(
+    "/admin/tenants/:id/resume",
+    handle(async (req, res) => accepted(res, await d.service.resume(id(req.params)))),
+  );
+  r.post(
+    "/admin/tenants/:id/reconcile",
+    handle(async (req, res) => accepted(res, await d.service.reconcile(id(req.params)))),
+  );
+  r.post(
+    "/admin/tenants/:id/preview",
+    handle(async (req, res) => res.json(await d.service.preview(id(req.params)))),
+  );
+
+  r.get(
+    "/admin/operations/:id",
+    handle(async (req, res) => {
+      const op = await d.operations.get(parse(operationIdParam, req.params).id);
+      if (!op) throw new NotFoundError("operation");
+      res.json(op);
+    }),
+  );
+
+  // Server-Sent Events: what happened so far, then live events until the operation finishes.
+  r.get(
+    "/admin/operations/:id/events",
+    handle(async (req, res) => {
+      const opId = parse(operationIdParam, req.params).id;
+      const op = await d.operations.get(opId);
+      if (!op) throw new NotFoundError("operation");
+      res.writeHead(200, {
+        "Content-Type": "text/event-stream",
+        "Cache-Control": "no-cache",
+        Connection: "keep-alive",
+      });
+      let ended = false;
+      const send = (e: OperationEvent) => {
+        if (ended) return;
+        res.write(`event: ${e.kind}\ndata: ${JSON.stringify(e)}\n\n`);
+        if (e.kind === "operation-finished") finish();
+      };
+      let stop = () => {};
+      const finish = () => {
+        ended = true;
+        stop();
+        res.end();
+      };
+      req.on("close", () => {
+        ended = true;
+        stop();
+      });
+      stop = await d.progress.follow(opId, send);
+      const seen = await d.progress.history(opId);
+      seen.forEach(send);
+      const current = await d.operations.get(opId);
+      if (
+        !ended &&
+        current &&
+        current.status !== "running" &&
+        !seen.some((e) => e.kind === "operation-finished")
+      )
+        send({
+          kind: "operation-finished",
+          status: current.status === "succeeded" ? "succeeded" : "failed",
+          error: current.error ?? undefined,
+        });
+    }),
+  );
+  return r;
+}

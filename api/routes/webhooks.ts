@@ -1,0 +1,63 @@
+import express, { Router } from "express";
+import { formatIssues } from "../../catalog";
+import { HttpError } from "../errors";
+import { handle, safeEqual } from "../http";
+import type { Queues } from "../jobs/queues";
+import { notificationSchema } from "../killbill/notification";
+import type { Logger } from "../logger";
+import type { Metrics } from "../metrics";
+import type { InboxStore } from "../store/inbox-store";
+
+export interface WebhookDeps {
+  secret: string;
+  bodyLimit: string;
+  inbox: InboxStore;
+  queues: Queues;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+/**
+ * POST /webhooks/killbill/:secret. Kill Bill signs nothing, so the path secret is checked first
+ * (constant time; a wrong one is a bare 404 and nothing is read or stored). A valid body is
+ * stored in the inbox and answered 200 at once: Kill Bill gives up after 15 s and retries.
+ */
+export function webhookRoutes(d: WebhookDeps): Router {
+  const router = Router();
+  router.post(
+    "/webhooks/killbill/:secret",
+    (req, _res, next) => {
+      if (!safeEqual(String(req.params.secret), d.secret)) {
+        d.metrics.webhooks.inc({ event_type: "unknown", result: "unauthorized" });
+        return next(new HttpError(404, "not_found", "not found"));
+      }
+      next();
+    },
+    // Any content type: Kill Bill sends application/json; charset=UTF-8, proxies sometimes less.
+    express.json({ limit: d.bodyLimit, strict: true, type: () => true }),
+    handle(async (req, res) => {
+      const parsed = notificationSchema.safeParse(req.body);
+      if (!parsed.success) {
+        d.metrics.webhooks.inc({ event_type: "invalid", result: "rejected" });
+        throw new HttpError(400, "invalid", "not a Kill Bill notification", {
+          problems: formatIssues(parsed.error).split("\n"),
+        });
+      }
+      const n = parsed.data;
+      const id = await d.inbox.add({
+        eventType: n.eventType,
+        objectType: n.objectType,
+        objectId: n.objectId,
+        accountId: n.accountId,
+        body: { ...n },
+      });
+      d.metrics.webhooks.inc({ event_type: n.eventType, result: "stored" });
+      res.status(200).json({ received: id });
+      // After the answer: if Redis is down the sweeper finds the stored event later.
+      d.queues
+        .enqueueInbox(id)
+        .catch((err) => d.logger.warn({ err, inboxId: id }, "inbox job not queued"));
+    }),
+  );
+  return router;
+}

@@ -1,0 +1,168 @@
+import type { Server } from "node:http";
+import { PulumiCommand } from "@pulumi/pulumi/automation";
+import { Redis } from "ioredis";
+import { Pool } from "pg";
+import { StackRunner, TenantStacks, type TenantProgramFactory } from "../automation";
+import { loadCatalog } from "../catalog";
+import type { OdooVersion } from "../components/tenant/odoo-versions";
+import { createApp } from "./app";
+import type { ApiConfig } from "./config";
+import { ProgressBus } from "./jobs/progress-bus";
+import { Queues } from "./jobs/queues";
+import { Workers } from "./jobs/workers";
+import { KillBillClient } from "./killbill/client";
+import { createLogger, type Logger } from "./logger";
+import { Mailer } from "./mail/mailer";
+import { createMetrics } from "./metrics";
+import { BillingSync } from "./services/billing-sync";
+import { Reconciler } from "./services/reconciler";
+import { TenantService } from "./services/tenant-service";
+import { InboxStore } from "./store/inbox-store";
+import { migrate } from "./store/migrations";
+import { OperationStore } from "./store/operation-store";
+import { TenantStore } from "./store/tenant-store";
+
+export interface RuntimeOptions {
+  /** Serve HTTP (the API role). */
+  http?: boolean;
+  /** Run the workers and the sweeper (the worker role). Both by default: one process does all. */
+  workers?: boolean;
+  /** The tenant program; the real one by default. */
+  programFor?: TenantProgramFactory;
+  logger?: Logger;
+  defaultOdooVersion?: OdooVersion;
+}
+
+export interface Runtime {
+  server?: Server;
+  url?: string;
+  workers?: Workers;
+  pool: Pool;
+  redis: Redis;
+  queues: Queues;
+  /** Graceful: stop accepting requests, let running jobs finish, close connections. */
+  close(): Promise<void>;
+}
+
+/** The composition root: every dependency made once here and passed in, nothing global. */
+export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {}): Promise<Runtime> {
+  const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
+  const pool = new Pool({ connectionString: config.DATABASE_URL, max: 10 });
+  pool.on("error", (err) => logger.warn({ err }, "idle PostgreSQL client error"));
+  const applied = await migrate(pool);
+  if (applied.length) logger.info({ applied }, "migrations applied");
+  // BullMQ needs maxRetriesPerRequest null on connections its workers block on.
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  const prefix = config.ODOO_SAAS_QUEUE_PREFIX;
+  const queues = new Queues(redis, prefix);
+  const metrics = createMetrics();
+  const catalog = loadCatalog();
+  const tenants = new TenantStore(pool);
+  const operations = new OperationStore(pool);
+  const inbox = new InboxStore(pool);
+  const progress = new ProgressBus(redis, `${prefix}:operation`);
+  const runner = new StackRunner(config.automation);
+  const stacks = new TenantStacks(runner, opts.programFor);
+  const service = new TenantService({ tenants, operations, queues, catalog, stacks });
+
+  let workers: Workers | undefined;
+  let mailer: Mailer | undefined;
+  if (opts.workers ?? true) {
+    mailer = new Mailer(config.SMTP_URL, config.MAIL_FROM);
+    const killbill = new KillBillClient({
+      url: config.KILLBILL_URL,
+      username: config.KILLBILL_USERNAME,
+      password: config.KILLBILL_PASSWORD,
+      apiKey: config.KILLBILL_API_KEY,
+      apiSecret: config.KILLBILL_API_SECRET,
+    });
+    workers = new Workers({
+      connection: redis,
+      prefix,
+      queues,
+      reconciler: new Reconciler({
+        tenants,
+        operations,
+        stacks,
+        queues,
+        progress,
+        metrics,
+        logger,
+      }),
+      billing: new BillingSync({
+        inbox,
+        tenants,
+        killbill,
+        catalog,
+        queues,
+        logger,
+        defaultOdooVersion: opts.defaultOdooVersion ?? "17",
+      }),
+      mailer,
+      tenants,
+      inbox,
+      metrics,
+      logger,
+      reconcileConcurrency: config.RECONCILE_CONCURRENCY,
+      jobLockMs: config.JOB_LOCK_MS,
+      sweepIntervalMs: config.SWEEP_INTERVAL_MS,
+      operatorEmail: config.OPERATOR_EMAIL,
+    });
+    workers.startSweeper();
+  }
+
+  let server: Server | undefined;
+  let url: string | undefined;
+  if (opts.http ?? true) {
+    let pulumi: Promise<PulumiCommand> | undefined;
+    const app = createApp({
+      logger,
+      webhooks: {
+        secret: config.KILLBILL_WEBHOOK_SECRET,
+        bodyLimit: config.WEBHOOK_BODY_LIMIT,
+        inbox,
+        queues,
+        metrics,
+        logger,
+      },
+      admin: { token: config.ADMIN_TOKEN, service, operations, progress },
+      health: {
+        pool,
+        redis,
+        metrics,
+        pulumiVersion: async () => {
+          pulumi ??= PulumiCommand.get(
+            config.automation.pulumiRoot ? { root: config.automation.pulumiRoot } : undefined,
+          );
+          pulumi.catch(() => (pulumi = undefined));
+          return String((await pulumi).version);
+        },
+      },
+    });
+    server = await new Promise<Server>((resolve) => {
+      const s = app.listen(config.PORT, config.HOST, () => resolve(s));
+    });
+    // Kill Bill's client offers h2c upgrades; no 'upgrade' listener is attached, so Node ignores them.
+    const address = server.address();
+    url =
+      typeof address === "object" && address ? `http://${config.HOST}:${address.port}` : undefined;
+    logger.info({ url }, "API listening");
+  }
+
+  return {
+    server,
+    url,
+    workers,
+    pool,
+    redis,
+    queues,
+    async close() {
+      if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
+      await workers?.close();
+      mailer?.close();
+      await queues.close();
+      await redis.quit().catch(() => undefined);
+      await pool.end();
+    },
+  };
+}

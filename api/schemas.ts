@@ -1,0 +1,114 @@
+import { extendZodWithOpenApi } from "@asteasolutions/zod-to-openapi";
+import { z } from "zod";
+
+extendZodWithOpenApi(z);
+
+/** Schemas of the HTTP API: validation and the OpenAPI document come from the same objects. */
+export const tenantIdParam = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: "id", in: "path" }, example: "acme" }),
+});
+export const operationIdParam = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: "id", in: "path" } }),
+});
+
+export const createTenantBody = z
+  .object({
+    tenantId: z.string().openapi({ example: "acme" }),
+    customerId: z.string().openapi({ example: "acme-corp" }),
+    plan: z.string().openapi({ example: "trial" }),
+    odooVersion: z.string().openapi({ example: "17" }),
+    adminEmail: z.string().openapi({ example: "owner@acme.example" }),
+    subdomain: z.string().optional(),
+    state: z.enum(["active", "suspended"]).optional(),
+    customDomains: z.array(z.string()).optional(),
+  })
+  .openapi("CreateTenant");
+
+export const planChangeBody = z.strictObject({ plan: z.string().min(1) }).openapi("PlanChange");
+
+export const tenantView = z
+  .object({
+    id: z.string(),
+    customerId: z.string(),
+    plan: z.string(),
+    odooVersion: z.string(),
+    adminEmail: z.string(),
+    desiredState: z.enum(["active", "suspended", "deleted"]),
+    observedState: z.enum(["active", "suspended", "deleted"]).nullable(),
+    converged: z.boolean(),
+    desiredGeneration: z.number(),
+    observedGeneration: z.number(),
+    url: z.string().nullable(),
+    lastError: z.string().nullable(),
+    source: z.enum(["killbill", "admin"]),
+    lastOperation: z
+      .object({
+        id: z.string(),
+        type: z.string(),
+        status: z.string(),
+        startedAt: z.string(),
+        finishedAt: z.string().nullable(),
+      })
+      .nullable(),
+  })
+  .openapi("Tenant");
+
+export const operationView = z
+  .object({
+    id: z.string(),
+    tenantId: z.string(),
+    type: z.enum(["up", "destroy"]),
+    generation: z.number(),
+    status: z.enum(["running", "succeeded", "failed", "abandoned"]),
+    startedAt: z.string(),
+    finishedAt: z.string().nullable(),
+    error: z.string().nullable(),
+    logTail: z.string().nullable(),
+    changes: z.record(z.string(), z.number()).nullable(),
+  })
+  .openapi("Operation");
+
+export const previewView = z
+  .object({
+    changes: z.array(
+      z.object({
+        urn: z.string(),
+        type: z.string(),
+        name: z.string(),
+        op: z.string(),
+        changedProperties: z.array(z.string()),
+      }),
+    ),
+    counts: z.record(z.string(), z.number()),
+    text: z.string(),
+  })
+  .openapi("Preview");
+
+export const errorView = z
+  .object({
+    error: z.object({
+      code: z.string(),
+      message: z.string(),
+      requestId: z.string(),
+      details: z.unknown().optional(),
+    }),
+  })
+  .openapi("Error");
+
+export const webhookBody = z
+  .object({
+    eventType: z.string().openapi({ example: "SUBSCRIPTION_CREATION" }),
+    objectType: z.string().nullable(),
+    objectId: z.string().nullable(),
+    accountId: z.string().nullable(),
+    metaData: z.string().nullable().openapi({ description: "a JSON object encoded as a string" }),
+  })
+  .openapi("KillBillNotification");

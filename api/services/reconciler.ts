@@ -1,0 +1,106 @@
+import { UnrecoverableError } from "bullmq";
+import { EngineError, StackNotFoundError, type TenantStacks } from "../../automation";
+import { InvalidTenantSpecError } from "../../stacks/tenant/tenant-spec";
+import type { ProgressBus } from "../jobs/progress-bus";
+import type { Queues } from "../jobs/queues";
+import type { Logger } from "../logger";
+import { customerMail, type CustomerNotice } from "../mail/messages";
+import type { Metrics } from "../metrics";
+import type { OperationStore } from "../store/operation-store";
+import type { DesiredState, Tenant, TenantStore } from "../store/tenant-store";
+
+export interface ReconcilerDeps {
+  tenants: TenantStore;
+  operations: OperationStore;
+  stacks: TenantStacks;
+  queues: Queues;
+  progress: ProgressBus;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+/** Which customer e-mail a transition deserves (none for a resize or a repeat). */
+export function noticeFor(
+  previous: DesiredState | null,
+  next: DesiredState,
+): CustomerNotice | undefined {
+  if (next === "active")
+    return previous === "suspended" ? "resumed" : previous === "active" ? undefined : "ready";
+  if (next === "suspended") return previous === "active" ? "suspended" : undefined;
+  return previous && previous !== "deleted" ? "deleted" : undefined;
+}
+
+/**
+ * Makes a tenant's stack match its desired state, generation by generation: `up` for active or
+ * suspended, `destroy` for deleted. Idempotent: a tenant already observed at its desired
+ * generation is left alone, so duplicate jobs cost one database read.
+ */
+export class Reconciler {
+  constructor(private readonly d: ReconcilerDeps) {}
+
+  async reconcile(tenantId: string): Promise<void> {
+    // Loop: a generation set while a run was going on is applied by this same job.
+    for (let round = 0; round < 10; round++) {
+      const tenant = await this.d.tenants.get(tenantId);
+      if (!tenant || tenant.observedGeneration >= tenant.desiredGeneration) return;
+      await this.apply(tenant);
+    }
+  }
+
+  private async apply(t: Tenant): Promise<void> {
+    const type = t.desiredState === "deleted" ? "destroy" : "up";
+    const generation = t.desiredGeneration;
+    const op = await this.d.operations.start(t.id, type, generation);
+    const log = this.d.logger.child({ tenantId: t.id, operationId: op.id, generation, type });
+    const onProgress = (e: Parameters<ProgressBus["publish"]>[1]) =>
+      void this.d.progress
+        .publish(op.id, e)
+        .catch((err) => log.warn({ err }, "progress not published"));
+    const timer = this.d.metrics.operationDuration.startTimer({ type });
+    log.info("operation started");
+    try {
+      let outputs: Record<string, unknown> | null = null;
+      let changes: Record<string, number>;
+      if (type === "destroy") {
+        changes = await this.d.stacks.destroy(t.id, { onProgress }).catch((e) => {
+          if (e instanceof StackNotFoundError) return {}; // never provisioned, or already gone
+          throw e;
+        });
+      } else {
+        const result = await this.d.stacks.up(
+          { tenantId: t.id, customerId: t.customerId, ...t.spec, state: t.desiredState },
+          { onProgress },
+        );
+        outputs = result.outputs;
+        changes = result.changes;
+      }
+      await this.d.operations.finish(op.id, "succeeded", { changes });
+      await this.d.tenants.recordObserved(t.id, generation, t.desiredState, outputs);
+      this.d.metrics.operations.inc({ type, result: "succeeded" });
+      onProgress({ kind: "operation-finished", status: "succeeded" });
+      log.info({ changes }, "operation succeeded");
+      const notice = noticeFor(t.observedState, t.desiredState);
+      if (notice) {
+        const url = typeof outputs?.url === "string" ? outputs.url : undefined;
+        await this.d.queues.enqueueMail(
+          customerMail(notice, { id: t.id, adminEmail: t.spec.adminEmail, url }),
+        );
+      }
+    } catch (e) {
+      const error = e as Error;
+      await this.d.operations.finish(op.id, "failed", {
+        error: error.message,
+        logTail: e instanceof EngineError ? e.logTail : undefined,
+      });
+      await this.d.tenants.recordError(t.id, error.message);
+      this.d.metrics.operations.inc({ type, result: "failed" });
+      onProgress({ kind: "operation-finished", status: "failed", error: error.message });
+      log.warn({ error: error.message, kind: error.name }, "operation failed");
+      // A spec that cannot be valid will not become valid by retrying.
+      if (e instanceof InvalidTenantSpecError) throw new UnrecoverableError(error.message);
+      throw error;
+    } finally {
+      timer();
+    }
+  }
+}

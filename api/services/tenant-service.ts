@@ -1,0 +1,173 @@
+import { z } from "zod";
+import type { Catalog } from "../../catalog";
+import { parseTenantSpec, InvalidTenantSpecError } from "../../stacks/tenant/tenant-spec";
+import { ConflictError, NotFoundError, ValidationError } from "../errors";
+import type { Queues } from "../jobs/queues";
+import type { OperationStore } from "../store/operation-store";
+import type { DesiredState, Tenant, TenantStore } from "../store/tenant-store";
+import type { PreviewOutcome, TenantStacks } from "../../automation";
+
+/** A tenant as the admin API shows it. */
+export interface TenantView {
+  id: string;
+  customerId: string;
+  plan: string;
+  odooVersion: string;
+  adminEmail: string;
+  desiredState: DesiredState;
+  observedState: DesiredState | null;
+  converged: boolean;
+  desiredGeneration: number;
+  observedGeneration: number;
+  url: string | null;
+  lastError: string | null;
+  source: Tenant["source"];
+  lastOperation: {
+    id: string;
+    type: string;
+    status: string;
+    startedAt: string;
+    finishedAt: string | null;
+  } | null;
+}
+
+/** Admin-side changes to tenants: each sets desired state and enqueues a reconcile. */
+export class TenantService {
+  constructor(
+    private readonly d: {
+      tenants: TenantStore;
+      operations: OperationStore;
+      queues: Queues;
+      catalog: Catalog;
+      stacks: TenantStacks;
+    },
+  ) {}
+
+  async view(t: Tenant): Promise<TenantView> {
+    const op = await this.d.operations.latest(t.id);
+    return {
+      id: t.id,
+      customerId: t.customerId,
+      plan: t.spec.plan,
+      odooVersion: t.spec.odooVersion,
+      adminEmail: t.spec.adminEmail,
+      desiredState: t.desiredState,
+      observedState: t.observedState,
+      converged: t.observedGeneration >= t.desiredGeneration,
+      desiredGeneration: t.desiredGeneration,
+      observedGeneration: t.observedGeneration,
+      url: typeof t.outputs?.url === "string" ? t.outputs.url : null,
+      lastError: t.lastError,
+      source: t.source,
+      lastOperation: op
+        ? {
+            id: op.id,
+            type: op.type,
+            status: op.status,
+            startedAt: op.startedAt,
+            finishedAt: op.finishedAt,
+          }
+        : null,
+    };
+  }
+
+  async list(): Promise<TenantView[]> {
+    return Promise.all((await this.d.tenants.list()).map((t) => this.view(t)));
+  }
+
+  async get(id: string): Promise<Tenant> {
+    const t = await this.d.tenants.get(id);
+    if (!t) throw new NotFoundError(`tenant ${id}`);
+    return t;
+  }
+
+  /** Creates a tenant directly (e.g. a trial without billing). */
+  async create(input: unknown): Promise<Tenant> {
+    const spec = this.validate(input);
+    if (await this.d.tenants.get(spec.tenantId))
+      throw new ConflictError(`tenant ${spec.tenantId} already exists`);
+    const { tenantId, customerId, state, ...rest } = spec;
+    const { tenant } = await this.d.tenants.setDesired({
+      id: tenantId,
+      customerId,
+      spec: rest,
+      desiredState: state,
+      source: "admin",
+    });
+    await this.d.queues.enqueueReconcile(tenant.id);
+    return tenant;
+  }
+
+  changePlan(id: string, plan: string) {
+    if (!this.d.catalog.plan(plan))
+      throw new ValidationError(`unknown plan "${plan}"`, { known: this.d.catalog.planIds });
+    return this.update(id, (t) => ({ spec: { ...t.spec, plan } }));
+  }
+
+  suspend(id: string) {
+    return this.update(id, () => ({ desiredState: "suspended" }));
+  }
+
+  resume(id: string) {
+    return this.update(id, () => ({ desiredState: "active" }));
+  }
+
+  remove(id: string) {
+    return this.update(id, () => ({ desiredState: "deleted" }), true);
+  }
+
+  async reconcile(id: string): Promise<Tenant> {
+    const t = await this.get(id);
+    await this.d.queues.enqueueReconcile(id);
+    return t;
+  }
+
+  async preview(id: string): Promise<PreviewOutcome> {
+    const t = await this.get(id);
+    if (t.desiredState === "deleted") throw new ConflictError(`tenant ${id} is being deleted`);
+    return this.d.stacks.preview({
+      tenantId: t.id,
+      customerId: t.customerId,
+      ...t.spec,
+      state: t.desiredState,
+    });
+  }
+
+  private async update(
+    id: string,
+    change: (t: Tenant) => Partial<Pick<Tenant, "spec" | "desiredState">>,
+    allowDeleted = false,
+  ): Promise<Tenant> {
+    const t = await this.get(id);
+    if (t.desiredState === "deleted" && !allowDeleted)
+      throw new ConflictError(`tenant ${id} is deleted`);
+    const next = { spec: t.spec, desiredState: t.desiredState, ...change(t) };
+    this.validate({
+      tenantId: t.id,
+      customerId: t.customerId,
+      ...next.spec,
+      state: next.desiredState === "deleted" ? "active" : next.desiredState,
+    });
+    const { tenant, changed } = await this.d.tenants.setDesired({
+      id: t.id,
+      customerId: t.customerId,
+      spec: next.spec,
+      desiredState: next.desiredState,
+      source: t.source,
+    });
+    if (changed) await this.d.queues.enqueueReconcile(id);
+    return tenant;
+  }
+
+  private validate(input: unknown) {
+    try {
+      return parseTenantSpec(input, this.d.catalog);
+    } catch (e) {
+      if (e instanceof InvalidTenantSpecError)
+        throw new ValidationError("invalid tenant", { problems: e.problems });
+      throw e;
+    }
+  }
+}
+
+export const planChangeSchema = z.strictObject({ plan: z.string().min(1) });

@@ -1,0 +1,89 @@
+import type { Pool } from "pg";
+
+/** Schema changes, applied in order once each, inside a transaction, under an advisory lock. */
+const MIGRATIONS: { id: number; sql: string }[] = [
+  {
+    id: 1,
+    sql: `
+      CREATE TABLE tenants (
+        id text PRIMARY KEY,
+        customer_id text NOT NULL,
+        -- desired spec without state: plan, odooVersion, adminEmail, subdomain, customDomains
+        spec jsonb NOT NULL,
+        desired_state text NOT NULL CHECK (desired_state IN ('active', 'suspended', 'deleted')),
+        desired_generation integer NOT NULL DEFAULT 1,
+        observed_generation integer NOT NULL DEFAULT 0,
+        observed_state text CHECK (observed_state IN ('active', 'suspended', 'deleted')),
+        outputs jsonb,
+        last_error text,
+        source text NOT NULL CHECK (source IN ('killbill', 'admin')),
+        killbill_subscription_id text UNIQUE,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX tenants_lagging ON tenants (id) WHERE observed_generation < desired_generation;
+
+      CREATE TABLE operations (
+        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+        tenant_id text NOT NULL,
+        type text NOT NULL CHECK (type IN ('up', 'destroy')),
+        generation integer NOT NULL,
+        status text NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'abandoned')),
+        started_at timestamptz NOT NULL DEFAULT now(),
+        finished_at timestamptz,
+        error text,
+        log_tail text,
+        changes jsonb
+      );
+      CREATE INDEX operations_tenant ON operations (tenant_id, started_at DESC);
+
+      CREATE TABLE webhook_inbox (
+        id bigserial PRIMARY KEY,
+        received_at timestamptz NOT NULL DEFAULT now(),
+        event_type text NOT NULL,
+        object_type text,
+        object_id text,
+        account_id text,
+        body jsonb NOT NULL,
+        processed_at timestamptz,
+        attempts integer NOT NULL DEFAULT 0,
+        result text
+      );
+      CREATE INDEX webhook_inbox_pending ON webhook_inbox (id) WHERE processed_at IS NULL;
+    `,
+  },
+];
+
+export async function migrate(pool: Pool): Promise<number[]> {
+  const client = await pool.connect();
+  const applied: number[] = [];
+  try {
+    // Several API replicas may start at once: one migrates, the others wait.
+    await client.query("SELECT pg_advisory_lock(hashtext('odoo-saas-migrations'))");
+    await client.query(
+      "CREATE TABLE IF NOT EXISTS schema_migrations (id integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+    );
+    const done = new Set(
+      (await client.query("SELECT id FROM schema_migrations")).rows.map((r) => r.id as number),
+    );
+    for (const m of MIGRATIONS) {
+      if (done.has(m.id)) continue;
+      await client.query("BEGIN");
+      try {
+        await client.query(m.sql);
+        await client.query("INSERT INTO schema_migrations (id) VALUES ($1)", [m.id]);
+        await client.query("COMMIT");
+        applied.push(m.id);
+      } catch (e) {
+        await client.query("ROLLBACK");
+        throw e;
+      }
+    }
+  } finally {
+    await client
+      .query("SELECT pg_advisory_unlock(hashtext('odoo-saas-migrations'))")
+      .catch(() => undefined);
+    client.release();
+  }
+  return applied;
+}

@@ -1,0 +1,106 @@
+// Starts the real API runtime against the local PostgreSQL (a database of its own) and Redis (a
+// key prefix of its own), a Kill Bill stand-in, a real SMTP receiver, and the real engine with
+// the provider-free tenant program.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Client } from "pg";
+import { loadConfig, type ApiConfig } from "../api/config";
+import { createLogger } from "../api/logger";
+import { startRuntime, type Runtime } from "../api/runtime";
+import { KB_AUTH, KillBillStandIn } from "./killbill-stand-in";
+import { providerFreeTenantProgram, type StandInSpec } from "./provider-free-program";
+import { SmtpReceiver } from "./smtp-receiver";
+
+export const ADMIN_TOKEN = "admin-token-0123456789abcdef";
+export const WEBHOOK_SECRET = "webhook-secret-0123456789abcdef";
+const PG = "postgres://odoo_saas:odoo_saas@127.0.0.1:5432";
+
+export class ApiHarness {
+  readonly killbill = new KillBillStandIn();
+  readonly smtp = new SmtpReceiver();
+  readonly database = `odoo_saas_api_test_${process.pid}_${Math.floor(Math.random() * 1e6)}`;
+  readonly dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "odoo-saas-api-"));
+  readonly queuePrefix = `test-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
+  /** Test-only knobs per tenant read by the stand-in program (delay, failure). */
+  readonly knobs: Record<string, { delayMs?: number; failWith?: string }> = {};
+  runtime!: Runtime;
+  config!: ApiConfig;
+
+  env(extra: Record<string, string> = {}): Record<string, string> {
+    return {
+      PORT: "0",
+      DATABASE_URL: `${PG}/${this.database}`,
+      REDIS_URL: "redis://127.0.0.1:6379",
+      ADMIN_TOKEN,
+      KILLBILL_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      KILLBILL_URL: this.killbill.url,
+      KILLBILL_USERNAME: KB_AUTH.username,
+      KILLBILL_PASSWORD: KB_AUTH.password,
+      KILLBILL_API_KEY: KB_AUTH.apiKey,
+      KILLBILL_API_SECRET: KB_AUTH.apiSecret,
+      SMTP_URL: this.smtp.url,
+      OPERATOR_EMAIL: "ops@example.com",
+      SWEEP_INTERVAL_MS: "1000",
+      JOB_LOCK_MS: "4000",
+      LOG_LEVEL: "silent",
+      ODOO_SAAS_DATA_DIR: this.dataDir,
+      PULUMI_BACKEND_URL: `file://${this.dataDir}/state`,
+      PULUMI_CONFIG_PASSPHRASE: "api-test-passphrase",
+      ODOO_SAAS_QUEUE_PREFIX: this.queuePrefix,
+      ...extra,
+    };
+  }
+
+  async start(opts: { workers?: boolean } = {}): Promise<void> {
+    await Promise.all([this.killbill.start(), this.smtp.start()]);
+    fs.mkdirSync(path.join(this.dataDir, "state"), { recursive: true });
+    const admin = new Client(`${PG}/odoo_saas`);
+    await admin.connect();
+    await admin.query(`CREATE DATABASE ${this.database}`);
+    await admin.end();
+    this.config = loadConfig(this.env());
+    await this.startRuntime(opts);
+  }
+
+  async startRuntime(opts: { workers?: boolean } = {}): Promise<void> {
+    this.runtime = await startRuntime(this.config, {
+      logger: createLogger("silent"),
+      workers: opts.workers ?? true,
+      programFor: (spec) =>
+        providerFreeTenantProgram({ ...spec, ...this.knobs[spec.tenantId] } as StandInSpec),
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.runtime?.close();
+    await Promise.all([this.killbill.stop(), this.smtp.stop()]);
+    const admin = new Client(`${PG}/odoo_saas`);
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${this.database} WITH (FORCE)`);
+    await admin.end();
+    fs.rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Polls until `check` returns a truthy value (or throws the last error after the timeout). */
+export async function eventually<T>(
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 60000,
+  label = "condition",
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await check();
+      if (value) return value;
+    } catch (e) {
+      lastError = e;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(
+    `timed out waiting for ${label}${lastError ? `: ${(lastError as Error).message}` : ""}`,
+  );
+}

@@ -1,0 +1,117 @@
+// A stand-in for Kill Bill's REST API (NOT Kill Bill): an in-test HTTP server on 127.0.0.1 that
+// serves the documented 0.24 payload shapes (SubscriptionJson, AccountJson, BundleJson) for the
+// calls the API makes, and checks the authentication headers it must send.
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import type { KillBillAccount, KillBillBundle, KillBillSubscription } from "../api/killbill/client";
+
+export const KB_AUTH = {
+  username: "admin",
+  password: "password",
+  apiKey: "odoo-saas",
+  apiSecret: "odoo-saas-secret",
+};
+
+export class KillBillStandIn {
+  readonly accounts = new Map<string, KillBillAccount>();
+  readonly subscriptions = new Map<string, KillBillSubscription>();
+  readonly requests: string[] = [];
+  private server?: http.Server;
+  url = "";
+
+  async start(): Promise<void> {
+    this.server = http.createServer((req, res) => this.handle(req, res));
+    await new Promise<void>((r) => this.server!.listen(0, "127.0.0.1", r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((r) => this.server?.close(() => r()));
+  }
+
+  /** An account with one bundle (external key = tenant id) holding one subscription. */
+  subscribe(opts: {
+    tenantId: string;
+    customer: string;
+    email: string;
+    planName: string;
+  }): KillBillSubscription {
+    const n = this.subscriptions.size + 1;
+    const accountId = `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`;
+    this.accounts.set(accountId, {
+      accountId,
+      externalKey: opts.customer,
+      name: opts.customer,
+      email: opts.email,
+    });
+    const sub: KillBillSubscription = {
+      subscriptionId: `10000000-0000-4000-8000-${String(n).padStart(12, "0")}`,
+      accountId,
+      bundleId: `20000000-0000-4000-8000-${String(n).padStart(12, "0")}`,
+      bundleExternalKey: opts.tenantId,
+      planName: opts.planName,
+      phaseType: "TRIAL",
+      state: "ACTIVE",
+    };
+    this.subscriptions.set(sub.subscriptionId, sub);
+    return sub;
+  }
+
+  private bundle(bundleId: string): KillBillBundle | undefined {
+    const subs = [...this.subscriptions.values()].filter((s) => s.bundleId === bundleId);
+    return subs.length
+      ? { bundleId, externalKey: subs[0].bundleExternalKey, subscriptions: subs }
+      : undefined;
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse) {
+    this.requests.push(`${req.method} ${req.url}`);
+    const basic = `Basic ${Buffer.from(`${KB_AUTH.username}:${KB_AUTH.password}`).toString("base64")}`;
+    if (
+      req.headers.authorization !== basic ||
+      req.headers["x-killbill-apikey"] !== KB_AUTH.apiKey ||
+      req.headers["x-killbill-apisecret"] !== KB_AUTH.apiSecret
+    ) {
+      res.writeHead(401).end();
+      return;
+    }
+    const path = new URL(req.url!, "http://x").pathname;
+    const send = (body: unknown) =>
+      body === undefined
+        ? res.writeHead(404).end()
+        : res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify(body));
+    let m: RegExpMatchArray | null;
+    if ((m = path.match(/^\/1\.0\/kb\/subscriptions\/([^/]+)$/)))
+      return send(this.subscriptions.get(m[1]));
+    if ((m = path.match(/^\/1\.0\/kb\/accounts\/([^/]+)\/bundles$/)))
+      return send(
+        [
+          ...new Set(
+            [...this.subscriptions.values()]
+              .filter((s) => s.accountId === m![1])
+              .map((s) => s.bundleId),
+          ),
+        ].map((b) => this.bundle(b)),
+      );
+    if ((m = path.match(/^\/1\.0\/kb\/accounts\/([^/]+)$/))) return send(this.accounts.get(m[1]));
+    if ((m = path.match(/^\/1\.0\/kb\/bundles\/([^/]+)$/))) return send(this.bundle(m[1]));
+    res.writeHead(404).end();
+  }
+}
+
+/** A Kill Bill 0.24 push notification body, metaData as a JSON string. */
+export function notification(
+  eventType: string,
+  objectType: string,
+  objectId: string | null,
+  accountId: string | null,
+  metaData: Record<string, unknown> | null = null,
+) {
+  return {
+    eventType,
+    objectType,
+    objectId,
+    accountId,
+    metaData: metaData === null ? null : JSON.stringify(metaData),
+  };
+}

@@ -1,0 +1,44 @@
+// A real SMTP receiver (smtp-server) on 127.0.0.1 that keeps every message it accepts.
+import type { AddressInfo } from "node:net";
+import { SMTPServer } from "smtp-server";
+
+export interface ReceivedMail {
+  to: string[];
+  subject: string;
+  raw: string;
+}
+
+export class SmtpReceiver {
+  readonly messages: ReceivedMail[] = [];
+  /** Reject the next N messages (to test retries). */
+  failNext = 0;
+  private server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ["STARTTLS", "AUTH"],
+    logger: false,
+    onData: (stream, session, callback) => {
+      const chunks: Buffer[] = [];
+      stream.on("data", (c: Buffer) => chunks.push(c));
+      stream.on("end", () => {
+        if (this.failNext > 0) {
+          this.failNext--;
+          return callback(new Error("451 try again later"));
+        }
+        const raw = Buffer.concat(chunks).toString("utf8");
+        const subject = /^Subject: (.*)$/m.exec(raw)?.[1]?.trim() ?? "";
+        this.messages.push({ to: session.envelope.rcptTo.map((r) => r.address), subject, raw });
+        callback();
+      });
+    },
+  });
+  url = "";
+
+  async start(): Promise<void> {
+    await new Promise<void>((r) => this.server.listen(0, "127.0.0.1", () => r()));
+    this.url = `smtp://127.0.0.1:${(this.server.server.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+}
