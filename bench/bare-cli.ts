@@ -6,9 +6,11 @@ import type { PulumiFn } from "@pulumi/pulumi/automation";
 // The Automation API's own pieces: the in-process language server the CLI connects to with
 // --client. Resolved through @pulumi/pulumi so the same copies are used.
 const sdkDir = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
+/* eslint-disable @typescript-eslint/no-require-imports -- untyped SDK internals, same copies */
 const grpc = require(require.resolve("@grpc/grpc-js", { paths: [sdkDir] }));
 const langrpc = require("@pulumi/pulumi/proto/language_grpc_pb");
 const { LanguageServer } = require("@pulumi/pulumi/automation/server");
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 export interface BareStack {
   workDir: string;

@@ -179,6 +179,50 @@ describe("Kill Bill webhooks -> desired state -> reconcile", () => {
   });
 });
 
+describe("mail", () => {
+  it("a refused send does not fail the operation and is retried until delivered", async () => {
+    h.smtp.failNext = 1;
+    const res = await admin(api().post("/admin/tenants")).send({
+      tenantId: "mail-co",
+      customerId: "c",
+      plan: "trial",
+      odooVersion: "17",
+      adminEmail: "o@mail.example",
+    });
+    expect(res.status).toBe(202);
+    const t = await converged("mail-co", "active");
+    expect(t.lastOperation.status).toBe("succeeded");
+    const mails = await eventually(
+      async () => mailsTo("o@mail.example").length > 0 && mailsTo("o@mail.example"),
+      60000,
+    );
+    expect(mails.map((m) => m.subject)).toEqual(["Your Odoo instance mail-co is ready"]);
+    expect(h.smtp.failNext).toBe(0); // the first attempt was refused
+  });
+
+  it("an operation that can never succeed is not retried and operators are told", async () => {
+    const sub = h.killbill.subscribe({
+      tenantId: "bad-co",
+      customer: "Not A Valid Key!",
+      email: "o@bad.example",
+      planName: "odoo-basic-monthly",
+    });
+    await hook(
+      notification("ENTITLEMENT_CREATION", "SUBSCRIPTION", sub.subscriptionId, sub.accountId),
+    );
+    const mail = await eventually(async () =>
+      mailsTo("ops@example.com").find((m) => m.subject.includes("bad-co")),
+    );
+    expect(mail.subject).toBe("[odoo-saas] reconcile of bad-co failed");
+    expect(mail.raw).toContain("customerId");
+    expect(await operations("bad-co")).toEqual([{ type: "up", status: "failed" }]);
+    expect((await tenant("bad-co")).lastError).toMatch(/invalid tenant spec/);
+    await new Promise((r) => setTimeout(r, 2500)); // two sweeps: the sweeper leaves it alone
+    expect(await operations("bad-co")).toHaveLength(1);
+    expect(mailsTo("ops@example.com").filter((m) => m.subject.includes("bad-co"))).toHaveLength(1);
+  });
+});
+
 describe("webhook input handling", () => {
   const inboxCount = async () =>
     Number((await h.runtime.pool.query("SELECT count(*) FROM webhook_inbox")).rows[0].count);

@@ -66,10 +66,15 @@ export class Workers {
         { tenantId: job.data.tenantId, attempt: job.attemptsMade, final, error: err.message },
         "reconcile failed",
       );
-      if (final)
-        void d.queues
-          .enqueueMail(operatorFailureMail(d.operatorEmail, job.data.tenantId, err.message))
-          .catch((e) => d.logger.error({ err: e }, "operator mail not queued"));
+      if (!final) return;
+      // Tell operators once, and keep the sweeper from retrying this generation forever.
+      const generation = (err as { generation?: number }).generation;
+      void Promise.all([
+        generation !== undefined
+          ? d.tenants.recordGaveUp(job.data.tenantId, generation)
+          : undefined,
+        d.queues.enqueueMail(operatorFailureMail(d.operatorEmail, job.data.tenantId, err.message)),
+      ]).catch((e) => d.logger.error({ err: e }, "giving up on reconcile not recorded"));
     });
     const inbox = new Worker<InboxJob>(INBOX_QUEUE, (job) => d.billing.process(job.data.inboxId), {
       ...base,

@@ -19,6 +19,27 @@ export interface ReconcilerDeps {
   logger: Logger;
 }
 
+/** A reconcile failed; the job may be retried. Carries the generation it was applying. */
+export class ReconcileFailedError extends Error {
+  override readonly name = "ReconcileFailedError";
+  constructor(
+    message: string,
+    readonly generation: number,
+  ) {
+    super(message);
+  }
+}
+
+/** A reconcile that can never succeed as things are: not retried (BullMQ's UnrecoverableError). */
+export class GaveUpError extends UnrecoverableError {
+  constructor(
+    message: string,
+    readonly generation: number,
+  ) {
+    super(message);
+  }
+}
+
 /** Which customer e-mail a transition deserves (none for a resize or a repeat). */
 export function noticeFor(
   previous: DesiredState | null,
@@ -97,8 +118,8 @@ export class Reconciler {
       onProgress({ kind: "operation-finished", status: "failed", error: error.message });
       log.warn({ error: error.message, kind: error.name }, "operation failed");
       // A spec that cannot be valid will not become valid by retrying.
-      if (e instanceof InvalidTenantSpecError) throw new UnrecoverableError(error.message);
-      throw error;
+      if (e instanceof InvalidTenantSpecError) throw new GaveUpError(error.message, generation);
+      throw new ReconcileFailedError(error.message, generation);
     } finally {
       timer();
     }

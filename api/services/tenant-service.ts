@@ -116,8 +116,10 @@ export class TenantService {
     return this.update(id, () => ({ desiredState: "deleted" }), true);
   }
 
+  /** Another try, also for a generation the workers gave up on. */
   async reconcile(id: string): Promise<Tenant> {
     const t = await this.get(id);
+    await this.d.tenants.clearGaveUp(id);
     await this.d.queues.enqueueReconcile(id);
     return t;
   }

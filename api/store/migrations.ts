@@ -52,6 +52,14 @@ const MIGRATIONS: { id: number; sql: string }[] = [
       CREATE INDEX webhook_inbox_pending ON webhook_inbox (id) WHERE processed_at IS NULL;
     `,
   },
+  {
+    id: 2,
+    sql: `
+      -- The generation whose reconcile failed for good (no retry left, or invalid): the sweeper
+      -- leaves it alone until the desired state changes or an operator asks for a reconcile.
+      ALTER TABLE tenants ADD COLUMN failed_generation integer;
+    `,
+  },
 ];
 
 export async function migrate(pool: Pool): Promise<number[]> {

@@ -135,7 +135,8 @@ export class TenantStore {
   /** Tenants whose observed generation lags the desired one (what the sweeper re-enqueues). */
   async lagging(): Promise<string[]> {
     const r = await this.pool.query(
-      "SELECT id FROM tenants WHERE observed_generation < desired_generation ORDER BY id",
+      `SELECT id FROM tenants WHERE observed_generation < desired_generation
+         AND failed_generation IS DISTINCT FROM desired_generation ORDER BY id`,
     );
     return r.rows.map((x) => x.id);
   }
@@ -152,6 +153,19 @@ export class TenantStore {
          outputs = $4, last_error = NULL, updated_at = now() WHERE id = $1`,
       [id, generation, state, outputs],
     );
+  }
+
+  /** The reconcile of `generation` failed for good: the sweeper stops retrying it. */
+  async recordGaveUp(id: string, generation: number) {
+    await this.pool.query("UPDATE tenants SET failed_generation = $2 WHERE id = $1", [
+      id,
+      generation,
+    ]);
+  }
+
+  /** An operator asks for another try. */
+  async clearGaveUp(id: string) {
+    await this.pool.query("UPDATE tenants SET failed_generation = NULL WHERE id = $1", [id]);
   }
 
   async recordError(id: string, error: string) {
