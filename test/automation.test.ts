@@ -100,7 +100,7 @@ describe("tenant stacks on the real engine (file:// backend)", () => {
         type: "pulumi-nodejs:dynamic:Resource",
         name: "lifecycle-record",
         op: "update",
-        changedProperties: ["plan"],
+        changedProperties: ["cpus", "memoryMb", "plan", "workers"],
       },
     ]);
     expect(preview.counts).toEqual({ same: 2, update: 1 });

@@ -5,6 +5,7 @@
 // password from stack config exactly like the real program.
 import * as pulumi from "@pulumi/pulumi";
 import type { PulumiFn } from "@pulumi/pulumi/automation";
+import { loadCatalog, type Catalog } from "../catalog";
 import type { TenantSpec } from "../stacks/tenant/tenant-spec";
 
 const recordProvider: pulumi.dynamic.ResourceProvider = {
@@ -34,6 +35,7 @@ class StandInTenant extends pulumi.ComponentResource {
   constructor(
     name: string,
     spec: TenantSpec & { failWith?: string; delayMs?: number },
+    limits: Record<string, number | undefined>,
     opts?: pulumi.ComponentResourceOptions,
   ) {
     super("test:stand-in:Tenant", name, {}, opts);
@@ -45,6 +47,7 @@ class StandInTenant extends pulumi.ComponentResource {
         state: spec.state,
         odooVersion: spec.odooVersion,
         failWith: spec.failWith,
+        ...limits,
       },
       { parent: this },
     );
@@ -54,11 +57,20 @@ class StandInTenant extends pulumi.ComponentResource {
 
 export type StandInSpec = TenantSpec & { failWith?: string; delayMs?: number };
 
-export function providerFreeTenantProgram(spec: StandInSpec): PulumiFn {
+/** The stand-in's record carries the plan's limits, so a catalog change shows as a diff. */
+export function providerFreeTenantProgram(
+  spec: StandInSpec,
+  catalog: Catalog = loadCatalog(),
+): PulumiFn {
+  const plan = catalog.plan(spec.plan);
   return async () => {
     if (spec.delayMs) await new Promise((r) => setTimeout(r, spec.delayMs));
     const password = new pulumi.Config("tenant").requireSecret("databasePassword");
-    const tenant = new StandInTenant(spec.tenantId, spec);
+    const tenant = new StandInTenant(spec.tenantId, spec, {
+      cpus: plan?.cpus,
+      memoryMb: plan?.memoryMb,
+      workers: plan?.odoo.workers,
+    });
     return {
       url: `https://${spec.subdomain}.odoo.test`,
       plan: tenant.record.plan,

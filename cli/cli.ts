@@ -1,0 +1,241 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Command, CommanderError, Option } from "commander";
+import {
+  StackRunner,
+  TenantStacks,
+  automationSettingsFromEnv,
+  type AutomationSettings,
+  type TenantProgramFactory,
+} from "../automation";
+import {
+  fleetPreview,
+  fleetUp,
+  type FleetOptions,
+  type FleetResult,
+  type FleetSpec,
+} from "../automation/fleet";
+import { fleetPreviewMarkdown } from "../automation/fleet-report";
+import { killBillCatalogXml, killBillOverdueXml, loadCatalog } from "../catalog";
+import { InvalidTenantSpecError, type TenantSpecInput } from "../stacks/tenant/tenant-spec";
+import { SourceError, loadSpecs } from "./tenant-source";
+
+export interface CliDeps {
+  env: NodeJS.ProcessEnv;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** The tenant program; the real one by default. */
+  programFor?: TenantProgramFactory;
+  /** Settings; from the environment by default. */
+  settings?: AutomationSettings;
+}
+
+/** Exit codes: 0 done, 1 an operation failed, 2 the command or its input is wrong. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+class UsageError extends Error {}
+
+/** The operator CLI (`odoo-saas`); returns the exit code instead of exiting, for tests. */
+export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
+  const out = (text: string) => deps.stdout(text.endsWith("\n") ? text : `${text}\n`);
+  const err = (text: string) => deps.stderr(text.endsWith("\n") ? text : `${text}\n`);
+  let exitCode: number = EXIT.ok;
+  let stacks: TenantStacks | undefined;
+  const tenantStacks = () =>
+    (stacks ??= new TenantStacks(
+      new StackRunner(deps.settings ?? automationSettingsFromEnv(deps.env)),
+      deps.programFor,
+    ));
+  const specs = (opts: { specs?: string }) =>
+    loadSpecs({ specs: opts.specs, databaseUrl: deps.env.DATABASE_URL });
+  const specFor = async (id: string, opts: { specs?: string }): Promise<TenantSpecInput> => {
+    const found = (await specs(opts)).find((s) => s.tenantId === id);
+    if (!found) throw new UsageError(`no spec for tenant ${id} in ${opts.specs ?? "the store"}`);
+    return found;
+  };
+  const json = (value: unknown) => out(JSON.stringify(value, null, 2));
+  const progress =
+    (label: string): FleetOptions["onResult"] =>
+    (r, done, total) =>
+      err(
+        `[${done}/${total}] ${r.tenantId}: ${r.ok ? label : `failed: ${r.error.split("\n")[0]}`} (${r.seconds.toFixed(1)}s)`,
+      );
+  const specsOption = new Option(
+    "--specs <file>",
+    "JSON array of tenant specs (default: the API store at DATABASE_URL)",
+  );
+
+  const program = new Command("odoo-saas")
+    .description(
+      "Operate odoo-saas tenant stacks (the platform itself: pulumi up / pulumi preview)",
+    )
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => deps.stdout(s), writeErr: (s) => deps.stderr(s) })
+    .showHelpAfterError();
+
+  const tenants = program.command("tenants").description("one tenant stack at a time");
+  tenants
+    .command("list")
+    .description("tenant stacks in the state backend")
+    .option("--json", "machine-readable output")
+    .action(async (o) => {
+      const names = await tenantStacks().list();
+      if (o.json) json(names);
+      else out(names.length ? names.join("\n") : "(no tenant stacks)");
+    });
+  tenants
+    .command("show <tenantId>")
+    .description("a tenant stack's outputs (secrets masked)")
+    .option("--json", "machine-readable output")
+    .action(async (id, o) => {
+      const outputs = await tenantStacks().outputs(id);
+      if (o.json) json(outputs);
+      else
+        for (const [k, v] of Object.entries(outputs).sort())
+          out(`${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`);
+    });
+  const upCommand = (name: string, description: string, state?: "active" | "suspended") =>
+    tenants
+      .command(`${name} <tenantId>`)
+      .description(description)
+      .addOption(specsOption)
+      .option("--json", "machine-readable output")
+      .action(async (id, o) => {
+        const spec = { ...(await specFor(id, o)), ...(state ? { state } : {}) };
+        const result = await tenantStacks().up(spec, {
+          onProgress: (e) =>
+            e.kind === "resource-finished" &&
+            err(`${e.failed ? "failed" : e.op} ${e.type} ${e.name}`),
+        });
+        if (o.json) json(result);
+        else
+          out(
+            `${id}: ${Object.entries(result.changes)
+              .sort()
+              .map(([k, v]) => `${v} ${k}`)
+              .join(", ")}`,
+          );
+      });
+  upCommand("up", "create or update the tenant's stack from its spec");
+  upCommand(
+    "suspend",
+    "run the stack suspended (stopped, data kept); the API's desired state wins at its next reconcile",
+    "suspended",
+  );
+  upCommand("resume", "run the stack active", "active");
+  tenants
+    .command("preview <tenantId>")
+    .description("what up would change")
+    .addOption(specsOption)
+    .option("--json", "structured diff instead of the engine's text")
+    .action(async (id, o) => {
+      const result = await tenantStacks().preview(await specFor(id, o));
+      if (o.json) json({ changes: result.changes, counts: result.counts });
+      else out(result.text);
+    });
+  tenants
+    .command("destroy <tenantId>")
+    .description(
+      "remove every resource of the tenant (database and filestore included) and its stack",
+    )
+    .option("--yes", "confirm: this deletes customer data")
+    .action(async (id, o) => {
+      if (!o.yes) throw new UsageError(`destroy deletes ${id}'s data: repeat with --yes`);
+      const changes = await tenantStacks().destroy(id);
+      out(`${id}: destroyed (${changes.delete ?? 0} resources)`);
+    });
+
+  const fleet = program.command("fleet").description("every tenant at once");
+  const fleetCommand = (name: string) =>
+    fleet
+      .command(name)
+      .addOption(specsOption)
+      .addOption(
+        new Option("--concurrency <n>", "tenants at once").default(4).argParser((v) => {
+          const n = Number(v);
+          if (!Number.isInteger(n) || n < 1 || n > 64)
+            throw new UsageError("--concurrency takes a whole number from 1 to 64");
+          return n;
+        }),
+      );
+  fleetCommand("preview")
+    .description("preview every tenant; --markdown for a pull-request comment")
+    .option("--markdown", "a Markdown report")
+    .option("--changed-only", "leave unchanged tenants out")
+    .option("--json", "machine-readable output")
+    .action(async (o) => {
+      const results = await fleetPreview(tenantStacks(), (await specs(o)) as FleetSpec[], {
+        concurrency: o.concurrency,
+        onResult: progress("previewed"),
+      });
+      if (o.json)
+        json(
+          results.map((r) =>
+            r.ok ? { ...r, value: { changes: r.value.changes, counts: r.value.counts } } : r,
+          ),
+        );
+      else if (o.markdown) out(fleetPreviewMarkdown(results, { changedOnly: o.changedOnly }));
+      else
+        for (const r of results)
+          if (!o.changedOnly || !r.ok || r.value.changes.length) out(summaryLine(r));
+      if (results.some((r) => !r.ok)) exitCode = EXIT.failed;
+    });
+  fleetCommand("up")
+    .description("bring every tenant to its spec, with bounded concurrency")
+    .option("--json", "machine-readable output")
+    .action(async (o) => {
+      const results = await fleetUp(tenantStacks(), (await specs(o)) as FleetSpec[], {
+        concurrency: o.concurrency,
+        onResult: progress("done"),
+      });
+      const failed = results.filter((r) => !r.ok);
+      if (o.json) json(results);
+      else out(`fleet up: ${results.length - failed.length} succeeded, ${failed.length} failed`);
+      if (failed.length) exitCode = EXIT.failed;
+    });
+
+  program
+    .command("catalog")
+    .description("the plan catalog")
+    .command("xml")
+    .description("write the Kill Bill catalog and overdue XML")
+    .option("--out <dir>", "directory", "catalog/generated")
+    .action(async (o) => {
+      const catalog = loadCatalog();
+      fs.mkdirSync(o.out, { recursive: true });
+      for (const [file, xml] of [
+        ["killbill-catalog.xml", killBillCatalogXml(catalog)],
+        ["killbill-overdue.xml", killBillOverdueXml()],
+      ]) {
+        fs.writeFileSync(path.join(o.out, file), xml);
+        out(`wrote ${path.join(o.out, file)}`);
+      }
+    });
+
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return exitCode;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    if (
+      e instanceof UsageError ||
+      e instanceof SourceError ||
+      e instanceof InvalidTenantSpecError
+    ) {
+      err(`error: ${e.message}`);
+      return EXIT.usage;
+    }
+    err(`error: ${(e as Error).message}`);
+    return EXIT.failed;
+  }
+}
+
+function summaryLine(
+  r: FleetResult<{ changes: unknown[]; counts: Record<string, number> }>,
+): string {
+  if (!r.ok) return `${r.tenantId}: error: ${r.error.split("\n")[0]}`;
+  const changes = Object.entries(r.value.counts)
+    .filter(([op]) => op !== "same")
+    .map(([op, n]) => `${n} to ${op}`);
+  return `${r.tenantId}: ${changes.length ? changes.join(", ") : "no changes"}`;
+}

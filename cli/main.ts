@@ -1,0 +1,9 @@
+#!/usr/bin/env node
+// The `odoo-saas` command (package.json bin).
+import { runCli } from "./cli";
+
+runCli(process.argv.slice(2), {
+  env: process.env,
+  stdout: (s) => process.stdout.write(s),
+  stderr: (s) => process.stderr.write(s),
+}).then((code) => process.exit(code));
