@@ -55,9 +55,10 @@ export function toProgressEvent(
   }
   if (event.diagnosticEvent && !event.diagnosticEvent.ephemeral) {
     const d = event.diagnosticEvent;
-    const severity =
-      d.severity === "warning" ? "warning" : d.severity === "error" ? "error" : "info";
-    if (severity === "info" && d.severity === "info#err") return undefined; // stderr chatter
+    // Only what a person should see: info, warning, error (not debug, not stderr chatter).
+    if (d.severity !== "info" && d.severity !== "warning" && d.severity !== "error")
+      return undefined;
+    const severity = d.severity;
     return {
       kind: "diagnostic",
       severity,

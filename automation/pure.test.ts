@@ -1,0 +1,97 @@
+import * as pulumi from "@pulumi/pulumi";
+import { toProgressEvent } from "./progress";
+import { redactor, tail } from "./redact";
+import { lockHolders, locksAreStale } from "./stale-lock";
+import { maskSecrets } from "./up-from-events";
+
+describe("redactor", () => {
+  const redact = redactor(["hunter2-secret", "abc", undefined, "p@ss/word+"]);
+  it.each([
+    ["password hunter2-secret here", "password [secret] here"],
+    [`base64 ${Buffer.from("hunter2-secret").toString("base64")}`, "base64 [secret]"],
+    ["short abc is left alone", "short abc is left alone"],
+    ["odd p@ss/word+ chars", "odd [secret] chars"],
+  ])("%s", (input, output) => expect(redact(input)).toBe(output));
+
+  it("tail keeps the last lines", () => expect(tail("a\nb\nc\nd\n", 2)).toBe("c\nd"));
+});
+
+describe("stale locks", () => {
+  const message =
+    "error: the stack is currently locked by 2 lock(s).\n" +
+    "  file:///s/.pulumi/locks/organization/p/s/1.json: created by root@vm (pid 4242) at 2026-11-23T00:55:07Z\n" +
+    "  file:///s/.pulumi/locks/organization/p/s/2.json: created by ci@other (pid 17) at 2026-11-23T00:56:00Z\n" +
+    "  file:///s/.pulumi/locks/organization/p/s/1.json: created by root@vm (pid 4242) at 2026-11-23T00:55:07Z\n";
+  it("parses each holder once", () => {
+    expect(lockHolders(message)).toEqual([
+      { user: "root", host: "vm", pid: 4242, at: "2026-11-23T00:55:07Z" },
+      { user: "ci", host: "other", pid: 17, at: "2026-11-23T00:56:00Z" },
+    ]);
+  });
+  it.each([
+    ["all holders dead on this host", [{ host: "vm", pid: 1 }], () => false, true],
+    ["a live holder", [{ host: "vm", pid: 1 }], () => true, false],
+    [
+      "a holder on another host",
+      [
+        { host: "vm", pid: 1 },
+        { host: "other", pid: 2 },
+      ],
+      () => false,
+      false,
+    ],
+    ["no holder parsed", [], () => false, false],
+  ])("%s -> stale: %s", (_name, holders, alive, stale) => {
+    const full = holders.map((h) => ({ ...h, user: "root", at: "t" }));
+    expect(locksAreStale(full, "vm", alive)).toBe(stale);
+  });
+});
+
+describe("maskSecrets", () => {
+  it("replaces secret envelopes at any depth", () => {
+    const secret = {
+      [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig,
+      ciphertext: "x",
+    };
+    expect(maskSecrets({ a: 1, b: secret, c: [secret, { d: secret, e: "plain" }] })).toEqual({
+      a: 1,
+      b: "[secret]",
+      c: ["[secret]", { d: "[secret]", e: "plain" }],
+    });
+  });
+});
+
+describe("toProgressEvent", () => {
+  const id = (s: string) => s;
+  const meta = {
+    op: "update",
+    urn: "urn:pulumi:s::p::docker:index/container:Container::acme-odoo",
+    type: "docker:index/container:Container",
+    provider: "",
+  };
+  it.each([
+    [
+      { resourcePreEvent: { metadata: meta } },
+      { kind: "resource-started", name: "acme-odoo", op: "update" },
+    ],
+    [{ resourcePreEvent: { metadata: meta, planning: true } }, undefined],
+    [{ resOutputsEvent: { metadata: meta } }, { kind: "resource-finished", failed: false }],
+    [
+      { resOpFailedEvent: { metadata: meta, status: 1, steps: 1 } },
+      { kind: "resource-finished", failed: true },
+    ],
+    [
+      { diagnosticEvent: { message: "\u001b[31mboom\u001b[0m\n", color: "", severity: "error" } },
+      { kind: "diagnostic", severity: "error", message: "boom" },
+    ],
+    [{ diagnosticEvent: { message: "rpc detail", color: "", severity: "debug" } }, undefined],
+    [
+      { diagnosticEvent: { message: "x", color: "", severity: "info", ephemeral: true } },
+      undefined,
+    ],
+  ])("%#", (event, expected) => {
+    const mapped = toProgressEvent({ sequence: 1, timestamp: 0, ...event } as never, id);
+    if (expected === undefined) expect(mapped).toBeUndefined();
+    else expect(mapped).toMatchObject(expected);
+  });
+});
