@@ -21,11 +21,6 @@ export class RunLimiter {
     return result;
   }
 
-  /** Runs queued or going on now. */
-  get pending(): number {
-    return this.active + this.waiting.length;
-  }
-
   private async withSlot<T>(fn: () => Promise<T>): Promise<T> {
     if (this.active >= this.maxConcurrent)
       await new Promise<void>((resolve) => this.waiting.push(resolve));

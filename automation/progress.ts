@@ -1,4 +1,4 @@
-import type { EngineEvent, OpType } from "@pulumi/pulumi/automation";
+import type { EngineEvent, OpType, StepEventMetadata } from "@pulumi/pulumi/automation";
 
 /** Progress of one engine run, as the API streams it (no property values, so no secrets). */
 export type ProgressEvent =
@@ -21,38 +21,18 @@ export function toProgressEvent(
   event: EngineEvent,
   redact: (s: string) => string,
 ): ProgressEvent | undefined {
-  if (event.resourcePreEvent && !event.resourcePreEvent.planning) {
-    const m = event.resourcePreEvent.metadata;
-    return {
-      kind: "resource-started",
-      urn: m.urn,
-      type: m.type,
-      name: resourceName(m.urn),
-      op: m.op,
-    };
-  }
-  if (event.resOutputsEvent && !event.resOutputsEvent.planning) {
-    const m = event.resOutputsEvent.metadata;
-    return {
-      kind: "resource-finished",
-      urn: m.urn,
-      type: m.type,
-      name: resourceName(m.urn),
-      op: m.op,
-      failed: false,
-    };
-  }
-  if (event.resOpFailedEvent) {
-    const m = event.resOpFailedEvent.metadata;
-    return {
-      kind: "resource-finished",
-      urn: m.urn,
-      type: m.type,
-      name: resourceName(m.urn),
-      op: m.op,
-      failed: true,
-    };
-  }
+  const step = (m: StepEventMetadata) => ({
+    urn: m.urn,
+    type: m.type,
+    name: resourceName(m.urn),
+    op: m.op,
+  });
+  if (event.resourcePreEvent && !event.resourcePreEvent.planning)
+    return { kind: "resource-started", ...step(event.resourcePreEvent.metadata) };
+  if (event.resOutputsEvent && !event.resOutputsEvent.planning)
+    return { kind: "resource-finished", ...step(event.resOutputsEvent.metadata), failed: false };
+  if (event.resOpFailedEvent)
+    return { kind: "resource-finished", ...step(event.resOpFailedEvent.metadata), failed: true };
   if (event.diagnosticEvent && !event.diagnosticEvent.ephemeral) {
     const d = event.diagnosticEvent;
     // Only what a person should see: info, warning, error (not debug, not stderr chatter).

@@ -100,11 +100,6 @@ export class StackRunner {
     installOrphanedRpcGuard();
   }
 
-  /** Runs waiting or in progress. */
-  get pendingRuns(): number {
-    return this.limiter.pending;
-  }
-
   workDir(ref: StackRef): string {
     return path.join(this.settings.dataDir, "workspaces", ref.project, ref.stack);
   }

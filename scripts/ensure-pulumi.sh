@@ -83,8 +83,10 @@ MOD
   (
     cd "$src"
     log "resolving modules"
-    GOFLAGS=-mod=mod go mod download github.com/pulumi/pulumi/pkg/v3 github.com/pulumi/pulumi/sdk/v3 >&2
-    GOFLAGS=-mod=mod go get github.com/pulumi/pulumi/pkg/v3/cmd/pulumi >&2
+    # No `go get <package>`: it probes cmd/pulumi as a module path, and a proxy that answers 403
+    # (rather than 404) for unknown paths makes that fatal. `go build -mod=mod` of a package in
+    # a required module resolves the rest itself.
+    go mod download github.com/pulumi/pulumi/pkg/v3 github.com/pulumi/pulumi/sdk/v3 >&2
     log "compiling (2 cores: expect 5-15 minutes cold)"
     local started=$SECONDS
     ( while sleep 30; do log "  still compiling ($((SECONDS - started))s)"; done ) &

@@ -457,6 +457,7 @@ describe("admin API", () => {
     expect(metrics).toMatch(/odoo_saas_operations_total\{type="up",result="succeeded"\} \d+/);
     expect(metrics).toContain("odoo_saas_operation_duration_seconds_bucket");
     expect(metrics).toContain("odoo_saas_queue_depth");
+    expect(metrics).toMatch(/odoo_saas_webhooks_total\{event_type="OTHER",result="stored"\} [1-9]/); // SOME_FUTURE_EVENT
     const doc = (await api().get("/openapi.json")).body;
     expect(doc.openapi).toBe("3.0.3");
     expect(Object.keys(doc.paths)).toEqual(

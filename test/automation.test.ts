@@ -104,7 +104,7 @@ describe("tenant stacks on the real engine (file:// backend)", () => {
       },
     ]);
     expect(preview.counts).toEqual({ same: 2, update: 1 });
-    expect(preview.text).toContain('~ plan: "basic" => "standard"');
+    expect(preview.text).toMatch(/~ plan +: "basic" => "standard"/);
 
     // The generated password survives: a second up declares the same one (no change).
     const password = await storedPassword(runner, "lifecycle");

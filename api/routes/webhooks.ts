@@ -3,7 +3,7 @@ import { formatIssues } from "../../catalog";
 import { HttpError } from "../errors";
 import { handle, safeEqual } from "../http";
 import type { Queues } from "../jobs/queues";
-import { notificationSchema } from "../killbill/notification";
+import { KILLBILL_EVENT_TYPES, notificationSchema } from "../killbill/notification";
 import type { Logger } from "../logger";
 import type { Metrics } from "../metrics";
 import type { InboxStore } from "../store/inbox-store";
@@ -51,7 +51,9 @@ export function webhookRoutes(d: WebhookDeps): Router {
         accountId: n.accountId,
         body: { ...n },
       });
-      d.metrics.webhooks.inc({ event_type: n.eventType, result: "stored" });
+      // Label values stay bounded: Kill Bill's 30 known types, anything else counted as OTHER.
+      const known = (KILLBILL_EVENT_TYPES as readonly string[]).includes(n.eventType);
+      d.metrics.webhooks.inc({ event_type: known ? n.eventType : "OTHER", result: "stored" });
       res.status(200).json({ received: id });
       // After the answer: if Redis is down the sweeper finds the stored event later.
       d.queues

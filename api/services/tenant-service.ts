@@ -1,4 +1,3 @@
-import { z } from "zod";
 import type { Catalog } from "../../catalog";
 import { parseTenantSpec, InvalidTenantSpecError } from "../../stacks/tenant/tenant-spec";
 import { ConflictError, NotFoundError, ValidationError } from "../errors";
@@ -171,5 +170,3 @@ export class TenantService {
     }
   }
 }
-
-export const planChangeSchema = z.strictObject({ plan: z.string().min(1) });

@@ -66,8 +66,4 @@ export class InboxStore {
       [id, result],
     );
   }
-
-  async count(): Promise<number> {
-    return Number((await this.pool.query("SELECT count(*) FROM webhook_inbox")).rows[0].count);
-  }
 }

@@ -69,12 +69,4 @@ export class OperationStore {
     );
     return r.rows[0] ? row(r.rows[0]) : undefined;
   }
-
-  async forTenant(tenantId: string): Promise<Operation[]> {
-    const r = await this.pool.query(
-      "SELECT * FROM operations WHERE tenant_id = $1 ORDER BY started_at",
-      [tenantId],
-    );
-    return r.rows.map(row);
-  }
 }

@@ -121,13 +121,6 @@ export class TenantStore {
     return r.rows[0] ? row(r.rows[0]) : undefined;
   }
 
-  async bySubscription(subscriptionId: string): Promise<Tenant | undefined> {
-    const r = await this.pool.query("SELECT * FROM tenants WHERE killbill_subscription_id = $1", [
-      subscriptionId,
-    ]);
-    return r.rows[0] ? row(r.rows[0]) : undefined;
-  }
-
   async list(): Promise<Tenant[]> {
     return (await this.pool.query("SELECT * FROM tenants ORDER BY id")).rows.map(row);
   }

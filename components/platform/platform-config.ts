@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { filestoreBackendSchema } from "../tenant/filestore";
 import { ODOO_VERSIONS } from "../tenant/odoo-versions";
 
 const image = z.string().min(1);
@@ -63,19 +64,7 @@ export const platformConfigSchema = z.strictObject({
       port: z.number().int().default(8080),
     })
     .prefault({}),
-  filestore: z
-    .discriminatedUnion("kind", [
-      z.strictObject({ kind: z.literal("local") }),
-      z.strictObject({
-        kind: z.literal("cephfs"),
-        monitors: z.string().min(1),
-        root: z.string().min(1),
-        user: z.string().min(1),
-        secretFile: z.string().min(1),
-        fsName: z.string().optional(),
-      }),
-    ])
-    .prefault({ kind: "local" }),
+  filestore: filestoreBackendSchema.prefault({ kind: "local" }),
   odooImages: z.partialRecord(z.enum(ODOO_VERSIONS), image).default({}),
   templateDatabases: z.partialRecord(z.enum(ODOO_VERSIONS), z.string()).default({}),
   dedicatedPostgresImage: image.default("postgres:16"),

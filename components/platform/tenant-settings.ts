@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { filestoreBackendSchema } from "../tenant/filestore";
 import { ODOO_VERSIONS } from "../tenant/odoo-versions";
 
 /**
@@ -22,17 +23,7 @@ export const tenantSettingsSchema = z.object({
     tenantHost: z.string().min(1),
     tenantPort: z.number().int(),
   }),
-  filestore: z.discriminatedUnion("kind", [
-    z.object({ kind: z.literal("local") }),
-    z.object({
-      kind: z.literal("cephfs"),
-      monitors: z.string().min(1),
-      root: z.string().min(1),
-      user: z.string().min(1),
-      secretFile: z.string().min(1),
-      fsName: z.string().optional(),
-    }),
-  ]),
+  filestore: filestoreBackendSchema,
   dedicatedPostgresImage: z.string().min(1),
   /** Odoo image per major version. */
   odooImages: z.partialRecord(z.enum(ODOO_VERSIONS), z.string()),

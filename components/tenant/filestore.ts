@@ -1,18 +1,23 @@
+import { z } from "zod";
+
 /** Where tenant filestores live: CephFS in production, Docker-managed local volumes otherwise. */
-export type FilestoreBackend =
-  | { kind: "local" }
-  | {
-      kind: "cephfs";
-      /** Comma-separated monitor addresses, e.g. `10.0.0.1:6789,10.0.0.2:6789`. */
-      monitors: string;
-      /** Path inside CephFS under which `odoo_instances/<tenant>` directories live. */
-      root: string;
-      /** CephX user and the secret file present on every Docker node. */
-      user: string;
-      secretFile: string;
-      /** CephFS file system name, when the cluster has more than one. */
-      fsName?: string;
-    };
+export const filestoreBackendSchema = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("local") }),
+  z.strictObject({
+    kind: z.literal("cephfs"),
+    /** Comma-separated monitor addresses, e.g. `10.0.0.1:6789,10.0.0.2:6789`. */
+    monitors: z.string().min(1),
+    /** Path inside CephFS under which `odoo_instances/<tenant>` directories live. */
+    root: z.string().min(1),
+    /** CephX user and the secret file present on every Docker node. */
+    user: z.string().min(1),
+    secretFile: z.string().min(1),
+    /** CephFS file system name, when the cluster has more than one. */
+    fsName: z.string().optional(),
+  }),
+]);
+
+export type FilestoreBackend = z.infer<typeof filestoreBackendSchema>;
 
 export interface FilestoreVolumeArgs {
   driver: string;
