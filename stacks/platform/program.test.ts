@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { defaultTenantSettings } from "../../test/fixtures";
 import { labelMap, ResourceRecorder, valueOf } from "../../test/pulumi-mocks";
 
 const recorder = new ResourceRecorder();
@@ -81,26 +82,7 @@ describe("platform program", () => {
       .ofType("docker:index/container:Container")
       .find((c) => c.inputs.name === "saas-postgres")!;
     expect(pg.inputs.ports).toEqual([{ internal: 5432, external: 5432, ip: "127.0.0.1" }]);
-    expect(settings).toEqual({
-      runtime: "container",
-      baseDomain: "odoo.example.com",
-      entryPoint: "websecure",
-      certResolver: "letsencrypt",
-      edgeNetwork: "saas-edge",
-      dataNetwork: "saas-data",
-      postgres: {
-        adminHost: "127.0.0.1",
-        adminPort: 5432,
-        adminUser: "saas_admin",
-        sslMode: "disable",
-        tenantHost: "saas-postgres",
-        tenantPort: 5432,
-      },
-      filestore: { kind: "local" },
-      dedicatedPostgresImage: "postgres:16",
-      odooImages: {},
-      templateDatabases: {},
-    });
+    expect(settings).toEqual(defaultTenantSettings);
     expect(await pulumi.isSecret(outputs.postgresAdminPassword)).toBe(true);
     expect(await pulumi.isSecret(outputs.tenantSettings)).toBe(false);
   });

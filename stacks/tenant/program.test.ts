@@ -1,24 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
+import { defaultTenantSettings } from "../../test/fixtures";
 import { ResourceRecorder, secretValue, valueOf } from "../../test/pulumi-mocks";
 
 const platformStack = "organization/odoo-saas-platform/prod";
 const tenantSettings = {
-  runtime: "container",
-  baseDomain: "odoo.example.com",
-  entryPoint: "websecure",
-  certResolver: "letsencrypt",
-  edgeNetwork: "saas-edge",
-  dataNetwork: "saas-data",
-  postgres: {
-    adminHost: "127.0.0.1",
-    adminPort: 5432,
-    adminUser: "saas_admin",
-    sslMode: "disable",
-    tenantHost: "saas-postgres",
-    tenantPort: 5432,
-  },
-  filestore: { kind: "local" },
-  dedicatedPostgresImage: "postgres:16",
+  ...defaultTenantSettings,
   odooImages: { "17": "registry.example.com/odoo:17.0-20261101" },
   templateDatabases: { "17": "odoo_template_17" },
 };
