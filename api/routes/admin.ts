@@ -94,17 +94,21 @@ export function adminRoutes(d: AdminDeps): Router {
         res.write(`event: ${e.kind}\ndata: ${JSON.stringify(e)}\n\n`);
         if (e.kind === "operation-finished") finish();
       };
-      let stop = () => {};
-      const finish = () => {
+      // A comment line now and then keeps proxies from closing a quiet stream.
+      const keepAlive = setInterval(() => res.write(": keep-alive\n\n"), 15000);
+      let unfollow = () => {};
+      const stop = () => {
         ended = true;
+        clearInterval(keepAlive);
+        unfollow();
+      };
+      const finish = () => {
         stop();
         res.end();
       };
-      req.on("close", () => {
-        ended = true;
-        stop();
-      });
-      stop = await d.progress.follow(opId, send);
+      req.on("close", stop);
+      unfollow = await d.progress.follow(opId, send);
+      if (ended) unfollow(); // the client left while we subscribed
       const seen = await d.progress.history(opId);
       seen.forEach(send);
       const current = await d.operations.get(opId);

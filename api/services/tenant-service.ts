@@ -2,7 +2,7 @@ import type { Catalog } from "../../catalog";
 import { parseTenantSpec, InvalidTenantSpecError } from "../../stacks/tenant/tenant-spec";
 import { ConflictError, NotFoundError, ValidationError } from "../errors";
 import type { Queues } from "../jobs/queues";
-import type { OperationStore } from "../store/operation-store";
+import type { Operation, OperationStore } from "../store/operation-store";
 import type { DesiredState, Tenant, TenantStore } from "../store/tenant-store";
 import type { PreviewOutcome, TenantStacks } from "../../automation";
 
@@ -43,35 +43,16 @@ export class TenantService {
   ) {}
 
   async view(t: Tenant): Promise<TenantView> {
-    const op = await this.d.operations.latest(t.id);
-    return {
-      id: t.id,
-      customerId: t.customerId,
-      plan: t.spec.plan,
-      odooVersion: t.spec.odooVersion,
-      adminEmail: t.spec.adminEmail,
-      desiredState: t.desiredState,
-      observedState: t.observedState,
-      converged: t.observedGeneration >= t.desiredGeneration,
-      desiredGeneration: t.desiredGeneration,
-      observedGeneration: t.observedGeneration,
-      url: typeof t.outputs?.url === "string" ? t.outputs.url : null,
-      lastError: t.lastError,
-      source: t.source,
-      lastOperation: op
-        ? {
-            id: op.id,
-            type: op.type,
-            status: op.status,
-            startedAt: op.startedAt,
-            finishedAt: op.finishedAt,
-          }
-        : null,
-    };
+    return viewOf(t, await this.d.operations.latest(t.id));
   }
 
+  /** Every tenant with its last operation, in two queries whatever the fleet's size. */
   async list(): Promise<TenantView[]> {
-    return Promise.all((await this.d.tenants.list()).map((t) => this.view(t)));
+    const [tenants, latest] = await Promise.all([
+      this.d.tenants.list(),
+      this.d.operations.latestByTenant(),
+    ]);
+    return tenants.map((t) => viewOf(t, latest.get(t.id)));
   }
 
   async get(id: string): Promise<Tenant> {
@@ -169,4 +150,31 @@ export class TenantService {
       throw e;
     }
   }
+}
+
+function viewOf(t: Tenant, op: Operation | undefined): TenantView {
+  return {
+    id: t.id,
+    customerId: t.customerId,
+    plan: t.spec.plan,
+    odooVersion: t.spec.odooVersion,
+    adminEmail: t.spec.adminEmail,
+    desiredState: t.desiredState,
+    observedState: t.observedState,
+    converged: t.observedGeneration >= t.desiredGeneration,
+    desiredGeneration: t.desiredGeneration,
+    observedGeneration: t.observedGeneration,
+    url: typeof t.outputs?.url === "string" ? t.outputs.url : null,
+    lastError: t.lastError,
+    source: t.source,
+    lastOperation: op
+      ? {
+          id: op.id,
+          type: op.type,
+          status: op.status,
+          startedAt: op.startedAt,
+          finishedAt: op.finishedAt,
+        }
+      : null,
+  };
 }

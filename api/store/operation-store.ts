@@ -69,4 +69,12 @@ export class OperationStore {
     );
     return r.rows[0] ? row(r.rows[0]) : undefined;
   }
+
+  /** The latest operation of every tenant. */
+  async latestByTenant(): Promise<Map<string, Operation>> {
+    const r = await this.pool.query(
+      "SELECT DISTINCT ON (tenant_id) * FROM operations ORDER BY tenant_id, started_at DESC",
+    );
+    return new Map(r.rows.map((x) => [x.tenant_id as string, row(x)]));
+  }
 }
