@@ -54,11 +54,13 @@ export class Queues {
       { inboxId },
       {
         jobId: `inbox-${inboxId}`,
-        // Kill Bill may be down for a while: keep trying for about an hour.
+        // Kill Bill may be down for a while: keep trying for about two hours, then leave it to the
+        // sweeper (the event stays unprocessed in the inbox). The failed job is not kept: a kept
+        // job id would make the sweeper's re-add a no-op.
         attempts: 12,
         backoff: { type: "exponential", delay: 2000 },
         removeOnComplete: true,
-        removeOnFail: 1000,
+        removeOnFail: true,
       },
     );
   }
