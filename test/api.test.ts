@@ -155,6 +155,28 @@ describe("Kill Bill webhooks -> desired state -> reconcile", () => {
     ]);
   });
 
+  it("an event that arrives while Kill Bill is unavailable is processed once it answers", async () => {
+    const sub = h.killbill.subscribe({
+      tenantId: "outage-co",
+      customer: "cust-outage",
+      email: "o@outage.example",
+      planName: "odoo-basic-monthly",
+    });
+    h.killbill.unavailableFor = 2;
+    const res = await hook(
+      notification("ENTITLEMENT_CREATION", "SUBSCRIPTION", sub.subscriptionId, sub.accountId),
+    );
+    expect(res.status).toBe(200); // acknowledged at once, whatever Kill Bill's state
+    await converged("outage-co", "active");
+    const row = (
+      await h.runtime.pool.query("SELECT attempts, result FROM webhook_inbox WHERE id = $1", [
+        res.body.received,
+      ])
+    ).rows[0];
+    expect(row.attempts).toBeGreaterThanOrEqual(2);
+    expect(row.result).toMatch(/^outage-co: active on basic/);
+  });
+
   it("cancellation destroys the stack and tells the customer", async () => {
     const sub = h.killbill.subscribe({
       tenantId: "bye-co",

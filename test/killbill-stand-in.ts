@@ -16,6 +16,8 @@ export class KillBillStandIn {
   readonly accounts = new Map<string, KillBillAccount>();
   readonly subscriptions = new Map<string, KillBillSubscription>();
   readonly requests: string[] = [];
+  /** Answer the next N requests with 503 (Kill Bill down or restarting). */
+  unavailableFor = 0;
   private server?: http.Server;
   url = "";
 
@@ -66,6 +68,11 @@ export class KillBillStandIn {
 
   private handle(req: http.IncomingMessage, res: http.ServerResponse) {
     this.requests.push(`${req.method} ${req.url}`);
+    if (this.unavailableFor > 0) {
+      this.unavailableFor--;
+      res.writeHead(503).end();
+      return;
+    }
     const basic = `Basic ${Buffer.from(`${KB_AUTH.username}:${KB_AUTH.password}`).toString("base64")}`;
     if (
       req.headers.authorization !== basic ||
