@@ -5,7 +5,8 @@ import { formatIssues } from "../catalog";
 const secret = (what: string) => z.string().min(16, `${what}: at least 16 characters`);
 
 const schema = z.object({
-  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  // Not 8080: that is Kill Bill's own default port (KILLBILL_URL), and the two often share a host.
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   /** Loopback by default; set 0.0.0.0 in a container. */
   HOST: z.string().default("127.0.0.1"),
   DATABASE_URL: z.string().default("postgres://odoo_saas:odoo_saas@127.0.0.1:5432/odoo_saas"),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job with embedded local defaults: prepares the machine (toolchain, local services),
-# then starts the API and its workers on 127.0.0.1:8080 against the local PostgreSQL and Redis.
+# then starts the API and its workers on 127.0.0.1:3000 against the local PostgreSQL and Redis.
 # Development secrets are generated once into .data/dev.env (never used outside this machine);
 # any variable already set in the environment wins.
 set -euo pipefail
@@ -22,5 +22,5 @@ fi
 while IFS='=' read -r key value; do
   [ -n "$key" ] && [ -z "${!key:-}" ] && export "$key=$value"
 done <.data/dev.env
-echo "[start] admin API: curl -H \"Authorization: Bearer \$ADMIN_TOKEN\" http://127.0.0.1:${PORT:-8080}/admin/tenants (token in .data/dev.env)" >&2
+echo "[start] admin API: curl -H \"Authorization: Bearer \$ADMIN_TOKEN\" http://127.0.0.1:${PORT:-3000}/admin/tenants (token in .data/dev.env)" >&2
 exec npm start --silent

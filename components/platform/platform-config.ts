@@ -61,7 +61,7 @@ export const platformConfigSchema = z.strictObject({
     .strictObject({
       enabled: z.boolean().default(false),
       image: image.default("odoo-saas-api:latest"),
-      port: z.number().int().default(8080),
+      port: z.number().int().default(3000),
     })
     .prefault({}),
   filestore: filestoreBackendSchema.prefault({ kind: "local" }),

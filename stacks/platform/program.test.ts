@@ -131,7 +131,7 @@ describe("platform program", () => {
     expect(api.inputs.taskSpec.containerSpec.env).toEqual({
       ADMIN_TOKEN_FILE: "/run/secrets/ADMIN_TOKEN",
       KILLBILL_URL: "http://saas-killbill:8080",
-      PORT: "8080",
+      PORT: "3000",
       REDIS_URL: "redis://saas-redis:6379",
     });
     // Every secret travels as a Docker secret: PostgreSQL, MariaDB (x3 users), the API token.
