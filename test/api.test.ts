@@ -33,15 +33,19 @@ const operations = async (id: string) =>
     )
   ).rows;
 const mailsTo = (address: string) => h.smtp.messages.filter((m) => m.to.includes(address));
+/** An account with one subscription in a bundle keyed by the tenant id (Kill Bill stand-in). */
+const subscribe = (tenantId: string, customer: string, email: string, planName: string) =>
+  h.killbill.subscribe({ tenantId, customer, email, planName });
+/** A push notification about a subscription, as Kill Bill sends it. */
+const subscriptionEvent = (
+  sub: { subscriptionId: string; accountId: string },
+  eventType: string,
+  metaData: Record<string, unknown> | null = null,
+) => hook(notification(eventType, "SUBSCRIPTION", sub.subscriptionId, sub.accountId, metaData));
 
 describe("Kill Bill webhooks -> desired state -> reconcile", () => {
   it("provisions once for duplicated events (REQUESTED + EFFECTIVE + ENTITLEMENT + a retry)", async () => {
-    const sub = h.killbill.subscribe({
-      tenantId: "dup-co",
-      customer: "cust-dup",
-      email: "owner@dup.example",
-      planName: "odoo-basic-monthly",
-    });
+    const sub = subscribe("dup-co", "cust-dup", "owner@dup.example", "odoo-basic-monthly");
     const meta = (actionType: string) => ({
       actionType,
       bundleExternalKey: "dup-co",
@@ -82,35 +86,21 @@ describe("Kill Bill webhooks -> desired state -> reconcile", () => {
   });
 
   it("a cancellation processed before the creation ends deleted, with nothing provisioned", async () => {
-    const sub = h.killbill.subscribe({
-      tenantId: "late-co",
-      customer: "cust-late",
-      email: "o@late.example",
-      planName: "odoo-basic-monthly",
-    });
+    const sub = subscribe("late-co", "cust-late", "o@late.example", "odoo-basic-monthly");
     sub.state = "CANCELLED"; // by the time we re-read, it is already cancelled
-    await hook(
-      notification("SUBSCRIPTION_CREATION", "SUBSCRIPTION", sub.subscriptionId, sub.accountId, {
-        actionType: "EFFECTIVE",
-      }),
-    );
+    await subscriptionEvent(sub, "SUBSCRIPTION_CREATION", {
+      actionType: "EFFECTIVE",
+    });
     await converged("late-co", "deleted");
     expect(await operations("late-co")).toEqual([{ type: "destroy", status: "succeeded" }]);
     expect(mailsTo("o@late.example")).toEqual([]);
   });
 
   it("overdue suspends, payment resumes, and a plan change resizes", async () => {
-    const sub = h.killbill.subscribe({
-      tenantId: "pay-co",
-      customer: "cust-pay",
-      email: "o@pay.example",
-      planName: "odoo-basic-monthly",
+    const sub = subscribe("pay-co", "cust-pay", "o@pay.example", "odoo-basic-monthly");
+    await subscriptionEvent(sub, "SUBSCRIPTION_CREATION", {
+      actionType: "EFFECTIVE",
     });
-    await hook(
-      notification("SUBSCRIPTION_CREATION", "SUBSCRIPTION", sub.subscriptionId, sub.accountId, {
-        actionType: "EFFECTIVE",
-      }),
-    );
     await converged("pay-co", "active");
 
     sub.state = "BLOCKED";
@@ -127,11 +117,9 @@ describe("Kill Bill webhooks -> desired state -> reconcile", () => {
     await converged("pay-co", "active");
 
     sub.planName = "odoo-standard-monthly";
-    await hook(
-      notification("SUBSCRIPTION_CHANGE", "SUBSCRIPTION", sub.subscriptionId, sub.accountId, {
-        actionType: "EFFECTIVE",
-      }),
-    );
+    await subscriptionEvent(sub, "SUBSCRIPTION_CHANGE", {
+      actionType: "EFFECTIVE",
+    });
     await eventually(
       async () =>
         (await tenant("pay-co")).plan === "standard" && (await tenant("pay-co")).converged,
@@ -156,16 +144,9 @@ describe("Kill Bill webhooks -> desired state -> reconcile", () => {
   });
 
   it("an event that arrives while Kill Bill is unavailable is processed once it answers", async () => {
-    const sub = h.killbill.subscribe({
-      tenantId: "outage-co",
-      customer: "cust-outage",
-      email: "o@outage.example",
-      planName: "odoo-basic-monthly",
-    });
+    const sub = subscribe("outage-co", "cust-outage", "o@outage.example", "odoo-basic-monthly");
     h.killbill.unavailableFor = 2;
-    const res = await hook(
-      notification("ENTITLEMENT_CREATION", "SUBSCRIPTION", sub.subscriptionId, sub.accountId),
-    );
+    const res = await subscriptionEvent(sub, "ENTITLEMENT_CREATION");
     expect(res.status).toBe(200); // acknowledged at once, whatever Kill Bill's state
     await converged("outage-co", "active");
     const row = (
@@ -178,20 +159,11 @@ describe("Kill Bill webhooks -> desired state -> reconcile", () => {
   });
 
   it("cancellation destroys the stack and tells the customer", async () => {
-    const sub = h.killbill.subscribe({
-      tenantId: "bye-co",
-      customer: "cust-bye",
-      email: "o@bye.example",
-      planName: "odoo-trial",
-    });
-    await hook(
-      notification("ENTITLEMENT_CREATION", "SUBSCRIPTION", sub.subscriptionId, sub.accountId),
-    );
+    const sub = subscribe("bye-co", "cust-bye", "o@bye.example", "odoo-trial");
+    await subscriptionEvent(sub, "ENTITLEMENT_CREATION");
     await converged("bye-co", "active");
     sub.state = "CANCELLED";
-    await hook(
-      notification("ENTITLEMENT_CANCEL", "SUBSCRIPTION", sub.subscriptionId, sub.accountId),
-    );
+    await subscriptionEvent(sub, "ENTITLEMENT_CANCEL");
     await converged("bye-co", "deleted");
     await eventually(async () =>
       mailsTo("o@bye.example").some((m) => m.subject.includes("has been removed")),
@@ -223,15 +195,8 @@ describe("mail", () => {
   });
 
   it("an operation that can never succeed is not retried and operators are told", async () => {
-    const sub = h.killbill.subscribe({
-      tenantId: "bad-co",
-      customer: "Not A Valid Key!",
-      email: "o@bad.example",
-      planName: "odoo-basic-monthly",
-    });
-    await hook(
-      notification("ENTITLEMENT_CREATION", "SUBSCRIPTION", sub.subscriptionId, sub.accountId),
-    );
+    const sub = subscribe("bad-co", "Not A Valid Key!", "o@bad.example", "odoo-basic-monthly");
+    await subscriptionEvent(sub, "ENTITLEMENT_CREATION");
     const mail = await eventually(async () =>
       mailsTo("ops@example.com").find((m) => m.subject.includes("bad-co")),
     );
