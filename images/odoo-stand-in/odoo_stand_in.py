@@ -1,0 +1,275 @@
+"""A stand-in for the Odoo server, for tests and local development only: NOT Odoo.
+
+It reproduces what this project relies on (README.md beside this file lists each behaviour):
+Odoo's command-line options, database initialisation with `-i base`, the refusal to serve an
+uninitialised database, /web/health (Odoo >= 15), the HTTP and real-time ports, the filestore
+under <data_dir>/filestore/<db>/, and a clean stop on SIGTERM.
+"""
+
+import argparse
+import base64
+import hashlib
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import psycopg2
+
+VERSION = int(os.environ.get("ODOO_VERSION", "17"))
+DATA_DIR = "/var/lib/odoo"
+
+
+def log(level, message):
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+    print(f"{stamp} {os.getpid()} {level} ? odoo.stand_in: {message}", flush=True)
+
+
+def parse_args(argv):
+    # Odoo's own option names (odoo/tools/config.py); an unknown option fails the start like Odoo.
+    p = argparse.ArgumentParser(prog="odoo", allow_abbrev=False)
+    p.add_argument("-d", "--database", dest="db_name")
+    p.add_argument("--db-filter", dest="dbfilter")
+    p.add_argument("-i", "--init", dest="init", default="")
+    p.add_argument("-u", "--update", dest="update", default="")
+    p.add_argument("--without-demo", dest="without_demo")
+    p.add_argument("--stop-after-init", action="store_true")
+    p.add_argument("--no-database-list", dest="list_db", action="store_false")
+    p.add_argument("--proxy-mode", action="store_true")
+    p.add_argument("--workers", type=int, default=0)
+    p.add_argument("--max-cron-threads", type=int, default=2)
+    p.add_argument("--limit-memory-soft", type=int)
+    p.add_argument("--limit-memory-hard", type=int)
+    p.add_argument("--limit-time-cpu", type=int)
+    p.add_argument("--limit-time-real", type=int)
+    p.add_argument("--db_maxconn", type=int, default=64)
+    p.add_argument("-p", "--http-port", type=int, default=8069)
+    p.add_argument("--gevent-port", "--longpolling-port", dest="gevent_port", type=int, default=8072)
+    p.add_argument("--data-dir", dest="data_dir", default=DATA_DIR)
+    p.add_argument("--db_host")
+    p.add_argument("--db_port", type=int, default=5432)
+    p.add_argument("--db_user")
+    p.add_argument("--db_password")
+    return p.parse_args(argv)
+
+
+class Database:
+    def __init__(self, opts):
+        self.opts = opts
+        self.name = opts.db_name
+
+    def connect(self, dbname=None):
+        return psycopg2.connect(
+            host=self.opts.db_host,
+            port=self.opts.db_port,
+            user=self.opts.db_user,
+            password=self.opts.db_password or os.environ.get("PASSWORD", ""),
+            dbname=dbname or self.name,
+            connect_timeout=5,
+        )
+
+    def wait(self, seconds=30):
+        # The official image's wait-for-psql.py: database `postgres`, 30 s.
+        deadline = time.time() + seconds
+        while True:
+            try:
+                self.connect("postgres").close()
+                return
+            except psycopg2.OperationalError as e:
+                if time.time() > deadline:
+                    log("ERROR", f"Unable to connect to the database: {e}")
+                    sys.exit(1)
+                time.sleep(1)
+
+    def query(self, sql, params=()):
+        with self.connect() as conn, conn.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall() if cur.description else None
+
+    def is_initialized(self):
+        rows = self.query(
+            "SELECT 1 FROM information_schema.tables WHERE table_name = 'ir_module_module'"
+        )
+        return bool(rows)
+
+    def initialize(self, without_demo):
+        """`-i base`: Odoo's core tables with `base` installed (and the database created if missing)."""
+        try:
+            self.connect().close()
+        except psycopg2.OperationalError as e:
+            if "does not exist" not in str(e):
+                raise
+            conn = self.connect("postgres")
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute(f'CREATE DATABASE "{self.name}" ENCODING \'unicode\' TEMPLATE template0')
+            conn.close()
+        demo = "false" if without_demo else "true"
+        self.query(
+            f"""
+            CREATE TABLE IF NOT EXISTS ir_module_module (
+              id serial PRIMARY KEY, name varchar NOT NULL UNIQUE, state varchar NOT NULL,
+              demo boolean NOT NULL DEFAULT false, latest_version varchar);
+            INSERT INTO ir_module_module (name, state, demo, latest_version)
+              VALUES ('base', 'installed', {demo}, '{VERSION}.0.1.3')
+              ON CONFLICT (name) DO UPDATE SET state = 'installed';
+            CREATE TABLE IF NOT EXISTS ir_config_parameter (
+              key varchar PRIMARY KEY, value text NOT NULL);
+            INSERT INTO ir_config_parameter VALUES
+              ('database.uuid', md5(random()::text)), ('database.secret', md5(random()::text)),
+              ('database.create_date', now()::text)
+              ON CONFLICT (key) DO NOTHING;
+            CREATE TABLE IF NOT EXISTS res_users (
+              id serial PRIMARY KEY, login varchar NOT NULL UNIQUE, active boolean DEFAULT true);
+            INSERT INTO res_users (login) VALUES ('admin') ON CONFLICT (login) DO NOTHING;
+            CREATE TABLE IF NOT EXISTS ir_attachment (
+              id serial PRIMARY KEY, name varchar NOT NULL, store_fname varchar NOT NULL,
+              checksum varchar NOT NULL, file_size integer NOT NULL,
+              create_date timestamp NOT NULL DEFAULT now());
+            """
+        )
+        log("INFO", f"Database {self.name}: module base installed (without demo: {bool(without_demo)})")
+
+    def update(self, modules):
+        """`-u`: a module update touches the installed modules' version."""
+        self.query("UPDATE ir_module_module SET latest_version = latest_version WHERE state = 'installed'")
+        log("INFO", f"Database {self.name}: modules updated ({modules})")
+
+
+def filestore(db):
+    return os.path.join(OPTS.data_dir, "filestore", db)
+
+
+class Handler(BaseHTTPRequestHandler):
+    server_version = "odoo-stand-in"
+    port_role = "http"
+
+    def log_message(self, fmt, *args):
+        log("INFO", f"{self.address_string()} {fmt % args}")
+
+    def reply(self, status, body, content_type="application/json"):
+        data = body.encode() if isinstance(body, str) else body
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("X-Odoo-Stand-In-Port", self.port_role)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def initialized(self):
+        if DB.is_initialized():
+            return True
+        # Odoo's load_modules: the registry never loads, every request fails.
+        log("ERROR", f"Database {DB.name} not initialized, you can force it with `-i base`")
+        self.reply(500, "Internal Server Error", "text/plain")
+        return False
+
+    def do_GET(self):
+        try:
+            self.route("GET")
+        except Exception as e:  # a request error must not stop the server
+            log("ERROR", f"{self.path}: {e}")
+            self.reply(500, "Internal Server Error", "text/plain")
+
+    def do_POST(self):
+        try:
+            self.route("POST")
+        except Exception as e:
+            log("ERROR", f"{self.path}: {e}")
+            self.reply(500, "Internal Server Error", "text/plain")
+
+    def route(self, method):
+        path = self.path.split("?", 1)[0]
+        if self.port_role == "realtime":
+            # The gevent worker (workers > 0) serves only the real-time path of the version.
+            realtime = "/websocket" if VERSION >= 16 else "/longpolling/"
+            if path == realtime or (VERSION < 16 and path.startswith(realtime)):
+                return self.reply(200, json.dumps({"realtime": True, "path": path}))
+            return self.reply(404, json.dumps({"error": "not a real-time path"}))
+        if path == "/web/health" and method == "GET":
+            if VERSION < 15:  # the endpoint arrived in Odoo 15.0
+                return self.reply(404, "Not Found", "text/plain")
+            if not self.initialized():
+                return None
+            return self.reply(200, json.dumps({"status": "pass"}))
+        if path == "/stand-in/attachments":
+            return self.attachments(method)
+        if method == "GET":
+            if not self.initialized():
+                return None
+            page = f"<html><head><title>Odoo</title></head><body>{DB.name} (stand-in {VERSION}.0)</body></html>"
+            return self.reply(200, page, "text/html")
+        return self.reply(404, json.dumps({"error": "not found"}))
+
+    def attachments(self, method):
+        """Test hook: create an attachment (a filestore file + its row) or list them."""
+        if not self.initialized():
+            return None
+        if method == "POST":
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length) or b"{}")
+            content = base64.b64decode(body["datas"])
+            checksum = hashlib.sha1(content).hexdigest()
+            fname = f"{checksum[:2]}/{checksum}"
+            full = os.path.join(filestore(DB.name), fname)
+            os.makedirs(os.path.dirname(full), exist_ok=True)
+            with open(full, "wb") as f:
+                f.write(content)
+            rows = DB.query(
+                "INSERT INTO ir_attachment (name, store_fname, checksum, file_size) "
+                "VALUES (%s, %s, %s, %s) RETURNING id",
+                (body["name"], fname, checksum, len(content)),
+            )
+            return self.reply(201, json.dumps({"id": rows[0][0], "store_fname": fname}))
+        rows = DB.query("SELECT id, name, store_fname, checksum FROM ir_attachment ORDER BY id")
+        items = []
+        for id_, name, fname, checksum in rows:
+            full = os.path.join(filestore(DB.name), fname)
+            on_disk = os.path.exists(full) and hashlib.sha1(open(full, "rb").read()).hexdigest() == checksum
+            items.append({"id": id_, "name": name, "store_fname": fname, "on_disk": on_disk})
+        return self.reply(200, json.dumps(items))
+
+
+class RealtimeHandler(Handler):
+    port_role = "realtime"
+
+
+def serve(port, handler):
+    httpd = ThreadingHTTPServer(("0.0.0.0", port), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd
+
+
+def main():
+    global OPTS, DB
+    OPTS = parse_args(sys.argv[1:])
+    if not OPTS.db_name:
+        log("ERROR", "this stand-in serves one database: pass -d/--database")
+        sys.exit(2)
+    DB = Database(OPTS)
+    DB.wait()
+    if "base" in OPTS.init.split(","):
+        DB.initialize(OPTS.without_demo)
+    if OPTS.update:
+        DB.update(OPTS.update)
+    if OPTS.stop_after_init:
+        log("INFO", "stop after init")
+        return
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    servers = [serve(OPTS.http_port, Handler)]
+    if OPTS.workers > 0:  # the gevent (real-time) worker runs only in multi-process mode
+        servers.append(serve(OPTS.gevent_port, RealtimeHandler))
+    log("INFO", f"HTTP service running on 0.0.0.0:{OPTS.http_port} (stand-in for Odoo {VERSION}.0)")
+    stopped.wait()
+    log("INFO", "Initiating shutdown")
+    for s in servers:
+        s.shutdown()
+
+
+if __name__ == "__main__":
+    main()
