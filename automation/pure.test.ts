@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { toProgressEvent } from "./progress";
-import { redactor, tail } from "./redact";
+import { engineErrors, redactor, tail } from "./redact";
 import { lockHolders, locksAreStale } from "./stale-lock";
 import { maskSecrets } from "./up-from-events";
 
@@ -14,6 +14,32 @@ describe("redactor", () => {
   ])("%s", (input, output) => expect(redact(input)).toBe(output));
 
   it("tail keeps the last lines", () => expect(tail("a\nb\nc\nd\n", 2)).toBe("c\nd"));
+});
+
+describe("engineErrors", () => {
+  it.each([
+    [
+      "the provider's message, not the generic closing line",
+      `Diagnostics:
+  pulumi-nodejs:dynamic:Resource (db):
+    error: template database "nope" does not exist
+
+  pulumi:pulumi:Stack (t-db):
+    error: update failed`,
+      'error: template database "nope" does not exist',
+    ],
+    [
+      "continuation lines belong to their error; repeats are said once",
+      `  docker:index/container:Container (odoo):
+    error: Unable to create container: Error response from daemon:
+      Conflict. The container name is already in use
+    error: Unable to create container: Error response from daemon:
+      Conflict. The container name is already in use
+    error: update failed`,
+      "error: Unable to create container: Error response from daemon: Conflict. The container name is already in use",
+    ],
+    ["nothing but the generic line", "    error: destroy failed", ""],
+  ])("%s", (_label, text, expected) => expect(engineErrors(text)).toBe(expected));
 });
 
 describe("stale locks", () => {

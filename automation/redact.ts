@@ -15,3 +15,30 @@ export function tail(text: string, lines = 40): string {
   const all = text.trimEnd().split("\n");
   return all.slice(-lines).join("\n");
 }
+
+/** The engine's generic closing lines, which say that something failed but not what. */
+const GENERIC_FAILURE = /^error: (update|preview|destroy|refresh) failed$/;
+
+/**
+ * What the engine said went wrong: its `error:` diagnostics (the providers' own messages, with
+ * the continuation lines that belong to them), without the generic "update failed" line.
+ */
+export function engineErrors(text: string): string {
+  const lines = text.split("\n");
+  const found: string[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const m = /^(\s*)error: /.exec(lines[i]);
+    if (!m) continue;
+    const message = [lines[i].trim()];
+    // Continuation lines are indented deeper than the `error:` line.
+    while (
+      i + 1 < lines.length &&
+      /^\s+\S/.test(lines[i + 1]) &&
+      lines[i + 1].search(/\S/) > m[1].length
+    )
+      message.push(lines[++i].trim());
+    const joined = message.join(" ");
+    if (!GENERIC_FAILURE.test(joined) && !found.includes(joined)) found.push(joined);
+  }
+  return found.join("; ");
+}

@@ -24,7 +24,7 @@ import { RunLimiter } from "./limiter";
 import { upFromEvents } from "./up-from-events";
 import { installOrphanedRpcGuard } from "./orphaned-rpc-guard";
 import { toProgressEvent, resourceName, stripAnsi, type ProgressEvent } from "./progress";
-import { redactor, tail } from "./redact";
+import { engineErrors, redactor, tail } from "./redact";
 import type { AutomationSettings } from "./settings";
 import { lockHolders, locksAreStale } from "./stale-lock";
 
@@ -295,12 +295,9 @@ export class StackRunner {
     }
     if (e instanceof CommandError) {
       const text = redact(stripAnsi(e.message));
-      const firstError = text
-        .split("\n")
-        .find((l) => /^\s*error:/.test(l))
-        ?.trim();
+      const errors = engineErrors(text);
       return new EngineError(
-        `engine run on ${stack} failed${firstError ? `: ${firstError}` : ""}`,
+        `engine run on ${stack} failed${errors ? `: ${errors}` : ""}`,
         stack,
         tail(text),
       );

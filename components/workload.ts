@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 
 export type Runtime = "container" | "swarm";
+export type SwarmEndpointMode = "vip" | "dnsrr";
 
 export interface WorkloadMount {
   /** Volume name, or a host path for `bind`. */
@@ -16,12 +17,19 @@ export interface WorkloadMount {
   driverOptions?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
+/** Durations in seconds: each runtime gets them written the way its provider reads them back. */
 export interface WorkloadHealthcheck {
   tests: string[];
-  interval: string;
-  timeout: string;
+  intervalSeconds: number;
+  timeoutSeconds: number;
   retries: number;
-  startPeriod: string;
+  startPeriodSeconds: number;
+}
+
+/** A network as both runtimes need it: containers attach by name, Swarm services by id. */
+export interface NetworkRef {
+  name: pulumi.Input<string>;
+  id: pulumi.Input<string>;
 }
 
 export interface PublishedPort {
@@ -49,16 +57,60 @@ export interface WorkloadSpec {
   secretEnv?: Record<string, pulumi.Input<string>>;
   /** Labels: on the container, or on the service where Traefik's swarm provider reads them. */
   labels?: pulumi.Input<Record<string, string>>;
-  networks: pulumi.Input<string>[];
+  networks: NetworkRef[];
   mounts?: WorkloadMount[];
   limits?: { cpus: number; memoryMb: number };
   healthcheck?: WorkloadHealthcheck;
   ports?: PublishedPort[];
-  /** false: created but not running (stopped container / service scaled to 0), data kept. */
+  /**
+   * How other services reach a Swarm service by name: a virtual IP (Docker's default, through
+   * IPVS), or DNS round-robin over its tasks where the kernel offers no IPVS.
+   */
+  endpointMode?: SwarmEndpointMode;
+  /**
+   * false: not running, data kept. A Swarm service is scaled to 0; a container is not declared at
+   * all (the docker provider never stops a running container on update: `start` applies only at
+   * creation and `mustRun: false` leaves it alone), and comes back on resume.
+   */
   running: boolean;
 }
 
-export type Workload = docker.Container | docker.Service;
+/** undefined: a container runtime's workload while it is not running. */
+export type Workload = docker.Container | docker.Service | undefined;
+
+/**
+ * Go's time.Duration text ("2m0s", "30s"): how the provider reads container durations back.
+ * Anything else shows as a diff on the next preview.
+ */
+export function goDuration(seconds: number): string {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  if (h) return `${h}h${m}m${s}s`;
+  if (m) return `${m}m${s}s`;
+  return `${s}s`;
+}
+
+/** The provider's short form for service durations: Go's text without trailing zero units ("2m"). */
+export function shortDuration(seconds: number): string {
+  const text = goDuration(seconds);
+  return text === "0s" ? text : text.replace(/(\D)0s$/, "$1").replace(/(\D)0m$/, "$1");
+}
+
+/**
+ * A container's `cpus` as the provider reads it back (its nanoInt64ToDecimalString), so an
+ * unchanged plan shows no diff: `1` is read back as "1.0", `1.5` as "1.5".
+ */
+export function dockerCpus(cpus: number): string {
+  const nano = Math.round(cpus * 1e9);
+  if (nano === 0) return "0";
+  const text = (nano / 1e9).toFixed(9);
+  if ((text.match(/0/g) ?? []).length === 9) return (nano / 1e9).toFixed(1);
+  return text.replace(/0+$/, "");
+}
+
+/** Docker's json-file logs rotate instead of filling the disk. */
+const LOG_OPTIONS = { "max-size": "10m", "max-file": "3" };
 
 const toList = (labels: Record<string, string>) =>
   Object.keys(labels)
@@ -77,7 +129,9 @@ export function dockerWorkload(
   opts: pulumi.CustomResourceOptions,
 ): Workload {
   const labels = pulumi.output(spec.labels ?? {}).apply(toList);
+  const health = spec.healthcheck;
   if (spec.runtime === "container") {
+    if (!spec.running) return undefined;
     return new docker.Container(
       name,
       {
@@ -86,23 +140,30 @@ export function dockerWorkload(
         command: spec.command,
         envs: envList({ ...spec.env, ...spec.secretEnv }),
         labels,
-        networksAdvanced: spec.networks.map((n) => ({ name: n })),
+        networksAdvanced: spec.networks.map((n) => ({ name: n.name })),
         volumes: spec.mounts?.map((m) =>
           m.type === "bind"
             ? { hostPath: m.source, containerPath: m.target, readOnly: m.readOnly }
             : { volumeName: m.source, containerPath: m.target, readOnly: m.readOnly },
         ),
-        cpus: spec.limits ? String(spec.limits.cpus) : undefined,
+        cpus: spec.limits ? dockerCpus(spec.limits.cpus) : undefined,
         memory: spec.limits?.memoryMb,
-        healthcheck: spec.healthcheck,
+        // No swap beyond the memory limit (Docker's default is twice the limit, read back as a diff).
+        memorySwap: spec.limits?.memoryMb,
+        logOpts: LOG_OPTIONS,
+        healthcheck: health && {
+          tests: health.tests,
+          interval: goDuration(health.intervalSeconds),
+          timeout: goDuration(health.timeoutSeconds),
+          retries: health.retries,
+          startPeriod: goDuration(health.startPeriodSeconds),
+        },
         ports: spec.ports?.map((p) => ({
           internal: p.internal,
           external: p.external,
           ip: p.hostIp,
         })),
         restart: "unless-stopped",
-        start: spec.running,
-        mustRun: spec.running,
         // Give Odoo/PostgreSQL time to shut down cleanly before SIGKILL.
         destroyGraceSeconds: 30,
       },
@@ -155,7 +216,13 @@ export function dockerWorkload(
               ? { driverName: m.driver, driverOptions: m.driverOptions }
               : undefined,
           })),
-          healthcheck: spec.healthcheck,
+          healthcheck: health && {
+            tests: health.tests,
+            interval: shortDuration(health.intervalSeconds),
+            timeout: shortDuration(health.timeoutSeconds),
+            retries: health.retries,
+            startPeriod: shortDuration(health.startPeriodSeconds),
+          },
           stopGracePeriod: "30s",
         },
         resources: spec.limits
@@ -166,20 +233,23 @@ export function dockerWorkload(
               },
             }
           : undefined,
-        restartPolicy: { condition: "any", delay: "5s", window: "60s" },
-        networksAdvanceds: spec.networks.map((n) => ({ name: n })),
+        // Spelled out as the provider reads them back, or every preview shows a diff.
+        restartPolicy: { condition: "any", delay: "5s", window: "1m" },
+        logDriver: { name: "json-file", options: LOG_OPTIONS },
+        // By id: a name is deprecated upstream and read back as an id.
+        networksAdvanceds: spec.networks.map((n) => ({ id: n.id })),
       },
       mode: { replicated: { replicas: spec.running ? 1 : 0 } },
-      endpointSpec: spec.ports
-        ? {
-            ports: spec.ports.map((p) => ({
-              targetPort: p.internal,
-              publishedPort: p.external,
-              publishMode: "host",
-            })),
-          }
-        : undefined,
+      endpointSpec: {
+        mode: spec.endpointMode ?? "vip",
+        ports: spec.ports?.map((p) => ({
+          targetPort: p.internal,
+          publishedPort: p.external,
+          publishMode: "host",
+        })),
+      },
     },
-    opts,
+    // The service name is fixed, so a replacement must remove the old service first.
+    { ...opts, deleteBeforeReplace: true },
   );
 }

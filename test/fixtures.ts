@@ -11,6 +11,8 @@ export const defaultTenantSettings = {
   certResolver: "letsencrypt",
   edgeNetwork: "saas-edge",
   dataNetwork: "saas-data",
+  edgeNetworkId: "platform-edge-id",
+  dataNetworkId: "platform-data-id",
   postgres: {
     adminHost: "127.0.0.1",
     adminPort: 5432,
@@ -23,4 +25,6 @@ export const defaultTenantSettings = {
   dedicatedPostgresImage: "postgres:16",
   odooImages: {},
   templateDatabases: {},
+  odooHealthcheckIntervalSeconds: 10,
+  swarmEndpointMode: "vip",
 };

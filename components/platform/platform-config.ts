@@ -13,6 +13,11 @@ export const platformConfigSchema = z.strictObject({
     .string()
     .regex(/^([a-z0-9-]+\.)+[a-z]{2,63}$/, "a DNS domain such as odoo.example.com"),
   runtime: z.enum(["container", "swarm"]).default("container"),
+  /**
+   * Swarm: how services are reached by name. `vip` (Docker's default) needs IPVS in the kernel;
+   * `dnsrr` (DNS round-robin over the tasks) works without it (some sandboxes and gVisor).
+   */
+  swarmEndpointMode: z.enum(["vip", "dnsrr"]).default("vip"),
   /** Prefix of every platform-level name (networks, services). */
   namePrefix: z
     .string()
@@ -20,13 +25,17 @@ export const platformConfigSchema = z.strictObject({
     .default("saas"),
   traefik: z
     .strictObject({
-      image: image.default("traefik:v3.5"),
+      // v3.6.1+ negotiates the Docker API version; older ones are refused by Docker Engine 29+.
+      image: image.default("traefik:v3.6"),
       /** ACME account e-mail; without it no certificate resolver is configured. */
       acmeEmail: z.email().optional(),
       certResolver: z.string().default("letsencrypt"),
       dashboard: z.boolean().default(false),
+      /** Host ports of the web (HTTP, redirects to HTTPS) and websecure entry points. */
       httpPort: z.number().int().default(80),
       httpsPort: z.number().int().default(443),
+      /** Host address they are published on (container runtime); default every address. */
+      publishHostIp: z.string().optional(),
     })
     .prefault({}),
   postgres: z
@@ -35,8 +44,15 @@ export const platformConfigSchema = z.strictObject({
         mode: z.literal("container"),
         image: image.default("postgres:16"),
         adminUser: z.string().default("saas_admin"),
-        /** The control plane reaches the server on this loopback port of the Docker host. */
+        /**
+         * The control plane reaches the server on this port of the Docker host's loopback (never
+         * another address): published from a management network (container runtime) or by a
+         * relay container on the data network (Swarm).
+         */
         publishPort: z.number().int().default(5432),
+        /** The Swarm relay's image (socat; its arguments are socat's). */
+        adminRelayImage: image.default("alpine/socat:latest"),
+        maxConnections: z.number().int().min(20).default(500),
       }),
       z.strictObject({
         mode: z.literal("external"),
@@ -68,6 +84,8 @@ export const platformConfigSchema = z.strictObject({
   odooImages: z.partialRecord(z.enum(ODOO_VERSIONS), image).default({}),
   templateDatabases: z.partialRecord(z.enum(ODOO_VERSIONS), z.string()).default({}),
   dedicatedPostgresImage: image.default("postgres:16"),
+  /** How often Odoo's health is checked; Traefik routes a tenant only once it is healthy. */
+  odooHealthcheckIntervalSeconds: z.number().int().min(1).max(300).default(10),
 });
 
 export type PlatformConfig = z.output<typeof platformConfigSchema>;

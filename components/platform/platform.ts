@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { dockerWorkload, type Runtime } from "../workload";
+import { dockerWorkload, type NetworkRef, type Runtime } from "../workload";
 import type { PlatformConfig } from "./platform-config";
 import { serviceRouteLabels, traefikCommand } from "./route-labels";
 import type { TenantSettings } from "./tenant-settings";
@@ -48,6 +48,7 @@ export class Platform extends pulumi.ComponentResource {
         },
         child,
       );
+    const ref = (n: docker.Network): NetworkRef => ({ name: n.name, id: n.id });
     const edge = network("edge", false);
     const data = network("data", true);
     const volume = (part: string) =>
@@ -59,6 +60,7 @@ export class Platform extends pulumi.ComponentResource {
       `${name}-traefik`,
       {
         runtime,
+        endpointMode: config.swarmEndpointMode,
         name: `${p}-traefik`,
         image: config.traefik.image,
         command: edge.name.apply((edgeNetwork) =>
@@ -73,7 +75,7 @@ export class Platform extends pulumi.ComponentResource {
           }),
         ),
         labels,
-        networks: [edge.name],
+        networks: [ref(edge)],
         mounts: [
           {
             type: "bind",
@@ -84,8 +86,16 @@ export class Platform extends pulumi.ComponentResource {
           { source: letsencrypt.name, target: "/letsencrypt" },
         ],
         ports: [
-          { internal: config.traefik.httpPort, external: config.traefik.httpPort },
-          { internal: config.traefik.httpsPort, external: config.traefik.httpsPort },
+          {
+            internal: config.traefik.httpPort,
+            external: config.traefik.httpPort,
+            hostIp: config.traefik.publishHostIp,
+          },
+          {
+            internal: config.traefik.httpsPort,
+            external: config.traefik.httpsPort,
+            hostIp: config.traefik.publishHostIp,
+          },
         ],
         running: true,
       },
@@ -109,31 +119,59 @@ export class Platform extends pulumi.ComponentResource {
     const adminPassword = pulumi.secret(args.postgresAdminPassword);
     let postgres: TenantSettings["postgres"];
     if (config.postgres.mode === "container") {
+      const pg = config.postgres;
       const pgData = volume("postgres-data");
+      // Docker publishes no port of a container that is only on an internal network: the control
+      // plane's way in is a non-internal management network, published on loopback only.
+      const mgmt = new docker.Network(
+        `${name}-mgmt`,
+        { name: `${p}-mgmt`, driver: "bridge", labels: labelList },
+        child,
+      );
+      const loopback = { internal: 5432, external: pg.publishPort, hostIp: "127.0.0.1" };
       dockerWorkload(
         `${name}-postgres`,
         {
           runtime,
+          endpointMode: config.swarmEndpointMode,
           name: `${p}-postgres`,
-          image: config.postgres.image,
-          env: { POSTGRES_USER: config.postgres.adminUser, POSTGRES_DB: "postgres" },
+          image: pg.image,
+          command: ["postgres", "-c", `max_connections=${pg.maxConnections}`],
+          env: { POSTGRES_USER: pg.adminUser, POSTGRES_DB: "postgres" },
           secretEnv: { POSTGRES_PASSWORD: adminPassword },
           labels,
-          networks: [data.name],
+          networks: swarm ? [ref(data)] : [ref(data), ref(mgmt)],
           mounts: [{ source: pgData.name, target: "/var/lib/postgresql/data" }],
-          // Loopback only: the control plane's postgresql provider connects here.
-          ports: [{ internal: 5432, external: config.postgres.publishPort, hostIp: "127.0.0.1" }],
+          ports: swarm ? undefined : [loopback],
           healthcheck: {
-            tests: ["CMD", "pg_isready", "-U", config.postgres.adminUser],
-            interval: "10s",
-            timeout: "5s",
+            tests: ["CMD", "pg_isready", "-U", pg.adminUser, "-d", "postgres"],
+            intervalSeconds: 10,
+            timeoutSeconds: 5,
             retries: 5,
-            startPeriod: "30s",
+            startPeriodSeconds: 30,
           },
           running: true,
         },
         child,
       );
+      if (swarm) {
+        // A Swarm service publishes on every address of its node: instead, a relay container on
+        // the control plane's node joins the (attachable) data network and publishes on loopback.
+        new docker.Container(
+          `${name}-postgres-admin-relay`,
+          {
+            name: `${p}-postgres-admin-relay`,
+            image: pg.adminRelayImage,
+            command: ["TCP-LISTEN:5432,fork,reuseaddr", `TCP:${p}-postgres:5432`],
+            networksAdvanced: [{ name: mgmt.name }, { name: data.name }],
+            ports: [{ internal: 5432, external: pg.publishPort, ip: "127.0.0.1" }],
+            labels: labelList,
+            restart: "unless-stopped",
+            logOpts: { "max-size": "10m", "max-file": "3" },
+          },
+          child,
+        );
+      }
       postgres = {
         adminHost: "127.0.0.1",
         adminPort: config.postgres.publishPort,
@@ -158,11 +196,12 @@ export class Platform extends pulumi.ComponentResource {
       `${name}-redis`,
       {
         runtime,
+        endpointMode: config.swarmEndpointMode,
         name: `${p}-redis`,
         image: config.redis.image,
         command: ["redis-server", "--appendonly", "yes"],
         labels,
-        networks: [data.name],
+        networks: [ref(data)],
         mounts: [{ source: redisData.name, target: "/data" }],
         running: true,
       },
@@ -179,11 +218,12 @@ export class Platform extends pulumi.ComponentResource {
         `${name}-killbill-db`,
         {
           runtime,
+          endpointMode: config.swarmEndpointMode,
           name: `${p}-killbill-db`,
           image: config.killbill.mariadbImage,
           secretEnv: { MYSQL_ROOT_PASSWORD: dbPassword },
           labels,
-          networks: [data.name],
+          networks: [ref(data)],
           mounts: [{ source: kbData.name, target: "/var/lib/mysql" }],
           running: true,
         },
@@ -197,13 +237,14 @@ export class Platform extends pulumi.ComponentResource {
         `${name}-killbill`,
         {
           runtime,
+          endpointMode: config.swarmEndpointMode,
           name: `${p}-killbill`,
           image: config.killbill.image,
           env: dao,
           secretEnv: { KILLBILL_DAO_PASSWORD: dbPassword },
           labels,
           // Not routed publicly: only the API (on the data network) talks to Kill Bill.
-          networks: [data.name],
+          networks: [ref(data)],
           running: true,
         },
         child,
@@ -213,6 +254,7 @@ export class Platform extends pulumi.ComponentResource {
           `${name}-kaui`,
           {
             runtime,
+            endpointMode: config.swarmEndpointMode,
             name: `${p}-kaui`,
             image: config.killbill.kauiImage,
             env: {
@@ -222,7 +264,7 @@ export class Platform extends pulumi.ComponentResource {
             },
             secretEnv: { KAUI_CONFIG_DAO_PASSWORD: dbPassword },
             labels: route(`${p}-kaui`, "kaui", 8080),
-            networks: [edge.name, data.name],
+            networks: [ref(edge), ref(data)],
             running: true,
           },
           child,
@@ -236,6 +278,7 @@ export class Platform extends pulumi.ComponentResource {
         `${name}-api`,
         {
           runtime,
+          endpointMode: config.swarmEndpointMode,
           name: `${p}-api`,
           image: config.api.image,
           env: {
@@ -245,7 +288,7 @@ export class Platform extends pulumi.ComponentResource {
           },
           secretEnv: args.apiSecretEnv,
           labels: route(`${p}-api`, "api", config.api.port),
-          networks: [edge.name, data.name],
+          networks: [ref(edge), ref(data)],
           running: true,
         },
         child,
@@ -254,19 +297,23 @@ export class Platform extends pulumi.ComponentResource {
     }
 
     this.tenantSettings = pulumi
-      .all([edge.name, data.name])
-      .apply(([edgeNetwork, dataNetwork]) => ({
+      .all([edge.name, data.name, edge.id, data.id])
+      .apply(([edgeNetwork, dataNetwork, edgeNetworkId, dataNetworkId]) => ({
         runtime,
         baseDomain: config.baseDomain,
         entryPoint: "websecure",
         ...(resolver ? { certResolver: resolver } : {}),
         edgeNetwork,
         dataNetwork,
+        edgeNetworkId,
+        dataNetworkId,
         postgres,
         filestore: config.filestore,
         dedicatedPostgresImage: config.dedicatedPostgresImage,
         odooImages: config.odooImages,
         templateDatabases: config.templateDatabases,
+        odooHealthcheckIntervalSeconds: config.odooHealthcheckIntervalSeconds,
+        swarmEndpointMode: config.swarmEndpointMode,
       }));
     this.postgresAdminPassword = adminPassword;
     this.urls = pulumi.output(urls);

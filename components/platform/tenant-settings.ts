@@ -15,6 +15,9 @@ export const tenantSettingsSchema = z.object({
   certResolver: z.string().optional(),
   edgeNetwork: z.string().min(1),
   dataNetwork: z.string().min(1),
+  /** Swarm services attach by id. */
+  edgeNetworkId: z.string().min(1),
+  dataNetworkId: z.string().min(1),
   postgres: z.object({
     adminHost: z.string().min(1),
     adminPort: z.number().int(),
@@ -29,6 +32,8 @@ export const tenantSettingsSchema = z.object({
   odooImages: z.partialRecord(z.enum(ODOO_VERSIONS), z.string()),
   /** Pre-initialised template database per major version, when the platform has one. */
   templateDatabases: z.partialRecord(z.enum(ODOO_VERSIONS), z.string()).default({}),
+  odooHealthcheckIntervalSeconds: z.number().int().min(1).default(10),
+  swarmEndpointMode: z.enum(["vip", "dnsrr"]).default("vip"),
 });
 
 export type TenantSettings = z.infer<typeof tenantSettingsSchema>;

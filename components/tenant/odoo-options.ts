@@ -1,4 +1,5 @@
 import type { Plan } from "../../catalog";
+import type { WorkloadHealthcheck } from "../workload";
 
 const MB = 1024 * 1024;
 
@@ -26,28 +27,36 @@ export function odooCommand(plan: Plan, database: string): string[] {
   ];
 }
 
-/** Container limits from the plan, in the units each runtime takes. */
-export function runtimeLimits(plan: Plan) {
+/**
+ * The one-shot that makes a new database usable by Odoo: `base` installed, no demo data, then exit.
+ */
+export function odooInitCommand(database: string): string[] {
+  return [
+    "odoo",
+    `--database=${database}`,
+    "-i",
+    "base",
+    "--without-demo=all",
+    "--stop-after-init",
+  ];
+}
+
+/**
+ * Health check of the Odoo runtime. `/web/health` exists from Odoo 15 on (and answers only once the
+ * database is initialised); Odoo 14 gets a TCP check of its HTTP port instead. Traefik routes a
+ * container only once it is healthy, so the interval is also how soon a new tenant is reachable.
+ */
+export function odooHealthcheck(version: string, intervalSeconds: number): WorkloadHealthcheck {
+  const tests =
+    Number(version) >= 15
+      ? ["CMD", "curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:8069/web/health"]
+      : ["CMD", "python3", "-c", "import socket; socket.create_connection(('127.0.0.1', 8069), 3)"];
   return {
-    /** docker.Container `cpus` (a decimal string) and `memory` (MB). */
-    container: { cpus: String(plan.cpus), memory: plan.memoryMb },
-    /** docker.Service resources: nano-CPUs and bytes. */
-    service: { nanoCpus: Math.round(plan.cpus * 1e9), memoryBytes: plan.memoryMb * MB },
+    tests,
+    intervalSeconds,
+    timeoutSeconds: 5,
+    retries: 3,
+    // Cold module loading of a large database can take minutes.
+    startPeriodSeconds: 120,
   };
 }
-
-export const STORAGE_QUOTA_LABEL = "odoo-saas.storage-quota-bytes";
-
-export function storageQuotaBytes(plan: Plan): number {
-  return plan.storageGb * 1024 * MB;
-}
-
-/** Health check on Odoo's own endpoint (the official image ships curl). */
-export const ODOO_HEALTHCHECK = {
-  tests: ["CMD", "curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:8069/web/health"],
-  interval: "30s",
-  timeout: "5s",
-  retries: 3,
-  // Cold module loading of a fresh database can take minutes.
-  startPeriod: "120s",
-};

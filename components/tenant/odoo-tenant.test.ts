@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { dockerCpus } from "../workload";
 import { labelMap, ResourceRecorder, secretValue, valueOf } from "../../test/pulumi-mocks";
 
 const recorder = new ResourceRecorder();
@@ -18,8 +19,8 @@ const platform = (runtime: "container" | "swarm") => ({
   baseDomain: "odoo.example.com",
   entryPoint: "websecure",
   certResolver: "letsencrypt",
-  edgeNetwork: "saas-edge",
-  dataNetwork: "saas-data",
+  edgeNetwork: { name: "saas-edge", id: "edge-id" },
+  dataNetwork: { name: "saas-data", id: "data-id" },
   postgres: {
     adminHost: "127.0.0.1",
     adminPort: 5432,
@@ -31,6 +32,8 @@ const platform = (runtime: "container" | "swarm") => ({
   },
   filestore: { kind: "local" as const },
   dedicatedPostgresImage: "postgres:16",
+  odooHealthcheckIntervalSeconds: 10,
+  swarmEndpointMode: "vip" as const,
 });
 
 async function declare(
@@ -45,76 +48,80 @@ async function declare(
     subdomain: "acme",
     state: "active",
     odooImage: "odoo:17.0",
-    templateDatabase: "odoo_template_17",
     databasePassword: "tenant-secret",
     platform: platform("container"),
     ...rest,
   });
-  await valueOf(tenant.runtime.urn);
+  await valueOf(tenant.volumeName);
   await recorder.settle();
   return tenant;
 }
 
+const DYNAMIC = "pulumi-nodejs:dynamic:Resource";
+const byName = (name: string) => recorder.resources.find((r) => r.name === name)!;
+
 describe("OdooTenant on the shared PostgreSQL server (container runtime)", () => {
-  it("declares exactly provider, role, database, revoke, volume and container, parented to the component", async () => {
+  it("declares database, initialisation, volume and container, parented to the component", async () => {
     await declare();
-    expect(recorder.types()).toEqual(
-      [
-        "docker:index/container:Container",
-        "docker:index/volume:Volume",
-        "odoo-saas:tenant:OdooTenant",
-        "postgresql:index/grant:Grant",
-        "postgresql:index/role:Role",
-        "postgresql:index/database:Database",
-        "pulumi:providers:postgresql",
-      ].sort(),
-    );
-    expect(recorder.resources.map((r) => r.name).sort()).toEqual(
-      [
-        "acme",
-        "acme-database",
-        "acme-filestore",
-        "acme-odoo",
-        "acme-postgres",
-        "acme-revoke-public-connect",
-        "acme-role",
-      ].sort(),
-    );
+    expect(recorder.resources.map((r) => `${r.name} ${r.type}`).sort()).toEqual([
+      "acme odoo-saas:tenant:OdooTenant",
+      `acme-database ${DYNAMIC}`,
+      "acme-filestore docker:index/volume:Volume",
+      `acme-init ${DYNAMIC}`,
+      "acme-odoo docker:index/container:Container",
+    ]);
   });
 
-  it("creates the role and a database cloned from the template, closed to PUBLIC", async () => {
-    await declare();
-    expect(recorder.one("postgresql:index/role:Role").inputs).toEqual({
-      name: "odoo_acme_corp_acme",
-      login: true,
+  it("creates the role and its database through the pg provider, passwords secret", async () => {
+    await declare({ templateDatabase: "odoo_template_17" });
+    const { __provider, ...inputs } = byName("acme-database").inputs;
+    expect(typeof __provider).toBe("string");
+    expect(inputs).toEqual({
+      admin: secretValue({
+        host: "127.0.0.1",
+        port: 5432,
+        user: "saas_admin",
+        password: "admin-secret",
+        sslMode: "disable",
+      }),
+      role: "odoo_acme_corp_acme",
       password: secretValue("tenant-secret"),
-      connectionLimit: 64,
-    });
-    expect(recorder.one("postgresql:index/database:Database").inputs).toEqual({
-      name: "odoo_acme_corp_acme",
-      owner: "odoo_acme_corp_acme",
-      template: "odoo_template_17",
-      encoding: "UTF8",
-      connectionLimit: 64,
-    });
-    expect(recorder.one("postgresql:index/grant:Grant").inputs).toEqual({
       database: "odoo_acme_corp_acme",
-      role: "public",
-      objectType: "database",
-      privileges: [],
-    });
-    const provider = recorder.one("pulumi:providers:postgresql").inputs;
-    expect(provider).toMatchObject({
-      host: "127.0.0.1",
-      port: "5432",
-      username: "saas_admin",
-      sslmode: "disable",
+      template: "odoo_template_17",
+      connectionLimit: 64,
     });
   });
 
-  it("falls back to an empty database from template0 without a template", async () => {
-    await declare({ templateDatabase: undefined });
-    expect(recorder.one("postgresql:index/database:Database").inputs.template).toBe("template0");
+  it("a clone of a template is not initialised again; a new database is, once, before Odoo starts", async () => {
+    await declare({ templateDatabase: "odoo_template_17" });
+    expect(recorder.resources.find((r) => r.name === "acme-init")).toBeUndefined();
+    recorder.resources.splice(0);
+    await declare();
+    const { __provider, ...init } = byName("acme-init").inputs;
+    expect(__provider).toEqual(expect.any(String));
+    expect(init).toEqual({
+      name: "acme-init",
+      image: "odoo:17.0",
+      command: [
+        "odoo",
+        "--database=odoo_acme_corp_acme",
+        "-i",
+        "base",
+        "--without-demo=all",
+        "--stop-after-init",
+      ],
+      env: secretValue({
+        HOST: "postgres",
+        PORT: "5432",
+        USER: "odoo_acme_corp_acme",
+        PASSWORD: "tenant-secret",
+      }),
+      networks: ["saas-data"],
+      mounts: [{ source: "odoo-acme-filestore", target: "/var/lib/odoo" }],
+      labels: { "odoo-saas.tenant": "acme", "odoo-saas.customer": "acme-corp" },
+      triggers: { database: "acme-database-id" },
+      timeoutSeconds: 900,
+    });
   });
 
   it("runs Odoo pinned to its database with the plan's limits, health check and routing labels", async () => {
@@ -144,33 +151,31 @@ describe("OdooTenant on the shared PostgreSQL server (container runtime)", () =>
         "USER=odoo_acme_corp_acme",
       ]),
     );
-    expect(c.cpus).toBe("2");
-    expect(c.memory).toBe(4096);
+    expect([c.cpus, c.memory, c.memorySwap]).toEqual(["2.0", 4096, 4096]);
     expect(c.restart).toBe("unless-stopped");
-    expect(c.start).toBe(true);
-    expect(c.mustRun).toBe(true);
+    expect(c.logOpts).toEqual({ "max-size": "10m", "max-file": "3" });
     expect(c.networksAdvanced).toEqual([{ name: "saas-edge" }, { name: "saas-data" }]);
     expect(c.volumes).toEqual([
       { volumeName: "odoo-acme-filestore", containerPath: "/var/lib/odoo" },
     ]);
-    expect(c.healthcheck.tests).toEqual([
-      "CMD",
-      "curl",
-      "-fsS",
-      "-o",
-      "/dev/null",
-      "http://127.0.0.1:8069/web/health",
-    ]);
+    // Durations as the provider reads them back (Go's form), or every preview shows a diff.
+    expect(c.healthcheck).toEqual({
+      tests: ["CMD", "curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:8069/web/health"],
+      interval: "10s",
+      timeout: "5s",
+      retries: 3,
+      startPeriod: "2m0s",
+    });
     const labels = labelMap(c.labels);
     expect(labels["traefik.http.routers.odoo-acme-http.rule"]).toBe(
-      "Host(`odoo.example.com`)".replace("odoo.", "acme.odoo."),
+      "Host(`acme.odoo.example.com`)",
     );
     expect(labels["traefik.docker.network"]).toBe("saas-edge");
     expect(labels["odoo-saas.tenant"]).toBe("acme");
     expect(labels["odoo-saas.plan"]).toBe("standard");
   });
 
-  it("labels the filestore volume with its owner and the plan's quota", async () => {
+  it("labels the filestore volume only with what never changes (its labels are replace-on-change)", async () => {
     await declare();
     const v = recorder.one("docker:index/volume:Volume").inputs;
     expect(v.name).toBe("odoo-acme-filestore");
@@ -178,8 +183,6 @@ describe("OdooTenant on the shared PostgreSQL server (container runtime)", () =>
     expect(labelMap(v.labels)).toEqual({
       "odoo-saas.tenant": "acme",
       "odoo-saas.customer": "acme-corp",
-      "odoo-saas.plan": "standard",
-      "odoo-saas.storage-quota-bytes": String(50 * 1024 ** 3),
     });
   });
 
@@ -189,12 +192,23 @@ describe("OdooTenant on the shared PostgreSQL server (container runtime)", () =>
     expect(await valueOf(tenant.url)).toBe("https://acme.odoo.example.com");
   });
 
-  it("suspended: the container is kept but not running; database and volume stay", async () => {
-    await declare({ state: "suspended" });
-    const c = recorder.one("docker:index/container:Container").inputs;
-    expect([c.start, c.mustRun]).toEqual([false, false]);
-    expect(recorder.ofType("postgresql:index/database:Database")).toHaveLength(1);
+  it("suspended: no container (the provider cannot stop one); database and volume stay", async () => {
+    const tenant = await declare({ state: "suspended" });
+    expect(tenant.runtime).toBeUndefined();
+    expect(recorder.ofType("docker:index/container:Container")).toHaveLength(0);
+    expect(byName("acme-database")).toBeDefined();
     expect(recorder.ofType("docker:index/volume:Volume")).toHaveLength(1);
+  });
+
+  it("Odoo 14 has no /web/health: a TCP check of its HTTP port instead", async () => {
+    await declare({ odooVersion: "14" });
+    const c = recorder.one("docker:index/container:Container").inputs;
+    expect(c.healthcheck.tests).toEqual([
+      "CMD",
+      "python3",
+      "-c",
+      "import socket; socket.create_connection(('127.0.0.1', 8069), 3)",
+    ]);
   });
 
   it.each(["trial", "basic", "standard", "premium", "enterprise"])(
@@ -202,23 +216,20 @@ describe("OdooTenant on the shared PostgreSQL server (container runtime)", () =>
     async (planId) => {
       await declare({ planId });
       const plan = catalog.plan(planId)!;
-      const c = recorder
-        .ofType("docker:index/container:Container")
-        .find((r) => r.name === "acme-odoo")!.inputs;
-      expect([c.cpus, c.memory]).toEqual([String(plan.cpus), plan.memoryMb]);
+      const c = byName("acme-odoo").inputs;
+      expect([c.cpus, c.memory]).toEqual([dockerCpus(plan.cpus), plan.memoryMb]);
       expect(c.command).toContain(`--workers=${plan.odoo.workers}`);
       const dedicated = plan.database.placement === "dedicated";
-      expect(recorder.ofType("postgresql:index/database:Database")).toHaveLength(dedicated ? 0 : 1);
+      expect(recorder.resources.some((r) => r.name === "acme-database")).toBe(!dedicated);
       expect(recorder.ofType("docker:index/container:Container")).toHaveLength(dedicated ? 2 : 1);
     },
   );
 });
 
 describe("OdooTenant with a dedicated PostgreSQL (premium)", () => {
-  it("runs its own PostgreSQL on the data network and points Odoo at it", async () => {
+  it("runs its own PostgreSQL on the data network, initialises it and points Odoo at it", async () => {
     await declare({ planId: "premium" });
-    const containers = recorder.ofType("docker:index/container:Container");
-    const pg = containers.find((c) => c.name === "acme-postgres")!.inputs;
+    const pg = byName("acme-postgres").inputs;
     expect(pg.name).toBe("odoo-acme-postgres");
     expect(pg.image).toBe("postgres:16");
     expect(pg.command).toEqual(["postgres", "-c", "max_connections=138"]);
@@ -233,20 +244,26 @@ describe("OdooTenant with a dedicated PostgreSQL (premium)", () => {
     expect(pg.volumes).toEqual([
       { volumeName: "odoo-acme-postgres-data", containerPath: "/var/lib/postgresql/data" },
     ]);
-    const odoo = containers.find((c) => c.name === "acme-odoo")!.inputs;
-    expect(odoo.envs.value).toContain("HOST=odoo-acme-postgres");
-    expect(recorder.ofType("pulumi:providers:postgresql")).toHaveLength(0);
+    expect(byName("acme-odoo").inputs.envs.value).toContain("HOST=odoo-acme-postgres");
+    expect(byName("acme-init").inputs.triggers).toEqual({ database: "acme-pgdata-id" });
   });
 });
 
 describe("OdooTenant on Docker Swarm", () => {
-  it("declares a service with labels on the service, limits in nano-CPUs/bytes, one replica", async () => {
+  it("declares a service: labels on the service, networks by id, limits in nano-CPUs/bytes", async () => {
     await declare({ platform: platform("swarm"), odooVersion: "15" });
     expect(recorder.ofType("docker:index/container:Container")).toHaveLength(0);
     const s = recorder.one("docker:index/service:Service").inputs;
     expect(s.name).toBe("odoo-acme");
     expect(s.mode).toEqual({ replicated: { replicas: 1 } });
     expect(s.taskSpec.resources.limits).toEqual({ nanoCpus: 2e9, memoryBytes: 4096 * 1048576 });
+    expect(s.taskSpec.networksAdvanceds).toEqual([{ id: "edge-id" }, { id: "data-id" }]);
+    // Durations and the restart policy spelled as the provider reads them back.
+    expect(s.taskSpec.restartPolicy).toEqual({ condition: "any", delay: "5s", window: "1m" });
+    expect(s.taskSpec.containerSpec.healthcheck).toMatchObject({
+      interval: "10s",
+      startPeriod: "2m",
+    });
     // The password reaches the task as a Docker secret file: nothing in the spec is secret.
     expect(s.taskSpec.containerSpec.env).toEqual({
       HOST: "postgres",
@@ -266,7 +283,6 @@ describe("OdooTenant on Docker Swarm", () => {
         fileName: "/run/secrets/PASSWORD",
       },
     ]);
-    expect(s.taskSpec.containerSpec.labels).toBeUndefined();
     expect(s.taskSpec.containerSpec.mounts).toEqual([
       {
         type: "volume",

@@ -1,17 +1,13 @@
 import * as docker from "@pulumi/docker";
-import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
 import type { Plan } from "../../catalog";
+import { OneShot } from "../one-shot";
 import { dockerWorkload, type Workload } from "../workload";
 import { filestoreVolumeArgs } from "./filestore";
-import { tenantNames } from "./names";
-import {
-  ODOO_HEALTHCHECK,
-  STORAGE_QUOTA_LABEL,
-  odooCommand,
-  storageQuotaBytes,
-} from "./odoo-options";
+import { tenantNames, type TenantNames } from "./names";
+import { odooCommand, odooHealthcheck, odooInitCommand } from "./odoo-options";
 import type { OdooVersion } from "./odoo-versions";
+import { TenantDatabase } from "./tenant-database";
 import type { TenantPlatform } from "./tenant-platform";
 import { traefikLabels } from "./traefik-labels";
 
@@ -27,11 +23,11 @@ export interface OdooTenantArgs {
   subdomain: string;
   /** Extra hostnames routed to the tenant (the customer points them at the platform). */
   customDomains?: string[];
-  /** suspended: not running (stopped container / 0 replicas), database and filestore kept. */
+  /** suspended: not running (no container / 0 replicas), database and filestore kept. */
   state: TenantState;
   /** Odoo image for the tenant's version. */
   odooImage: pulumi.Input<string>;
-  /** Database to clone (a pre-initialised per-version template); empty database otherwise. */
+  /** Database to clone (a pre-initialised per-version template); initialised with `-i base` otherwise. */
   templateDatabase?: pulumi.Input<string>;
   /** Password of the tenant's database role (kept as a secret). */
   databasePassword: pulumi.Input<string>;
@@ -39,6 +35,17 @@ export interface OdooTenantArgs {
 }
 
 const LABEL_PREFIX = "odoo-saas";
+
+interface DatabaseEndpoint {
+  host: pulumi.Input<string>;
+  port: pulumi.Input<number>;
+  /** What Odoo's runtime and the initialisation wait for. */
+  ready: pulumi.Resource[];
+  /** Changes when the database is created anew, so its initialisation runs again. */
+  generation: pulumi.Input<string>;
+  /** false when the database starts as a clone of an initialised template. */
+  needsInit: boolean;
+}
 
 /** One customer's Odoo: database and role, filestore volume, runtime and its Traefik routing. */
 export class OdooTenant extends pulumi.ComponentResource {
@@ -49,6 +56,7 @@ export class OdooTenant extends pulumi.ComponentResource {
   readonly databasePassword: pulumi.Output<string>;
   readonly runtimeName: pulumi.Output<string>;
   readonly volumeName: pulumi.Output<string>;
+  /** undefined while a container-runtime tenant is suspended. */
   readonly runtime: Workload;
 
   constructor(name: string, args: OdooTenantArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -56,10 +64,10 @@ export class OdooTenant extends pulumi.ComponentResource {
     const names = tenantNames(args.customerId, args.tenantId);
     const { plan, platform } = args;
     const child = { parent: this };
+    // Only what never changes for a tenant: labels of volumes are replace-on-change.
     const ownership = {
       [`${LABEL_PREFIX}.tenant`]: args.tenantId,
       [`${LABEL_PREFIX}.customer`]: args.customerId,
-      [`${LABEL_PREFIX}.plan`]: plan.id,
     };
     const password = pulumi.secret(args.databasePassword);
 
@@ -75,21 +83,50 @@ export class OdooTenant extends pulumi.ComponentResource {
         name: names.volume,
         driver: volumeArgs.driver,
         driverOpts: volumeArgs.driverOpts,
-        labels: Object.entries({
-          ...ownership,
-          [STORAGE_QUOTA_LABEL]: String(storageQuotaBytes(plan)),
-        }).map(([label, value]) => ({ label, value })),
+        labels: Object.entries(ownership).map(([label, value]) => ({ label, value })),
       },
-      { ...child, retainOnDelete: false },
+      // The customer's files: never replaced behind the operator's back (a backend change is a
+      // migration, not a diff); removed only when the tenant is destroyed.
+      { ...child, ignoreChanges: ["driver", "driverOpts", "labels"] },
     );
+    const filestore = {
+      source: volume.name,
+      target: "/var/lib/odoo",
+      driver: volumeArgs.driver,
+      driverOptions: volumeArgs.driverOpts,
+    };
+    const connection = {
+      HOST: database.host,
+      PORT: pulumi.interpolate`${database.port}`,
+      USER: names.role,
+    };
+
+    // Odoo refuses to serve a database that was never initialised, and with the database list
+    // off nothing else can initialise it: `-i base` runs once, before the runtime starts.
+    const init = database.needsInit
+      ? new OneShot(
+          `${name}-init`,
+          {
+            image: args.odooImage,
+            command: odooInitCommand(names.database),
+            env: { ...connection, PASSWORD: password },
+            networks: [platform.dataNetwork.name],
+            mounts: [{ source: volume.name, target: filestore.target }],
+            labels: ownership,
+            triggers: { database: database.generation },
+          },
+          { ...child, dependsOn: database.ready },
+        )
+      : undefined;
 
     this.hosts = pulumi
       .output(platform.baseDomain)
       .apply((domain) => [`${args.subdomain}.${domain}`, ...(args.customDomains ?? [])]);
     const routing = pulumi
-      .all([this.hosts, platform.edgeNetwork, platform.entryPoint, platform.certResolver])
+      .all([this.hosts, platform.edgeNetwork.name, platform.entryPoint, platform.certResolver])
       .apply(([hosts, network, entryPoint, certResolver]) => ({
         ...ownership,
+        [`${LABEL_PREFIX}.plan`]: plan.id,
         ...traefikLabels({
           router: names.router,
           hosts,
@@ -105,30 +142,20 @@ export class OdooTenant extends pulumi.ComponentResource {
       `${name}-odoo`,
       {
         runtime: platform.runtime,
+        endpointMode: platform.swarmEndpointMode,
         name: names.runtime,
         image: args.odooImage,
         command: odooCommand(plan, names.database),
-        env: {
-          HOST: database.host,
-          PORT: pulumi.interpolate`${database.port}`,
-          USER: names.role,
-        },
+        env: connection,
         secretEnv: { PASSWORD: password },
         labels: routing,
         networks: [platform.edgeNetwork, platform.dataNetwork],
-        mounts: [
-          {
-            source: volume.name,
-            target: "/var/lib/odoo",
-            driver: volumeArgs.driver,
-            driverOptions: volumeArgs.driverOpts,
-          },
-        ],
+        mounts: [filestore],
         limits: { cpus: plan.cpus, memoryMb: plan.memoryMb },
-        healthcheck: ODOO_HEALTHCHECK,
+        healthcheck: odooHealthcheck(args.odooVersion, platform.odooHealthcheckIntervalSeconds),
         running: args.state === "active",
       },
-      { ...child, dependsOn: database.ready },
+      { ...child, dependsOn: [...database.ready, ...(init ? [init] : [])] },
     );
 
     this.url = this.hosts.apply((h) => `https://${h[0]}`);
@@ -151,66 +178,48 @@ export class OdooTenant extends pulumi.ComponentResource {
   /** Role + database on the platform's shared server; nobody but the owner may connect. */
   private sharedDatabase(
     name: string,
-    names: ReturnType<typeof tenantNames>,
+    names: TenantNames,
     args: OdooTenantArgs,
     password: pulumi.Output<string>,
-  ) {
+  ): DatabaseEndpoint {
     const pg = args.platform.postgres;
-    const provider = new postgresql.Provider(
-      `${name}-postgres`,
-      {
-        host: pg.adminHost,
-        port: pg.adminPort,
-        username: pg.adminUser,
-        password: pg.adminPassword,
-        sslmode: pg.sslMode,
-        superuser: false,
-      },
-      { parent: this },
-    );
-    const opts = { parent: this, provider };
-    const role = new postgresql.Role(
-      `${name}-role`,
-      {
-        name: names.role,
-        login: true,
-        password,
-        connectionLimit: args.plan.database.connectionLimit,
-      },
-      opts,
-    );
-    const database = new postgresql.Database(
+    const db = new TenantDatabase(
       `${name}-database`,
       {
-        name: names.database,
-        owner: role.name,
-        template: args.templateDatabase ?? "template0",
-        encoding: "UTF8",
+        admin: pulumi
+          .all([pg.adminHost, pg.adminPort, pg.adminUser, pg.adminPassword, pg.sslMode])
+          .apply(([host, port, user, password, sslMode]) => ({
+            host,
+            port,
+            user,
+            password,
+            sslMode: sslMode as "disable" | "require" | "verify-ca" | "verify-full",
+          })),
+        role: names.role,
+        password,
+        database: names.database,
+        template: args.templateDatabase,
         connectionLimit: args.plan.database.connectionLimit,
       },
-      opts,
-    );
-    // Every database is open to PUBLIC by default: close it so no tenant reaches another's.
-    const revoke = new postgresql.Grant(
-      `${name}-revoke-public-connect`,
-      { database: database.name, role: "public", objectType: "database", privileges: [] },
-      opts,
+      { parent: this, deleteBeforeReplace: true },
     );
     return {
-      host: pulumi.output(pg.tenantHost),
-      port: pulumi.output(pg.tenantPort),
-      ready: [database, revoke],
+      host: pg.tenantHost,
+      port: pg.tenantPort,
+      ready: [db],
+      generation: db.id,
+      needsInit: !args.templateDatabase,
     };
   }
 
   /** A PostgreSQL server of the tenant's own, on the data network, with its own volume. */
   private dedicatedDatabase(
     name: string,
-    names: ReturnType<typeof tenantNames>,
+    names: TenantNames,
     args: OdooTenantArgs,
     password: pulumi.Output<string>,
     ownership: Record<string, string>,
-  ) {
+  ): DatabaseEndpoint {
     const { platform, plan } = args;
     const data = new docker.Volume(
       `${name}-pgdata`,
@@ -218,12 +227,13 @@ export class OdooTenant extends pulumi.ComponentResource {
         name: `${names.dedicatedPostgres}-data`,
         labels: Object.entries(ownership).map(([label, value]) => ({ label, value })),
       },
-      { parent: this },
+      { parent: this, ignoreChanges: ["labels"] },
     );
     const server = dockerWorkload(
       `${name}-postgres`,
       {
         runtime: platform.runtime,
+        endpointMode: platform.swarmEndpointMode,
         name: names.dedicatedPostgres,
         image: platform.dedicatedPostgresImage,
         command: ["postgres", "-c", `max_connections=${plan.database.connectionLimit + 10}`],
@@ -237,10 +247,10 @@ export class OdooTenant extends pulumi.ComponentResource {
         mounts: [{ source: data.name, target: "/var/lib/postgresql/data" }],
         healthcheck: {
           tests: ["CMD", "pg_isready", "-U", names.role, "-d", names.database],
-          interval: "10s",
-          timeout: "5s",
+          intervalSeconds: 10,
+          timeoutSeconds: 5,
           retries: 5,
-          startPeriod: "30s",
+          startPeriodSeconds: 30,
         },
         // Data stays; only the server stops with the tenant.
         running: args.state === "active",
@@ -248,9 +258,12 @@ export class OdooTenant extends pulumi.ComponentResource {
       { parent: this },
     );
     return {
-      host: pulumi.output(names.dedicatedPostgres),
-      port: pulumi.output(5432),
-      ready: [server],
+      host: names.dedicatedPostgres,
+      port: 5432,
+      ready: server ? [server, data] : [data],
+      // The server's volume holds the database: a new volume is a new database.
+      generation: data.id,
+      needsInit: true,
     };
   }
 }

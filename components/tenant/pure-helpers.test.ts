@@ -1,7 +1,8 @@
 import { loadCatalog } from "../../catalog";
 import { cephfsTenantPath, filestoreVolumeArgs } from "./filestore";
 import { NamingError, tenantNames } from "./names";
-import { odooCommand, runtimeLimits, storageQuotaBytes } from "./odoo-options";
+import { dockerCpus, goDuration, shortDuration } from "../workload";
+import { odooCommand } from "./odoo-options";
 import { realtimeRoute, type OdooVersion } from "./odoo-versions";
 import { traefikLabels } from "./traefik-labels";
 
@@ -116,11 +117,32 @@ describe("odoo options per plan", () => {
     expect(cmd).toContain(`--max-cron-threads=${plan.odoo.maxCronThreads}`);
     expect(cmd).toContain(`--limit-memory-hard=${plan.odoo.limitMemoryHardMb * 1048576}`);
     expect(cmd).toContain(`--db_maxconn=${plan.odoo.dbMaxConnections}`);
-    expect(runtimeLimits(plan).service).toEqual({
-      nanoCpus: plan.cpus * 1e9,
-      memoryBytes: plan.memoryMb * 1048576,
-    });
-    expect(storageQuotaBytes(plan)).toBe(plan.storageGb * 1024 ** 3);
+  });
+});
+
+describe("container cpus as the docker provider reads them back", () => {
+  it.each([
+    [1, "1.0"],
+    [2, "2.0"],
+    [0.5, "0.5"],
+    [1.25, "1.25"],
+    [10, "10."], // upstream's own rounding of a whole number with a zero digit
+  ])("%d -> %s", (cpus, text) => expect(dockerCpus(cpus)).toBe(text));
+});
+
+describe("durations as the docker provider reads them back", () => {
+  it.each([
+    [0, "0s", "0s"],
+    [5, "5s", "5s"],
+    [30, "30s", "30s"],
+    [60, "1m0s", "1m"],
+    [90, "1m30s", "1m30s"],
+    [120, "2m0s", "2m"],
+    [3600, "1h0m0s", "1h"],
+    [3725, "1h2m5s", "1h2m5s"],
+  ])("%i s: container %s, service %s", (seconds, container, service) => {
+    expect(goDuration(seconds)).toBe(container);
+    expect(shortDuration(seconds)).toBe(service);
   });
 });
 

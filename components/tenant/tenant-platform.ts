@@ -1,5 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
-import type { Runtime } from "../workload";
+import type { NetworkRef, Runtime, SwarmEndpointMode } from "../workload";
 import type { FilestoreBackend } from "./filestore";
 
 /** What a tenant needs from the platform (the platform stack's outputs, read by StackReference). */
@@ -10,8 +10,8 @@ export interface TenantPlatform {
   entryPoint: pulumi.Input<string>;
   certResolver?: pulumi.Input<string>;
   /** Network Traefik reaches tenants on, and network tenants reach PostgreSQL on. */
-  edgeNetwork: pulumi.Input<string>;
-  dataNetwork: pulumi.Input<string>;
+  edgeNetwork: NetworkRef;
+  dataNetwork: NetworkRef;
   postgres: {
     /** Address the control plane (the postgresql provider) connects to. */
     adminHost: pulumi.Input<string>;
@@ -26,4 +26,6 @@ export interface TenantPlatform {
   filestore: FilestoreBackend;
   /** Image for PostgreSQL servers of tiers with a dedicated database. */
   dedicatedPostgresImage: pulumi.Input<string>;
+  odooHealthcheckIntervalSeconds: number;
+  swarmEndpointMode: SwarmEndpointMode;
 }

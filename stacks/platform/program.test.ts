@@ -48,6 +48,7 @@ describe("platform program", () => {
       "docker:index/container:Container saas-traefik",
       "docker:index/network:Network saas-data",
       "docker:index/network:Network saas-edge",
+      "docker:index/network:Network saas-mgmt",
       "docker:index/volume:Volume saas-postgres-data",
       "docker:index/volume:Volume saas-redis-data",
       "docker:index/volume:Volume saas-traefik-acme",
@@ -81,7 +82,12 @@ describe("platform program", () => {
     const pg = recorder
       .ofType("docker:index/container:Container")
       .find((c) => c.inputs.name === "saas-postgres")!;
+    // Published on loopback from the (non-internal) management network: Docker publishes nothing
+    // of a container that is only on an internal network.
     expect(pg.inputs.ports).toEqual([{ internal: 5432, external: 5432, ip: "127.0.0.1" }]);
+    expect(pg.inputs.networksAdvanced).toEqual([{ name: "saas-data" }, { name: "saas-mgmt" }]);
+    expect(pg.inputs.command).toEqual(["postgres", "-c", "max_connections=500"]);
+    expect(nets.find((n) => n.inputs.name === "saas-mgmt")!.inputs.internal).toBeUndefined();
     expect(settings).toEqual(defaultTenantSettings);
     expect(await pulumi.isSecret(outputs.postgresAdminPassword)).toBe(true);
     expect(await pulumi.isSecret(outputs.tenantSettings)).toBe(false);
@@ -102,7 +108,18 @@ describe("platform program", () => {
       },
     );
     const { outputs } = await run();
-    expect(recorder.ofType("docker:index/container:Container")).toHaveLength(0);
+    // The only container: the loopback relay to the shared PostgreSQL on the control plane's node.
+    const relay = recorder.one("docker:index/container:Container").inputs;
+    expect(relay).toMatchObject({
+      name: "saas-postgres-admin-relay",
+      command: ["TCP-LISTEN:5432,fork,reuseaddr", "TCP:saas-postgres:5432"],
+      networksAdvanced: [{ name: "saas-mgmt" }, { name: "saas-data" }],
+      ports: [{ internal: 5432, external: 5432, ip: "127.0.0.1" }],
+    });
+    const pgService = recorder
+      .ofType("docker:index/service:Service")
+      .find((s) => s.inputs.name === "saas-postgres")!.inputs;
+    expect(pgService.endpointSpec.ports).toBeUndefined(); // never published on every address of a node
     expect(
       recorder
         .ofType("docker:index/service:Service")
@@ -118,7 +135,11 @@ describe("platform program", () => {
       "saas-traefik",
     ]);
     for (const n of recorder.ofType("docker:index/network:Network"))
-      expect(n.inputs).toMatchObject({ driver: "overlay", attachable: true });
+      expect(n.inputs).toMatchObject(
+        n.inputs.name === "saas-mgmt"
+          ? { driver: "bridge" }
+          : { driver: "overlay", attachable: true },
+      );
     const kaui = recorder
       .ofType("docker:index/service:Service")
       .find((s) => s.inputs.name === "saas-kaui")!;

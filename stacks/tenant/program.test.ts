@@ -28,6 +28,8 @@ beforeAll(async () => {
 });
 beforeEach(() => recorder.resources.splice(0));
 
+const database = () => recorder.resources.find((r) => r.name === "acme-database")!;
+
 const spec = (patch: object = {}) =>
   specs.parseTenantSpec({
     tenantId: "acme",
@@ -50,22 +52,18 @@ describe("tenant program", () => {
     expect(recorder.one("pulumi:pulumi:StackReference").inputs.name).toBe(platformStack);
     const container = recorder.one("docker:index/container:Container").inputs;
     expect(container.image).toBe("registry.example.com/odoo:17.0-20261101");
-    expect(recorder.one("postgresql:index/database:Database").inputs.template).toBe(
-      "odoo_template_17",
-    );
-    expect(recorder.one("postgresql:index/role:Role").inputs.password).toEqual(
-      secretValue("tenant-secret"),
-    );
-    expect(recorder.one("pulumi:providers:postgresql").inputs.password).toEqual(
-      secretValue("pg-admin"),
-    );
+    const db = database().inputs;
+    expect(db.template).toBe("odoo_template_17");
+    expect(db.password).toEqual(secretValue("tenant-secret"));
+    expect(db.admin.value.password).toBe("pg-admin");
   });
 
   it("uses the official image and an empty database for a version the platform has nothing for", async () => {
     await mod.tenantProgram(spec({ odooVersion: "15" }), { platformStack })();
     await recorder.settle();
     expect(recorder.one("docker:index/container:Container").inputs.image).toBe("odoo:15.0");
-    expect(recorder.one("postgresql:index/database:Database").inputs.template).toBe("template0");
+    expect(database().inputs.template).toBe("");
+    expect(recorder.resources.find((r) => r.name === "acme-init")!.inputs.image).toBe("odoo:15.0");
   });
 
   it("a suspended spec keeps everything but does not run", async () => {
@@ -74,9 +72,9 @@ describe("tenant program", () => {
     })()) as Record<string, pulumi.Output<unknown>>;
     expect(outputs.state).toBe("suspended");
     await recorder.settle();
-    const c = recorder.one("docker:index/container:Container").inputs;
-    expect([c.start, c.mustRun]).toEqual([false, false]);
-    expect(recorder.ofType("postgresql:index/database:Database")).toHaveLength(1);
+    expect(recorder.ofType("docker:index/container:Container")).toHaveLength(0);
+    expect(database()).toBeDefined();
+    expect(recorder.ofType("docker:index/volume:Volume")).toHaveLength(1);
   });
 
   it("fails clearly when the platform's outputs are not what it needs", async () => {

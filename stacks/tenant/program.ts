@@ -47,6 +47,8 @@ export function tenantProgram(spec: TenantSpec, options: TenantProgramOptions): 
       databasePassword: password,
       platform: {
         ...settings,
+        edgeNetwork: { name: settings.edgeNetwork, id: settings.edgeNetworkId },
+        dataNetwork: { name: settings.dataNetwork, id: settings.dataNetworkId },
         postgres: {
           ...settings.postgres,
           adminPassword: platform.requireOutput("postgresAdminPassword"),

@@ -1,0 +1,126 @@
+import * as pulumi from "@pulumi/pulumi";
+
+export interface OneShotArgs {
+  image: pulumi.Input<string>;
+  /** Arguments to the image's entrypoint. */
+  command: pulumi.Input<pulumi.Input<string>[]>;
+  env?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** Network names; attachable Swarm overlays work too (the container joins them). */
+  networks: pulumi.Input<pulumi.Input<string>[]>;
+  mounts?: pulumi.Input<{ source: pulumi.Input<string>; target: string }[]>;
+  labels?: pulumi.Input<Record<string, string>>;
+  /** A change of any value runs the command again; nothing else does (env changes do not). */
+  triggers: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  timeoutSeconds?: number;
+}
+
+interface Props {
+  image: string;
+  command: string[];
+  env: Record<string, string>;
+  networks: string[];
+  mounts: { source: string; target: string }[];
+  labels: Record<string, string>;
+  triggers: Record<string, string>;
+  timeoutSeconds: number;
+  name: string;
+  exitCode?: number;
+}
+
+// Serialized into the state and run by `pulumi-resource-pulumi-nodejs`: modules only through
+// `require` inside the functions.
+async function runToCompletion(p: Props): Promise<number> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- serialized: no imports
+  const Docker = require("dockerode") as typeof import("dockerode");
+  const docker = new Docker(); // DOCKER_HOST or the local socket, like the docker provider
+  try {
+    await docker.getImage(p.image).inspect();
+  } catch {
+    const stream = await docker.pull(p.image);
+    await new Promise((resolve, reject) =>
+      docker.modem.followProgress(stream, (e) => (e ? reject(e) : resolve(undefined))),
+    );
+  }
+  const [first, ...others] = p.networks;
+  const name = `${p.name}-${Date.now().toString(36)}`;
+  const container = await docker.createContainer({
+    name,
+    Image: p.image,
+    Cmd: p.command,
+    Env: Object.entries(p.env).map(([k, v]) => `${k}=${v}`),
+    Labels: p.labels,
+    HostConfig: {
+      NetworkMode: first,
+      Mounts: p.mounts.map((m) => ({
+        Type: "volume" as const,
+        Source: m.source,
+        Target: m.target,
+      })),
+    },
+  });
+  try {
+    for (const network of others)
+      await docker.getNetwork(network).connect({ Container: container.id });
+    await container.start();
+    const timeout = new Promise<never>((_, reject) =>
+      setTimeout(
+        () => reject(new Error(`${name} did not finish within ${p.timeoutSeconds}s`)),
+        p.timeoutSeconds * 1000,
+      ).unref(),
+    );
+    const result = (await Promise.race([container.wait(), timeout])) as { StatusCode: number };
+    if (result.StatusCode !== 0) {
+      const logs = await container.logs({ stdout: true, stderr: true, tail: 20 });
+      // Docker multiplexes stdout and stderr in frames: an 8-byte header (size at 4), then data.
+      let text = "";
+      for (let i = 0; i + 8 <= logs.length; i += 8 + logs.readUInt32BE(i + 4))
+        text += logs.subarray(i + 8, i + 8 + logs.readUInt32BE(i + 4)).toString("utf8");
+      throw new Error(
+        `${p.command.join(" ")} exited with code ${result.StatusCode}:\n${text.trim()}`,
+      );
+    }
+    return result.StatusCode;
+  } finally {
+    await container.remove({ force: true }).catch(() => undefined);
+  }
+}
+
+const provider: pulumi.dynamic.ResourceProvider = {
+  async diff(_id, olds: Props, news: Props) {
+    const changed = JSON.stringify(olds.triggers) !== JSON.stringify(news.triggers);
+    return { changes: changed, replaces: changed ? ["triggers"] : [] };
+  },
+  async create(inputs: Props) {
+    const exitCode = await runToCompletion(inputs);
+    return { id: `${inputs.name}-${Date.now().toString(36)}`, outs: { ...inputs, exitCode } };
+  },
+  // Nothing to remove: the container is removed as soon as it has finished.
+  async delete() {},
+};
+
+/**
+ * Runs a command in a throw-away container once, on the Docker host the control plane talks to,
+ * and again only when a trigger changes. A failure fails the resource (so the next `up` tries
+ * again); success leaves nothing behind but the record in the state. Used for Odoo's database
+ * initialisation, which must finish before the long-running runtime starts.
+ */
+export class OneShot extends pulumi.dynamic.Resource {
+  declare readonly exitCode: pulumi.Output<number>;
+
+  constructor(name: string, args: OneShotArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      provider,
+      name,
+      {
+        ...args,
+        name,
+        env: pulumi.secret(pulumi.output(args.env ?? {})),
+        mounts: args.mounts ?? [],
+        labels: args.labels ?? {},
+        timeoutSeconds: args.timeoutSeconds ?? 900,
+        exitCode: undefined,
+      },
+      { ...opts, additionalSecretOutputs: ["env"] },
+    );
+  }
+}
