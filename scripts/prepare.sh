@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sourced by start.sh and test.sh: brings a machine from fresh to ready, idempotently.
-#   node modules (npm ci when package-lock changed) -> Pulumi CLI (cached build) -> local services.
+#   node modules (npm install when package-lock changed) -> Pulumi CLI (cached build) -> docker
+#   resource plugin (cached bridge build) -> local services -> local images (cached by content).
 # Exports PATH with the pinned Pulumi CLI first, and the engine's offline settings.
 set -euo pipefail
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -25,5 +26,7 @@ export PULUMI_SKIP_UPDATE_CHECK=true
 # Nothing may be downloaded here: plugins come from PATH or the plugin cache only.
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 
+bash scripts/ensure-docker-provider.sh
 bash scripts/services.sh
+bash images/build.sh >/dev/null
 echo "[prepare] ready in $((SECONDS - prep_started))s (pulumi $(pulumi version))" >&2

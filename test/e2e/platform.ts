@@ -1,0 +1,253 @@
+// The real-engine suite's platform: the platform stack run inline through the automation layer on
+// the local Docker engine (container runtime or Swarm), with the images images/build.sh made here,
+// the bridged docker provider, and a file:// state backend in a temporary directory.
+import * as fs from "node:fs";
+import * as https from "node:https";
+import * as os from "node:os";
+import * as path from "node:path";
+import Docker from "dockerode";
+import { Client } from "pg";
+import { StackRunner, TenantStacks } from "../../automation";
+import type { AutomationSettings } from "../../automation/settings";
+import type { PlatformConfigInput } from "../../components/platform/platform-config";
+import type { Runtime } from "../../components/workload";
+import { platformProgram } from "../../stacks/platform/program";
+import { eventually } from "../api-harness";
+
+export const PLATFORM_PROJECT = "odoo-saas-platform";
+export const BASE_DOMAIN = "odoo-e2e.test";
+const IMAGES_ENV = path.join(__dirname, "..", "..", "images", "images.env");
+
+export const docker = new Docker();
+
+/** The images images/build.sh made (scripts/test.sh runs it first); missing ones fail loudly. */
+export function localImages(): Record<string, string> {
+  if (!fs.existsSync(IMAGES_ENV))
+    throw new Error(`${IMAGES_ENV} is missing: run images/build.sh (scripts/test.sh does)`);
+  const images = Object.fromEntries(
+    fs
+      .readFileSync(IMAGES_ENV, "utf8")
+      .split("\n")
+      .filter((l) => l.includes("="))
+      .map((l) => l.split("=", 2) as [string, string]),
+  );
+  for (const key of ["POSTGRES", "REDIS", "SOCAT", "TRAEFIK", "ODOO_IMAGE_17"])
+    if (!images[`ODOO_SAAS_${key}_IMAGE`] && !images[`ODOO_SAAS_${key}`])
+      throw new Error(`images/images.env has no ${key} image: run images/build.sh`);
+  return images;
+}
+
+export interface E2EPlatform {
+  runtime: Runtime;
+  prefix: string;
+  settings: AutomationSettings;
+  runner: StackRunner;
+  tenants: TenantStacks;
+  httpsPort: number;
+  pgPort: number;
+  adminPassword: string;
+  /** A client of the platform's PostgreSQL as its administrator. */
+  admin(database?: string): Promise<Client>;
+  /** Destroys the platform stack, then removes anything labelled as the platform's that is left. */
+  teardown(): Promise<void>;
+}
+
+const PORTS: Record<Runtime, { https: number; http: number; pg: number }> = {
+  container: { http: 18080, https: 18443, pg: 15433 },
+  swarm: { http: 18180, https: 18543, pg: 15533 },
+};
+
+/** Brings the platform stack up (Traefik, PostgreSQL, Redis, networks) and waits until it serves. */
+export async function startPlatform(runtime: Runtime): Promise<E2EPlatform> {
+  const images = localImages();
+  const prefix = runtime === "swarm" ? "e2es" : "e2ec";
+  const ports = PORTS[runtime];
+  await sweep(prefix);
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `odoo-saas-e2e-${prefix}-`));
+  fs.mkdirSync(path.join(dataDir, "state"));
+  const settings: AutomationSettings = {
+    dataDir,
+    backendUrl: `file://${path.join(dataDir, "state")}`,
+    passphrase: "e2e-test-passphrase",
+    maxConcurrentRuns: 4,
+    platformStack: `organization/${PLATFORM_PROJECT}/${prefix}`,
+  };
+  const runner = new StackRunner(settings);
+  const adminPassword = `pw-${Math.random().toString(36).slice(2)}`;
+  const config: PlatformConfigInput = {
+    baseDomain: BASE_DOMAIN,
+    runtime,
+    // This sandbox's kernel has no IPVS: Swarm's virtual IPs do not answer here.
+    swarmEndpointMode: "dnsrr",
+    namePrefix: prefix,
+    traefik: {
+      image: images.ODOO_SAAS_TRAEFIK_IMAGE,
+      httpPort: ports.http,
+      httpsPort: ports.https,
+      publishHostIp: "127.0.0.1",
+    },
+    postgres: {
+      mode: "container",
+      image: images.ODOO_SAAS_POSTGRES_IMAGE,
+      publishPort: ports.pg,
+      adminRelayImage: images.ODOO_SAAS_SOCAT_IMAGE,
+      maxConnections: 300,
+    },
+    redis: { image: images.ODOO_SAAS_REDIS_IMAGE },
+    odooImages: Object.fromEntries(
+      ["14", "15", "16", "17", "18"].map((v) => [v, images[`ODOO_SAAS_ODOO_IMAGE_${v}`]]),
+    ),
+    dedicatedPostgresImage: images.ODOO_SAAS_POSTGRES_IMAGE,
+    odooHealthcheckIntervalSeconds: 1,
+  };
+  const platformTarget = {
+    project: PLATFORM_PROJECT,
+    stack: prefix,
+    program: async () => platformProgram(),
+    secrets: [adminPassword],
+    prepare: async (stack: import("@pulumi/pulumi/automation").Stack) => {
+      await stack.setAllConfig({
+        ...Object.fromEntries(
+          Object.entries(config).map(([k, v]) => [
+            `${PLATFORM_PROJECT}:${k}`,
+            { value: typeof v === "string" ? v : JSON.stringify(v) },
+          ]),
+        ),
+        [`${PLATFORM_PROJECT}:postgresAdminPassword`]: { value: adminPassword, secret: true },
+      });
+      return [];
+    },
+  };
+  await runner.up(platformTarget);
+  const admin = async (database = "postgres") => {
+    const client = new Client({
+      host: "127.0.0.1",
+      port: ports.pg,
+      user: "saas_admin",
+      password: adminPassword,
+      database,
+    });
+    await client.connect();
+    return client;
+  };
+  await eventually(
+    async () => (await admin()).end().then(() => true),
+    60000,
+    "platform PostgreSQL",
+  );
+  await eventually(
+    async () => (await request(ports.https, `nobody.${BASE_DOMAIN}`, "/")).status === 404,
+    60000,
+    "Traefik",
+  );
+  return {
+    runtime,
+    prefix,
+    settings,
+    runner,
+    tenants: new TenantStacks(runner),
+    httpsPort: ports.https,
+    pgPort: ports.pg,
+    adminPassword,
+    admin,
+    async teardown() {
+      try {
+        await runner.destroy(platformTarget);
+      } finally {
+        await sweep(prefix);
+        fs.rmSync(dataDir, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/** Removes what a platform (and its tenants) left on the engine: services, containers, volumes, networks. */
+export async function sweep(prefix: string, tenantIds: string[] = []): Promise<void> {
+  const filters = [
+    `odoo-saas.platform=${prefix}`,
+    ...tenantIds.map((t) => `odoo-saas.tenant=${t}`),
+  ];
+  for (const label of filters) {
+    const byLabel = { filters: JSON.stringify({ label: [label] }) };
+    const swarm = (await docker.info()).Swarm?.LocalNodeState === "active";
+    if (swarm)
+      for (const s of await docker.listServices(byLabel))
+        await docker
+          .getService(s.ID)
+          .remove()
+          .catch(() => undefined);
+    for (const c of await docker.listContainers({ all: true, ...byLabel }))
+      await docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => undefined);
+  }
+  // Containers of removed services go away shortly after; volumes and networks only then.
+  await eventually(
+    async () => {
+      for (const label of filters) {
+        const byLabel = { filters: JSON.stringify({ label: [label] }) };
+        const { Volumes } = await docker.listVolumes(byLabel);
+        for (const v of Volumes ?? []) await docker.getVolume(v.Name).remove();
+        for (const n of await docker.listNetworks(byLabel)) await docker.getNetwork(n.Id).remove();
+      }
+      return true;
+    },
+    30000,
+    `engine clean of ${filters.join(", ")}`,
+  );
+}
+
+export interface HttpReply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** HTTPS through Traefik on loopback, addressed by host name (SNI and Host), self-signed accepted. */
+export function request(
+  port: number,
+  host: string,
+  urlPath: string,
+  opts: { method?: string; body?: unknown } = {},
+): Promise<HttpReply> {
+  const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      {
+        host: "127.0.0.1",
+        port,
+        path: urlPath,
+        method: opts.method ?? "GET",
+        servername: host,
+        headers: {
+          Host: host,
+          ...(payload
+            ? { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(payload) }
+            : {}),
+        },
+        rejectUnauthorized: false,
+        timeout: 10000,
+      },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (d) => (body += d));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error(`timeout: ${host}${urlPath}`)));
+    req.on("error", reject);
+    if (payload) req.write(payload);
+    req.end();
+  });
+}
+
+/** The tenant answers through Traefik: Odoo's health on 8069 and its real-time path on 8072. */
+export async function waitReachable(p: E2EPlatform, host: string, timeoutMs = 90000) {
+  return eventually(
+    async () => (await request(p.httpsPort, host, "/web/health")).status === 200,
+    timeoutMs,
+    `${host} reachable through Traefik`,
+  );
+}

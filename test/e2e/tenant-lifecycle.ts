@@ -1,0 +1,159 @@
+// The tenant lifecycle on the real engine, one story per test, shared by the container-runtime and
+// Swarm suites: reachable through Traefik, a second `up` with no changes, suspend keeps the data,
+// resume brings it back, a plan change keeps the volume, destroy removes exactly what it created.
+import {
+  docker,
+  request,
+  sweep,
+  startPlatform,
+  waitReachable,
+  BASE_DOMAIN,
+  type E2EPlatform,
+} from "./platform";
+import type { Runtime } from "../../components/workload";
+import { eventually } from "../api-harness";
+
+export function tenantLifecycleSuite(runtime: Runtime) {
+  const short = runtime === "swarm" ? "sw" : "ct";
+  const acme = `${short}-acme`;
+  const globex = `${short}-globex`;
+  const spec = (tenantId: string, extra: Record<string, unknown> = {}) => ({
+    tenantId,
+    customerId: `${tenantId}-corp`,
+    plan: "basic",
+    odooVersion: "17",
+    adminEmail: `owner@${tenantId}.example`,
+    ...extra,
+  });
+  const host = (tenantId: string) => `${tenantId}.${BASE_DOMAIN}`;
+  let p: E2EPlatform;
+
+  const runtimeRunning = async (tenantId: string): Promise<boolean> => {
+    if (runtime === "swarm") {
+      const [service] = await docker.listServices({
+        filters: JSON.stringify({ name: [`odoo-${tenantId}`] }),
+      });
+      return (service?.Spec?.Mode?.Replicated?.Replicas ?? 0) > 0;
+    }
+    const [container] = await docker.listContainers({
+      filters: JSON.stringify({ name: [`^odoo-${tenantId}$`] }),
+    });
+    return container?.State === "running";
+  };
+  const volumeCreatedAt = async (tenantId: string) =>
+    (
+      (await docker.getVolume(`odoo-${tenantId}-filestore`).inspect()) as unknown as {
+        CreatedAt: string;
+      }
+    ).CreatedAt;
+  const attachments = async (tenantId: string) => {
+    const reply = await request(p.httpsPort, host(tenantId), "/stand-in/attachments");
+    expect(reply.status).toBe(200);
+    return JSON.parse(reply.body) as { name: string; on_disk: boolean }[];
+  };
+  const databaseExists = async (tenantId: string) => {
+    const admin = await p.admin();
+    try {
+      const name = `odoo_${tenantId.replace(/-/g, "_")}_corp_${tenantId.replace(/-/g, "_")}`;
+      const rows = await admin.query("SELECT 1 FROM pg_database WHERE datname = $1", [name]);
+      return rows.rowCount === 1;
+    } finally {
+      await admin.end();
+    }
+  };
+
+  beforeAll(async () => {
+    p = await startPlatform(runtime);
+    await Promise.all([p.tenants.up(spec(acme)), p.tenants.up(spec(globex))]);
+  }, 600000);
+
+  afterAll(async () => {
+    try {
+      const left = p ? await p.tenants.list().catch(() => [] as string[]) : [];
+      for (const id of left) await p.tenants.destroy(id).catch(() => undefined);
+      await p?.teardown();
+    } finally {
+      await sweep(runtime === "swarm" ? "e2es" : "e2ec", [acme, globex]);
+    }
+  }, 600000);
+
+  it("a new tenant answers through Traefik by Host, its real-time path on the real-time port", async () => {
+    await waitReachable(p, host(acme));
+    const page = await request(p.httpsPort, host(acme), "/web/login");
+    expect(page.status).toBe(200);
+    expect(page.headers["x-odoo-stand-in-port"]).toBe("http");
+    const realtime = await request(p.httpsPort, host(acme), "/websocket");
+    expect(realtime.status).toBe(200);
+    expect(realtime.headers["x-odoo-stand-in-port"]).toBe("realtime");
+    // An unknown host is not routed to any tenant.
+    expect((await request(p.httpsPort, `unknown.${BASE_DOMAIN}`, "/web/health")).status).toBe(404);
+  });
+
+  it("a second up of an unchanged tenant reports no changes", async () => {
+    const preview = await p.tenants.preview(spec(acme));
+    expect(preview.changes).toEqual([]);
+    const again = await p.tenants.up(spec(acme));
+    expect(Object.keys(again.changes)).toEqual(["same"]);
+  });
+
+  it("suspend stops the runtime and keeps the database and the filestore", async () => {
+    await waitReachable(p, host(acme));
+    const created = await request(p.httpsPort, host(acme), "/stand-in/attachments", {
+      method: "POST",
+      body: { name: "invoice.pdf", datas: Buffer.from("customer data").toString("base64") },
+    });
+    expect(created.status).toBe(201);
+    const volumeBefore = await volumeCreatedAt(acme);
+
+    await p.tenants.up(spec(acme, { state: "suspended" }));
+    await eventually(async () => !(await runtimeRunning(acme)), 60000, "runtime stopped");
+    await eventually(
+      async () => (await request(p.httpsPort, host(acme), "/web/health")).status === 404,
+      60000,
+      "route gone while suspended",
+    );
+    expect(await volumeCreatedAt(acme)).toBe(volumeBefore);
+    expect(await databaseExists(acme)).toBe(true);
+  });
+
+  it("resume brings the same data back", async () => {
+    await p.tenants.up(spec(acme));
+    await waitReachable(p, host(acme));
+    expect(await attachments(acme)).toEqual([
+      expect.objectContaining({ name: "invoice.pdf", on_disk: true }),
+    ]);
+  });
+
+  it("a plan change keeps the volume and the data (no replacement)", async () => {
+    const volumeBefore = await volumeCreatedAt(acme);
+    const preview = await p.tenants.preview(spec(acme, { plan: "standard" }));
+    const ops = Object.fromEntries(preview.changes.map((c) => [c.type, c.op]));
+    expect(ops["docker:index/volume:Volume"]).toBeUndefined();
+    expect(ops["pulumi-nodejs:dynamic:Resource"]).not.toBe("replace");
+    const outcome = await p.tenants.up(spec(acme, { plan: "standard" }));
+    expect(outcome.outputs.plan).toBe("standard");
+    // A container's labels are replace-on-change: it is replaced; a service is updated in place.
+    expect(outcome.changes.replace ?? 0).toBe(runtime === "container" ? 1 : 0);
+    expect(await volumeCreatedAt(acme)).toBe(volumeBefore);
+    await waitReachable(p, host(acme));
+    expect((await attachments(acme)).map((a) => a.name)).toEqual(["invoice.pdf"]);
+  });
+
+  it("destroy removes what the tenant created and nothing else", async () => {
+    await waitReachable(p, host(globex));
+    await p.tenants.destroy(acme);
+    expect(await p.tenants.list()).toEqual([globex]);
+    await expect(docker.getVolume(`odoo-${acme}-filestore`).inspect()).rejects.toThrow(
+      /no such volume/i,
+    );
+    expect(await runtimeRunning(acme)).toBe(false);
+    expect(await databaseExists(acme)).toBe(false);
+    const admin = await p.admin();
+    const roles = await admin.query("SELECT rolname FROM pg_roles WHERE rolname LIKE 'odoo_%'");
+    await admin.end();
+    expect(roles.rows.map((r) => r.rolname)).toEqual([`odoo_${short}_globex_corp_${short}_globex`]);
+    // The other tenant and the platform are untouched.
+    expect(await databaseExists(globex)).toBe(true);
+    expect((await request(p.httpsPort, host(globex), "/web/health")).status).toBe(200);
+  });
+}
