@@ -97,6 +97,9 @@ export class StackRunner {
 
   constructor(readonly settings: AutomationSettings) {
     this.limiter = new RunLimiter(settings.maxConcurrentRuns);
+    // The engine does not create a file:// backend's directory ("unable to open state directory").
+    if (settings.backendUrl.startsWith("file://"))
+      fs.mkdirSync(settings.backendUrl.slice("file://".length).split("?")[0], { recursive: true });
     installOrphanedRpcGuard();
   }
 

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# The main job with embedded local defaults: prepares the machine (toolchain, local services),
-# then starts the API and its workers on 127.0.0.1:3000 against the local PostgreSQL and Redis.
+# The main job with embedded local defaults: prepares the machine (toolchain, docker plugin, local
+# services and images), brings up a local platform stack (Traefik on 127.0.0.1:8443, PostgreSQL,
+# Redis; set ODOO_SAAS_LOCAL_PLATFORM=0 to skip), then starts the API and its workers on
+# 127.0.0.1:3000 against the local PostgreSQL and Redis. `bash scripts/demo-tenant.sh` then
+# creates a tenant through the API and prints its URL.
 # Development secrets are generated once into .data/dev.env (never used outside this machine);
 # any variable already set in the environment wins.
 set -euo pipefail
@@ -19,8 +22,14 @@ ODOO_SAAS_DATA_DIR=$PWD/.data/automation
 ENV
   echo "[start] wrote development secrets to .data/dev.env" >&2
 fi
+if ! grep -q '^ODOO_SAAS_LOCAL_POSTGRES_PASSWORD=' .data/dev.env; then
+  echo "ODOO_SAAS_LOCAL_POSTGRES_PASSWORD=$(openssl rand -hex 24)" >>.data/dev.env
+fi
 while IFS='=' read -r key value; do
   [ -n "$key" ] && [ -z "${!key:-}" ] && export "$key=$value"
 done <.data/dev.env
+if [ "${ODOO_SAAS_LOCAL_PLATFORM:-1}" != 0 ]; then
+  node -r ts-node/register/transpile-only stacks/platform/local.ts
+fi
 echo "[start] admin API: curl -H \"Authorization: Bearer \$ADMIN_TOKEN\" http://127.0.0.1:${PORT:-3000}/admin/tenants (token in .data/dev.env)" >&2
 exec npm start --silent

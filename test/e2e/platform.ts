@@ -9,33 +9,18 @@ import Docker from "dockerode";
 import { Client } from "pg";
 import { StackRunner, TenantStacks } from "../../automation";
 import type { AutomationSettings } from "../../automation/settings";
-import type { PlatformConfigInput } from "../../components/platform/platform-config";
 import type { Runtime } from "../../components/workload";
-import { platformProgram } from "../../stacks/platform/program";
+import {
+  localPlatformConfig,
+  PLATFORM_PROJECT,
+  platformTarget,
+  waitForLocalPlatform,
+} from "../../stacks/platform/local-platform";
 import { eventually } from "../api-harness";
 
-export const PLATFORM_PROJECT = "odoo-saas-platform";
 export const BASE_DOMAIN = "odoo-e2e.test";
-const IMAGES_ENV = path.join(__dirname, "..", "..", "images", "images.env");
 
 export const docker = new Docker();
-
-/** The images images/build.sh made (scripts/test.sh runs it first); missing ones fail loudly. */
-export function localImages(): Record<string, string> {
-  if (!fs.existsSync(IMAGES_ENV))
-    throw new Error(`${IMAGES_ENV} is missing: run images/build.sh (scripts/test.sh does)`);
-  const images = Object.fromEntries(
-    fs
-      .readFileSync(IMAGES_ENV, "utf8")
-      .split("\n")
-      .filter((l) => l.includes("="))
-      .map((l) => l.split("=", 2) as [string, string]),
-  );
-  for (const key of ["POSTGRES", "REDIS", "SOCAT", "TRAEFIK", "ODOO_IMAGE_17"])
-    if (!images[`ODOO_SAAS_${key}_IMAGE`] && !images[`ODOO_SAAS_${key}`])
-      throw new Error(`images/images.env has no ${key} image: run images/build.sh`);
-  return images;
-}
 
 export interface E2EPlatform {
   runtime: Runtime;
@@ -59,12 +44,10 @@ const PORTS: Record<Runtime, { https: number; http: number; pg: number }> = {
 
 /** Brings the platform stack up (Traefik, PostgreSQL, Redis, networks) and waits until it serves. */
 export async function startPlatform(runtime: Runtime): Promise<E2EPlatform> {
-  const images = localImages();
   const prefix = runtime === "swarm" ? "e2es" : "e2ec";
   const ports = PORTS[runtime];
   await sweep(prefix);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `odoo-saas-e2e-${prefix}-`));
-  fs.mkdirSync(path.join(dataDir, "state"));
   const settings: AutomationSettings = {
     dataDir,
     backendUrl: `file://${path.join(dataDir, "state")}`,
@@ -74,51 +57,24 @@ export async function startPlatform(runtime: Runtime): Promise<E2EPlatform> {
   };
   const runner = new StackRunner(settings);
   const adminPassword = `pw-${Math.random().toString(36).slice(2)}`;
-  const config: PlatformConfigInput = {
-    baseDomain: BASE_DOMAIN,
+  const options = {
     runtime,
-    // This sandbox's kernel has no IPVS: Swarm's virtual IPs do not answer here.
-    swarmEndpointMode: "dnsrr",
     namePrefix: prefix,
-    traefik: {
-      image: images.ODOO_SAAS_TRAEFIK_IMAGE,
-      httpPort: ports.http,
-      httpsPort: ports.https,
-      publishHostIp: "127.0.0.1",
-    },
-    postgres: {
-      mode: "container",
-      image: images.ODOO_SAAS_POSTGRES_IMAGE,
-      publishPort: ports.pg,
-      adminRelayImage: images.ODOO_SAAS_SOCAT_IMAGE,
-      maxConnections: 300,
-    },
-    redis: { image: images.ODOO_SAAS_REDIS_IMAGE },
-    odooImages: Object.fromEntries(
-      ["14", "15", "16", "17", "18"].map((v) => [v, images[`ODOO_SAAS_ODOO_IMAGE_${v}`]]),
-    ),
-    dedicatedPostgresImage: images.ODOO_SAAS_POSTGRES_IMAGE,
-    odooHealthcheckIntervalSeconds: 1,
+    baseDomain: BASE_DOMAIN,
+    httpPort: ports.http,
+    httpsPort: ports.https,
+    postgresPort: ports.pg,
+    healthcheckIntervalSeconds: 1,
   };
-  const platformTarget = {
-    project: PLATFORM_PROJECT,
-    stack: prefix,
-    program: async () => platformProgram(),
-    secrets: [adminPassword],
-    prepare: async (stack: import("@pulumi/pulumi/automation").Stack) => {
-      await stack.setAllConfig({
-        ...Object.fromEntries(
-          Object.entries(config).map(([k, v]) => [
-            `${PLATFORM_PROJECT}:${k}`,
-            { value: typeof v === "string" ? v : JSON.stringify(v) },
-          ]),
-        ),
-        [`${PLATFORM_PROJECT}:postgresAdminPassword`]: { value: adminPassword, secret: true },
-      });
-      return [];
-    },
+  const target = platformTarget(prefix, localPlatformConfig(options), adminPassword);
+  const teardown = async () => {
+    try {
+      await runner.destroy(target);
+    } finally {
+      await sweep(prefix);
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
   };
-  await runner.up(platformTarget);
   const admin = async (database = "postgres") => {
     const client = new Client({
       host: "127.0.0.1",
@@ -130,16 +86,13 @@ export async function startPlatform(runtime: Runtime): Promise<E2EPlatform> {
     await client.connect();
     return client;
   };
-  await eventually(
-    async () => (await admin()).end().then(() => true),
-    60000,
-    "platform PostgreSQL",
-  );
-  await eventually(
-    async () => (await request(ports.https, `nobody.${BASE_DOMAIN}`, "/")).status === 404,
-    60000,
-    "Traefik",
-  );
+  try {
+    await runner.up(target);
+    await waitForLocalPlatform(options, adminPassword);
+  } catch (e) {
+    await teardown().catch(() => undefined);
+    throw e;
+  }
   return {
     runtime,
     prefix,
@@ -150,14 +103,7 @@ export async function startPlatform(runtime: Runtime): Promise<E2EPlatform> {
     pgPort: ports.pg,
     adminPassword,
     admin,
-    async teardown() {
-      try {
-        await runner.destroy(platformTarget);
-      } finally {
-        await sweep(prefix);
-        fs.rmSync(dataDir, { recursive: true, force: true });
-      }
-    },
+    teardown,
   };
 }
 
