@@ -100,6 +100,8 @@ export class StackRunner {
     // The engine does not create a file:// backend's directory ("unable to open state directory").
     if (settings.backendUrl.startsWith("file://"))
       fs.mkdirSync(settings.backendUrl.slice("file://".length).split("?")[0], { recursive: true });
+    // Find the CLI (it runs `pulumi version`) now rather than in the first tenant's run.
+    this.pulumiCommand().catch(() => undefined);
     installOrphanedRpcGuard();
   }
 

@@ -1,4 +1,6 @@
 import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import type { PulumiFn, Stack } from "@pulumi/pulumi/automation";
 import { DATABASE_PASSWORD_KEY, tenantProgram } from "../stacks/tenant/program";
 import { parseTenantSpec, type TenantSpec } from "../stacks/tenant/tenant-spec";
@@ -94,9 +96,13 @@ export class TenantStacks {
  * config (in its persistent work directory), so every later run declares the same one.
  */
 async function ensureDatabasePassword(stack: Stack): Promise<string> {
-  const config = await stack.getAllConfig();
-  const existing = config[PASSWORD_CONFIG]?.value;
-  if (existing) return existing;
+  // A new stack's settings file has no password yet: skip the CLI call that would decrypt it.
+  const settingsFile = path.join(stack.workspace.workDir, `Pulumi.${stack.name}.yaml`);
+  const settings = fs.existsSync(settingsFile) ? fs.readFileSync(settingsFile, "utf8") : "";
+  if (settings.includes(`${PASSWORD_CONFIG}:`)) {
+    const existing = (await stack.getAllConfig())[PASSWORD_CONFIG]?.value;
+    if (existing) return existing;
+  }
   const password = randomBytes(24).toString("base64url");
   await stack.setConfig(PASSWORD_CONFIG, { value: password, secret: true });
   return password;

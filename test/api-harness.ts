@@ -16,7 +16,15 @@ export const ADMIN_TOKEN = "admin-token-0123456789abcdef";
 export const WEBHOOK_SECRET = "webhook-secret-0123456789abcdef";
 const PG = "postgres://odoo_saas:odoo_saas@127.0.0.1:5432";
 
+export interface ApiHarnessOptions {
+  /** Environment that wins over the harness's own (e.g. the state backend of a real platform). */
+  env?: Record<string, string>;
+  /** The real tenant program (docker provider, local images) instead of the provider-free one. */
+  realProgram?: boolean;
+}
+
 export class ApiHarness {
+  constructor(private readonly options: ApiHarnessOptions = {}) {}
   readonly killbill = new KillBillStandIn();
   readonly smtp = new SmtpReceiver();
   readonly database = `odoo_saas_api_test_${process.pid}_${Math.floor(Math.random() * 1e6)}`;
@@ -48,6 +56,7 @@ export class ApiHarness {
       PULUMI_BACKEND_URL: `file://${this.dataDir}/state`,
       PULUMI_CONFIG_PASSPHRASE: "api-test-passphrase",
       ODOO_SAAS_QUEUE_PREFIX: this.queuePrefix,
+      ...this.options.env,
       ...extra,
     };
   }
@@ -67,8 +76,10 @@ export class ApiHarness {
     this.runtime = await startRuntime(this.config, {
       logger: createLogger("silent"),
       workers: opts.workers ?? true,
-      programFor: (spec) =>
-        providerFreeTenantProgram({ ...spec, ...this.knobs[spec.tenantId] } as StandInSpec),
+      programFor: this.options.realProgram
+        ? undefined
+        : (spec) =>
+            providerFreeTenantProgram({ ...spec, ...this.knobs[spec.tenantId] } as StandInSpec),
     });
   }
 

@@ -37,15 +37,18 @@ export interface E2EPlatform {
   teardown(): Promise<void>;
 }
 
-const PORTS: Record<Runtime, { https: number; http: number; pg: number }> = {
-  container: { http: 18080, https: 18443, pg: 15433 },
-  swarm: { http: 18180, https: 18543, pg: 15533 },
+/** One platform per suite (suites may run at once): its name prefix and loopback ports. */
+const PLATFORMS = {
+  e2ec: { http: 18080, https: 18443, pg: 15433 },
+  e2es: { http: 18180, https: 18543, pg: 15533 },
+  e2ea: { http: 18280, https: 18643, pg: 15633 },
+  e2eb: { http: 18380, https: 18743, pg: 15733 },
 };
+export type PlatformName = keyof typeof PLATFORMS;
 
 /** Brings the platform stack up (Traefik, PostgreSQL, Redis, networks) and waits until it serves. */
-export async function startPlatform(runtime: Runtime): Promise<E2EPlatform> {
-  const prefix = runtime === "swarm" ? "e2es" : "e2ec";
-  const ports = PORTS[runtime];
+export async function startPlatform(runtime: Runtime, prefix: PlatformName): Promise<E2EPlatform> {
+  const ports = PLATFORMS[prefix];
   await sweep(prefix);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `odoo-saas-e2e-${prefix}-`));
   const settings: AutomationSettings = {
@@ -107,15 +110,17 @@ export async function startPlatform(runtime: Runtime): Promise<E2EPlatform> {
   };
 }
 
-/** Removes what a platform (and its tenants) left on the engine: services, containers, volumes, networks. */
-export async function sweep(prefix: string, tenantIds: string[] = []): Promise<void> {
-  const filters = [
-    `odoo-saas.platform=${prefix}`,
-    ...tenantIds.map((t) => `odoo-saas.tenant=${t}`),
-  ];
-  for (const label of filters) {
+/** Removes what a platform left on the engine (services, containers, volumes, networks). */
+export const sweep = (prefix: string) => sweepLabelled([`odoo-saas.platform=${prefix}`]);
+
+/** Removes what tenants left on the engine (their runtime, volumes, one-shot containers). */
+export const sweepTenants = (tenantIds: string[]) =>
+  sweepLabelled(tenantIds.map((t) => `odoo-saas.tenant=${t}`));
+
+async function sweepLabelled(labels: string[]): Promise<void> {
+  const swarm = (await docker.info()).Swarm?.LocalNodeState === "active";
+  for (const label of labels) {
     const byLabel = { filters: JSON.stringify({ label: [label] }) };
-    const swarm = (await docker.info()).Swarm?.LocalNodeState === "active";
     if (swarm)
       for (const s of await docker.listServices(byLabel))
         await docker
@@ -131,7 +136,7 @@ export async function sweep(prefix: string, tenantIds: string[] = []): Promise<v
   // Containers of removed services go away shortly after; volumes and networks only then.
   await eventually(
     async () => {
-      for (const label of filters) {
+      for (const label of labels) {
         const byLabel = { filters: JSON.stringify({ label: [label] }) };
         const { Volumes } = await docker.listVolumes(byLabel);
         for (const v of Volumes ?? []) await docker.getVolume(v.Name).remove();
@@ -140,7 +145,7 @@ export async function sweep(prefix: string, tenantIds: string[] = []): Promise<v
       return true;
     },
     30000,
-    `engine clean of ${filters.join(", ")}`,
+    `engine clean of ${labels.join(", ")}`,
   );
 }
 

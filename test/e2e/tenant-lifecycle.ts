@@ -4,7 +4,7 @@
 import {
   docker,
   request,
-  sweep,
+  sweepTenants,
   startPlatform,
   waitReachable,
   BASE_DOMAIN,
@@ -15,6 +15,7 @@ import { eventually } from "../api-harness";
 
 export function tenantLifecycleSuite(runtime: Runtime) {
   const short = runtime === "swarm" ? "sw" : "ct";
+  const platformName = runtime === "swarm" ? "e2es" : "e2ec";
   const acme = `${short}-acme`;
   const globex = `${short}-globex`;
   const spec = (tenantId: string, extra: Record<string, unknown> = {}) => ({
@@ -63,7 +64,7 @@ export function tenantLifecycleSuite(runtime: Runtime) {
   };
 
   beforeAll(async () => {
-    p = await startPlatform(runtime);
+    p = await startPlatform(runtime, platformName);
     await Promise.all([p.tenants.up(spec(acme)), p.tenants.up(spec(globex))]);
   }, 600000);
 
@@ -73,7 +74,7 @@ export function tenantLifecycleSuite(runtime: Runtime) {
       for (const id of left) await p.tenants.destroy(id).catch(() => undefined);
       await p?.teardown();
     } finally {
-      await sweep(runtime === "swarm" ? "e2es" : "e2ec", [acme, globex]);
+      await sweepTenants([acme, globex]);
     }
   }, 600000);
 

@@ -1,0 +1,150 @@
+// The API on the real engine: admin calls and a Kill Bill (stand-in) subscription drive the real
+// tenant program (docker provider, local images) on a real platform, and the customer's Odoo
+// answers through Traefik; suspend, resume and delete act on the real runtime.
+import request from "supertest";
+import { ADMIN_TOKEN, ApiHarness, eventually } from "../api-harness";
+import {
+  BASE_DOMAIN,
+  docker,
+  request as viaTraefik,
+  startPlatform,
+  sweepTenants,
+  waitReachable,
+  type E2EPlatform,
+} from "./platform";
+
+let p: E2EPlatform;
+let h: ApiHarness;
+const auth = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+const tenantId = "api-acme";
+const host = `${tenantId}.${BASE_DOMAIN}`;
+
+beforeAll(async () => {
+  p = await startPlatform("container", "e2ea");
+  h = new ApiHarness({
+    realProgram: true,
+    env: {
+      ODOO_SAAS_DATA_DIR: p.settings.dataDir,
+      PULUMI_BACKEND_URL: p.settings.backendUrl,
+      PULUMI_CONFIG_PASSPHRASE: p.settings.passphrase,
+      ODOO_SAAS_PLATFORM_STACK: p.settings.platformStack,
+    },
+  });
+  await h.start();
+}, 300000);
+
+afterAll(async () => {
+  try {
+    await h?.stop();
+    for (const id of p ? await p.tenants.list().catch(() => [] as string[]) : [])
+      await p.tenants.destroy(id).catch(() => undefined);
+    await p?.teardown();
+  } finally {
+    await sweepTenants([tenantId, "api-broken"]);
+  }
+}, 300000);
+
+const view = async () =>
+  (await request(h.runtime.url!).get(`/admin/tenants/${tenantId}`).set(auth)).body;
+const converged = (state: string) =>
+  eventually(
+    async () => {
+      const t = await view();
+      if (t.lastError) throw new Error(t.lastError);
+      return t.converged && t.observedState === state && t;
+    },
+    180000,
+    `${tenantId} ${state}`,
+  );
+
+describe("the API provisions real tenants", () => {
+  it("POST /admin/tenants: the tenant answers through Traefik and the customer is mailed its URL", async () => {
+    const created = await request(h.runtime.url!).post("/admin/tenants").set(auth).send({
+      tenantId,
+      customerId: "api-acme-corp",
+      plan: "trial",
+      odooVersion: "17",
+      adminEmail: "owner@api-acme.example",
+    });
+    expect(created.status).toBe(202);
+    const t = await converged("active");
+    expect(t.url).toBe(`https://${host}`);
+    expect(t.lastOperation.status).toBe("succeeded");
+    await waitReachable(p, host);
+    await eventually(
+      async () =>
+        h.smtp.messages.find(
+          (m) => m.to.includes("owner@api-acme.example") && m.raw.includes(`https://${host}`),
+        ),
+      30000,
+      "ready mail",
+    );
+  });
+
+  it("suspend stops the runtime; resume brings the same instance back", async () => {
+    const put = await viaTraefik(p.httpsPort, host, "/stand-in/attachments", {
+      method: "POST",
+      body: { name: "kept.txt", datas: Buffer.from("kept").toString("base64") },
+    });
+    expect(put.status).toBe(201);
+    await request(h.runtime.url!).post(`/admin/tenants/${tenantId}/suspend`).set(auth).expect(202);
+    await converged("suspended");
+    const running = await docker.listContainers({
+      filters: JSON.stringify({ name: [`^odoo-${tenantId}$`] }),
+    });
+    expect(running).toEqual([]);
+    await request(h.runtime.url!).post(`/admin/tenants/${tenantId}/resume`).set(auth).expect(202);
+    await converged("active");
+    await waitReachable(p, host);
+    const list = await viaTraefik(p.httpsPort, host, "/stand-in/attachments");
+    expect(JSON.parse(list.body)).toEqual([
+      expect.objectContaining({ name: "kept.txt", on_disk: true }),
+    ]);
+  });
+
+  it("a failing engine run reports the engine's own error in the operation", async () => {
+    // The runtime's container name is taken by someone else: the engine's create fails.
+    const squatter = await docker.createContainer({
+      name: "odoo-api-broken",
+      Image: (await docker.listImages())[0].Id,
+      Cmd: ["true"],
+    });
+    try {
+      await request(h.runtime.url!)
+        .post("/admin/tenants")
+        .set(auth)
+        .send({
+          tenantId: "api-broken",
+          customerId: "api-broken-corp",
+          plan: "trial",
+          odooVersion: "17",
+          adminEmail: "owner@api-broken.example",
+        })
+        .expect(202);
+      const failed = await eventually(
+        async () => {
+          const t = (await request(h.runtime.url!).get("/admin/tenants/api-broken").set(auth)).body;
+          return t.lastError && t;
+        },
+        180000,
+        "api-broken to fail",
+      );
+      expect(failed.lastError).toMatch(/Conflict.*already in use/);
+    } finally {
+      await squatter.remove({ force: true });
+      await request(h.runtime.url!).delete("/admin/tenants/api-broken").set(auth);
+    }
+  });
+
+  it("DELETE removes the tenant's runtime, volume and database", async () => {
+    await request(h.runtime.url!).delete(`/admin/tenants/${tenantId}`).set(auth).expect(202);
+    await eventually(async () => (await view()).observedState === "deleted", 180000, "deleted");
+    await expect(docker.getVolume(`odoo-${tenantId}-filestore`).inspect()).rejects.toThrow();
+    const admin = await p.admin();
+    const dbs = await admin.query(
+      "SELECT datname FROM pg_database WHERE datname LIKE 'odoo_api_acme%'",
+    );
+    await admin.end();
+    expect(dbs.rows).toEqual([]);
+  });
+});
