@@ -31,6 +31,8 @@ const schema = z.object({
   RECONCILE_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(2),
   /** How often tenants whose observed generation lags are re-enqueued. */
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(1000).default(30000),
+  /** How often every Kill Bill account is read again (events missed while the API was down). */
+  KILLBILL_RESYNC_INTERVAL_MS: z.coerce.number().int().min(10000).default(600000),
   /** A reconcile job whose worker stops renewing this lock (crashed) is retried after it expires. */
   JOB_LOCK_MS: z.coerce.number().int().min(2000).default(60000),
   /** Redis key prefix of the queues (several deployments, or tests, may share one Redis). */

@@ -25,6 +25,11 @@ export function createMetrics() {
       buckets: [1, 2, 5, 10, 20, 30, 60, 120, 300, 600],
       registers: [registry],
     }),
+    billingProblems: new Gauge({
+      name: "odoo_saas_billing_problems",
+      help: "Kill Bill subscriptions billing a customer who has no instance of them (open problems)",
+      registers: [registry],
+    }),
     queueDepth: new Gauge({
       name: "odoo_saas_queue_depth",
       help: "Jobs waiting, delayed or active, by queue",

@@ -72,16 +72,48 @@ export function openApiDocument() {
     responses: { 202: json(s.tenantView, "created; reconcile enqueued"), ...errors },
   });
   tenantRoute("get", "/admin/tenants/{id}", "Get a tenant");
-  tenantRoute("delete", "/admin/tenants/{id}", "Delete a tenant (destroys its stack)");
+  tenantRoute(
+    "delete",
+    "/admin/tenants/{id}",
+    "Delete a tenant (destroys its stack); 409 while a Kill Bill subscription bills it",
+  );
   tenantRoute("post", "/admin/tenants/{id}/plan", "Change plan (resize)", {
     request: {
       params: s.tenantIdParam,
       body: { content: { "application/json": { schema: s.planChangeBody } } },
     },
   });
-  tenantRoute("post", "/admin/tenants/{id}/suspend", "Suspend");
-  tenantRoute("post", "/admin/tenants/{id}/resume", "Resume");
-  tenantRoute("post", "/admin/tenants/{id}/reconcile", "Enqueue a reconcile");
+  tenantRoute(
+    "post",
+    "/admin/tenants/{id}/suspend",
+    "Suspend (an operator hold billing cannot lift)",
+  );
+  tenantRoute("post", "/admin/tenants/{id}/resume", "Lift the operator hold");
+  tenantRoute(
+    "post",
+    "/admin/tenants/{id}/reconcile",
+    "Read billing again, then enqueue a reconcile",
+  );
+  r.registerPath({
+    method: "get",
+    path: "/admin/billing/problems",
+    summary: "Kill Bill subscriptions that bill a customer without an instance of them",
+    security,
+    responses: { 200: json(z.array(s.billingProblemView), "open problems"), 401: errors[401] },
+  });
+  r.registerPath({
+    method: "post",
+    path: "/admin/billing/resync",
+    summary: "Read every Kill Bill account again now (also done at start and periodically)",
+    security,
+    responses: {
+      200: json(
+        z.object({ accounts: z.number(), subscriptions: z.number(), changed: z.number() }),
+        "what was read",
+      ),
+      401: errors[401],
+    },
+  });
   r.registerPath({
     method: "post",
     path: "/admin/tenants/{id}/preview",

@@ -17,6 +17,7 @@ import { createMetrics } from "./metrics";
 import { BillingSync } from "./services/billing-sync";
 import { Reconciler } from "./services/reconciler";
 import { TenantService } from "./services/tenant-service";
+import { BillingProblemStore } from "./store/billing-problem-store";
 import { InboxStore } from "./store/inbox-store";
 import { migrate } from "./store/migrations";
 import { OperationStore } from "./store/operation-store";
@@ -31,6 +32,8 @@ export interface RuntimeOptions {
   programFor?: TenantProgramFactory;
   logger?: Logger;
   defaultOdooVersion?: OdooVersion;
+  /** Our own clock (trial expiry); tests set it. */
+  now?: () => Date;
 }
 
 export interface Runtime {
@@ -63,19 +66,42 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
   const progress = new ProgressBus(redis, `${prefix}:operation`);
   const runner = new StackRunner(config.automation);
   const stacks = new TenantStacks(runner, opts.programFor);
-  const service = new TenantService({ tenants, operations, queues, catalog, stacks });
+  const problems = new BillingProblemStore(pool);
+  const killbill = new KillBillClient({
+    url: config.KILLBILL_URL,
+    username: config.KILLBILL_USERNAME,
+    password: config.KILLBILL_PASSWORD,
+    apiKey: config.KILLBILL_API_KEY,
+    apiSecret: config.KILLBILL_API_SECRET,
+  });
+  const billing = new BillingSync({
+    inbox,
+    tenants,
+    problems,
+    killbill,
+    catalog,
+    queues,
+    metrics,
+    logger,
+    operatorEmail: config.OPERATOR_EMAIL,
+    defaultOdooVersion: opts.defaultOdooVersion ?? "17",
+    now: opts.now,
+  });
+  const service = new TenantService({
+    tenants,
+    operations,
+    queues,
+    catalog,
+    stacks,
+    billing,
+    problems,
+  });
 
   let workers: Workers | undefined;
   let mailer: Mailer | undefined;
+  let resync: NodeJS.Timeout | undefined;
   if (opts.workers ?? true) {
     mailer = new Mailer(config.SMTP_URL, config.MAIL_FROM);
-    const killbill = new KillBillClient({
-      url: config.KILLBILL_URL,
-      username: config.KILLBILL_USERNAME,
-      password: config.KILLBILL_PASSWORD,
-      apiKey: config.KILLBILL_API_KEY,
-      apiSecret: config.KILLBILL_API_SECRET,
-    });
     workers = new Workers({
       connection: redis,
       prefix,
@@ -89,15 +115,7 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
         metrics,
         logger,
       }),
-      billing: new BillingSync({
-        inbox,
-        tenants,
-        killbill,
-        catalog,
-        queues,
-        logger,
-        defaultOdooVersion: opts.defaultOdooVersion ?? "17",
-      }),
+      billing,
       mailer,
       tenants,
       inbox,
@@ -109,6 +127,16 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
       operatorEmail: config.OPERATOR_EMAIL,
     });
     workers.startSweeper();
+    // Events missed while the API was down arrive only with Kill Bill's retries (for ~1.6 days):
+    // read every account at start and periodically instead.
+    const runResync = () =>
+      billing.resync().then(
+        (r) => logger.info(r, "Kill Bill resync done"),
+        (err) => logger.warn({ err: (err as Error).message }, "Kill Bill resync failed"),
+      );
+    void runResync();
+    resync = setInterval(runResync, config.KILLBILL_RESYNC_INTERVAL_MS);
+    resync.unref();
   }
 
   let server: Server | undefined;
@@ -157,6 +185,7 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
     redis,
     queues,
     async close() {
+      if (resync) clearInterval(resync);
       if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
       await workers?.close();
       mailer?.close();

@@ -25,7 +25,7 @@ export const createTenantBody = z
     customerId: z.string().openapi({ example: "acme-corp" }),
     plan: z.string().openapi({ example: "trial" }),
     odooVersion: z.string().openapi({ example: "17" }),
-    adminEmail: z.string().openapi({ example: "owner@acme.example" }),
+    adminEmail: z.string().optional().openapi({ example: "owner@acme.example" }),
     subdomain: z.string().optional(),
     state: z.enum(["active", "suspended"]).optional(),
     customDomains: z.array(z.string()).optional(),
@@ -40,8 +40,17 @@ export const tenantView = z
     customerId: z.string(),
     plan: z.string(),
     odooVersion: z.string(),
-    adminEmail: z.string(),
+    adminEmail: z.string().nullable(),
     desiredState: z.enum(["active", "suspended", "deleted"]),
+    operatorHold: z.boolean(),
+    suspendReason: z.enum(["overdue", "paused", "operator"]).nullable(),
+    billing: z
+      .object({
+        subscriptionId: z.string(),
+        accountId: z.string().nullable(),
+        state: z.enum(["active", "suspended", "deleted"]).nullable(),
+      })
+      .nullable(),
     observedState: z.enum(["active", "suspended", "deleted"]).nullable(),
     converged: z.boolean(),
     desiredGeneration: z.number(),
@@ -60,6 +69,17 @@ export const tenantView = z
       .nullable(),
   })
   .openapi("Tenant");
+
+export const billingProblemView = z
+  .object({
+    subscriptionId: z.string(),
+    accountId: z.string().nullable(),
+    tenantId: z.string().nullable(),
+    problem: z.string(),
+    firstSeen: z.string(),
+    lastSeen: z.string(),
+  })
+  .openapi("BillingProblem");
 
 export const operationView = z
   .object({

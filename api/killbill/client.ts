@@ -7,6 +7,8 @@ export interface KillBillSubscription {
   planName: string | null;
   phaseType: string | null;
   state: "PENDING" | "ACTIVE" | "BLOCKED" | "CANCELLED" | "EXPIRED";
+  /** ISO date (or date-time) the subscription started. */
+  startDate?: string | null;
 }
 
 export interface KillBillAccount {
@@ -56,6 +58,23 @@ export class KillBillClient {
 
   bundle(id: string): Promise<KillBillBundle | undefined> {
     return this.get(`/1.0/kb/bundles/${encodeURIComponent(id)}?audit=NONE`);
+  }
+
+  /** The account's overdue state; "__KILLBILL__CLEAR__OVERDUE_STATE__" when nothing is overdue. */
+  async overdueState(accountId: string): Promise<string | undefined> {
+    const state = await this.get<{ name: string }>(
+      `/1.0/kb/accounts/${encodeURIComponent(accountId)}/overdue`,
+    );
+    return state?.name;
+  }
+
+  /** One page of accounts (for the resync), oldest first. */
+  async accounts(offset: number, limit: number): Promise<KillBillAccount[]> {
+    return (
+      (await this.get<KillBillAccount[]>(
+        `/1.0/kb/accounts/pagination?offset=${offset}&limit=${limit}&audit=NONE`,
+      )) ?? []
+    );
   }
 
   async accountBundles(accountId: string): Promise<KillBillBundle[]> {

@@ -1,47 +1,60 @@
 import type { Catalog } from "../../catalog";
-import type { DesiredState } from "../store/tenant-store";
+import type { BillingFacts } from "./binding";
 import type { KillBillAccount, KillBillSubscription } from "./client";
+import { customerIdFromAccount, tenantIdFromBundle } from "./identity";
 
-export type DesiredFromBilling =
-  | {
-      kind: "set";
-      tenantId: string;
-      customerId: string;
-      plan: string;
-      state: DesiredState;
-      adminEmail: string;
-    }
+export type FactsFromBilling =
+  | { kind: "facts"; facts: BillingFacts }
+  /** Billed, but no instance can follow from it: an operator must see it. */
+  | { kind: "problem"; problem: string; tenantId?: string }
   | { kind: "ignore"; reason: string };
 
-const TENANT_ID = /^[a-z0-9]([a-z0-9-]{1,38}[a-z0-9])$/;
+const DAY_MS = 86_400_000;
 
 /**
- * What billing says a tenant should be, from a subscription and its account as re-read over
- * REST (never from the event itself). Identity: the bundle's external key is the tenant id; the
- * account's external key is the customer id; the account's e-mail is the admin e-mail.
- *   ACTIVE -> active on the tier of its planName; BLOCKED -> suspended;
- *   CANCELLED / EXPIRED -> deleted; PENDING -> nothing yet.
+ * What a subscription and its account, as re-read over REST (never the event itself), say about
+ * the tenant the bundle names. Identity: the bundle's external key is the tenant id (lower-cased);
+ * the account's external key (or id) gives the customer id; the account's e-mail the admin e-mail.
+ *   PENDING / ACTIVE -> active on the tier of its planName; BLOCKED -> suspended;
+ *   CANCELLED / EXPIRED -> deleted. A trial-only plan past its days counts as expired by our own
+ *   clock too (Kill Bill 0.22 does not expire FIXEDTERM phases).
  */
-export function desiredFromBilling(
+export function factsFromBilling(
   subscription: KillBillSubscription,
   account: KillBillAccount,
   catalog: Catalog,
-): DesiredFromBilling {
-  const tenantId = subscription.bundleExternalKey ?? "";
-  if (!TENANT_ID.test(tenantId))
-    return { kind: "ignore", reason: `bundle external key "${tenantId}" is not a tenant id` };
-  const customerId = (account.externalKey ?? account.accountId).toLowerCase();
-  const adminEmail = account.email ?? "";
-  const state: DesiredState | undefined = {
-    ACTIVE: "active" as const,
-    BLOCKED: "suspended" as const,
-    CANCELLED: "deleted" as const,
-    EXPIRED: "deleted" as const,
-    PENDING: undefined,
-  }[subscription.state];
-  if (!state) return { kind: "ignore", reason: `subscription is ${subscription.state}` };
+  now: Date,
+): FactsFromBilling {
+  const tenantId = tenantIdFromBundle(subscription.bundleExternalKey, subscription.bundleId);
+  const live = ["PENDING", "ACTIVE", "BLOCKED"].includes(subscription.state);
+  if (typeof tenantId !== "string")
+    return live
+      ? { kind: "problem", problem: tenantId.problem }
+      : { kind: "ignore", reason: tenantId.problem };
   const plan = subscription.planName ? catalog.planForKillBill(subscription.planName) : undefined;
-  if (!plan && state !== "deleted")
-    return { kind: "ignore", reason: `plan "${subscription.planName}" is not in the catalog` };
-  return { kind: "set", tenantId, customerId, plan: plan?.id ?? "", state, adminEmail };
+  if (!plan && live)
+    return {
+      kind: "problem",
+      tenantId,
+      problem: `plan "${subscription.planName}" is not in the catalog`,
+    };
+  const trialOver =
+    plan?.trialOnly &&
+    subscription.startDate &&
+    now.getTime() >= Date.parse(subscription.startDate) + plan.trialDays * DAY_MS;
+  const billingState =
+    !live || trialOver ? "deleted" : subscription.state === "BLOCKED" ? "suspended" : "active";
+  return {
+    kind: "facts",
+    facts: {
+      tenantId,
+      subscriptionId: subscription.subscriptionId,
+      accountId: account.accountId,
+      customerId: customerIdFromAccount(account.externalKey, account.accountId),
+      plan: plan?.id ?? "",
+      billingState,
+      adminEmail: account.email?.trim() || null,
+      live: live && !trialOver,
+    },
+  };
 }

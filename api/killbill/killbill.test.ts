@@ -1,6 +1,9 @@
 import { loadCatalog } from "../../catalog";
 import type { KillBillAccount, KillBillSubscription } from "./client";
-import { desiredFromBilling } from "./desired-state";
+import type { DesiredState, Tenant } from "../store/tenant-store";
+import { decideBilling, effectiveState, type BillingFacts } from "./binding";
+import { factsFromBilling } from "./desired-state";
+import { customerIdFromAccount } from "./identity";
 import { notificationSchema } from "./notification";
 
 const catalog = loadCatalog();
@@ -21,63 +24,241 @@ const subscription = (patch: Partial<KillBillSubscription> = {}): KillBillSubscr
   ...patch,
 });
 
-describe("desiredFromBilling", () => {
+describe("factsFromBilling", () => {
+  const now = new Date("2026-11-26T12:00:00Z");
   it.each<[string, Partial<KillBillSubscription>, object]>([
-    ["ACTIVE -> active on the mapped tier", {}, { kind: "set", state: "active", plan: "standard" }],
+    [
+      "ACTIVE -> active on the mapped tier",
+      {},
+      { kind: "facts", facts: { billingState: "active", plan: "standard", live: true } },
+    ],
     [
       "a new plan -> that tier",
       { planName: "odoo-premium-monthly" },
-      { kind: "set", state: "active", plan: "premium" },
+      { kind: "facts", facts: { plan: "premium" } },
     ],
     [
       "BLOCKED -> suspended",
       { state: "BLOCKED" },
-      { kind: "set", state: "suspended", plan: "standard" },
+      { kind: "facts", facts: { billingState: "suspended", live: true } },
     ],
-    ["CANCELLED -> deleted", { state: "CANCELLED" }, { kind: "set", state: "deleted" }],
+    [
+      "PENDING -> active, live",
+      { state: "PENDING" },
+      { kind: "facts", facts: { billingState: "active", live: true } },
+    ],
+    [
+      "CANCELLED -> deleted, ended",
+      { state: "CANCELLED" },
+      { kind: "facts", facts: { billingState: "deleted", live: false } },
+    ],
     [
       "EXPIRED -> deleted",
       { state: "EXPIRED", planName: "odoo-trial" },
-      { kind: "set", state: "deleted", plan: "trial" },
+      { kind: "facts", facts: { billingState: "deleted", plan: "trial" } },
     ],
     [
       "CANCELLED on an unknown plan -> still deleted",
       { state: "CANCELLED", planName: "old-plan" },
-      { kind: "set", state: "deleted", plan: "" },
+      { kind: "facts", facts: { billingState: "deleted", plan: "" } },
     ],
     [
-      "PENDING -> nothing yet",
-      { state: "PENDING" },
-      { kind: "ignore", reason: "subscription is PENDING" },
+      "a trial past its days by our clock -> deleted (0.22 does not expire FIXEDTERM)",
+      { planName: "odoo-trial", startDate: "2026-11-01" },
+      { kind: "facts", facts: { billingState: "deleted", live: false } },
     ],
     [
-      "an unknown plan -> ignored",
+      "a trial within its days -> active",
+      { planName: "odoo-trial", startDate: "2026-11-20" },
+      { kind: "facts", facts: { billingState: "active" } },
+    ],
+    [
+      "an upper-case bundle key -> normalised",
+      { bundleExternalKey: " Acme " },
+      { kind: "facts", facts: { tenantId: "acme" } },
+    ],
+    [
+      "a live unknown plan -> a problem",
       { planName: "gold" },
-      { kind: "ignore", reason: 'plan "gold" is not in the catalog' },
+      { kind: "problem", problem: 'plan "gold" is not in the catalog' },
     ],
     [
-      "no bundle key -> ignored",
+      "no bundle key -> a problem",
       { bundleExternalKey: null },
-      { kind: "ignore", reason: 'bundle external key "" is not a tenant id' },
+      { kind: "problem", problem: expect.stringContaining("no external key") },
     ],
-    ["a bad bundle key -> ignored", { bundleExternalKey: "Not_A_Label" }, { kind: "ignore" }],
+    [
+      "the bundle's own id as key -> a problem",
+      {
+        bundleExternalKey: "0f8fad5b-d9cb-469f-a165-70867728950e",
+        bundleId: "0f8fad5b-d9cb-469f-a165-70867728950e",
+      },
+      { kind: "problem" },
+    ],
+    [
+      "a key that is no DNS label -> a problem",
+      { bundleExternalKey: "Not_A_Label" },
+      { kind: "problem", problem: expect.stringContaining("is not a tenant id") },
+    ],
+    [
+      "a reserved key -> a problem",
+      { bundleExternalKey: "admin" },
+      { kind: "problem", problem: expect.stringContaining("reserved") },
+    ],
+    [
+      "an ended subscription with a bad key -> ignored",
+      { bundleExternalKey: null, state: "CANCELLED" },
+      { kind: "ignore" },
+    ],
   ])("%s", (_name, patch, expected) => {
-    expect(desiredFromBilling(subscription(patch), account, catalog)).toMatchObject(expected);
+    expect(factsFromBilling(subscription(patch), account, catalog, now)).toMatchObject(expected);
   });
 
   it("takes identity from the bundle and account keys", () => {
-    expect(desiredFromBilling(subscription(), account, catalog)).toEqual({
-      kind: "set",
-      tenantId: "acme",
-      customerId: "acme-corp",
-      plan: "standard",
-      state: "active",
-      adminEmail: "owner@acme.example",
+    expect(factsFromBilling(subscription(), account, catalog, now)).toEqual({
+      kind: "facts",
+      facts: {
+        tenantId: "acme",
+        subscriptionId: "s-1",
+        accountId: "a-1",
+        customerId: "acme-corp",
+        plan: "standard",
+        billingState: "active",
+        adminEmail: "owner@acme.example",
+        live: true,
+      },
     });
   });
 });
 
-describe("notificationSchema (Kill Bill 0.24 NotificationJson)", () => {
+describe("customerIdFromAccount", () => {
+  it.each([
+    ["acme-corp", "acme-corp"],
+    ["ACME-Corp", "acme-corp"],
+    // Changed by normalisation: a digest keeps john@example.com and john.example.com apart.
+    ["john@example.com", "john-example-com-2f4a0c1e"],
+    ["john.example.com", "john-example-com-f0d3c5a9"],
+    [null, "0f8fad5b-d9cb-469f-a165-70867728950e"],
+    ["", "0f8fad5b-d9cb-469f-a165-70867728950e"],
+    [
+      "a-very-long-external-key-from-another-billing-system-42",
+      "a-very-long-external-key-from-a-93b1a0f0",
+    ],
+    ["@@@", "customer-ef8b5d1b"],
+  ])("%s -> %s", (key, id) => {
+    const got = customerIdFromAccount(key, "0f8fad5b-d9cb-469f-a165-70867728950e");
+    expect(got.replace(/[0-9a-f]{8}$/, "x")).toBe(id.replace(/[0-9a-f]{8}$/, "x"));
+    expect(got).toMatch(/^[a-z0-9][a-z0-9_-]{0,39}$/);
+  });
+
+  it("is stable and keeps different keys apart", () => {
+    expect(customerIdFromAccount("john@example.com", "x")).toBe(
+      customerIdFromAccount("john@example.com", "y"),
+    );
+    expect(customerIdFromAccount("john@example.com", "x")).not.toBe(
+      customerIdFromAccount("john.example.com", "x"),
+    );
+  });
+});
+
+describe("decideBilling: which subscription a tenant follows", () => {
+  const tenant = (patch: Partial<Tenant> = {}): Tenant => ({
+    id: "acme",
+    customerId: "acme-corp",
+    spec: { plan: "standard", odooVersion: "17", adminEmail: "o@acme.example" },
+    desiredState: "active",
+    desiredGeneration: 3,
+    observedGeneration: 3,
+    observedState: "active",
+    outputs: null,
+    lastError: null,
+    source: "killbill",
+    killbillSubscriptionId: "s-old",
+    killbillAccountId: "a-1",
+    billingState: "active",
+    operatorHold: false,
+    suspendReason: null,
+    createdAt: "",
+    updatedAt: "",
+    ...patch,
+  });
+  const facts = (patch: Partial<BillingFacts> = {}): BillingFacts => ({
+    tenantId: "acme",
+    subscriptionId: "s-new",
+    accountId: "a-1",
+    customerId: "acme-corp",
+    plan: "standard",
+    billingState: "active",
+    adminEmail: "o@acme.example",
+    live: true,
+    ...patch,
+  });
+  it.each<[string, Tenant | undefined, Partial<BillingFacts>, string]>([
+    ["no tenant, live subscription", undefined, {}, "create"],
+    [
+      "no tenant, ended subscription",
+      undefined,
+      { live: false, billingState: "deleted" },
+      "ignore",
+    ],
+    ["its own subscription", tenant(), { subscriptionId: "s-old" }, "update"],
+    [
+      "its own subscription, cancelled",
+      tenant(),
+      { subscriptionId: "s-old", live: false, billingState: "deleted" },
+      "update",
+    ],
+    [
+      "an old cancelled subscription of the same key (returning customer)",
+      tenant(),
+      { subscriptionId: "s-older", live: false, billingState: "deleted" },
+      "ignore",
+    ],
+    [
+      "the same customer again after the old one ended",
+      tenant({ billingState: "deleted", desiredState: "deleted" }),
+      { boundLive: false },
+      "rebind",
+    ],
+    [
+      "the same customer, the old subscription still live",
+      tenant(),
+      { boundLive: true },
+      "conflict",
+    ],
+    [
+      "another account's subscription with the same key",
+      tenant(),
+      { accountId: "a-2", boundLive: false },
+      "conflict",
+    ],
+    [
+      "a tenant an operator created",
+      tenant({ source: "admin", killbillSubscriptionId: null, killbillAccountId: null }),
+      { boundLive: undefined },
+      "conflict",
+    ],
+    [
+      "a tenant deleted for good, another customer",
+      tenant({ desiredState: "deleted", observedState: "deleted", billingState: "deleted" }),
+      { accountId: "a-2", boundLive: false },
+      "recreate",
+    ],
+  ])("%s -> %s", (_name, t, patch, action) => {
+    expect(decideBilling(t, facts(patch)).action).toBe(action);
+  });
+
+  it.each<[DesiredState, boolean, DesiredState]>([
+    ["active", false, "active"],
+    ["active", true, "suspended"],
+    ["suspended", false, "suspended"],
+    ["deleted", true, "deleted"],
+  ])("billing %s, operator hold %s -> %s", (billing, hold, state) => {
+    expect(effectiveState(billing, hold)).toBe(state);
+  });
+});
+
+describe("notificationSchema (Kill Bill NotificationJson)", () => {
   const body = {
     eventType: "SUBSCRIPTION_CREATION",
     objectType: "SUBSCRIPTION",
@@ -95,12 +276,21 @@ describe("notificationSchema (Kill Bill 0.24 NotificationJson)", () => {
     });
   });
 
+  it("keeps plain-text metaData as text instead of refusing the event", () => {
+    expect(notificationSchema.parse({ ...body, metaData: "PER_TENANT_CONFIG" }).metaData).toEqual({
+      text: "PER_TENANT_CONFIG",
+    });
+  });
+
   it.each([
     ["null metaData (OVERDUE_CHANGE)", { metaData: null }, true],
     ["null ids (INVOICE_NOTIFICATION, TENANT_CONFIG_*)", { objectId: null, accountId: null }, true],
     ["an unknown but well-formed event type", { eventType: "FUTURE_EVENT" }, true],
-    ["metaData that is not JSON", { metaData: "{nope" }, false],
-    ["metaData that is a JSON array", { metaData: "[1]" }, false],
+    [
+      "plain-text metaData (TENANT_CONFIG_CHANGE, TAG_CREATION)",
+      { metaData: "PER_TENANT_CONFIG" },
+      true,
+    ],
     ["a lower-case event type", { eventType: "subscription_creation" }, false],
     ["a numeric event type", { eventType: 7 }, false],
     ["an extra field", { tenantId: "t" }, false],

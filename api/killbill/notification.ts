@@ -36,6 +36,8 @@ export const KILLBILL_EVENT_TYPES = [
 
 /** Events that can move a tenant's desired state: they make us re-read the subscription. */
 export const RELEVANT_EVENT_TYPES = new Set<string>([
+  // The account's external key or e-mail may have changed: its subscriptions are read again.
+  "ACCOUNT_CHANGE",
   "SUBSCRIPTION_CREATION",
   "SUBSCRIPTION_PHASE",
   "SUBSCRIPTION_CHANGE",
@@ -53,9 +55,9 @@ export const RELEVANT_EVENT_TYPES = new Set<string>([
 const uuidOrNull = z.string().max(64).nullable();
 
 /**
- * Kill Bill 0.24's NotificationJson: exactly these five fields. `metaData` is a JSON *string*
- * (or null) and is parsed a second time; a metaData that is not JSON is a client mistake.
- * Unknown event types are accepted (stored, then ignored): Kill Bill may add some.
+ * Kill Bill's NotificationJson: exactly these five fields. `metaData` is a string: for most events
+ * a JSON object encoded again (parsed here), for some (TENANT_CONFIG_CHANGE, TAG_CREATION, ...)
+ * plain text, kept as `{ text }`. Unknown event types are accepted (stored, then ignored).
  */
 export const notificationSchema = z.strictObject({
   eventType: z
@@ -70,17 +72,16 @@ export const notificationSchema = z.strictObject({
     .string()
     .max(16384)
     .nullable()
-    .transform((text, ctx) => {
+    .transform((text) => {
       if (text === null || text === "") return null;
       try {
         const parsed: unknown = JSON.parse(text);
-        if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
-          throw new Error();
-        return parsed as Record<string, unknown>;
+        if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed))
+          return parsed as Record<string, unknown>;
       } catch {
-        ctx.addIssue({ code: "custom", message: "is not a JSON object string" });
-        return z.NEVER;
+        // plain text: below
       }
+      return { text };
     }),
 });
 

@@ -1,3 +1,4 @@
+import type { SuspendReason } from "../store/tenant-store";
 import type { MailJob } from "../jobs/queues";
 
 export type CustomerNotice = "ready" | "suspended" | "resumed" | "deleted";
@@ -5,7 +6,7 @@ export type CustomerNotice = "ready" | "suspended" | "resumed" | "deleted";
 /** The customer e-mail for a lifecycle change (plain text: it reaches every mail client). */
 export function customerMail(
   notice: CustomerNotice,
-  t: { id: string; adminEmail: string; url?: string },
+  t: { id: string; adminEmail: string; url?: string; suspendReason?: SuspendReason | null },
 ): MailJob {
   const url = t.url ?? `the address of instance ${t.id}`;
   const texts: Record<CustomerNotice, [string, string]> = {
@@ -15,7 +16,7 @@ export function customerMail(
     ],
     suspended: [
       `Your Odoo instance ${t.id} is suspended`,
-      `Your Odoo instance at ${url} is suspended because of an unpaid balance.\nYour data is kept. It starts again as soon as the balance is paid.\n`,
+      `Your Odoo instance at ${url} is suspended ${SUSPENSION_REASONS[t.suspendReason ?? "overdue"]}.\nYour data is kept.\n`,
     ],
     resumed: [
       `Your Odoo instance ${t.id} is running again`,
@@ -28,6 +29,28 @@ export function customerMail(
   };
   const [subject, text] = texts[notice];
   return { to: t.adminEmail, subject, text };
+}
+
+/** The real reason, in the customer's terms, and how the instance comes back. */
+const SUSPENSION_REASONS: Record<SuspendReason, string> = {
+  overdue: "because of an unpaid balance. It starts again as soon as the balance is paid",
+  paused: "because your subscription is paused. It starts again when the subscription resumes",
+  operator: "by our operations team. Please contact support; it starts again once they release it",
+};
+
+/** Operators learn of a subscription that bills a customer who has (or may have) no instance. */
+export function billingProblemMail(
+  to: string,
+  p: { subscriptionId: string; accountId: string | null; tenantId: string | null; problem: string },
+): MailJob {
+  return {
+    to,
+    subject: `[odoo-saas] billing problem: subscription ${p.subscriptionId}`,
+    text:
+      `Kill Bill subscription ${p.subscriptionId} (account ${p.accountId ?? "unknown"}` +
+      `${p.tenantId ? `, tenant ${p.tenantId}` : ""}) has no instance of its own:\n\n${p.problem}\n\n` +
+      "Fix it in Kill Bill (the next event or resync picks it up), or see GET /admin/billing/problems.\n",
+  };
 }
 
 export function operatorFailureMail(

@@ -62,6 +62,14 @@ export function adminRoutes(d: AdminDeps): Router {
     "/admin/tenants/:id/reconcile",
     handle(async (req, res) => accepted(res, await d.service.reconcile(id(req.params)))),
   );
+  r.get(
+    "/admin/billing/problems",
+    handle(async (_req, res) => res.json(await d.service.billingProblems())),
+  );
+  r.post(
+    "/admin/billing/resync",
+    handle(async (_req, res) => res.json(await d.service.resyncBilling())),
+  );
   r.post(
     "/admin/tenants/:id/preview",
     handle(async (req, res) => res.json(await d.service.preview(id(req.params)))),

@@ -101,10 +101,17 @@ export class Reconciler {
       onProgress({ kind: "operation-finished", status: "succeeded" });
       log.info({ changes }, "operation succeeded");
       const notice = noticeFor(t.observedState, t.desiredState);
-      if (notice) {
+      if (notice && !t.spec.adminEmail)
+        log.warn({ notice }, "customer not mailed: the tenant has no admin e-mail");
+      else if (notice) {
         const url = typeof outputs?.url === "string" ? outputs.url : undefined;
         await this.d.queues.enqueueMail(
-          customerMail(notice, { id: t.id, adminEmail: t.spec.adminEmail, url }),
+          customerMail(notice, {
+            id: t.id,
+            adminEmail: t.spec.adminEmail!,
+            url,
+            suspendReason: t.suspendReason,
+          }),
         );
       }
     } catch (e) {

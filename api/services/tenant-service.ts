@@ -3,7 +3,10 @@ import { parseTenantSpec, InvalidTenantSpecError } from "../../stacks/tenant/ten
 import { ConflictError, NotFoundError, ValidationError } from "../errors";
 import type { Queues } from "../jobs/queues";
 import type { Operation, OperationStore } from "../store/operation-store";
-import type { DesiredState, Tenant, TenantStore } from "../store/tenant-store";
+import { effectiveState } from "../killbill/binding";
+import type { BillingProblem, BillingProblemStore } from "../store/billing-problem-store";
+import type { DesiredState, SuspendReason, Tenant, TenantStore } from "../store/tenant-store";
+import type { BillingSync } from "./billing-sync";
 import type { PreviewOutcome, TenantStacks } from "../../automation";
 
 /** A tenant as the admin API shows it. */
@@ -12,8 +15,13 @@ export interface TenantView {
   customerId: string;
   plan: string;
   odooVersion: string;
-  adminEmail: string;
+  adminEmail: string | null;
   desiredState: DesiredState;
+  /** An operator's suspension: billing cannot lift it, only POST …/resume. */
+  operatorHold: boolean;
+  suspendReason: SuspendReason | null;
+  /** The Kill Bill subscription the tenant follows, and what it says. */
+  billing: { subscriptionId: string; accountId: string | null; state: DesiredState | null } | null;
   observedState: DesiredState | null;
   converged: boolean;
   desiredGeneration: number;
@@ -39,8 +47,20 @@ export class TenantService {
       queues: Queues;
       catalog: Catalog;
       stacks: TenantStacks;
+      billing: BillingSync;
+      problems: BillingProblemStore;
     },
   ) {}
+
+  /** Subscriptions that bill a customer without an instance of them. */
+  billingProblems(): Promise<BillingProblem[]> {
+    return this.d.problems.open();
+  }
+
+  /** Reads every Kill Bill account again now (it also runs at start and periodically). */
+  resyncBilling() {
+    return this.d.billing.resync();
+  }
 
   async view(t: Tenant): Promise<TenantView> {
     return viewOf(t, await this.d.operations.latest(t.id));
@@ -84,21 +104,44 @@ export class TenantService {
     return this.update(id, (t) => ({ spec: { ...t.spec, plan } }));
   }
 
+  /** An operator's hold: the tenant stays suspended whatever billing says until resumed here. */
   suspend(id: string) {
-    return this.update(id, () => ({ desiredState: "suspended" }));
+    return this.update(id, () => ({ desiredState: "suspended" }), {
+      operatorHold: true,
+      suspendReason: "operator",
+    });
   }
 
+  /** Lifts the operator's hold: the tenant goes back to what billing says (active without billing). */
   resume(id: string) {
-    return this.update(id, () => ({ desiredState: "active" }));
+    return this.update(
+      id,
+      (t) => ({ desiredState: effectiveState(t.billingState ?? "active", false) }),
+      { operatorHold: false, suspendReason: null },
+    );
   }
 
-  remove(id: string) {
-    return this.update(id, () => ({ desiredState: "deleted" }), true);
-  }
-
-  /** Another try, also for a generation the workers gave up on. */
-  async reconcile(id: string): Promise<Tenant> {
+  /**
+   * Deletes a tenant and its data. Refused while Kill Bill still bills it (its subscription is live):
+   * the customer would go on paying for nothing, and the next event would create an empty instance.
+   * Cancel the subscription in Kill Bill first.
+   */
+  async remove(id: string) {
     const t = await this.get(id);
+    if (t.billingState && t.billingState !== "deleted")
+      throw new ConflictError(
+        `tenant ${id} is billed by Kill Bill subscription ${t.killbillSubscriptionId} (${t.billingState}): cancel it in Kill Bill first`,
+      );
+    return this.update(id, () => ({ desiredState: "deleted" }), {}, true);
+  }
+
+  /** Another try, also for a generation the workers gave up on; billing is read again first. */
+  async reconcile(id: string): Promise<Tenant> {
+    let t = await this.get(id);
+    if (t.killbillSubscriptionId) {
+      await this.d.billing.syncSubscription(t.killbillSubscriptionId);
+      t = await this.get(id);
+    }
     await this.d.tenants.clearGaveUp(id);
     await this.d.queues.enqueueReconcile(id);
     return t;
@@ -118,6 +161,7 @@ export class TenantService {
   private async update(
     id: string,
     change: (t: Tenant) => Partial<Pick<Tenant, "spec" | "desiredState">>,
+    operator: { operatorHold?: boolean; suspendReason?: SuspendReason | null } = {},
     allowDeleted = false,
   ): Promise<Tenant> {
     const t = await this.get(id);
@@ -136,6 +180,7 @@ export class TenantService {
       spec: next.spec,
       desiredState: next.desiredState,
       source: t.source,
+      ...operator,
     });
     if (changed) await this.d.queues.enqueueReconcile(id);
     return tenant;
@@ -158,8 +203,17 @@ function viewOf(t: Tenant, op: Operation | undefined): TenantView {
     customerId: t.customerId,
     plan: t.spec.plan,
     odooVersion: t.spec.odooVersion,
-    adminEmail: t.spec.adminEmail,
+    adminEmail: t.spec.adminEmail ?? null,
     desiredState: t.desiredState,
+    operatorHold: t.operatorHold,
+    suspendReason: t.desiredState === "suspended" ? t.suspendReason : null,
+    billing: t.killbillSubscriptionId
+      ? {
+          subscriptionId: t.killbillSubscriptionId,
+          accountId: t.killbillAccountId,
+          state: t.billingState,
+        }
+      : null,
     observedState: t.observedState,
     converged: t.observedGeneration >= t.desiredGeneration,
     desiredGeneration: t.desiredGeneration,

@@ -60,6 +60,33 @@ const MIGRATIONS: { id: number; sql: string }[] = [
       ALTER TABLE tenants ADD COLUMN failed_generation integer;
     `,
   },
+  {
+    id: 3,
+    sql: `
+      -- Which Kill Bill account holds the tenant, what billing alone says its state is, and an
+      -- operator's hold that billing cannot lift; the desired state is derived from those.
+      ALTER TABLE tenants ADD COLUMN killbill_account_id text;
+      ALTER TABLE tenants ADD COLUMN billing_state text
+        CHECK (billing_state IN ('active', 'suspended', 'deleted'));
+      ALTER TABLE tenants ADD COLUMN operator_hold boolean NOT NULL DEFAULT false;
+      ALTER TABLE tenants ADD COLUMN suspend_reason text
+        CHECK (suspend_reason IN ('overdue', 'paused', 'operator'));
+      UPDATE tenants SET billing_state = desired_state WHERE source = 'killbill';
+
+      -- Subscriptions billing a customer that cannot (or may not) have an instance.
+      CREATE TABLE billing_problems (
+        subscription_id text PRIMARY KEY,
+        account_id text,
+        tenant_id text,
+        problem text NOT NULL,
+        first_seen timestamptz NOT NULL DEFAULT now(),
+        last_seen timestamptz NOT NULL DEFAULT now(),
+        notified_at timestamptz,
+        resolved_at timestamptz
+      );
+      CREATE INDEX billing_problems_open ON billing_problems (first_seen) WHERE resolved_at IS NULL;
+    `,
+  },
 ];
 
 export async function migrate(pool: Pool): Promise<number[]> {

@@ -1,12 +1,22 @@
-import type { Pool } from "pg";
+import type { Pool, PoolClient } from "pg";
+
+import {
+  decideBilling,
+  effectiveState,
+  type BillingDecision,
+  type BillingFacts,
+} from "../killbill/binding";
 
 export type DesiredState = "active" | "suspended" | "deleted";
+/** Why a tenant is suspended, so the customer is told the real reason. */
+export type SuspendReason = "overdue" | "paused" | "operator";
 
 /** The desired spec of a tenant without its state (state is kept apart, as billing moves it). */
 export interface TenantDesiredSpec {
   plan: string;
   odooVersion: string;
-  adminEmail: string;
+  /** Where customer mail goes; absent when the billing account has no e-mail. */
+  adminEmail?: string;
   subdomain?: string;
   customDomains?: string[];
 }
@@ -23,6 +33,12 @@ export interface Tenant {
   lastError: string | null;
   source: "killbill" | "admin";
   killbillSubscriptionId: string | null;
+  killbillAccountId: string | null;
+  /** What billing alone says (null for tenants an operator created). */
+  billingState: DesiredState | null;
+  /** An operator's suspension: billing cannot lift it. */
+  operatorHold: boolean;
+  suspendReason: SuspendReason | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -33,8 +49,15 @@ export interface DesiredInput {
   spec: TenantDesiredSpec;
   desiredState: DesiredState;
   source: "killbill" | "admin";
-  killbillSubscriptionId?: string;
+  /** Operator changes: set or lift the hold billing cannot lift. */
+  operatorHold?: boolean;
+  suspendReason?: SuspendReason | null;
 }
+
+export type BillingOutcome =
+  | { decision: BillingDecision; tenant?: Tenant; changed: boolean }
+  /** The tenant's binding moved while the caller read Kill Bill: read again. */
+  | { decision: undefined; retry: true };
 
 const row = (r: any): Tenant => ({
   id: r.id,
@@ -48,6 +71,10 @@ const row = (r: any): Tenant => ({
   lastError: r.last_error,
   source: r.source,
   killbillSubscriptionId: r.killbill_subscription_id,
+  killbillAccountId: r.killbill_account_id,
+  billingState: r.billing_state,
+  operatorHold: r.operator_hold,
+  suspendReason: r.suspend_reason,
   createdAt: r.created_at.toISOString(),
   updatedAt: r.updated_at.toISOString(),
 });
@@ -63,51 +90,133 @@ export class TenantStore {
    * state written again (a duplicate or re-delivered event) changes nothing, not even the generation.
    */
   async setDesired(input: DesiredInput): Promise<{ tenant: Tenant; changed: boolean }> {
-    const client = await this.pool.connect();
-    try {
-      await client.query("BEGIN");
+    return this.transaction(async (client) => {
       const current = (
         await client.query("SELECT * FROM tenants WHERE id = $1 FOR UPDATE", [input.id])
       ).rows[0];
-      let result;
       if (!current) {
-        result = await client.query(
-          `INSERT INTO tenants (id, customer_id, spec, desired_state, source, killbill_subscription_id)
-           VALUES ($1, $2, $3, $4, $5, $6) RETURNING *`,
+        const inserted = await client.query(
+          `INSERT INTO tenants (id, customer_id, spec, desired_state, source, operator_hold, suspend_reason)
+           VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
           [
             input.id,
             input.customerId,
             input.spec,
             input.desiredState,
             input.source,
-            input.killbillSubscriptionId ?? null,
+            input.operatorHold ?? false,
+            input.suspendReason ?? null,
           ],
         );
-      } else {
-        const same =
-          current.customer_id === input.customerId &&
-          current.desired_state === input.desiredState &&
-          canonical(current.spec) === canonical(input.spec);
-        if (same) {
-          await client.query("COMMIT");
-          return { tenant: row(current), changed: false };
-        }
-        result = await client.query(
-          `UPDATE tenants SET customer_id = $2, spec = $3, desired_state = $4,
-             killbill_subscription_id = COALESCE($5, killbill_subscription_id),
-             desired_generation = desired_generation + 1, updated_at = now()
-           WHERE id = $1 RETURNING *`,
-          [
-            input.id,
-            input.customerId,
-            input.spec,
-            input.desiredState,
-            input.killbillSubscriptionId ?? null,
-          ],
-        );
+        return { tenant: row(inserted.rows[0]), changed: true };
       }
+      const hold = input.operatorHold ?? current.operator_hold;
+      const reason =
+        input.suspendReason === undefined ? current.suspend_reason : input.suspendReason;
+      const same =
+        current.customer_id === input.customerId &&
+        current.desired_state === input.desiredState &&
+        canonical(current.spec) === canonical(input.spec);
+      const updated = await client.query(
+        `UPDATE tenants SET customer_id = $2, spec = $3, desired_state = $4, operator_hold = $5,
+           suspend_reason = $6, desired_generation = desired_generation + $7, updated_at = now()
+         WHERE id = $1 RETURNING *`,
+        [input.id, input.customerId, input.spec, input.desiredState, hold, reason, same ? 0 : 1],
+      );
+      return { tenant: row(updated.rows[0]), changed: !same };
+    });
+  }
+
+  /**
+   * Applies what a Kill Bill subscription says, under the binding rules of `decideBilling`, in one
+   * transaction. `expectedBinding` is the subscription the caller saw the tenant bound to when it
+   * read Kill Bill; if that moved meanwhile, nothing is written and the caller reads again.
+   */
+  async applyBilling(
+    facts: BillingFacts,
+    expectedBinding: string | null,
+    defaults: { odooVersion: string },
+  ): Promise<BillingOutcome> {
+    return this.transaction(async (client) => {
+      const current = (
+        await client.query("SELECT * FROM tenants WHERE id = $1 FOR UPDATE", [facts.tenantId])
+      ).rows[0];
+      const t = current ? row(current) : undefined;
+      if ((t?.killbillSubscriptionId ?? null) !== expectedBinding)
+        return { decision: undefined, retry: true as const };
+      const decision = decideBilling(t, facts);
+      if (decision.action === "ignore" || decision.action === "conflict")
+        return { decision, tenant: t, changed: false };
+      const fresh = decision.action === "create" || decision.action === "recreate";
+      const spec: TenantDesiredSpec = fresh
+        ? {
+            plan: facts.plan,
+            odooVersion: defaults.odooVersion,
+            ...(facts.adminEmail ? { adminEmail: facts.adminEmail } : {}),
+            customDomains: [],
+          }
+        : {
+            ...t!.spec,
+            plan: facts.plan || t!.spec.plan,
+            ...(facts.adminEmail ? { adminEmail: facts.adminEmail } : {}),
+          };
+      const hold = fresh ? false : t!.operatorHold;
+      const desired = effectiveState(facts.billingState, hold);
+      const reason = hold ? "operator" : (facts.suspendReason ?? null);
+      if (!t) {
+        const inserted = await client.query(
+          `INSERT INTO tenants (id, customer_id, spec, desired_state, source, killbill_subscription_id,
+             killbill_account_id, billing_state, suspend_reason)
+           VALUES ($1, $2, $3, $4, 'killbill', $5, $6, $7, $8) RETURNING *`,
+          [
+            facts.tenantId,
+            facts.customerId,
+            spec,
+            desired,
+            facts.subscriptionId,
+            facts.accountId,
+            facts.billingState,
+            reason,
+          ],
+        );
+        return { decision, tenant: row(inserted.rows[0]), changed: true };
+      }
+      // The customer id names the tenant's database: it never changes while the tenant lives.
+      const customerId = fresh ? facts.customerId : t.customerId;
+      const changed =
+        desired !== t.desiredState ||
+        customerId !== t.customerId ||
+        canonical(spec) !== canonical(t.spec);
+      const updated = await client.query(
+        `UPDATE tenants SET customer_id = $2, spec = $3, desired_state = $4, source = 'killbill',
+           killbill_subscription_id = $5, killbill_account_id = $6, billing_state = $7,
+           suspend_reason = $8, operator_hold = $9,
+           desired_generation = desired_generation + $10, updated_at = now()
+         WHERE id = $1 RETURNING *`,
+        [
+          t.id,
+          customerId,
+          spec,
+          desired,
+          facts.subscriptionId,
+          facts.accountId,
+          facts.billingState,
+          reason,
+          hold,
+          changed ? 1 : 0,
+        ],
+      );
+      return { decision, tenant: row(updated.rows[0]), changed };
+    });
+  }
+
+  private async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query("BEGIN");
+      const result = await work(client);
       await client.query("COMMIT");
-      return { tenant: row(result.rows[0]), changed: true };
+      return result;
     } catch (e) {
       await client.query("ROLLBACK");
       throw e;

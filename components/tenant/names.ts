@@ -50,17 +50,19 @@ function identifierPart(value: string): string {
     .replace(/^_+|_+$/g, "");
 }
 
-/** The instance-short: the tenant id as an identifier part (dashes become underscores). */
+/**
+ * The instance-short: the tenant id as an identifier part (dashes become underscores). Names that
+ * fit PostgreSQL's 63 bytes are `odoo_<customer>_<instance>`; longer customer parts are cut.
+ */
 export function tenantNames(customerId: string, tenantId: string): TenantNames {
   const customer = identifierPart(customerId);
   const instance = identifierPart(tenantId);
   if (!customer || !instance)
     throw new NamingError("customer and tenant ids must contain letters or digits");
-  const database = `odoo_${customer}_${instance}`;
-  if (Buffer.byteLength(database) > POSTGRES_IDENTIFIER_MAX)
-    throw new NamingError(
-      `database name "${database}" is ${Buffer.byteLength(database)} bytes; PostgreSQL allows ${POSTGRES_IDENTIFIER_MAX}`,
-    );
+  // The tenant id alone is unique (and ids have no underscores, so its identifier part is too):
+  // when the whole name would pass PostgreSQL's limit, the customer part is cut, never the tenant's.
+  const room = POSTGRES_IDENTIFIER_MAX - "odoo__".length - instance.length;
+  const database = `odoo_${customer.slice(0, room).replace(/_+$/, "")}_${instance}`;
   return {
     database,
     role: database,

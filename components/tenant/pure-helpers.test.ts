@@ -19,12 +19,24 @@ describe("tenantNames", () => {
     expect(n.volume).toBe(`odoo-${tenant}-filestore`);
   });
 
-  it("rejects names beyond PostgreSQL's 63 bytes instead of truncating", () => {
-    expect(() => tenantNames("c".repeat(30), "t".repeat(30))).toThrow(NamingError);
-    expect(() => tenantNames("c".repeat(30), "t".repeat(30))).toThrow(
-      "66 bytes; PostgreSQL allows 63",
-    );
-    expect(tenantNames("c".repeat(28), "t".repeat(28)).database).toHaveLength(62);
+  it.each([
+    // Names that fit are never touched (existing tenants keep theirs).
+    ["c".repeat(28), "t".repeat(28), `odoo_${"c".repeat(28)}_${"t".repeat(28)}`],
+    // Longer: the customer part is cut, the tenant part (unique on its own) never.
+    ["c".repeat(30), "t".repeat(30), `odoo_${"c".repeat(27)}_${"t".repeat(30)}`],
+    // A Kill Bill account id as customer id, the longest tenant id.
+    [
+      "0f8fad5b-d9cb-469f-a165-70867728950e",
+      "t".repeat(40),
+      `odoo_0f8fad5b_d9cb_469_${"t".repeat(40)}`,
+    ],
+  ])("fits PostgreSQL's 63 bytes: %s / %s", (customer, tenant, database) => {
+    expect(tenantNames(customer, tenant).database).toBe(database);
+    expect(Buffer.byteLength(tenantNames(customer, tenant).database)).toBeLessThanOrEqual(63);
+  });
+
+  it("needs letters or digits in both ids", () => {
+    expect(() => tenantNames("--", "acme")).toThrow(NamingError);
   });
 });
 

@@ -37,7 +37,8 @@ export const tenantSpecSchema = z.strictObject({
     .refine((s) => !RESERVED_SUBDOMAINS.has(s), "is reserved by the platform")
     .optional(),
   odooVersion: z.enum(ODOO_VERSIONS),
-  adminEmail: z.email(),
+  /** Where customer mail goes; a billing account may have none. */
+  adminEmail: z.email().optional(),
   state: z.enum(["active", "suspended"]).default("active"),
   customDomains: z.array(hostname).max(10).default([]),
 });

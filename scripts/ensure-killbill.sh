@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# A real Kill Bill on loopback, without any container registry: the Kill Bill 0.22.26 server war
+# and a Jetty 9.4 runner from Maven Central (cached), its schema (from the war's own jars) on a
+# PostgreSQL cluster of its own, test mode on (the clock can be moved). Idempotent: a Kill Bill
+# already answering is reused. Prints its URL on the last line of stdout; progress on stderr.
+#
+# Env: KILLBILL_PORT (8080), KILLBILL_DB_PORT (5499), ODOO_SAAS_KILLBILL_DIR (/var/lib/odoo-saas-killbill),
+#      ODOO_SAAS_CACHE (~/.cache/odoo-saas). Stop it: scripts/ensure-killbill.sh --stop
+set -euo pipefail
+log() { printf '[ensure-killbill] %s\n' "$*" >&2; }
+
+VERSION=0.22.26
+JETTY=9.4.58.v20250814
+port=${KILLBILL_PORT:-8080}
+db_port=${KILLBILL_DB_PORT:-5499}
+home=${ODOO_SAAS_KILLBILL_DIR:-/var/lib/odoo-saas-killbill}
+cache="${ODOO_SAAS_CACHE:-$HOME/.cache/odoo-saas}/killbill/$VERSION"
+url="http://127.0.0.1:$port"
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)
+as_postgres() { runuser -u postgres -- "$@"; }
+
+healthy() { curl -fsS -o /dev/null --max-time 2 "$url/1.0/healthcheck" 2>/dev/null; }
+
+if [ "${1:-}" = --stop ]; then
+  [ -f "$home/killbill.pid" ] && kill "$(cat "$home/killbill.pid")" 2>/dev/null || true
+  [ -d "$home/pgdata" ] && as_postgres "$pg_bin/pg_ctl" -D "$home/pgdata" -m fast stop >/dev/null 2>&1 || true
+  log "stopped"
+  exit 0
+fi
+
+if healthy; then
+  log "Kill Bill already answers on $url"
+  echo "$url"
+  exit 0
+fi
+started=$SECONDS
+
+# -- artifacts (Maven Central, cached)
+command -v java >/dev/null || { log "java is required (Java 17)"; exit 1; }
+command -v mvn >/dev/null || { log "installing maven"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq maven >/dev/null; }
+mkdir -p "$cache"
+fetch() { # $1 = group:artifact:version[:type], $2 = file name in the cache
+  [ -s "$cache/$2" ] && return 0
+  log "downloading $1 from Maven Central"
+  mvn -q dependency:copy -Dartifact="$1" -DoutputDirectory="$cache" >&2
+}
+fetch "org.kill-bill.billing:killbill-profiles-killbill:$VERSION:war" "killbill-profiles-killbill-$VERSION.war"
+fetch "org.eclipse.jetty:jetty-runner:$JETTY" "jetty-runner-$JETTY.jar"
+war="$cache/killbill-profiles-killbill-$VERSION.war"
+
+# -- schema, from the war's jars: util's PostgreSQL helpers first, then each module's ddl.sql
+if [ ! -s "$cache/schema.sql" ]; then
+  python3 - "$war" "$VERSION" >"$cache/schema.sql.tmp" <<'PY'
+import io, sys, zipfile
+war, version = sys.argv[1], sys.argv[2]
+outer = zipfile.ZipFile(war)
+def member(module, path):
+    jar = zipfile.ZipFile(io.BytesIO(outer.read(f"WEB-INF/lib/killbill-{module}-{version}.jar")))
+    return jar.read(path).decode()
+print(member("util", "org/killbill/billing/util/ddl-postgresql.sql"))
+for module in ["util", "account", "beatrix", "catalog", "entitlement", "invoice", "payment",
+               "subscription", "tenant", "usage"]:
+    print(member(module, f"org/killbill/billing/{module}/ddl.sql"))
+PY
+  mv "$cache/schema.sql.tmp" "$cache/schema.sql"
+fi
+
+# -- its own PostgreSQL cluster on loopback
+mkdir -p "$home"
+chown postgres "$home"
+if [ ! -s "$home/pgdata/PG_VERSION" ]; then
+  log "creating Kill Bill's PostgreSQL cluster in $home/pgdata"
+  as_postgres "$pg_bin/initdb" -D "$home/pgdata" -U killbill --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+fi
+if ! as_postgres "$pg_bin/pg_ctl" -D "$home/pgdata" status >/dev/null 2>&1; then
+  as_postgres "$pg_bin/pg_ctl" -D "$home/pgdata" -l "$home/postgres.log" -w \
+    -o "-p $db_port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$home -c fsync=off -c synchronous_commit=off" start >/dev/null
+fi
+psql_kb() { psql -h 127.0.0.1 -p "$db_port" -U killbill -v ON_ERROR_STOP=1 -qAt "$@"; }
+if [ -z "$(psql_kb -d postgres -c "SELECT 1 FROM pg_database WHERE datname = 'killbill'")" ]; then
+  log "loading Kill Bill's schema"
+  psql_kb -d postgres -c "CREATE DATABASE killbill"
+  PGOPTIONS='-c client_min_messages=warning' psql_kb -d killbill -f "$cache/schema.sql" >/dev/null
+fi
+
+# -- the server
+mkdir -p "$home/osgi/bundles" "$home/tmp"
+cat >"$home/killbill.properties" <<PROPS
+org.killbill.dao.url=jdbc:postgresql://127.0.0.1:$db_port/killbill
+org.killbill.dao.user=killbill
+org.killbill.dao.password=killbill
+org.killbill.billing.osgi.dao.url=jdbc:postgresql://127.0.0.1:$db_port/killbill
+org.killbill.billing.osgi.dao.user=killbill
+org.killbill.billing.osgi.dao.password=killbill
+org.killbill.server.test.mode=true
+org.killbill.server.multitenant=true
+org.killbill.notificationq.main.sleep=100
+org.killbill.persistent.bus.main.sleep=0
+org.killbill.persistent.bus.external.inMemory=true
+org.killbill.tenant.broadcast.rate=1s
+org.killbill.osgi.root.dir=$home/osgi
+org.killbill.osgi.bundle.install.dir=$home/osgi/bundles
+PROPS
+# Kill Bill 0.22 on Java 17 needs these packages opened (a smaller set starts, then fails later).
+opens=""
+for p in java.base/java.lang java.base/java.lang.reflect java.base/java.util java.base/java.util.concurrent \
+  java.base/java.net java.base/java.io java.base/java.nio java.base/java.text java.base/java.time \
+  java.base/java.security java.base/sun.nio.ch java.base/jdk.internal.misc java.base/sun.net.www \
+  java.base/sun.net.www.protocol.jar java.base/sun.net.www.protocol.file java.base/sun.net.www.protocol.http \
+  java.base/sun.net.www.protocol.https java.base/sun.net.www.protocol.ftp java.base/sun.net.www.protocol.jrt \
+  java.base/sun.net.www.protocol.mailto java.sql/java.sql java.management/javax.management java.naming/javax.naming; do
+  opens="$opens --add-opens=$p=ALL-UNNAMED"
+done
+log "starting Kill Bill $VERSION on $url"
+# shellcheck disable=SC2086 # $opens is a list of JVM flags
+nohup java $opens -Xmx1g \
+  -Dorg.eclipse.jetty.util.log.class=org.eclipse.jetty.util.log.StdErrLog \
+  -Dorg.killbill.server.properties="file://$home/killbill.properties" \
+  -Djava.io.tmpdir="$home/tmp" -Djava.security.egd=file:/dev/./urandom \
+  -jar "$cache/jetty-runner-$JETTY.jar" --host 127.0.0.1 --port "$port" "$war" \
+  >"$home/killbill.log" 2>&1 &
+echo $! >"$home/killbill.pid"
+
+# A healthcheck of 200 does not prove a good start: the log must be free of these too.
+for _ in $(seq 1 120); do
+  if grep -qE "lifecycle failed to invoke lifecycle handler|InaccessibleObjectException" "$home/killbill.log"; then
+    log "Kill Bill failed to start; see $home/killbill.log"; exit 1
+  fi
+  if healthy; then
+    log "Kill Bill ready on $url in $((SECONDS - started))s (log: $home/killbill.log)"
+    echo "$url"
+    exit 0
+  fi
+  kill -0 "$(cat "$home/killbill.pid")" 2>/dev/null || { log "Kill Bill exited; see $home/killbill.log"; exit 1; }
+  sleep 1
+done
+log "Kill Bill did not become healthy in 120 s; see $home/killbill.log"
+exit 1
