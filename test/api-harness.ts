@@ -21,6 +21,10 @@ export interface ApiHarnessOptions {
   env?: Record<string, string>;
   /** The real tenant program (docker provider, local images) instead of the provider-free one. */
   realProgram?: boolean;
+  /** A real Kill Bill (test/killbill-server.ts) instead of the stand-in. */
+  killbill?: { url: string; username: string; password: string; apiKey: string; apiSecret: string };
+  /** The API's own clock. */
+  now?: () => Date;
 }
 
 export class ApiHarness {
@@ -42,11 +46,11 @@ export class ApiHarness {
       REDIS_URL: "redis://127.0.0.1:6379",
       ADMIN_TOKEN,
       KILLBILL_WEBHOOK_SECRET: WEBHOOK_SECRET,
-      KILLBILL_URL: this.killbill.url,
-      KILLBILL_USERNAME: KB_AUTH.username,
-      KILLBILL_PASSWORD: KB_AUTH.password,
-      KILLBILL_API_KEY: KB_AUTH.apiKey,
-      KILLBILL_API_SECRET: KB_AUTH.apiSecret,
+      KILLBILL_URL: this.options.killbill?.url ?? this.killbill.url,
+      KILLBILL_USERNAME: this.options.killbill?.username ?? KB_AUTH.username,
+      KILLBILL_PASSWORD: this.options.killbill?.password ?? KB_AUTH.password,
+      KILLBILL_API_KEY: this.options.killbill?.apiKey ?? KB_AUTH.apiKey,
+      KILLBILL_API_SECRET: this.options.killbill?.apiSecret ?? KB_AUTH.apiSecret,
       SMTP_URL: this.smtp.url,
       OPERATOR_EMAIL: "ops@example.com",
       SWEEP_INTERVAL_MS: "1000",
@@ -62,7 +66,10 @@ export class ApiHarness {
   }
 
   async start(opts: { workers?: boolean } = {}): Promise<void> {
-    await Promise.all([this.killbill.start(), this.smtp.start()]);
+    await Promise.all([
+      this.options.killbill ? undefined : this.killbill.start(),
+      this.smtp.start(),
+    ]);
     fs.mkdirSync(path.join(this.dataDir, "state"), { recursive: true });
     const admin = new Client(`${PG}/odoo_saas`);
     await admin.connect();
@@ -76,6 +83,7 @@ export class ApiHarness {
     this.runtime = await startRuntime(this.config, {
       logger: createLogger("silent"),
       workers: opts.workers ?? true,
+      now: this.options.now,
       programFor: this.options.realProgram
         ? undefined
         : (spec) =>
@@ -85,7 +93,7 @@ export class ApiHarness {
 
   async stop(): Promise<void> {
     await this.runtime?.close();
-    await Promise.all([this.killbill.stop(), this.smtp.stop()]);
+    await Promise.all([this.options.killbill ? undefined : this.killbill.stop(), this.smtp.stop()]);
     const admin = new Client(`${PG}/odoo_saas`);
     await admin.connect();
     await admin.query(`DROP DATABASE IF EXISTS ${this.database} WITH (FORCE)`);

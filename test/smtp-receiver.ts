@@ -5,6 +5,8 @@ import { SMTPServer } from "smtp-server";
 export interface ReceivedMail {
   to: string[];
   subject: string;
+  /** When it was received (ms since the epoch). */
+  at: number;
   raw: string;
 }
 
@@ -24,9 +26,19 @@ export class SmtpReceiver {
           this.failNext--;
           return callback(new Error("451 try again later"));
         }
-        const raw = Buffer.concat(chunks).toString("utf8");
+        // Unfold long header lines and join quoted-printable soft line breaks, so tests can
+        // search the text as it was written.
+        const raw = Buffer.concat(chunks)
+          .toString("utf8")
+          .replace(/\r?\n[ \t]+/g, " ")
+          .replace(/=\r?\n/g, "");
         const subject = /^Subject: (.*)$/m.exec(raw)?.[1]?.trim() ?? "";
-        this.messages.push({ to: session.envelope.rcptTo.map((r) => r.address), subject, raw });
+        this.messages.push({
+          to: session.envelope.rcptTo.map((r) => r.address),
+          subject,
+          raw,
+          at: Date.now(),
+        });
         callback();
       });
     },
