@@ -13,6 +13,7 @@ import { loadCatalog } from "../catalog";
 import { readLocalImages } from "../stacks/platform/local-platform";
 import { ADMIN_TOKEN, ApiHarness, eventually } from "../test/api-harness";
 import {
+  apiEnvFor,
   BASE_DOMAIN,
   request as viaTraefik,
   startPlatform,
@@ -148,13 +149,7 @@ async function main() {
   const p = await startPlatform("container", "e2eb");
   const h = new ApiHarness({
     realProgram: true,
-    env: {
-      ODOO_SAAS_DATA_DIR: p.settings.dataDir,
-      PULUMI_BACKEND_URL: p.settings.backendUrl,
-      PULUMI_CONFIG_PASSPHRASE: p.settings.passphrase,
-      ODOO_SAAS_PLATFORM_STACK: p.settings.platformStack,
-      RECONCILE_CONCURRENCY: "4",
-    },
+    env: { ...apiEnvFor(p), RECONCILE_CONCURRENCY: "4" },
   });
   await h.start();
   const auth = { Authorization: `Bearer ${ADMIN_TOKEN}` };

@@ -4,6 +4,7 @@
 import request from "supertest";
 import { ADMIN_TOKEN, ApiHarness, eventually } from "../api-harness";
 import {
+  apiEnvFor,
   BASE_DOMAIN,
   docker,
   request as viaTraefik,
@@ -23,12 +24,7 @@ beforeAll(async () => {
   p = await startPlatform("container", "e2ea");
   h = new ApiHarness({
     realProgram: true,
-    env: {
-      ODOO_SAAS_DATA_DIR: p.settings.dataDir,
-      PULUMI_BACKEND_URL: p.settings.backendUrl,
-      PULUMI_CONFIG_PASSPHRASE: p.settings.passphrase,
-      ODOO_SAAS_PLATFORM_STACK: p.settings.platformStack,
-    },
+    env: apiEnvFor(p),
   });
   await h.start();
 }, 300000);

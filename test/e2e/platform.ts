@@ -110,6 +110,14 @@ export async function startPlatform(runtime: Runtime, prefix: PlatformName): Pro
   };
 }
 
+/** The automation environment of an API that manages this platform's tenants. */
+export const apiEnvFor = (p: E2EPlatform) => ({
+  ODOO_SAAS_DATA_DIR: p.settings.dataDir,
+  PULUMI_BACKEND_URL: p.settings.backendUrl,
+  PULUMI_CONFIG_PASSPHRASE: p.settings.passphrase,
+  ODOO_SAAS_PLATFORM_STACK: p.settings.platformStack,
+});
+
 /** Removes what a platform left on the engine (services, containers, volumes, networks). */
 export const sweep = (prefix: string) => sweepLabelled([`odoo-saas.platform=${prefix}`]);
 
