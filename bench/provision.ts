@@ -28,6 +28,8 @@ const arg = (name: string, fallback: number) => {
 };
 const RUNS = arg("runs", 3);
 const TENANTS = arg("tenants", 20);
+/** Odoo's health check interval (Traefik routes a tenant once healthy); production default 10. */
+const HEALTH = arg("health-interval", 1);
 const PLAN = "trial";
 const docker = new Docker();
 const catalog = loadCatalog();
@@ -78,7 +80,7 @@ async function provisionByHand(p: E2EPlatform, id: string): Promise<void> {
   const { StatusCode } = await init.wait();
   await init.remove();
   if (StatusCode !== 0) throw new Error(`init of ${id} exited ${StatusCode}`);
-  const health = odooHealthcheck("17", 1);
+  const health = odooHealthcheck("17", HEALTH);
   const runtime = await docker.createContainer({
     name: names.runtime,
     Image: image,
@@ -146,7 +148,7 @@ async function timed(ids: string[], concurrency: number, work: (id: string) => P
 }
 
 async function main() {
-  const p = await startPlatform("container", "e2eb");
+  const p = await startPlatform("container", "e2eb", { healthcheckIntervalSeconds: HEALTH });
   const h = new ApiHarness({
     realProgram: true,
     env: { ...apiEnvFor(p), RECONCILE_CONCURRENCY: "4" },
@@ -154,7 +156,9 @@ async function main() {
   await h.start();
   const auth = { Authorization: `Bearer ${ADMIN_TOKEN}` };
   try {
-    console.log(`# bench/provision: plan ${PLAN}, Odoo stand-in, container runtime, 2 cores`);
+    console.log(
+      `# bench/provision: plan ${PLAN}, Odoo stand-in, container runtime, health checks every ${HEALTH} s, 2 cores`,
+    );
     const floors: number[] = [];
     const products: number[] = [];
     for (let run = 0; run < RUNS; run++) {

@@ -47,7 +47,11 @@ const PLATFORMS = {
 export type PlatformName = keyof typeof PLATFORMS;
 
 /** Brings the platform stack up (Traefik, PostgreSQL, Redis, networks) and waits until it serves. */
-export async function startPlatform(runtime: Runtime, prefix: PlatformName): Promise<E2EPlatform> {
+export async function startPlatform(
+  runtime: Runtime,
+  prefix: PlatformName,
+  opts: { healthcheckIntervalSeconds?: number } = {},
+): Promise<E2EPlatform> {
   const ports = PLATFORMS[prefix];
   await sweep(prefix);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `odoo-saas-e2e-${prefix}-`));
@@ -67,7 +71,7 @@ export async function startPlatform(runtime: Runtime, prefix: PlatformName): Pro
     httpPort: ports.http,
     httpsPort: ports.https,
     postgresPort: ports.pg,
-    healthcheckIntervalSeconds: 1,
+    healthcheckIntervalSeconds: opts.healthcheckIntervalSeconds ?? 1,
   };
   const target = platformTarget(prefix, localPlatformConfig(options), adminPassword);
   const teardown = async () => {
