@@ -16,6 +16,7 @@ import {
   type FleetSpec,
 } from "../automation/fleet";
 import { fleetPreviewMarkdown } from "../automation/fleet-report";
+import { setUpKillBill } from "../api/killbill/setup";
 import { killBillCatalogXml, killBillOverdueXml, loadCatalog } from "../catalog";
 import { InvalidTenantSpecError, type TenantSpecInput } from "../stacks/tenant/tenant-spec";
 import { SourceError, loadSpecs } from "./tenant-source";
@@ -210,6 +211,34 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
         fs.writeFileSync(path.join(o.out, file), xml);
         out(`wrote ${path.join(o.out, file)}`);
       }
+    });
+
+  program
+    .command("killbill")
+    .description("the Kill Bill side")
+    .command("setup")
+    .description(
+      "create the Kill Bill tenant, upload the catalog and overdue XML, register the webhook (idempotent)",
+    )
+    .requiredOption("--callback <url>", "the API's webhook URL, with its secret")
+    .action(async (o) => {
+      const e = deps.env;
+      const required = (key: string) => {
+        if (!e[key]) throw new UsageError(`${key} is required`);
+        return e[key]!;
+      };
+      const steps = await setUpKillBill(
+        {
+          url: e.KILLBILL_URL ?? "http://127.0.0.1:8080",
+          username: e.KILLBILL_USERNAME ?? "admin",
+          password: required("KILLBILL_PASSWORD"),
+          apiKey: required("KILLBILL_API_KEY"),
+          apiSecret: required("KILLBILL_API_SECRET"),
+        },
+        loadCatalog(),
+        o.callback,
+      );
+      for (const step of steps) out(step);
     });
 
   try {

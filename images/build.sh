@@ -23,6 +23,7 @@ base="odoo-saas/debian-base:bookworm-$(echo "$base_recipe" | sha256sum | cut -c1
 if ! have "$base"; then
   command -v mmdebstrap >/dev/null || {
     log "installing mmdebstrap"
+    apt-get update -qq >/dev/null
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mmdebstrap >/dev/null
   }
   log "building $base with mmdebstrap (~30 s)"

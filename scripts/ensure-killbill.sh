@@ -37,7 +37,11 @@ started=$SECONDS
 
 # -- artifacts (Maven Central, cached)
 command -v java >/dev/null || { log "java is required (Java 17)"; exit 1; }
-command -v mvn >/dev/null || { log "installing maven"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq maven >/dev/null; }
+if ! command -v mvn >/dev/null; then
+  log "installing maven"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends maven >/dev/null
+fi
 mkdir -p "$cache"
 fetch() { # $1 = group:artifact:version[:type], $2 = file name in the cache
   [ -s "$cache/$2" ] && return 0

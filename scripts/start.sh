@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job with embedded local defaults: prepares the machine (toolchain, docker plugin, local
 # services and images), brings up a local platform stack (Traefik on 127.0.0.1:8443, PostgreSQL,
-# Redis; set ODOO_SAAS_LOCAL_PLATFORM=0 to skip), then starts the API and its workers on
+# Redis; set ODOO_SAAS_LOCAL_PLATFORM=0 to skip) and a real Kill Bill on 127.0.0.1:8080 set up
+# for it (ODOO_SAAS_LOCAL_KILLBILL=0 to skip), then starts the API and its workers on
 # 127.0.0.1:3000 against the local PostgreSQL and Redis. `bash scripts/demo-tenant.sh` then
 # creates a tenant through the API and prints its URL.
 # Development secrets are generated once into .data/dev.env (never used outside this machine);
@@ -28,6 +29,14 @@ fi
 while IFS='=' read -r key value; do
   [ -n "$key" ] && [ -z "${!key:-}" ] && export "$key=$value"
 done <.data/dev.env
+if [ "${ODOO_SAAS_LOCAL_KILLBILL:-1}" != 0 ]; then
+  # A real Kill Bill on 127.0.0.1:8080 (scripts/ensure-killbill.sh) whose notifications reach the API.
+  KILLBILL_URL=$(bash scripts/ensure-killbill.sh | tail -n1)
+  export KILLBILL_URL
+  node bin/odoo-saas killbill setup \
+    --callback "http://127.0.0.1:${PORT:-3000}/webhooks/killbill/$KILLBILL_WEBHOOK_SECRET" |
+    sed 's/^/[killbill] /' >&2
+fi
 if [ "${ODOO_SAAS_LOCAL_PLATFORM:-1}" != 0 ]; then
   node -r ts-node/register/transpile-only stacks/platform/local.ts
 fi

@@ -3,8 +3,9 @@
 // other's accounts), the project's catalog and overdue XML uploaded (Kill Bill validates them),
 // the API's webhook registered, then accounts, subscriptions, cancellations, pauses, tags.
 import { execFileSync } from "node:child_process";
-import * as fs from "node:fs";
 import * as path from "node:path";
+import { setUpKillBill } from "../api/killbill/setup";
+import { loadCatalog } from "../catalog";
 
 const ADMIN = { username: "admin", password: "password" };
 
@@ -16,7 +17,7 @@ export class RealKillBill {
 
   private constructor(readonly url: string) {}
 
-  /** Starts (or reuses) the local Kill Bill and makes a Kill Bill tenant for this suite. */
+  /** Starts (or reuses) the local Kill Bill; the suite's Kill Bill tenant comes with its callback. */
   static async start(): Promise<RealKillBill> {
     const script = path.join(__dirname, "..", "scripts", "ensure-killbill.sh");
     const url = execFileSync("bash", [script], {
@@ -26,27 +27,15 @@ export class RealKillBill {
       .trim()
       .split("\n")
       .pop()!;
-    const kb = new RealKillBill(url);
-    await kb.call("POST", "/1.0/kb/tenants", { apiKey: kb.apiKey, apiSecret: kb.apiSecret }, false);
-    const generated = path.join(__dirname, "..", "catalog", "generated");
-    await kb.call(
-      "POST",
-      "/1.0/kb/catalog/xml",
-      fs.readFileSync(path.join(generated, "killbill-catalog.xml"), "utf8"),
-    );
-    await kb.call(
-      "POST",
-      "/1.0/kb/overdue/xml",
-      fs.readFileSync(path.join(generated, "killbill-overdue.xml"), "utf8"),
-    );
-    return kb;
+    return new RealKillBill(url);
   }
 
+  /**
+   * Makes the Kill Bill tenant ready (catalog, overdue policy) and points its notifications at
+   * `url`, as `odoo-saas killbill setup` does; idempotent, so it also re-points them.
+   */
   registerCallback(url: string) {
-    return this.call(
-      "POST",
-      `/1.0/kb/tenants/registerNotificationCallback?cb=${encodeURIComponent(url)}`,
-    );
+    return setUpKillBill(this, loadCatalog(), url);
   }
 
   async createAccount(a: { name: string; externalKey?: string; email?: string }): Promise<string> {
