@@ -109,6 +109,19 @@ export function dockerCpus(cpus: number): string {
   return text.replace(/0+$/, "");
 }
 
+/** SwarmKit refuses secret names longer than 64 characters. */
+const SWARM_NAME_MAX = 64;
+
+/**
+ * A Swarm secret's name: `<base>-<digest of the value>` (secrets are immutable, so a new value gets
+ * a new name). A long base is cut so the whole stays within SwarmKit's 64 characters; the digest
+ * keeps names apart.
+ */
+export function swarmSecretName(base: string, value: string): string {
+  const digest = createHash("sha256").update(value).digest("hex").slice(0, 12);
+  return `${base.slice(0, SWARM_NAME_MAX - digest.length - 1).replace(/[-_.]+$/, "")}-${digest}`;
+}
+
 /** Docker's json-file logs rotate instead of filling the disk. */
 const LOG_OPTIONS = { "max-size": "10m", "max-file": "3" };
 
@@ -180,10 +193,7 @@ export function dockerWorkload(
         name: pulumi.unsecret(
           pulumi
             .all([spec.name, value])
-            .apply(
-              ([n, v]) =>
-                `${n}-${key.toLowerCase()}-${createHash("sha256").update(v).digest("hex").slice(0, 12)}`,
-            ),
+            .apply(([n, v]) => swarmSecretName(`${n}-${key.toLowerCase()}`, v)),
         ),
         data: pulumi.secret(pulumi.output(value).apply((v) => Buffer.from(v).toString("base64"))),
       },

@@ -1,7 +1,7 @@
 import { loadCatalog } from "../../catalog";
 import { cephfsTenantPath, filestoreVolumeArgs } from "./filestore";
 import { NamingError, tenantNames } from "./names";
-import { dockerCpus, goDuration, shortDuration } from "../workload";
+import { dockerCpus, goDuration, shortDuration, swarmSecretName } from "../workload";
 import { odooCommand } from "./odoo-options";
 import { realtimeRoute, type OdooVersion } from "./odoo-versions";
 import { traefikLabels } from "./traefik-labels";
@@ -98,18 +98,22 @@ describe("traefikLabels", () => {
     );
   });
 
-  it("matches custom domains too, and omits the resolver when none is set", () => {
+  it("gives each custom domain routers of its own (one certificate each), and omits an unset resolver", () => {
     const labels = traefikLabels({
       ...base,
       hosts: ["acme.example.com", "erp.acme.org"],
       certResolver: undefined,
     });
-    expect(labels["traefik.http.routers.odoo-acme-http.rule"]).toBe(
-      "(Host(`acme.example.com`) || Host(`erp.acme.org`))",
-    );
-    expect(labels["traefik.http.routers.odoo-acme-realtime.rule"]).toBe(
-      "(Host(`acme.example.com`) || Host(`erp.acme.org`)) && Path(`/websocket`)",
-    );
+    const rules = Object.fromEntries(Object.entries(labels).filter(([k]) => k.endsWith(".rule")));
+    expect(rules).toEqual({
+      "traefik.http.routers.odoo-acme-http.rule": "Host(`acme.example.com`)",
+      "traefik.http.routers.odoo-acme-realtime.rule":
+        "Host(`acme.example.com`) && Path(`/websocket`)",
+      "traefik.http.routers.odoo-acme-a01d0d76-http.rule": "Host(`erp.acme.org`)",
+      "traefik.http.routers.odoo-acme-a01d0d76-realtime.rule":
+        "Host(`erp.acme.org`) && Path(`/websocket`)",
+    });
+    expect(labels["traefik.http.routers.odoo-acme-a01d0d76-http.service"]).toBe("odoo-acme-http");
     expect(Object.keys(labels).some((k) => k.endsWith("certresolver"))).toBe(false);
   });
 });
@@ -129,6 +133,19 @@ describe("odoo options per plan", () => {
     expect(cmd).toContain(`--max-cron-threads=${plan.odoo.maxCronThreads}`);
     expect(cmd).toContain(`--limit-memory-hard=${plan.odoo.limitMemoryHardMb * 1048576}`);
     expect(cmd).toContain(`--db_maxconn=${plan.odoo.dbMaxConnections}`);
+  });
+});
+
+describe("swarmSecretName", () => {
+  it.each([
+    ["odoo-acme-password", /^odoo-acme-password-[0-9a-f]{12}$/],
+    // A 40-character tenant id: cut to SwarmKit's 64 characters, the digest kept.
+    [`odoo-${"t".repeat(40)}-postgres-postgres_password`, /^odoo-t{40}-postg-[0-9a-f]{12}$/],
+  ])("%s", (base, expected) => {
+    const name = swarmSecretName(base, "value");
+    expect(name).toMatch(expected);
+    expect(name.length).toBeLessThanOrEqual(64);
+    expect(swarmSecretName(base, "other")).not.toBe(name);
   });
 });
 

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { realtimeRoute, type OdooVersion } from "./odoo-versions";
 
 export interface RoutingInput {
@@ -20,16 +21,17 @@ export const ODOO_HTTP_PORT = 8069;
 export const ODOO_REALTIME_PORT = 8072;
 
 /**
- * The Traefik labels that route a tenant: every host to 8069, the real-time path to 8072 on a
+ * The Traefik labels that route a tenant: each host to 8069, and its real-time path to 8072 on a
  * higher-priority router, TLS with the cert resolver, and X-Forwarded-Proto forced to https
  * (Traefik forwards `wss` on websockets, which Odoo 16+ compares against an https Origin).
+ * One pair of routers per host: with several hosts in one rule Traefik orders one certificate
+ * for all of them, so a custom domain not (yet) pointed at the platform would also leave the
+ * tenant's own address without a valid certificate. The first host keeps the plain router names.
  * The same map goes on the container (docker provider) or on the service (swarm provider).
  */
 export function traefikLabels(input: RoutingInput): Record<string, string> {
   if (input.hosts.length === 0) throw new Error("at least one host is required");
   const r = input.router;
-  const hostRule = input.hosts.map((h) => `Host(\`${h}\`)`).join(" || ");
-  const hostMatch = input.hosts.length > 1 ? `(${hostRule})` : hostRule;
   const realtime = realtimeRoute(input.odooVersion);
   const provider = input.runtime === "swarm" ? "swarm" : "docker";
   const labels: Record<string, string> = {
@@ -49,8 +51,12 @@ export function traefikLabels(input: RoutingInput): Record<string, string> {
     labels[`${k}.tls`] = "true";
     if (input.certResolver) labels[`${k}.tls.certresolver`] = input.certResolver;
   };
-  router(`${r}-http`, hostMatch, `${r}-http`, 1);
-  router(`${r}-realtime`, `${hostMatch} && ${realtime.rule}`, `${r}-realtime`, 20);
+  input.hosts.forEach((host, i) => {
+    const prefix =
+      i === 0 ? r : `${r}-${createHash("sha256").update(host).digest("hex").slice(0, 8)}`;
+    router(`${prefix}-http`, `Host(\`${host}\`)`, `${r}-http`, 1);
+    router(`${prefix}-realtime`, `Host(\`${host}\`) && ${realtime.rule}`, `${r}-realtime`, 20);
+  });
   return labels;
 }
 
