@@ -4,19 +4,19 @@ import { z } from "zod";
 extendZodWithOpenApi(z);
 
 /** Schemas of the HTTP API: validation and the OpenAPI document come from the same objects. */
+/** Path ids are checked before they reach SQL: anything else (NUL, look-alikes, …) is a 422. */
 export const tenantIdParam = z.object({
   id: z
     .string()
-    .min(1)
-    .max(64)
+    .max(63)
+    .regex(
+      /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/,
+      "a tenant id: lower-case letters, digits, inner dashes",
+    )
     .openapi({ param: { name: "id", in: "path" }, example: "acme" }),
 });
 export const operationIdParam = z.object({
-  id: z
-    .string()
-    .min(1)
-    .max(64)
-    .openapi({ param: { name: "id", in: "path" } }),
+  id: z.uuid("an operation id (a UUID)").openapi({ param: { name: "id", in: "path" } }),
 });
 
 export const createTenantBody = z

@@ -335,6 +335,71 @@ describe("webhook input handling", () => {
 });
 
 describe("admin API", () => {
+  it("concurrent creates: exactly one 202 per new id, every other 409, the winner untouched", async () => {
+    const ids = Array.from({ length: 10 }, (_, i) => `race-${i}`);
+    const attempts = ids.flatMap((id) =>
+      Array.from({ length: 10 }, (_, c) => ({ id, customer: `customer-${c}` })),
+    );
+    const answers = await Promise.all(
+      attempts.map(async (a) => ({
+        ...a,
+        status: (
+          await admin(api().post("/admin/tenants")).send({
+            tenantId: a.id,
+            customerId: a.customer,
+            plan: "trial",
+            odooVersion: "17",
+            adminEmail: `${a.customer}@race.example`,
+          })
+        ).status,
+      })),
+    );
+    expect(answers.filter((a) => ![202, 409].includes(a.status))).toEqual([]);
+    const rows = (
+      await h.runtime.pool.query(
+        "SELECT id, customer_id, desired_generation FROM tenants WHERE id LIKE 'race-%' ORDER BY id",
+      )
+    ).rows;
+    expect(rows).toHaveLength(10);
+    for (const id of ids) {
+      const winners = answers.filter((a) => a.id === id && a.status === 202);
+      expect(winners).toHaveLength(1);
+      expect(rows.find((r) => r.id === id)).toEqual({
+        id,
+        customer_id: winners[0].customer,
+        desired_generation: 1,
+      });
+    }
+  });
+
+  it.each([
+    ["NUL", "acme%00"],
+    ["a control character", "ac%0Ame"],
+    ["upper case", "ACME"],
+    ["a Unicode look-alike (Cyrillic а)", "%D0%B0cme"],
+    ["over-long", "a".repeat(70)],
+    ["a path trick", "..%2F..%2Fetc"],
+  ])("a tenant id with %s is refused with 422 on every route, never 500", async (_name, id) => {
+    for (const [method, path] of [
+      ["get", `/admin/tenants/${id}`],
+      ["post", `/admin/tenants/${id}/suspend`],
+      ["post", `/admin/tenants/${id}/reconcile`],
+      ["post", `/admin/tenants/${id}/preview`],
+      ["delete", `/admin/tenants/${id}`],
+    ] as const) {
+      const res = await admin(api()[method](path));
+      expect([path, res.status]).toEqual([path, 422]);
+      expect(res.body.error.details.problems.join(" ")).toMatch(/^id: /);
+    }
+  });
+
+  it("an operation id that is not a UUID is a 422, not a database error", async () => {
+    for (const id of ["nope", "00000000-0000-0000-0000-00000000000%00"]) {
+      const res = await admin(api().get(`/admin/operations/${id}`));
+      expect(res.status).toBe(422);
+    }
+  });
+
   it("refuses requests without the right bearer token", async () => {
     expect((await api().get("/admin/tenants")).status).toBe(401);
     expect((await api().get("/admin/tenants").set("Authorization", "Bearer nope")).status).toBe(
@@ -422,7 +487,11 @@ describe("admin API", () => {
         }),
       422,
     ],
-    ["an unknown operation", () => admin(api().get("/admin/operations/not-a-uuid")), 404],
+    [
+      "an unknown operation",
+      () => admin(api().get("/admin/operations/00000000-0000-4000-8000-000000000000")),
+      404,
+    ],
     ["an unknown endpoint", () => admin(api().get("/admin/nothing-here")), 404],
   ])("answers %s with a clear 4xx", async (_name, send, status) => {
     const res = await send();

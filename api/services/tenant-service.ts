@@ -84,16 +84,15 @@ export class TenantService {
   /** Creates a tenant directly (e.g. a trial without billing). */
   async create(input: unknown): Promise<Tenant> {
     const spec = this.validate(input);
-    if (await this.d.tenants.get(spec.tenantId))
-      throw new ConflictError(`tenant ${spec.tenantId} already exists`);
     const { tenantId, customerId, state, ...rest } = spec;
-    const { tenant } = await this.d.tenants.setDesired({
+    const tenant = await this.d.tenants.insertNew({
       id: tenantId,
       customerId,
       spec: rest,
       desiredState: state,
       source: "admin",
     });
+    if (!tenant) throw new ConflictError(`tenant ${tenantId} already exists`);
     await this.d.queues.enqueueReconcile(tenant.id);
     return tenant;
   }

@@ -128,6 +128,19 @@ export class TenantStore {
   }
 
   /**
+   * Creates a tenant an operator asked for; undefined when the id is taken. One statement: of any
+   * number of concurrent creates of one id, exactly one wins and the others change nothing.
+   */
+  async insertNew(input: DesiredInput): Promise<Tenant | undefined> {
+    const r = await this.pool.query(
+      `INSERT INTO tenants (id, customer_id, spec, desired_state, source)
+       VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING RETURNING *`,
+      [input.id, input.customerId, input.spec, input.desiredState, input.source],
+    );
+    return r.rows[0] ? row(r.rows[0]) : undefined;
+  }
+
+  /**
    * Applies what a Kill Bill subscription says, under the binding rules of `decideBilling`, in one
    * transaction. `expectedBinding` is the subscription the caller saw the tenant bound to when it
    * read Kill Bill; if that moved meanwhile, nothing is written and the caller reads again.
@@ -167,7 +180,8 @@ export class TenantStore {
         const inserted = await client.query(
           `INSERT INTO tenants (id, customer_id, spec, desired_state, source, killbill_subscription_id,
              killbill_account_id, billing_state, suspend_reason)
-           VALUES ($1, $2, $3, $4, 'killbill', $5, $6, $7, $8) RETURNING *`,
+           VALUES ($1, $2, $3, $4, 'killbill', $5, $6, $7, $8)
+           ON CONFLICT (id) DO NOTHING RETURNING *`,
           [
             facts.tenantId,
             facts.customerId,
@@ -179,6 +193,8 @@ export class TenantStore {
             reason,
           ],
         );
+        // Created meanwhile by a concurrent event or an operator: read again and decide again.
+        if (!inserted.rows[0]) return { decision: undefined, retry: true as const };
         return { decision, tenant: row(inserted.rows[0]), changed: true };
       }
       // The customer id names the tenant's database: it never changes while the tenant lives.
