@@ -52,7 +52,7 @@ build() { # $1 = image name (= directory), then extra build args
   done
   if [ $with_traefik = 1 ]; then
     binary=$(bash "$here/build-traefik.sh" | tail -n1)
-    tag="odoo-saas/traefik:v3.7.13-$(sha256sum "$binary" | cut -c1-12)"
+    tag="odoo-saas/traefik:v3.7.13-$(cat "$binary" "$here/traefik/Dockerfile" | sha256sum | cut -c1-12)"
     if ! have "$tag"; then
       ctx=$(mktemp -d) && cp "$here/traefik/Dockerfile" "$binary" "$ctx/"
       docker_cli build -q -t "$tag" "$ctx" >/dev/null && rm -rf "$ctx"

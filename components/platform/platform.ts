@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { dockerWorkload, type NetworkRef, type Runtime } from "../workload";
 import type { PlatformConfig } from "./platform-config";
-import { serviceRouteLabels, traefikCommand } from "./route-labels";
+import { serviceRouteLabels, traefikCommand, traefikHealthcheckTests } from "./route-labels";
 import type { TenantSettings } from "./tenant-settings";
 
 export interface PlatformArgs {
@@ -85,6 +85,13 @@ export class Platform extends pulumi.ComponentResource {
           },
           { source: letsencrypt.name, target: "/letsencrypt" },
         ],
+        healthcheck: {
+          tests: traefikHealthcheckTests(config.traefik.httpPort),
+          intervalSeconds: 10,
+          timeoutSeconds: 5,
+          retries: 3,
+          startPeriodSeconds: 10,
+        },
         ports: [
           {
             internal: config.traefik.httpPort,
@@ -203,6 +210,13 @@ export class Platform extends pulumi.ComponentResource {
         labels,
         networks: [ref(data)],
         mounts: [{ source: redisData.name, target: "/data" }],
+        healthcheck: {
+          tests: ["CMD", "redis-cli", "ping"],
+          intervalSeconds: 10,
+          timeoutSeconds: 5,
+          retries: 3,
+          startPeriodSeconds: 10,
+        },
         running: true,
       },
       child,

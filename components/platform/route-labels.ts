@@ -26,6 +26,21 @@ export function serviceRouteLabels(r: ServiceRoute): Record<string, string> {
   return labels;
 }
 
+/**
+ * Traefik's own health check: the `healthcheck` subcommand with the flags it needs to find the
+ * ping endpoint (the web entry point).
+ */
+export function traefikHealthcheckTests(httpPort: number): string[] {
+  return [
+    "CMD",
+    "traefik",
+    "healthcheck",
+    "--ping",
+    "--ping.entrypoint=web",
+    `--entrypoints.web.address=:${httpPort}`,
+  ];
+}
+
 /** Traefik's static configuration as command-line flags. */
 export function traefikCommand(opts: {
   runtime: Runtime;
@@ -47,6 +62,8 @@ export function traefikCommand(opts: {
     `--entrypoints.websecure.address=:${opts.httpsPort}`,
     `--api.dashboard=${opts.dashboard}`,
     "--ping=true",
+    // On the web entry point: the health check reaches it without another open port.
+    "--ping.entrypoint=web",
   ];
   if (opts.certResolver && opts.acmeEmail) {
     const r = `--certificatesresolvers.${opts.certResolver}.acme`;

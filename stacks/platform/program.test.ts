@@ -75,6 +75,7 @@ describe("platform program", () => {
       "--entrypoints.websecure.address=:443",
       "--api.dashboard=false",
       "--ping=true",
+      "--ping.entrypoint=web",
       "--certificatesresolvers.letsencrypt.acme.email=ops@example.com",
       "--certificatesresolvers.letsencrypt.acme.storage=/letsencrypt/acme.json",
       "--certificatesresolvers.letsencrypt.acme.tlschallenge=true",

@@ -86,6 +86,28 @@ export function tenantLifecycleSuite(runtime: Runtime) {
     }
   }, 600000);
 
+  /** A platform service's health as Docker reports it (a Swarm service: its task's container). */
+  const health = async (name: string) => {
+    const [c] = await docker.listContainers({
+      all: true,
+      filters: JSON.stringify(
+        runtime === "swarm"
+          ? { label: [`com.docker.swarm.service.name=${name}`] }
+          : { name: [`^${name}$`] },
+      ),
+    });
+    return c && (await docker.getContainer(c.Id).inspect()).State.Health?.Status;
+  };
+
+  it("the platform's Traefik, PostgreSQL and Redis report healthy", async () => {
+    for (const service of ["traefik", "postgres", "redis"])
+      await eventually(
+        async () => (await health(`${platformName}-${service}`)) === "healthy",
+        60000,
+        `${platformName}-${service} healthy`,
+      );
+  });
+
   it("a new tenant answers through Traefik by Host, its real-time path on the real-time port", async () => {
     await waitReachable(p, host(acme));
     const page = await request(p.httpsPort, host(acme), "/web/login");
