@@ -2,6 +2,7 @@ import express, { type Express } from "express";
 import { HttpError } from "./errors";
 import { errorHandler, requestId } from "./http";
 import type { Logger } from "./logger";
+import { OutageLog } from "./outage";
 import { adminRoutes, type AdminDeps } from "./routes/admin";
 import { healthRoutes, type HealthDeps } from "./routes/health";
 import { webhookRoutes, type WebhookDeps } from "./routes/webhooks";
@@ -19,11 +20,17 @@ export function createApp(d: AppDeps): Express {
   app.disable("x-powered-by");
   app.set("trust proxy", "loopback");
   app.use(requestId());
+  const outages = new OutageLog(d.logger);
+  // A request answered without a 5xx ends an outage in progress (logged once, with its count).
+  app.use((_req, res, next) => {
+    res.on("finish", () => res.statusCode < 500 && outages.served());
+    next();
+  });
   app.use(webhookRoutes(d.webhooks));
   app.use(express.json({ limit: "256kb" }));
   app.use(healthRoutes(d.health));
   app.use(adminRoutes(d.admin));
   app.use((_req, _res, next) => next(new HttpError(404, "not_found", "no such endpoint")));
-  app.use(errorHandler(d.logger));
+  app.use(errorHandler(d.logger, outages));
   return app;
 }

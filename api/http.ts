@@ -4,6 +4,7 @@ import type { z } from "zod";
 import { formatIssues } from "../catalog";
 import { HttpError, ValidationError } from "./errors";
 import type { Logger } from "./logger";
+import { isOutage, OutageLog } from "./outage";
 
 /** Constant-time string comparison (digests first, so lengths leak nothing either). */
 export function safeEqual(a: string, b: string): boolean {
@@ -46,10 +47,11 @@ export const handle =
     fn(req, res).catch(next);
 
 /**
- * The one place errors become answers: client mistakes get their 4xx with a clear message;
- * anything else is a 500 with the request id and no internals.
+ * The one place errors become answers: client mistakes get their 4xx with a clear message; a
+ * dependency that cannot be reached a 503 with Retry-After (logged once per outage); anything else
+ * is a 500 with the request id and no internals.
  */
-export function errorHandler(logger: Logger): ErrorRequestHandler {
+export function errorHandler(logger: Logger, outages = new OutageLog(logger)): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const requestId = String(res.locals.requestId ?? "");
     let status = 500;
@@ -63,6 +65,14 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     } else if (err?.type === "entity.too.large") {
       status = 413;
       body = { code: "too_large", message: "body too large" };
+    } else if (isOutage(err)) {
+      // Not a bug and not the client's mistake: come back shortly (Kill Bill retries its push).
+      outages.refusedOne(err);
+      if (!res.headersSent) res.setHeader("Retry-After", "10");
+      if (res.headersSent) return res.end();
+      return res.status(503).json({
+        error: { code: "unavailable", message: "temporarily unavailable; retry later", requestId },
+      });
     } else if (typeof err?.status === "number" && err.status >= 400 && err.status < 500) {
       status = err.status;
       body = { code: "bad_request", message: "bad request" };

@@ -50,7 +50,12 @@ export interface Runtime {
 /** The composition root: every dependency made once here and passed in, nothing global. */
 export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {}): Promise<Runtime> {
   const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
-  const pool = new Pool({ connectionString: config.DATABASE_URL, max: 10 });
+  // A server that does not answer fails a request in 5 s (503) instead of holding it forever.
+  const pool = new Pool({
+    connectionString: config.DATABASE_URL,
+    max: 10,
+    connectionTimeoutMillis: 5000,
+  });
   pool.on("error", (err) => logger.warn({ err }, "idle PostgreSQL client error"));
   const applied = await migrate(pool);
   if (applied.length) logger.info({ applied }, "migrations applied");

@@ -25,6 +25,8 @@ export interface ApiHarnessOptions {
   killbill?: { url: string; username: string; password: string; apiKey: string; apiSecret: string };
   /** The API's own clock. */
   now?: () => Date;
+  /** Where the API's logs go (JSON lines); silent otherwise. */
+  logTo?: { write(line: string): void };
 }
 
 export class ApiHarness {
@@ -81,7 +83,9 @@ export class ApiHarness {
 
   async startRuntime(opts: { workers?: boolean } = {}): Promise<void> {
     this.runtime = await startRuntime(this.config, {
-      logger: createLogger("silent"),
+      logger: this.options.logTo
+        ? createLogger("info", this.options.logTo)
+        : createLogger("silent"),
       workers: opts.workers ?? true,
       now: this.options.now,
       programFor: this.options.realProgram

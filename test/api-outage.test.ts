@@ -1,0 +1,95 @@
+// The API while its PostgreSQL is down: a store of its own (the PostgreSQL image built here, on a
+// loopback port) is stopped under it. Webhooks and admin calls answer 503 with Retry-After (so Kill
+// Bill retries and nothing is acknowledged without being stored), the outage is logged once with
+// its count instead of an error per request, and everything works again when it returns.
+import Docker from "dockerode";
+import request from "supertest";
+import { readLocalImages } from "../stacks/platform/local-platform";
+import { ADMIN_TOKEN, ApiHarness, WEBHOOK_SECRET, eventually } from "./api-harness";
+
+const docker = new Docker();
+const PORT = 15998;
+const DATABASE_URL = `postgres://saas:outage-pw@127.0.0.1:${PORT}/api`;
+const logs: Record<string, unknown>[] = [];
+let db: Docker.Container;
+let h: ApiHarness;
+
+const hook = () =>
+  request(h.runtime.url!).post(`/webhooks/killbill/${WEBHOOK_SECRET}`).send({
+    eventType: "ACCOUNT_CREATION",
+    objectType: "ACCOUNT",
+    objectId: "0f8fad5b-d9cb-469f-a165-70867728950e",
+    accountId: "0f8fad5b-d9cb-469f-a165-70867728950e",
+    metaData: null,
+  });
+const storeAnswers = () =>
+  eventually(
+    async () => {
+      const { Client } = await import("pg");
+      const c = new Client(DATABASE_URL);
+      await c.connect();
+      await c.end();
+      return true;
+    },
+    60000,
+    "the API's PostgreSQL",
+  );
+
+beforeAll(async () => {
+  await docker
+    .getContainer("odoo-saas-outage-db")
+    .remove({ force: true })
+    .catch(() => undefined);
+  db = await docker.createContainer({
+    name: "odoo-saas-outage-db",
+    Image: readLocalImages().ODOO_SAAS_POSTGRES_IMAGE,
+    Cmd: ["postgres"],
+    Env: ["POSTGRES_USER=saas", "POSTGRES_PASSWORD=outage-pw", "POSTGRES_DB=api"],
+    HostConfig: { PortBindings: { "5432/tcp": [{ HostIp: "127.0.0.1", HostPort: String(PORT) }] } },
+    ExposedPorts: { "5432/tcp": {} },
+  });
+  await db.start();
+  await storeAnswers();
+  h = new ApiHarness({
+    env: { DATABASE_URL },
+    logTo: { write: (line) => void logs.push(JSON.parse(line)) },
+  });
+  await h.start();
+}, 120000);
+
+afterAll(async () => {
+  await h?.stop().catch(() => undefined);
+  await db?.remove({ force: true });
+});
+
+describe("PostgreSQL down under the API", () => {
+  it("answers 503 with Retry-After, logs the outage once, and recovers", async () => {
+    expect((await hook()).status).toBe(200);
+    await db.stop({ t: 2 });
+
+    const refused = await Promise.all(Array.from({ length: 10 }, () => hook()));
+    for (const res of refused) {
+      expect(res.status).toBe(503);
+      expect(res.headers["retry-after"]).toBe("10");
+      expect(res.body.error).toMatchObject({ code: "unavailable" });
+    }
+    const adminCall = await request(h.runtime.url!)
+      .get("/admin/tenants")
+      .set("Authorization", `Bearer ${ADMIN_TOKEN}`);
+    expect(adminCall.status).toBe(503);
+
+    await db.start();
+    await storeAnswers();
+    await eventually(async () => (await hook()).status === 200, 60000, "webhooks accepted again");
+    const stored = await h.runtime.pool.query("SELECT count(*)::int AS n FROM webhook_inbox");
+    expect(stored.rows[0].n).toBeGreaterThanOrEqual(2); // the ones acknowledged, none of the refused
+
+    const outage = logs.filter((l) => /dependency unavailable|available again/.test(String(l.msg)));
+    expect(outage.map((l) => l.msg)).toEqual([
+      "dependency unavailable: answering 503",
+      "dependency available again",
+    ]);
+    expect(outage[1]).toMatchObject({ refused: 11 });
+    expect(logs.filter((l) => l.msg === "request failed")).toEqual([]);
+  });
+});
