@@ -40,6 +40,10 @@ export function bearerAuth(token: string): RequestHandler {
   };
 }
 
+/** A request path fit for logs: the webhook's path carries its shared secret. */
+export const loggablePath = (path: string) =>
+  path.replace(/^\/webhooks\/killbill\/[^/]+/, "/webhooks/killbill/[secret]");
+
 /** Wraps an async handler so its rejections reach the error middleware. */
 export const handle =
   (fn: (req: Request, res: Response) => Promise<unknown>): RequestHandler =>
@@ -79,7 +83,8 @@ export function errorHandler(logger: Logger, outages = new OutageLog(logger)): E
     } else {
       body = { code: "internal", message: "internal error" };
     }
-    if (status >= 500) logger.error({ err, requestId, path: req.path }, "request failed");
+    if (status >= 500)
+      logger.error({ err, requestId, path: loggablePath(req.path) }, "request failed");
     if (res.headersSent) return res.end();
     res.status(status).json({ error: { ...body, requestId } });
   };
