@@ -145,28 +145,50 @@ export async function waitForLocalPlatform(
     await client.connect();
     await client.end();
   });
-  await until("Traefik", () => httpsStatus(o.httpsPort, `nobody.${o.baseDomain}`, "/"));
+  await until("Traefik", () => requestByHost(o.httpsPort, `nobody.${o.baseDomain}`, "/"));
 }
 
-/** The status of an HTTPS request to Traefik on loopback, by host name (self-signed accepted). */
-export function httpsStatus(port: number, host: string, urlPath: string): Promise<number> {
+export interface HttpReply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** HTTPS to Traefik on loopback, addressed by host name (SNI and Host), self-signed accepted. */
+export function requestByHost(
+  port: number,
+  host: string,
+  urlPath: string,
+  opts: { method?: string; body?: unknown } = {},
+): Promise<HttpReply> {
+  const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
   return new Promise((resolve, reject) => {
-    const req = https.get(
+    const req = https.request(
       {
         host: "127.0.0.1",
         port,
         path: urlPath,
+        method: opts.method ?? "GET",
         servername: host,
-        headers: { Host: host },
+        headers: {
+          Host: host,
+          ...(payload
+            ? { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(payload) }
+            : {}),
+        },
         rejectUnauthorized: false,
-        timeout: 5000,
+        timeout: 10000,
       },
       (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (d) => (body += d));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
       },
     );
-    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("timeout", () => req.destroy(new Error(`timeout: ${host}${urlPath}`)));
     req.on("error", reject);
+    if (payload) req.write(payload);
+    req.end();
   });
 }

@@ -2,7 +2,6 @@
 // the local Docker engine (container runtime or Swarm), with the images images/build.sh made here,
 // the bridged docker provider, and a file:// state backend in a temporary directory.
 import * as fs from "node:fs";
-import * as https from "node:https";
 import * as os from "node:os";
 import * as path from "node:path";
 import Docker from "dockerode";
@@ -14,6 +13,7 @@ import {
   localPlatformConfig,
   PLATFORM_PROJECT,
   platformTarget,
+  requestByHost,
   waitForLocalPlatform,
 } from "../../stacks/platform/local-platform";
 import { eventually } from "../api-harness";
@@ -161,50 +161,8 @@ async function sweepLabelled(labels: string[]): Promise<void> {
   );
 }
 
-export interface HttpReply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-/** HTTPS through Traefik on loopback, addressed by host name (SNI and Host), self-signed accepted. */
-export function request(
-  port: number,
-  host: string,
-  urlPath: string,
-  opts: { method?: string; body?: unknown } = {},
-): Promise<HttpReply> {
-  const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      {
-        host: "127.0.0.1",
-        port,
-        path: urlPath,
-        method: opts.method ?? "GET",
-        servername: host,
-        headers: {
-          Host: host,
-          ...(payload
-            ? { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(payload) }
-            : {}),
-        },
-        rejectUnauthorized: false,
-        timeout: 10000,
-      },
-      (res) => {
-        let body = "";
-        res.setEncoding("utf8");
-        res.on("data", (d) => (body += d));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error(`timeout: ${host}${urlPath}`)));
-    req.on("error", reject);
-    if (payload) req.write(payload);
-    req.end();
-  });
-}
+/** HTTPS through Traefik on loopback by host name (the local platform's helper). */
+export const request = requestByHost;
 
 /** The tenant answers through Traefik: Odoo's health on 8069 and its real-time path on 8072. */
 export async function waitReachable(p: E2EPlatform, host: string, timeoutMs = 90000) {
