@@ -4,6 +4,7 @@
 // the API's webhook registered, then accounts, subscriptions, cancellations, pauses, tags.
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
+import { killBillHeaders } from "../api/killbill/client";
 import { setUpKillBill } from "../api/killbill/setup";
 import { loadCatalog } from "../catalog";
 
@@ -108,18 +109,12 @@ export class RealKillBill {
   }
 
   async call(method: string, urlPath: string, body?: unknown, tenant = true): Promise<Response> {
-    const auth = Buffer.from(`${this.username}:${this.password}`).toString("base64");
     const xml = typeof body === "string";
     const res = await fetch(new URL(urlPath, this.url), {
       method,
       headers: {
-        Authorization: `Basic ${auth}`,
-        "X-Killbill-CreatedBy": "odoo-saas-tests",
-        ...(tenant
-          ? { "X-Killbill-ApiKey": this.apiKey, "X-Killbill-ApiSecret": this.apiSecret }
-          : {}),
+        ...killBillHeaders(this, { tenant, createdBy: "odoo-saas-tests" }),
         ...(body === undefined ? {} : { "Content-Type": xml ? "text/xml" : "application/json" }),
-        Accept: "application/json",
       },
       body: body === undefined ? undefined : xml ? body : JSON.stringify(body),
     });

@@ -34,6 +34,24 @@ export interface KillBillConnection {
   timeoutMs?: number;
 }
 
+/**
+ * Kill Bill's request headers: basic auth, the tenant's key and secret (`tenant: false` for calls
+ * made before the tenant exists), and who made a change (Kill Bill records it on writes).
+ */
+export function killBillHeaders(
+  c: Pick<KillBillConnection, "username" | "password" | "apiKey" | "apiSecret">,
+  opts: { tenant?: boolean; createdBy?: string } = {},
+): Record<string, string> {
+  return {
+    Authorization: `Basic ${Buffer.from(`${c.username}:${c.password}`).toString("base64")}`,
+    ...(opts.tenant === false
+      ? {}
+      : { "X-Killbill-ApiKey": c.apiKey, "X-Killbill-ApiSecret": c.apiSecret }),
+    ...(opts.createdBy ? { "X-Killbill-CreatedBy": opts.createdBy } : {}),
+    Accept: "application/json",
+  };
+}
+
 export class KillBillError extends Error {
   override readonly name = "KillBillError";
   constructor(
@@ -87,16 +105,10 @@ export class KillBillClient {
 
   /** GET; undefined on 404. Network errors and other statuses throw (the caller retries). */
   private async get<T>(path: string): Promise<T | undefined> {
-    const auth = Buffer.from(`${this.c.username}:${this.c.password}`).toString("base64");
     let response: Response;
     try {
       response = await fetch(new URL(path, this.c.url), {
-        headers: {
-          Authorization: `Basic ${auth}`,
-          "X-Killbill-ApiKey": this.c.apiKey,
-          "X-Killbill-ApiSecret": this.c.apiSecret,
-          Accept: "application/json",
-        },
+        headers: killBillHeaders(this.c),
         signal: AbortSignal.timeout(this.c.timeoutMs ?? 10000),
       });
     } catch (e) {

@@ -1,5 +1,5 @@
 import { killBillCatalogXml, killBillOverdueXml, type Catalog } from "../../catalog";
-import type { KillBillConnection } from "./client";
+import { killBillHeaders, type KillBillConnection } from "./client";
 
 /** Kill Bill's error code for uploading a catalog version it already has. */
 const CATALOG_VERSION_EXISTS = 2080;
@@ -19,13 +19,10 @@ export async function setUpKillBill(
     const res = await fetch(new URL(path, c.url), {
       method,
       headers: {
-        Authorization: `Basic ${Buffer.from(`${c.username}:${c.password}`).toString("base64")}`,
-        "X-Killbill-CreatedBy": "odoo-saas",
-        ...(tenant ? { "X-Killbill-ApiKey": c.apiKey, "X-Killbill-ApiSecret": c.apiSecret } : {}),
+        ...killBillHeaders(c, { tenant, createdBy: "odoo-saas" }),
         ...(body === undefined
           ? {}
           : { "Content-Type": body.startsWith("<") ? "text/xml" : "application/json" }),
-        Accept: "application/json",
       },
       body,
       signal: AbortSignal.timeout(c.timeoutMs ?? 30000),
