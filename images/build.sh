@@ -47,6 +47,7 @@ build() { # $1 = image name (= directory), then extra build args
   echo "ODOO_SAAS_POSTGRES_IMAGE=$(build postgres)"
   echo "ODOO_SAAS_REDIS_IMAGE=$(build redis)"
   echo "ODOO_SAAS_SOCAT_IMAGE=$(build socat)"
+  echo "ODOO_SAAS_BACKUP_AGENT_IMAGE=$(build backup-agent)"
   for v in $ODOO_VERSIONS; do
     echo "ODOO_SAAS_ODOO_IMAGE_$v=$(TAG_SUFFIX="-$v" build odoo-stand-in --build-arg "ODOO_VERSION=$v")"
   done

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# The backup agent's script, run inside the backup-agent image (restic + PostgreSQL 15 client) by
+# backup/agent.ts, one verb per call. It lives beside the API (passed as the container's command)
+# so the API and its script never disagree; the image only changes when the tools do.
+#
+# Environment: RESTIC_REPOSITORY, RESTIC_PASSWORD (+ the backend's variables); PGHOST, PGPORT,
+# PGUSER, PGPASSWORD, PGDATABASE for the tenant's database; ADMIN_USER / ADMIN_PASSWORD for what
+# only an administrator may do (create, rename, drop databases). The filestore volume is mounted
+# at /filestore (read-only except for a restore).
+# Output: one JSON object per line on stdout; progress and errors on stderr.
+set -euo pipefail
+verb=$1; shift
+emit() { printf '%s\n' "$1"; }
+summary() { grep '"message_type":"summary"' | tail -n1; }
+psql_admin() { PGUSER=$ADMIN_USER PGPASSWORD=$ADMIN_PASSWORD psql -v ON_ERROR_STOP=1 -qAtX -d postgres "$@"; }
+
+case $verb in
+init) # Creates the repository once (format 2: compressed); a no-op when it exists.
+  if restic cat config >/dev/null 2>&1; then emit '{"event":"exists"}'
+  else restic init --repository-version 2 >&2; emit '{"event":"created"}'; fi ;;
+
+backup) # $1 tenant, $2 backup id, rest: tags. The database, then the filestore: a snapshot each.
+  tenant=$1; id=$2; shift 2
+  tags=(--tag "tenant=$tenant" --tag "backup=$id")
+  for t in "$@"; do tags+=(--tag "$t"); done
+  modules="SELECT coalesce(json_object_agg(name, latest_version), '{}') FROM ir_module_module WHERE state = 'installed'"
+  if ! psql -qAtX -c 'SELECT 1 FROM ir_module_module LIMIT 0' >/dev/null 2>&1; then modules="SELECT '{}'::json"; fi
+  info=$(psql -v ON_ERROR_STOP=1 -qAtX -c "SELECT json_build_object('pgVersion', current_setting('server_version'), 'modules', ($modules))")
+  emit "{\"event\":\"database-info\",\"info\":$info}"
+  # Uncompressed custom format: restic deduplicates and compresses it; a compressed dump would
+  # never deduplicate against the previous one.
+  db=$(pg_dump --format=custom --compress=0 | restic backup --json --stdin --stdin-filename db.dump \
+         --host "$tenant" "${tags[@]}" --tag part=database | summary)
+  emit "{\"event\":\"database\",\"summary\":$db}"
+  files=$(restic backup --json --host "$tenant" "${tags[@]}" --tag part=filestore /filestore | summary)
+  emit "{\"event\":\"filestore\",\"summary\":$files}"
+  # restic's summary gives short ids; the full ones never collide across a large repository.
+  emit "{\"event\":\"snapshots\",\"snapshots\":$(restic snapshots --json --tag "backup=$id")}" ;;
+
+verify) # $1 database snapshot, $2 filestore snapshot: both read back from the repository.
+  set +o pipefail # pg_restore --list stops after the table of contents; restic dump then sees EPIPE
+  restic dump "$1" /db.dump | pg_restore --list >/dev/null
+  status=("${PIPESTATUS[@]}")
+  set -o pipefail
+  [ "${status[1]}" = 0 ] || { echo "pg_restore --list failed on snapshot $1" >&2; exit 1; }
+  entries=$(restic ls --json "$2" | grep -c '"struct_type":"node"' || true)
+  emit "{\"event\":\"verified\",\"filestoreEntries\":$entries}" ;;
+
+restore) # $1 db snapshot, $2 filestore snapshot, $3 source db name, $4 target db, $5 role, $6 op id
+  dbsnap=$1; filesnap=$2; source_db=$3; target=$4; role=$5; op=$6
+  staging="${target:0:40}_restore_${op:0:8}"; old="${target:0:40}_old_${op:0:8}"
+  psql_admin -c "DROP DATABASE IF EXISTS \"$staging\" WITH (FORCE)"
+  psql_admin -c "CREATE DATABASE \"$staging\" OWNER \"$role\" TEMPLATE template0 ENCODING 'UTF8'"
+  restic dump "$dbsnap" /db.dump | PGUSER=$ADMIN_USER PGPASSWORD=$ADMIN_PASSWORD \
+    pg_restore --exit-on-error --no-owner --no-privileges --role="$role" -d "$staging"
+  emit '{"event":"database-restored"}'
+  # The files go next to the live ones first; swapped in only once the database is.
+  rm -rf /filestore/.restore /filestore/.previous
+  restic restore "$filesnap" --target /filestore/.restore >&2
+  src=/filestore/.restore/filestore
+  if [ "$source_db" != "$target" ] && [ -d "$src/filestore/$source_db" ]; then
+    rm -rf "$src/filestore/$target"
+    mv "$src/filestore/$source_db" "$src/filestore/$target"
+  fi
+  emit '{"event":"filestore-restored"}'
+  # The swap: nobody may connect to the live database while it is renamed away (an Odoo still
+  # holding sessions is disconnected; it reconnects to the restored one).
+  limit=$(psql_admin -c "SELECT coalesce((SELECT datconnlimit FROM pg_database WHERE datname = '$target'), -1)")
+  exists=$(psql_admin -c "SELECT count(*) FROM pg_database WHERE datname = '$target'")
+  psql_admin -c "ALTER DATABASE \"$staging\" CONNECTION LIMIT $limit" \
+             -c "REVOKE ALL ON DATABASE \"$staging\" FROM PUBLIC" \
+             -c "GRANT CONNECT, TEMPORARY ON DATABASE \"$staging\" TO \"$role\""
+  if [ "$exists" = 1 ]; then
+    psql_admin -c "ALTER DATABASE \"$target\" WITH ALLOW_CONNECTIONS false" \
+               -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '$target'" >/dev/null
+    psql_admin -1 -c "ALTER DATABASE \"$target\" RENAME TO \"$old\"" \
+                  -c "ALTER DATABASE \"$staging\" RENAME TO \"$target\""
+  else
+    psql_admin -c "ALTER DATABASE \"$staging\" RENAME TO \"$target\""
+  fi
+  emit '{"event":"database-swapped"}'
+  mkdir -p /filestore/.previous
+  find /filestore -mindepth 1 -maxdepth 1 ! -name .restore ! -name .previous -exec mv -t /filestore/.previous {} +
+  find "$src" -mindepth 1 -maxdepth 1 -exec mv -t /filestore {} +
+  rm -rf /filestore/.restore /filestore/.previous
+  psql_admin -c "DROP DATABASE IF EXISTS \"$old\" WITH (FORCE)"
+  emit '{"event":"restored"}' ;;
+
+dump-sql) # $1 db snapshot: the database as plain SQL (Odoo's dump.sql), on stdout.
+  restic dump "$1" /db.dump | pg_restore --no-owner --no-privileges -f - ;;
+
+dump-files) # $1 filestore snapshot, $2 database name: that database's filestore, as a tar on stdout.
+  restic dump "$1" "/filestore/filestore/$2" ;;
+
+forget) # $1 tenant, rest: restic's keep flags. Space is freed by a later prune.
+  tenant=$1; shift
+  emit "{\"event\":\"forgotten\",\"groups\":$(restic forget --json --tag "tenant=$tenant" --group-by host,paths "$@")}" ;;
+
+forget-ids) # snapshot ids dropped for good (a deleted tenant whose retention has ended)
+  restic forget "$@" >&2; emit '{"event":"forgotten"}' ;;
+
+prune) restic prune >&2; emit '{"event":"pruned"}' ;;
+
+check) # $1 the share of pack files read back, e.g. 5%
+  restic check --read-data-subset "$1" >&2; emit '{"event":"checked"}' ;;
+
+*) echo "unknown verb $verb" >&2; exit 2 ;;
+esac

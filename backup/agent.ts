@@ -1,0 +1,166 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { PassThrough, type Readable } from "node:stream";
+import type Dockerode from "dockerode";
+import { BackupError } from "./errors";
+import type { BackupRepository } from "./repository";
+
+/** The script every agent container runs (see agent.sh), read once. */
+const SCRIPT = fs.readFileSync(path.join(__dirname, "agent.sh"), "utf8");
+/** restic 0.14 fails at once on a lock held by an exclusive operation (prune, forget): retried. */
+const LOCKED = /repository is already locked|unable to create lock/;
+const CACHE_VOLUME = "odoo-saas-restic-cache";
+
+/** Where an agent runs: the tenant's filestore volume, its data network, database credentials. */
+export interface AgentPlacement {
+  volume?: string;
+  /** A restore writes into the volume; everything else mounts it read-only. */
+  writable?: boolean;
+  network?: string;
+  env?: Record<string, string>;
+}
+
+export interface AgentEvent {
+  event: string;
+  [key: string]: unknown;
+}
+
+export interface AgentOptions {
+  /** Each line the agent writes to stderr (restic's and PostgreSQL's progress and errors). */
+  onLog?: (line: string) => void;
+  timeoutMs?: number;
+  /** Attempts while another process holds the repository's exclusive lock. */
+  lockAttempts?: number;
+}
+
+/**
+ * Runs the backup agent: a short-lived container of the backup-agent image next to the tenant
+ * (its volume mounted, on its data network), on whatever engine DOCKER_HOST names. One mechanism
+ * for local volumes, CephFS volumes and Swarm: the engine mounts the volume, not the API's host.
+ */
+export class BackupAgent {
+  private readonly docker: Dockerode;
+
+  constructor(
+    readonly image: string,
+    private readonly repository: BackupRepository,
+    docker?: Dockerode,
+  ) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const Docker = require("dockerode") as typeof import("dockerode");
+    this.docker = docker ?? new Docker();
+  }
+
+  /** Runs one verb to completion; its JSON lines, in order. */
+  async run(
+    verb: string,
+    args: string[],
+    placement: AgentPlacement = {},
+    opts: AgentOptions = {},
+  ): Promise<AgentEvent[]> {
+    const attempts = opts.lockAttempts ?? 20;
+    for (let attempt = 1; ; attempt++) {
+      const { stdout, done } = await this.start(verb, args, placement, opts);
+      let text = "";
+      stdout.on("error", () => undefined); // the same error rejects `done`
+      stdout.on("data", (chunk: Buffer) => (text += chunk.toString("utf8")));
+      const result = await done.catch((e: BackupError) => e);
+      if (!(result instanceof BackupError))
+        return text
+          .split("\n")
+          .filter((l) => l.startsWith("{"))
+          .map((l) => JSON.parse(l) as AgentEvent);
+      if (!LOCKED.test(result.message) || attempt >= attempts) throw result;
+      await new Promise((r) => setTimeout(r, Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5))));
+    }
+  }
+
+  /**
+   * Starts one verb and hands back its stdout as a stream (an export's bytes), never buffered;
+   * `done` settles when the container has exited (rejects with its last error lines).
+   */
+  async start(
+    verb: string,
+    args: string[],
+    placement: AgentPlacement,
+    opts: AgentOptions = {},
+  ): Promise<{ stdout: Readable; done: Promise<void> }> {
+    const mounts: Dockerode.MountSettings[] = [
+      { Type: "volume", Source: CACHE_VOLUME, Target: "/root/.cache/restic" },
+      ...this.repository.mounts(),
+    ];
+    if (placement.volume)
+      mounts.push({
+        Type: "volume",
+        Source: placement.volume,
+        Target: "/filestore",
+        ReadOnly: !placement.writable,
+      });
+    const env = { ...this.repository.env(), ...placement.env };
+    const container = await this.docker.createContainer({
+      Image: this.image,
+      Entrypoint: ["bash", "-c", SCRIPT, "agent"],
+      Cmd: [verb, ...args],
+      Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      Labels: { "odoo-saas.role": "backup-agent", "odoo-saas.verb": verb },
+      HostConfig: {
+        Mounts: mounts,
+        NetworkMode: placement.network ?? "bridge",
+        // The tenant's Odoo runs as uid 101 in the official image; the agent must read its files.
+        CapAdd: ["DAC_READ_SEARCH"],
+      },
+    });
+    const stream = await container.attach({ stream: true, stdout: true, stderr: true });
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    this.docker.modem.demuxStream(stream, stdout, stderr);
+    const tail: string[] = [];
+    let partial = "";
+    stderr.on("data", (chunk: Buffer) => {
+      const lines = (partial + chunk.toString("utf8")).split("\n");
+      partial = lines.pop() ?? "";
+      for (const line of lines) {
+        if (!line.trim()) continue;
+        tail.push(line);
+        if (tail.length > 20) tail.shift();
+        opts.onLog?.(line);
+      }
+    });
+    await container.start();
+    const done = (async () => {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const timeout = new Promise<never>((_, reject) => {
+          if (opts.timeoutMs)
+            timer = setTimeout(
+              () => reject(new BackupError(`backup agent ${verb} timed out after ${opts.timeoutMs} ms`)),
+              opts.timeoutMs,
+            );
+        });
+        const { StatusCode } = (await Promise.race([container.wait(), timeout])) as {
+          StatusCode: number;
+        };
+        // The attach stream ends after the exit; let it flush before judging.
+        await new Promise<void>((resolve) => {
+          if (stream.readableEnded) resolve();
+          else stream.once("end", () => resolve());
+          setTimeout(resolve, 2000);
+        });
+        stdout.end();
+        if (partial.trim()) tail.push(partial);
+        if (StatusCode !== 0)
+          throw new BackupError(
+            `backup agent ${verb} exited with ${StatusCode}: ${tail.slice(-6).join(" | ") || "no output"}`,
+          );
+      } catch (e) {
+        stdout.destroy(e as Error);
+        throw e;
+      } finally {
+        clearTimeout(timer);
+        await container.remove({ force: true }).catch(() => undefined);
+      }
+    })();
+    done.catch(() => undefined); // the caller awaits it; never an unhandled rejection meanwhile
+    return { stdout, done };
+  }
+}

@@ -1,0 +1,228 @@
+import type { Readable } from "node:stream";
+import type { AgentEvent, AgentOptions, AgentPlacement, BackupAgent } from "./agent";
+import { BackupError } from "./errors";
+
+/** Why a backup was taken; a restic tag on both of its snapshots. */
+export type BackupReason = "scheduled" | "manual" | "pre-destroy" | "pre-change" | "pre-terminate";
+
+/** Where a tenant's data is, as the agent reaches it from the tenant's data network. */
+export interface TenantDataLocation {
+  tenantId: string;
+  database: { host: string; port: number; name: string; role: string; password: string };
+  /** Who may create, rename and drop the tenant's databases (the tenant role on a dedicated server). */
+  admin: { user: string; password: string };
+  volume: string;
+  network: string;
+}
+
+export interface BackupLabels {
+  id: string;
+  reason: BackupReason;
+  plan: string;
+  odooVersion: string;
+}
+
+/** What one backup produced: two snapshots, verified. */
+export interface BackupResult {
+  databaseSnapshot: string;
+  filestoreSnapshot: string;
+  /** Bytes read (database dump + filestore) and bytes the repository grew by. */
+  bytesProcessed: number;
+  bytesAdded: number;
+  filestoreEntries: number;
+  durationMs: number;
+  pgVersion: string;
+  modules: Record<string, string | null>;
+}
+
+export interface BackupSnapshots {
+  databaseSnapshot: string;
+  filestoreSnapshot: string;
+}
+
+/** restic's `forget --keep-*` flags, e.g. { daily: 7, weekly: 4, monthly: 3 }. */
+export interface RetentionPolicy {
+  daily: number;
+  weekly: number;
+  monthly: number;
+}
+
+const summaryOf = (events: AgentEvent[], part: string) => {
+  const s = events.find((e) => e.event === part)?.summary as
+    | { snapshot_id?: string; total_bytes_processed?: number; data_added?: number }
+    | undefined;
+  if (!s?.snapshot_id) throw new BackupError(`the ${part} snapshot was not written`);
+  return s as Required<typeof s>;
+};
+
+const pgEnv = (l: TenantDataLocation) => ({
+  PGHOST: l.database.host,
+  PGPORT: String(l.database.port),
+  PGUSER: l.database.role,
+  PGPASSWORD: l.database.password,
+  PGDATABASE: l.database.name,
+  ADMIN_USER: l.admin.user,
+  ADMIN_PASSWORD: l.admin.password,
+});
+
+const placement = (l: TenantDataLocation, writable = false): AgentPlacement => ({
+  volume: l.volume,
+  writable,
+  network: l.network,
+  env: pgEnv(l),
+});
+
+/**
+ * Backups of a tenant's database and filestore in one restic repository: a `pg_dump` snapshot
+ * and a filestore snapshot per backup, tagged and verified by reading them back; restore into
+ * the same or another tenant; the export streams; retention.
+ */
+export class TenantBackups {
+  private initialised?: Promise<void>;
+
+  constructor(private readonly agent: BackupAgent) {}
+
+  /** Creates the repository on first use (idempotent, also across API replicas). */
+  init(): Promise<void> {
+    this.initialised ??= this.agent
+      .run("init", [])
+      .then(() => undefined)
+      .catch((e) => {
+        this.initialised = undefined;
+        throw e;
+      });
+    return this.initialised;
+  }
+
+  async backup(
+    location: TenantDataLocation,
+    labels: BackupLabels,
+    opts: AgentOptions = {},
+  ): Promise<BackupResult> {
+    await this.init();
+    const started = Date.now();
+    const tags = [`reason=${labels.reason}`, `plan=${labels.plan}`, `odoo=${labels.odooVersion}`];
+    const events = await this.agent.run(
+      "backup",
+      [location.tenantId, labels.id, ...tags],
+      placement(location),
+      opts,
+    );
+    const db = summaryOf(events, "database");
+    const files = summaryOf(events, "filestore");
+    const full = (short: string, part: string) => {
+      const all = (events.find((e) => e.event === "snapshots")?.snapshots ?? []) as {
+        id: string;
+        short_id: string;
+        tags?: string[];
+      }[];
+      const s = all.find((x) => x.short_id === short && x.tags?.includes(`part=${part}`));
+      if (!s) throw new BackupError(`the ${part} snapshot ${short} is not in the repository`);
+      return s.id;
+    };
+    db.snapshot_id = full(db.snapshot_id, "database");
+    files.snapshot_id = full(files.snapshot_id, "filestore");
+    const info = events.find((e) => e.event === "database-info")?.info as {
+      pgVersion: string;
+      modules: Record<string, string | null>;
+    };
+    const verified = await this.verify({
+      databaseSnapshot: db.snapshot_id,
+      filestoreSnapshot: files.snapshot_id,
+    });
+    return {
+      databaseSnapshot: db.snapshot_id,
+      filestoreSnapshot: files.snapshot_id,
+      bytesProcessed: db.total_bytes_processed + files.total_bytes_processed,
+      bytesAdded: db.data_added + files.data_added,
+      filestoreEntries: verified.filestoreEntries,
+      durationMs: Date.now() - started,
+      pgVersion: info.pgVersion,
+      modules: info.modules ?? {},
+    };
+  }
+
+  /** Reads both snapshots back: the dump's table of contents must list, the filestore must list. */
+  async verify(s: BackupSnapshots): Promise<{ filestoreEntries: number }> {
+    const events = await this.agent.run("verify", [s.databaseSnapshot, s.filestoreSnapshot]);
+    const v = events.find((e) => e.event === "verified");
+    if (!v) throw new BackupError("verification did not complete");
+    return { filestoreEntries: Number(v.filestoreEntries) };
+  }
+
+  /**
+   * Restores a backup into `target` (the same tenant, or another one: a clone). The database is
+   * restored under a staging name owned by the target's role, then swapped in by rename; the
+   * filestore is restored beside the live one and swapped in after the database.
+   */
+  async restore(
+    snapshots: BackupSnapshots,
+    sourceDatabase: string,
+    target: TenantDataLocation,
+    operationId: string,
+    opts: AgentOptions = {},
+  ): Promise<void> {
+    const events = await this.agent.run(
+      "restore",
+      [
+        snapshots.databaseSnapshot,
+        snapshots.filestoreSnapshot,
+        sourceDatabase,
+        target.database.name,
+        target.database.role,
+        operationId,
+      ],
+      placement(target, true),
+      opts,
+    );
+    if (!events.some((e) => e.event === "restored"))
+      throw new BackupError("the restore did not complete");
+  }
+
+  /** The database as plain SQL (Odoo's `dump.sql`), streamed from the repository. */
+  dumpSql(databaseSnapshot: string) {
+    return this.agent.start("dump-sql", [databaseSnapshot], {});
+  }
+
+  /** One database's filestore directory as a tar stream. */
+  dumpFiles(
+    filestoreSnapshot: string,
+    database: string,
+  ): Promise<{ stdout: Readable; done: Promise<void> }> {
+    return this.agent.start("dump-files", [filestoreSnapshot, database], {});
+  }
+
+  /** Applies the retention policy to one tenant's snapshots; the ids restic dropped. */
+  async forget(tenantId: string, policy: RetentionPolicy): Promise<string[]> {
+    await this.init();
+    const events = await this.agent.run("forget", [
+      tenantId,
+      "--keep-daily",
+      String(policy.daily),
+      "--keep-weekly",
+      String(policy.weekly),
+      "--keep-monthly",
+      String(policy.monthly),
+    ]);
+    const groups = (events.find((e) => e.event === "forgotten")?.groups ?? []) as {
+      remove?: { id: string }[] | null;
+    }[];
+    return groups.flatMap((g) => (g.remove ?? []).map((s) => s.id));
+  }
+
+  /** Drops snapshots for good (a deleted tenant's last backups once their retention ended). */
+  async forgetSnapshots(ids: string[]): Promise<void> {
+    if (ids.length) await this.agent.run("forget-ids", ids);
+  }
+
+  /** Frees the space of forgotten snapshots (takes the repository's exclusive lock). */
+  async prune(): Promise<void> {
+    await this.agent.run("prune", []);
+  }
+
+  /** `restic check` reading back a share of the data, e.g. "5%". */
+  async check(subset: string): Promise<void> {
+    await this.init();
+    await this.agent.run("check", [subset]);
+  }
+}
