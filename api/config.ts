@@ -42,6 +42,38 @@ const schema = z.object({
     .default("odoo-saas"),
   /** Largest webhook body accepted. */
   WEBHOOK_BODY_LIMIT: z.string().default("64kb"),
+  /** Days a terminated tenant's stopped instance and data are kept, unless its plan says otherwise. */
+  DATA_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  /** The restic repository: an absolute path on the Docker host, or a restic URL (s3:, sftp:, rest:). */
+  BACKUP_REPOSITORY: z.string().min(1).default("/var/lib/odoo-saas/backups"),
+  BACKUP_PASSWORD: secret("BACKUP_PASSWORD"),
+  /** Names of variables handed to restic for a remote backend, e.g. AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY. */
+  BACKUP_PASS_ENV: z
+    .string()
+    .default("")
+    .transform((v) =>
+      v
+        .split(",")
+        .map((x) => x.trim())
+        .filter(Boolean),
+    ),
+  /** The backup-agent image (images/build.sh tags it by content: see images/images.env). */
+  BACKUP_AGENT_IMAGE: z.string().min(1).default("odoo-saas/backup-agent:latest"),
+  /** Nightly backups: cron pattern and timezone; each tenant starts at its own offset in the window. */
+  BACKUP_CRON: z.string().default("0 2 * * *"),
+  BACKUP_TIMEZONE: z.string().default(process.env.TZ || "UTC"),
+  BACKUP_SPREAD_MINUTES: z.coerce.number().int().min(0).max(720).default(120),
+  BACKUP_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
+  /** Grace periods, restic retention and the deleted tenants' last backups: hourly by default. */
+  RETENTION_CRON: z.string().default("15 * * * *"),
+  /** \`restic check --read-data-subset\`: weekly by default. */
+  CHECK_CRON: z.string().default("0 5 * * 0"),
+  CHECK_SUBSET: z
+    .string()
+    .regex(/^\d{1,3}(\.\d+)?%$/, "a percentage, e.g. 5%")
+    .default("5%"),
+  /** How long the last backups of a deleted tenant are kept. */
+  DELETED_BACKUP_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 

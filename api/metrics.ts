@@ -4,7 +4,10 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 export function createMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  /** Counts instances by status when /metrics is scraped (set once the tenant service exists). */
+  const instanceSource: { count?: () => Promise<Record<string, number>> } = {};
   return {
+    instanceSource,
     registry,
     webhooks: new Counter({
       name: "odoo_saas_webhooks_total",
@@ -29,6 +32,30 @@ export function createMetrics() {
       name: "odoo_saas_billing_problems",
       help: "Kill Bill subscriptions billing a customer who has no instance of them (open problems)",
       registers: [registry],
+    }),
+    backups: new Counter({
+      name: "odoo_saas_backups_total",
+      help: "Tenant backups, by reason and result (succeeded means verified)",
+      labelNames: ["reason", "result"] as const,
+      registers: [registry],
+    }),
+    backupDuration: new Histogram({
+      name: "odoo_saas_backup_duration_seconds",
+      help: "Wall time of a tenant backup, verification included",
+      buckets: [1, 2, 5, 10, 30, 60, 120, 300, 600, 1800],
+      registers: [registry],
+    }),
+    instances: new Gauge({
+      name: "odoo_saas_instances",
+      help: "Tenant instances by status (creating, running, stopped, paused, terminated, deleted, error)",
+      labelNames: ["status"] as const,
+      registers: [registry],
+      async collect() {
+        if (!instanceSource.count) return;
+        this.reset();
+        for (const [status, n] of Object.entries(await instanceSource.count()))
+          this.set({ status }, n);
+      },
     }),
     queueDepth: new Gauge({
       name: "odoo_saas_queue_depth",

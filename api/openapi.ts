@@ -75,8 +75,51 @@ export function openApiDocument() {
   tenantRoute(
     "delete",
     "/admin/tenants/{id}",
-    "Delete a tenant (destroys its stack); 409 while a Kill Bill subscription bills it",
+    "Delete a tenant (a final verified backup, then its stack is destroyed); 409 while a Kill Bill subscription bills it",
+    { request: { params: s.tenantIdParam, query: s.deleteQuery } },
   );
+  const operationAccepted = {
+    202: json(z.object({ id: z.string(), status: z.string() }).passthrough(), "operation queued"),
+    ...errors,
+  };
+  r.registerPath({
+    method: "get",
+    path: "/admin/tenants/{id}/backups",
+    summary: "The tenant's backups (newest first), with size, duration and verification",
+    security,
+    request: { params: s.tenantIdParam },
+    responses: { 200: json(z.array(z.object({}).passthrough()), "backups"), ...errors },
+  });
+  r.registerPath({
+    method: "post",
+    path: "/admin/tenants/{id}/backups",
+    summary: "Take a backup now (an operation: follow it on /admin/operations/{id}/events)",
+    security,
+    request: { params: s.tenantIdParam },
+    responses: operationAccepted,
+  });
+  r.registerPath({
+    method: "post",
+    path: "/admin/tenants/{id}/restore",
+    summary: "Restore a backup into the tenant, or into another tenant id (a copy)",
+    security,
+    request: {
+      params: s.tenantIdParam,
+      body: { content: { "application/json": { schema: s.restoreBody } } },
+    },
+    responses: operationAccepted,
+  });
+  r.registerPath({
+    method: "get",
+    path: "/admin/tenants/{id}/export",
+    summary: "Odoo backup zip (manifest.json, dump.sql, filestore/) of a backup, streamed",
+    security,
+    request: { params: s.tenantIdParam, query: s.exportQuery },
+    responses: {
+      200: { description: "the zip", content: { "application/zip": { schema: z.string() } } },
+      ...errors,
+    },
+  });
   tenantRoute("post", "/admin/tenants/{id}/plan", "Change plan (resize)", {
     request: {
       params: s.tenantIdParam,

@@ -22,6 +22,14 @@ import { InboxStore } from "./store/inbox-store";
 import { migrate } from "./store/migrations";
 import { OperationStore } from "./store/operation-store";
 import { TenantStore } from "./store/tenant-store";
+import * as fs from "node:fs";
+import { BackupAgent } from "../backup/agent";
+import { BackupRepository } from "../backup/repository";
+import { TenantBackups } from "../backup/tenant-backups";
+import { BackupService } from "./services/backup-service";
+import { TenantRuntime } from "./services/tenant-runtime";
+import { BackupStore } from "./store/backup-store";
+import { TenantLocks } from "./store/tenant-lock";
 
 export interface RuntimeOptions {
   /** Serve HTTP (the API role). */
@@ -32,7 +40,7 @@ export interface RuntimeOptions {
   programFor?: TenantProgramFactory;
   logger?: Logger;
   defaultOdooVersion?: OdooVersion;
-  /** Our own clock (trial expiry); tests set it. */
+  /** Our own clock (trial expiry, grace periods); tests set it. */
   now?: () => Date;
 }
 
@@ -65,7 +73,12 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
   const queues = new Queues(redis, prefix);
   const metrics = createMetrics();
   const catalog = loadCatalog();
-  const tenants = new TenantStore(pool);
+  const now = opts.now ?? (() => new Date());
+  const tenants = new TenantStore(pool, {
+    now,
+    dataRetentionDays: (plan) =>
+      catalog.plan(plan)?.dataRetentionDays ?? config.DATA_RETENTION_DAYS,
+  });
   const operations = new OperationStore(pool);
   const inbox = new InboxStore(pool);
   const progress = new ProgressBus(redis, `${prefix}:operation`);
@@ -92,6 +105,33 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
     defaultOdooVersion: opts.defaultOdooVersion ?? "17",
     now: opts.now,
   });
+  const repository = new BackupRepository({
+    location: config.BACKUP_REPOSITORY,
+    password: config.BACKUP_PASSWORD,
+    passEnv: config.BACKUP_PASS_ENV,
+  });
+  // A local repository is a directory on the Docker host (this host, when the engine is local).
+  if (repository.isLocal) fs.mkdirSync(repository.location, { recursive: true, mode: 0o700 });
+  const locks = new TenantLocks(pool);
+  const tenantRuntime = new TenantRuntime();
+  const backupService = new BackupService({
+    tenants,
+    backups: new BackupStore(pool),
+    operations,
+    stacks,
+    engine: new TenantBackups(new BackupAgent(config.BACKUP_AGENT_IMAGE, repository)),
+    locks,
+    runtime: tenantRuntime,
+    queues,
+    progress,
+    metrics,
+    logger,
+    catalog,
+    now,
+    spreadMs: config.BACKUP_SPREAD_MINUTES * 60_000,
+    deletedRetentionDays: config.DELETED_BACKUP_RETENTION_DAYS,
+    checkSubset: config.CHECK_SUBSET,
+  });
   const service = new TenantService({
     tenants,
     operations,
@@ -100,6 +140,9 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
     stacks,
     billing,
     problems,
+    backups: backupService,
+    runtime: tenantRuntime,
+    metrics,
   });
 
   let workers: Workers | undefined;
@@ -119,7 +162,11 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
         progress,
         metrics,
         logger,
+        locks,
+        backups: backupService,
       }),
+      backups: backupService,
+      backupConcurrency: config.BACKUP_CONCURRENCY,
       billing,
       mailer,
       tenants,
@@ -132,6 +179,12 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
       operatorEmail: config.OPERATOR_EMAIL,
     });
     workers.startSweeper();
+    await queues.scheduleMaintenance({
+      backupCron: config.BACKUP_CRON,
+      retentionCron: config.RETENTION_CRON,
+      checkCron: config.CHECK_CRON,
+      timezone: config.BACKUP_TIMEZONE,
+    });
     // Events missed while the API was down arrive only with Kill Bill's retries (for ~1.6 days):
     // read every account at start and periodically instead.
     const runResync = () =>

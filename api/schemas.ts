@@ -32,6 +32,24 @@ export const createTenantBody = z
   })
   .openapi("CreateTenant");
 
+export const deleteQuery = z.object({
+  /** Deletes without the final backup: the data is gone for good. */
+  skipBackup: z.enum(["true", "false"]).optional(),
+});
+
+export const restoreBody = z
+  .strictObject({
+    /** The backup to restore (the newest verified one by default). */
+    backupId: z.uuid("a backup id (a UUID)").optional(),
+    /** Another tenant id: restores a copy there (created like the source when it does not exist). */
+    targetTenantId: tenantIdParam.shape.id.optional(),
+  })
+  .openapi("Restore");
+
+export const exportQuery = z.object({
+  backup: z.uuid("a backup id (a UUID)").optional(),
+});
+
 export const planChangeBody = z.strictObject({ plan: z.string().min(1) }).openapi("PlanChange");
 
 export const tenantView = z
@@ -41,17 +59,19 @@ export const tenantView = z
     plan: z.string(),
     odooVersion: z.string(),
     adminEmail: z.string().nullable(),
-    desiredState: z.enum(["active", "suspended", "deleted"]),
+    desiredState: z.enum(["active", "suspended", "terminated", "deleted"]),
     operatorHold: z.boolean(),
     suspendReason: z.enum(["overdue", "paused", "operator"]).nullable(),
     billing: z
       .object({
         subscriptionId: z.string(),
         accountId: z.string().nullable(),
-        state: z.enum(["active", "suspended", "deleted"]).nullable(),
+        state: z.enum(["active", "suspended", "terminated", "deleted"]).nullable(),
       })
       .nullable(),
-    observedState: z.enum(["active", "suspended", "deleted"]).nullable(),
+    observedState: z.enum(["active", "suspended", "terminated", "deleted"]).nullable(),
+    status: z.enum(["creating", "running", "stopped", "paused", "terminated", "deleted", "error"]),
+    dataKeptUntil: z.string().nullable(),
     converged: z.boolean(),
     desiredGeneration: z.number(),
     observedGeneration: z.number(),

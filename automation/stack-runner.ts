@@ -162,6 +162,7 @@ export class StackRunner {
       await stack.workspace.removeStack(stack.name);
       this.stacks.delete(this.key(target));
       fs.rmSync(this.workDir(target), { recursive: true, force: true });
+      this.purgeStateFiles(target);
       return { ...(result.summary.resourceChanges as Record<string, number>) };
     });
   }
@@ -170,6 +171,34 @@ export class StackRunner {
     return this.execute({ ...ref, program: async () => undefined }, {}, false, async (stack) =>
       maskOutputs(await stack.outputs()),
     );
+  }
+
+  /** Outputs with secrets in clear: for the control plane's own use, never shown or logged. */
+  secretOutputs(ref: StackRef): Promise<Outputs> {
+    return this.execute({ ...ref, program: async () => undefined }, {}, false, async (stack) =>
+      Object.fromEntries(Object.entries(await stack.outputs()).map(([k, v]) => [k, v.value])),
+    );
+  }
+
+  /**
+   * What a file:// backend keeps of a removed stack: checkpoint backups (each still holding the
+   * stack's encrypted secrets), update history and the .bak of the state file. A removed stack
+   * leaves nothing behind (other backends delete their own).
+   */
+  private purgeStateFiles(ref: StackRef): void {
+    if (!this.settings.backendUrl.startsWith("file://")) return;
+    const root = path.join(
+      this.settings.backendUrl.slice("file://".length).split("?")[0],
+      ".pulumi",
+    );
+    for (const dir of ["backups", "history", path.join("locks", "organization")])
+      fs.rmSync(path.join(root, dir, ref.project, ref.stack), { recursive: true, force: true });
+    for (const file of [
+      `${ref.stack}.json.bak`,
+      `${ref.stack}.json.attrs`,
+      `${ref.stack}.json.bak.attrs`,
+    ])
+      fs.rmSync(path.join(root, "stacks", ref.project, file), { force: true });
   }
 
   /** Stack names of a project in the backend. */

@@ -4,6 +4,7 @@ import * as path from "node:path";
 import type { PulumiFn, Stack } from "@pulumi/pulumi/automation";
 import { DATABASE_PASSWORD_KEY, tenantProgram } from "../stacks/tenant/program";
 import { parseTenantSpec, type TenantSpec } from "../stacks/tenant/tenant-spec";
+import type { TenantDataLocation } from "../backup/tenant-backups";
 import type {
   Outputs,
   PreviewOutcome,
@@ -67,6 +68,46 @@ export class TenantStacks {
 
   list(): Promise<string[]> {
     return this.runner.list(TENANT_PROJECT);
+  }
+
+  /**
+   * Where the tenant's data is and who may act on it, for backups and restores: its stack's
+   * outputs, its role's password (stack config) and, on the shared server, the platform's admin.
+   * Throws StackNotFoundError for a tenant that was never provisioned.
+   */
+  async dataLocation(tenantId: string): Promise<TenantDataLocation | undefined> {
+    const ref = { project: TENANT_PROJECT, stack: tenantId };
+    const out = await this.runner.secretOutputs(ref);
+    // A stack that declares no database and no volume holds no tenant data (nothing to back up).
+    if (typeof out.databaseName !== "string" && typeof out.volumeName !== "string")
+      return undefined;
+    const stack = await this.runner.stack(ref, noProgram, false);
+    const password = await this.databasePassword(tenantId, stack);
+    const role = out.databaseRole as string;
+    const dedicated = out.databasePlacement === "dedicated";
+    const [project, name] = this.runner.settings.platformStack.split("/").slice(-2);
+    const platform = await this.runner.secretOutputs({ project, stack: name });
+    const settings = platform.tenantSettings as {
+      dataNetwork: string;
+      postgres: { adminUser: string; tenantHost: string; tenantPort: number };
+    };
+    return {
+      tenantId,
+      database: {
+        // Stacks from before these outputs existed: the platform's shared server.
+        host: (out.databaseHost as string | undefined) ?? settings.postgres.tenantHost,
+        port: Number(out.databasePort ?? settings.postgres.tenantPort),
+        name: out.databaseName as string,
+        role,
+        password,
+      },
+      // A dedicated server's superuser is the tenant's own role.
+      admin: dedicated
+        ? { user: role, password }
+        : { user: settings.postgres.adminUser, password: platform.postgresAdminPassword as string },
+      volume: out.volumeName as string,
+      network: (out.dataNetwork as string | undefined) ?? settings.dataNetwork,
+    };
   }
 
   /** Passwords already read or generated, so a run costs no extra config read. */

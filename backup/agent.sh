@@ -23,6 +23,7 @@ backup) # $1 tenant, $2 backup id, rest: tags. The database, then the filestore:
   tenant=$1; id=$2; shift 2
   tags=(--tag "tenant=$tenant" --tag "backup=$id")
   for t in "$@"; do tags+=(--tag "$t"); done
+  if [ -n "${BACKUP_TIME:-}" ]; then tags+=(--time "$BACKUP_TIME"); fi # an injected clock (tests)
   modules="SELECT coalesce(json_object_agg(name, latest_version), '{}') FROM ir_module_module WHERE state = 'installed'"
   if ! psql -qAtX -c 'SELECT 1 FROM ir_module_module LIMIT 0' >/dev/null 2>&1; then modules="SELECT '{}'::json"; fi
   info=$(psql -v ON_ERROR_STOP=1 -qAtX -c "SELECT json_build_object('pgVersion', current_setting('server_version'), 'modules', ($modules))")

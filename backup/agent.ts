@@ -1,7 +1,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { PassThrough, type Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import type Dockerode from "dockerode";
+import { DockerDemux } from "./demux";
 import { BackupError } from "./errors";
 import type { BackupRepository } from "./repository";
 
@@ -23,6 +24,14 @@ export interface AgentPlacement {
 export interface AgentEvent {
   event: string;
   [key: string]: unknown;
+}
+
+/** A running agent's output: its stdout, its completion, and a way to stop it early. */
+export interface AgentStream {
+  stdout: Readable;
+  done: Promise<void>;
+  /** Stops the agent (a reader went away): removes its container. */
+  cancel: () => Promise<void>;
 }
 
 export interface AgentOptions {
@@ -84,7 +93,7 @@ export class BackupAgent {
     args: string[],
     placement: AgentPlacement,
     opts: AgentOptions = {},
-  ): Promise<{ stdout: Readable; done: Promise<void> }> {
+  ): Promise<AgentStream> {
     const mounts: Dockerode.MountSettings[] = [
       { Type: "volume", Source: CACHE_VOLUME, Target: "/root/.cache/restic" },
       ...this.repository.mounts(),
@@ -111,21 +120,20 @@ export class BackupAgent {
       },
     });
     const stream = await container.attach({ stream: true, stdout: true, stderr: true });
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    this.docker.modem.demuxStream(stream, stdout, stderr);
     const tail: string[] = [];
     let partial = "";
-    stderr.on("data", (chunk: Buffer) => {
-      const lines = (partial + chunk.toString("utf8")).split("\n");
-      partial = lines.pop() ?? "";
-      for (const line of lines) {
-        if (!line.trim()) continue;
-        tail.push(line);
-        if (tail.length > 20) tail.shift();
-        opts.onLog?.(line);
-      }
-    });
+    const stdout = stream.pipe(
+      new DockerDemux((chunk) => {
+        const lines = (partial + chunk.toString("utf8")).split("\n");
+        partial = lines.pop() ?? "";
+        for (const line of lines) {
+          if (!line.trim()) continue;
+          tail.push(line);
+          if (tail.length > 20) tail.shift();
+          opts.onLog?.(line);
+        }
+      }),
+    );
     await container.start();
     const done = (async () => {
       let timer: NodeJS.Timeout | undefined;
@@ -133,20 +141,19 @@ export class BackupAgent {
         const timeout = new Promise<never>((_, reject) => {
           if (opts.timeoutMs)
             timer = setTimeout(
-              () => reject(new BackupError(`backup agent ${verb} timed out after ${opts.timeoutMs} ms`)),
+              () =>
+                reject(
+                  new BackupError(`backup agent ${verb} timed out after ${opts.timeoutMs} ms`),
+                ),
               opts.timeoutMs,
             );
         });
         const { StatusCode } = (await Promise.race([container.wait(), timeout])) as {
           StatusCode: number;
         };
-        // The attach stream ends after the exit; let it flush before judging.
-        await new Promise<void>((resolve) => {
-          if (stream.readableEnded) resolve();
-          else stream.once("end", () => resolve());
-          setTimeout(resolve, 2000);
-        });
-        stdout.end();
+        // The attach stream ends after the exit; let what it still holds reach the reader.
+        if (!stdout.writableFinished)
+          await new Promise<void>((resolve) => stdout.once("finish", () => resolve()));
         if (partial.trim()) tail.push(partial);
         if (StatusCode !== 0)
           throw new BackupError(
@@ -161,6 +168,10 @@ export class BackupAgent {
       }
     })();
     done.catch(() => undefined); // the caller awaits it; never an unhandled rejection meanwhile
-    return { stdout, done };
+    const cancel = async () => {
+      stdout.destroy();
+      await container.remove({ force: true }).catch(() => undefined);
+    };
+    return { stdout, done, cancel };
   }
 }

@@ -1,5 +1,4 @@
-import type { Readable } from "node:stream";
-import type { AgentEvent, AgentOptions, AgentPlacement, BackupAgent } from "./agent";
+import type { AgentEvent, AgentOptions, AgentPlacement, AgentStream, BackupAgent } from "./agent";
 import { BackupError } from "./errors";
 
 /** Why a backup was taken; a restic tag on both of its snapshots. */
@@ -20,6 +19,8 @@ export interface BackupLabels {
   reason: BackupReason;
   plan: string;
   odooVersion: string;
+  /** The snapshots' time, when not now (retention tests on an injected clock). */
+  at?: Date;
 }
 
 /** What one backup produced: two snapshots, verified. */
@@ -49,11 +50,13 @@ export interface RetentionPolicy {
 
 const summaryOf = (events: AgentEvent[], part: string) => {
   const s = events.find((e) => e.event === part)?.summary as
-    | { snapshot_id?: string; total_bytes_processed?: number; data_added?: number }
-    | undefined;
+    { snapshot_id?: string; total_bytes_processed?: number; data_added?: number } | undefined;
   if (!s?.snapshot_id) throw new BackupError(`the ${part} snapshot was not written`);
   return s as Required<typeof s>;
 };
+
+/** restic's --time format, in UTC (the agent runs with TZ unset). */
+const resticTime = (d: Date) => d.toISOString().slice(0, 19).replace("T", " ");
 
 const pgEnv = (l: TenantDataLocation) => ({
   PGHOST: l.database.host,
@@ -105,7 +108,12 @@ export class TenantBackups {
     const events = await this.agent.run(
       "backup",
       [location.tenantId, labels.id, ...tags],
-      placement(location),
+      labels.at
+        ? {
+            ...placement(location),
+            env: { ...pgEnv(location), BACKUP_TIME: resticTime(labels.at) },
+          }
+        : placement(location),
       opts,
     );
     const db = summaryOf(events, "database");
@@ -185,10 +193,7 @@ export class TenantBackups {
   }
 
   /** One database's filestore directory as a tar stream. */
-  dumpFiles(
-    filestoreSnapshot: string,
-    database: string,
-  ): Promise<{ stdout: Readable; done: Promise<void> }> {
+  dumpFiles(filestoreSnapshot: string, database: string): Promise<AgentStream> {
     return this.agent.start("dump-files", [filestoreSnapshot, database], {});
   }
 

@@ -40,6 +40,19 @@ export const planSchema = z
     trialDays: z.number().int().min(0).max(365),
     /** A plan that ends when its trial ends (the subscription expires) instead of billing on. */
     trialOnly: z.boolean().default(false),
+    /**
+     * After a cancellation: days the stopped instance and its data are kept (reactivation brings
+     * it back); the API's DATA_RETENTION_DAYS (30) when absent.
+     */
+    dataRetentionDays: z.number().int().min(1).max(3650).optional(),
+    /** How many backups restic keeps (`forget --keep-daily/weekly/monthly`). */
+    backupRetention: z
+      .strictObject({
+        daily: z.number().int().min(1).max(366),
+        weekly: z.number().int().min(0).max(520),
+        monthly: z.number().int().min(0).max(1200),
+      })
+      .default({ daily: 7, weekly: 4, monthly: 3 }),
     monthlyPrice: prices,
     killbill: z.strictObject({
       product: z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/),

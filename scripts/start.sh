@@ -26,6 +26,13 @@ fi
 if ! grep -q '^ODOO_SAAS_LOCAL_POSTGRES_PASSWORD=' .data/dev.env; then
   echo "ODOO_SAAS_LOCAL_POSTGRES_PASSWORD=$(openssl rand -hex 24)" >>.data/dev.env
 fi
+if ! grep -q '^BACKUP_PASSWORD=' .data/dev.env; then
+  # The restic repository's key: losing it loses every backup (keep a copy off the machine).
+  printf 'BACKUP_PASSWORD=%s\nBACKUP_REPOSITORY=%s\n' "$(openssl rand -hex 24)" "$PWD/.data/backups" >>.data/dev.env
+fi
+mkdir -p .data/backups
+BACKUP_AGENT_IMAGE=$(sed -n 's/^ODOO_SAAS_BACKUP_AGENT_IMAGE=//p' images/images.env)
+export BACKUP_AGENT_IMAGE
 while IFS='=' read -r key value; do
   [ -n "$key" ] && [ -z "${!key:-}" ] && export "$key=$value"
 done <.data/dev.env

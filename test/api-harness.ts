@@ -29,6 +29,18 @@ export interface ApiHarnessOptions {
   logTo?: { write(line: string): void };
 }
 
+/** The backup agent images/build.sh made (a placeholder where no image is needed). */
+function backupAgentImage(): string {
+  const file = path.join(__dirname, "..", "images", "images.env");
+  const line = fs.existsSync(file)
+    ? fs
+        .readFileSync(file, "utf8")
+        .split("\n")
+        .find((l) => l.startsWith("ODOO_SAAS_BACKUP_AGENT_IMAGE="))
+    : undefined;
+  return line?.split("=")[1] ?? "odoo-saas/backup-agent:latest";
+}
+
 export class ApiHarness {
   constructor(private readonly options: ApiHarnessOptions = {}) {}
   readonly killbill = new KillBillStandIn();
@@ -62,6 +74,9 @@ export class ApiHarness {
       PULUMI_BACKEND_URL: `file://${this.dataDir}/state`,
       PULUMI_CONFIG_PASSPHRASE: "api-test-passphrase",
       ODOO_SAAS_QUEUE_PREFIX: this.queuePrefix,
+      BACKUP_REPOSITORY: path.join(this.dataDir, "backups"),
+      BACKUP_PASSWORD: "backup-password-0123456789abcdef",
+      BACKUP_AGENT_IMAGE: backupAgentImage(),
       ...this.options.env,
       ...extra,
     };

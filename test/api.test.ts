@@ -165,18 +165,23 @@ describe("Kill Bill webhooks -> desired state -> reconcile", () => {
     expect(row.result).toMatch(/^outage-co: create, active on basic/);
   });
 
-  it("cancellation destroys the stack and tells the customer", async () => {
+  it("cancellation terminates: the stack and its data stay for the grace period, the customer is told until when", async () => {
     const sub = subscribe("bye-co", "cust-bye", "o@bye.example", "odoo-trial");
     await subscriptionEvent(sub, "ENTITLEMENT_CREATION");
     await converged("bye-co", "active");
     sub.state = "CANCELLED";
     await subscriptionEvent(sub, "ENTITLEMENT_CANCEL");
-    await converged("bye-co", "deleted");
-    await eventually(async () =>
-      mailsTo("o@bye.example").some((m) => m.subject.includes("has been removed")),
+    const t = await converged("bye-co", "terminated");
+    expect(t.status).toBe("terminated");
+    const keptDays = (Date.parse(t.dataKeptUntil) - Date.now()) / 86_400_000;
+    expect(keptDays).toBeGreaterThan(29.9);
+    expect(keptDays).toBeLessThanOrEqual(30);
+    const mail = await eventually(async () =>
+      mailsTo("o@bye.example").find((m) => m.subject.includes("has been stopped")),
     );
-    const stacks = await eventually(async () => (await admin(api().get("/admin/tenants"))).body);
-    expect(stacks.find((t: any) => t.id === "bye-co").desiredState).toBe("deleted");
+    expect(mail.raw).toContain(`Your data is kept until ${t.dataKeptUntil.slice(0, 10)}`);
+    expect(mail.raw).toContain("export");
+    expect((await operations("bye-co")).map((o) => o.type)).toEqual(["up", "up"]);
   });
 });
 

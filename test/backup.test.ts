@@ -18,7 +18,10 @@ const tag = `bk${process.pid}`;
 const PG_PORT = 15877;
 const ADMIN = { user: "postgres_admin", password: "admin-password-for-tests" };
 const repoDir = fs.mkdtempSync(path.join(os.tmpdir(), "odoo-saas-restic-"));
-const repository = new BackupRepository({ location: repoDir, password: "restic-test-password-1234" });
+const repository = new BackupRepository({
+  location: repoDir,
+  password: "restic-test-password-1234",
+});
 const agent = new BackupAgent(images.ODOO_SAAS_BACKUP_AGENT_IMAGE, repository, docker);
 const backups = new TenantBackups(agent);
 let pgContainer: Docker.Container;
@@ -110,7 +113,11 @@ beforeAll(async () => {
 afterAll(async () => {
   await pgContainer?.remove({ force: true }).catch(() => undefined);
   for (const v of (await docker.listVolumes()).Volumes ?? [])
-    if (v.Name.startsWith(tag)) await docker.getVolume(v.Name).remove().catch(() => undefined);
+    if (v.Name.startsWith(tag))
+      await docker
+        .getVolume(v.Name)
+        .remove()
+        .catch(() => undefined);
   await docker
     .getNetwork(`${tag}-net`)
     .remove()
@@ -139,29 +146,58 @@ describe("backups with restic, PostgreSQL and a Docker volume", () => {
   }, 120_000);
 
   it("a second backup of unchanged data adds (almost) nothing to the repository", async () => {
-    const second = await backups.backup(location("acme"), labels("00000000-0000-4000-8000-000000000002"));
+    const second = await backups.backup(
+      location("acme"),
+      labels("00000000-0000-4000-8000-000000000002"),
+    );
     expect(second.bytesAdded).toBeLessThan(first.bytesAdded / 4);
   }, 120_000);
 
   it("restores rows and files to what they were, swapping the database while sessions are open", async () => {
-    await sql("acme", "DELETE FROM res_partner WHERE id > 10", { user: "acme_role", password: "tenant-pw" });
-    await inVolume(location("acme").volume, "echo changed > /v/filestore/acme/ab/abc123 && touch /v/filestore/acme/ab/new");
+    await sql("acme", "DELETE FROM res_partner WHERE id > 10", {
+      user: "acme_role",
+      password: "tenant-pw",
+    });
+    await inVolume(
+      location("acme").volume,
+      "echo changed > /v/filestore/acme/ab/abc123 && touch /v/filestore/acme/ab/new",
+    );
     expect(await partners("acme")).toBe(10);
     // A session Odoo would hold: the restore disconnects it instead of waiting for it.
-    const held = new Client({ host: "127.0.0.1", port: PG_PORT, database: "acme", user: "acme_role", password: "tenant-pw" });
+    const held = new Client({
+      host: "127.0.0.1",
+      port: PG_PORT,
+      database: "acme",
+      user: "acme_role",
+      password: "tenant-pw",
+    });
     await held.connect();
     held.on("error", () => undefined);
     await backups.restore(first, "acme", location("acme"), "11111111-2222-4333-8444-555555555555");
     expect(await partners("acme")).toBe(500);
     expect(await fileOf("acme")).toBe("original");
-    expect(await inVolume(location("acme").volume, "ls /v/filestore/acme/ab; stat -c %u /v/filestore/acme/ab/abc123")).toBe("abc123\nbig\n101");
+    expect(
+      await inVolume(
+        location("acme").volume,
+        "ls /v/filestore/acme/ab; stat -c %u /v/filestore/acme/ab/abc123",
+      ),
+    ).toBe("abc123\nbig\n101");
     // The restored database is the tenant's: owned by its role, closed to others, nothing left over.
-    const [db] = await sql("postgres", "SELECT pg_get_userbyid(datdba) AS owner, datacl::text AS acl FROM pg_database WHERE datname = 'acme'");
+    const [db] = await sql(
+      "postgres",
+      "SELECT pg_get_userbyid(datdba) AS owner, datacl::text AS acl FROM pg_database WHERE datname = 'acme'",
+    );
     expect(db.owner).toBe("acme_role");
     expect(db.acl).not.toMatch(/(^|[{,])=/); // no PUBLIC entry
-    const left = await sql("postgres", "SELECT datname FROM pg_database WHERE datname LIKE 'acme_%'");
+    const left = await sql(
+      "postgres",
+      "SELECT datname FROM pg_database WHERE datname LIKE 'acme_%'",
+    );
     expect(left).toEqual([]);
-    await sql("acme", "INSERT INTO res_partner (name) VALUES ('after restore')", { user: "acme_role", password: "tenant-pw" });
+    await sql("acme", "INSERT INTO res_partner (name) VALUES ('after restore')", {
+      user: "acme_role",
+      password: "tenant-pw",
+    });
     await held.end().catch(() => undefined);
   }, 180_000);
 
@@ -170,8 +206,13 @@ describe("backups with restic, PostgreSQL and a Docker volume", () => {
     await docker.createVolume({ Name: location("clone").volume });
     await backups.restore(first, "acme", location("clone"), "22222222-2222-4333-8444-555555555555");
     expect(await partners("clone")).toBe(500);
-    expect(await inVolume(location("clone").volume, "cat /v/filestore/clone/ab/abc123")).toBe("original");
-    const [t] = await sql("clone", "SELECT tableowner FROM pg_tables WHERE tablename = 'res_partner'");
+    expect(await inVolume(location("clone").volume, "cat /v/filestore/clone/ab/abc123")).toBe(
+      "original",
+    );
+    const [t] = await sql(
+      "clone",
+      "SELECT tableowner FROM pg_tables WHERE tablename = 'res_partner'",
+    );
     expect(t.tableowner).toBe("clone_role");
   }, 180_000);
 

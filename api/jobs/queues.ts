@@ -3,12 +3,27 @@ import { Queue, type ConnectionOptions } from "bullmq";
 export const RECONCILE_QUEUE = "reconcile";
 export const INBOX_QUEUE = "inbox";
 export const MAIL_QUEUE = "mail";
+export const TENANT_OPS_QUEUE = "tenant-ops";
+export const MAINTENANCE_QUEUE = "maintenance";
 
 export interface ReconcileJob {
   tenantId: string;
 }
 export interface InboxJob {
   inboxId: string;
+}
+/** A backup or restore of one tenant (its operation row exists; scheduled backups create theirs). */
+export interface TenantOpJob {
+  operationId?: string;
+  tenantId: string;
+  kind: "backup" | "restore";
+  reason?: "manual" | "scheduled";
+  backupId?: string;
+  sourceTenantId?: string;
+}
+export type MaintenanceTask = "nightly-backups" | "retention" | "repository-check";
+export interface MaintenanceJob {
+  task: MaintenanceTask;
 }
 export interface MailJob {
   to: string;
@@ -21,12 +36,66 @@ export class Queues {
   readonly reconcile: Queue<ReconcileJob>;
   readonly inbox: Queue<InboxJob>;
   readonly mail: Queue<MailJob>;
+  readonly tenantOps: Queue<TenantOpJob>;
+  readonly maintenance: Queue<MaintenanceJob>;
 
   constructor(connection: ConnectionOptions, prefix = "odoo-saas") {
     const opts = { connection, prefix };
     this.reconcile = new Queue<ReconcileJob>(RECONCILE_QUEUE, opts);
     this.inbox = new Queue<InboxJob>(INBOX_QUEUE, opts);
     this.mail = new Queue<MailJob>(MAIL_QUEUE, opts);
+    this.tenantOps = new Queue<TenantOpJob>(TENANT_OPS_QUEUE, opts);
+    this.maintenance = new Queue<MaintenanceJob>(MAINTENANCE_QUEUE, opts);
+  }
+
+  async enqueueTenantOp(job: TenantOpJob): Promise<void> {
+    await this.tenantOps.add(job.kind, job, {
+      jobId: `op-${job.operationId}`,
+      // A restore into a new tenant waits for it to be provisioned: retried for ~10 minutes.
+      attempts: job.kind === "restore" ? 60 : 4,
+      backoff: { type: "fixed", delay: 10_000 },
+      removeOnComplete: true,
+      removeOnFail: 1000,
+    });
+  }
+
+  /** Tonight's backup of one tenant, at its offset in the window; one per tenant and day. */
+  async enqueueScheduledBackup(tenantId: string, day: string, delayMs: number): Promise<void> {
+    await this.tenantOps.add(
+      "backup",
+      { tenantId, kind: "backup", reason: "scheduled" },
+      {
+        jobId: `scheduled-${tenantId}-${day}`,
+        delay: delayMs,
+        attempts: 3,
+        backoff: { type: "exponential", delay: 60_000 },
+        removeOnComplete: { age: 3 * 86400 },
+        removeOnFail: 1000,
+      },
+    );
+  }
+
+  /**
+   * The lifecycle's schedules, as BullMQ job schedulers (idempotent: every replica may call it;
+   * Redis holds one schedule per task). Times are cron patterns in the platform's timezone.
+   */
+  async scheduleMaintenance(s: {
+    backupCron: string;
+    retentionCron: string;
+    checkCron: string;
+    timezone: string;
+  }): Promise<void> {
+    const plans: [MaintenanceTask, string][] = [
+      ["nightly-backups", s.backupCron],
+      ["retention", s.retentionCron],
+      ["repository-check", s.checkCron],
+    ];
+    for (const [task, pattern] of plans)
+      await this.maintenance.upsertJobScheduler(
+        task,
+        { pattern, tz: s.timezone },
+        { name: task, data: { task }, opts: { removeOnComplete: 100, removeOnFail: 100 } },
+      );
   }
 
   /**
@@ -77,7 +146,7 @@ export class Queues {
 
   async depths(): Promise<Record<string, number>> {
     const entries = await Promise.all(
-      [this.reconcile, this.inbox, this.mail].map(
+      [this.reconcile, this.inbox, this.mail, this.tenantOps].map(
         async (q) =>
           [
             q.name,
@@ -89,6 +158,10 @@ export class Queues {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.reconcile.close(), this.inbox.close(), this.mail.close()]);
+    await Promise.all(
+      [this.reconcile, this.inbox, this.mail, this.tenantOps, this.maintenance].map((q) =>
+        q.close(),
+      ),
+    );
   }
 }

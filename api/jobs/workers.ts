@@ -5,14 +5,19 @@ import { operatorFailureMail } from "../mail/messages";
 import type { Metrics } from "../metrics";
 import type { BillingSync } from "../services/billing-sync";
 import type { Reconciler } from "../services/reconciler";
+import type { BackupService } from "../services/backup-service";
 import type { InboxStore } from "../store/inbox-store";
 import type { TenantStore } from "../store/tenant-store";
 import {
   INBOX_QUEUE,
   MAIL_QUEUE,
+  MAINTENANCE_QUEUE,
   RECONCILE_QUEUE,
+  TENANT_OPS_QUEUE,
   type InboxJob,
   type MailJob,
+  type MaintenanceJob,
+  type TenantOpJob,
   type Queues,
   type ReconcileJob,
 } from "./queues";
@@ -22,6 +27,9 @@ export interface WorkerDeps {
   prefix?: string;
   queues: Queues;
   reconciler: Reconciler;
+  backups: BackupService;
+  /** Backups and restores at once (each a container reading or writing a tenant's data). */
+  backupConcurrency: number;
   billing: BillingSync;
   mailer: Mailer;
   tenants: TenantStore;
@@ -96,9 +104,43 @@ export class Workers {
         "mail not sent",
       ),
     );
-    for (const w of [reconcile, inbox, mail])
+    const tenantOps = new Worker<TenantOpJob>(TENANT_OPS_QUEUE, (job) => d.backups.run(job.data), {
+      ...base,
+      concurrency: d.backupConcurrency,
+      lockDuration: d.jobLockMs,
+      stalledInterval: Math.max(1000, Math.floor(d.jobLockMs / 2)),
+    });
+    tenantOps.on("failed", (job, err) =>
+      d.logger.warn(
+        {
+          tenantId: job?.data.tenantId,
+          kind: job?.data.kind,
+          attempt: job?.attemptsMade,
+          error: err.message,
+        },
+        "backup or restore failed",
+      ),
+    );
+    const maintenance = new Worker<MaintenanceJob>(
+      MAINTENANCE_QUEUE,
+      async (job) => {
+        const task = job.data.task;
+        const result =
+          task === "nightly-backups"
+            ? { tenants: await d.backups.nightly() }
+            : task === "retention"
+              ? await d.backups.retention()
+              : await d.backups.check();
+        d.logger.info({ task, result }, "maintenance done");
+      },
+      { ...base, concurrency: 1 },
+    );
+    maintenance.on("failed", (job, err) =>
+      d.logger.warn({ task: job?.data.task, error: err.message }, "maintenance failed"),
+    );
+    for (const w of [reconcile, inbox, mail, tenantOps, maintenance])
       w.on("error", (err) => d.logger.error({ err }, "worker error"));
-    this.workers = [reconcile, inbox, mail];
+    this.workers = [reconcile, inbox, mail, tenantOps, maintenance];
   }
 
   /** One sweep: re-enqueue lagging tenants and unprocessed webhooks; refresh the queue gauge. */

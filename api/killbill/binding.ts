@@ -71,8 +71,8 @@ export function decideBilling(t: Tenant | undefined, f: BillingFacts): BillingDe
   return { action: "rebind" };
 }
 
-/** The state a tenant should be in: a cancellation wins, then an operator's hold, then billing. */
+/** The state a tenant should be in: a termination wins, then an operator's hold, then billing. */
 export function effectiveState(billing: DesiredState, operatorHold: boolean): DesiredState {
-  if (billing === "deleted") return "deleted";
+  if (billing === "terminated" || billing === "deleted") return billing;
   return operatorHold ? "suspended" : billing;
 }

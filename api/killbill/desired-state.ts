@@ -16,8 +16,9 @@ const DAY_MS = 86_400_000;
  * the tenant the bundle names. Identity: the bundle's external key is the tenant id (lower-cased);
  * the account's external key (or id) gives the customer id; the account's e-mail the admin e-mail.
  *   PENDING / ACTIVE -> active on the tier of its planName; BLOCKED -> suspended;
- *   CANCELLED / EXPIRED -> deleted. A trial-only plan past its days counts as expired by our own
- *   clock too (Kill Bill 0.22 does not expire FIXEDTERM phases).
+ *   CANCELLED / EXPIRED -> terminated (stopped, data kept for the plan's retention days; only the
+ *   retention job deletes). A trial-only plan past its days counts as expired by our own clock
+ *   too (Kill Bill 0.22 does not expire FIXEDTERM phases).
  */
 export function factsFromBilling(
   subscription: KillBillSubscription,
@@ -43,7 +44,7 @@ export function factsFromBilling(
     subscription.startDate &&
     now.getTime() >= Date.parse(subscription.startDate) + plan.trialDays * DAY_MS;
   const billingState =
-    !live || trialOver ? "deleted" : subscription.state === "BLOCKED" ? "suspended" : "active";
+    !live || trialOver ? "terminated" : subscription.state === "BLOCKED" ? "suspended" : "active";
   return {
     kind: "facts",
     facts: {

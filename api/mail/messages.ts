@@ -1,12 +1,19 @@
 import type { SuspendReason } from "../store/tenant-store";
 import type { MailJob } from "../jobs/queues";
 
-export type CustomerNotice = "ready" | "suspended" | "resumed" | "deleted";
+export type CustomerNotice =
+  "ready" | "suspended" | "resumed" | "terminated" | "reactivated" | "deleted";
 
 /** The customer e-mail for a lifecycle change (plain text: it reaches every mail client). */
 export function customerMail(
   notice: CustomerNotice,
-  t: { id: string; adminEmail: string; url?: string; suspendReason?: SuspendReason | null },
+  t: {
+    id: string;
+    adminEmail: string;
+    url?: string;
+    suspendReason?: SuspendReason | null;
+    dataKeptUntil?: string | null;
+  },
 ): MailJob {
   const url = t.url ?? `the address of instance ${t.id}`;
   const texts: Record<CustomerNotice, [string, string]> = {
@@ -22,14 +29,29 @@ export function customerMail(
       `Your Odoo instance ${t.id} is running again`,
       `Thank you. Your Odoo instance is available again at ${url}\n`,
     ],
+    terminated: [
+      `Your Odoo instance ${t.id} has been stopped`,
+      `Your subscription has ended and your Odoo instance ${t.id} has been stopped.\n\n` +
+        `Your data is kept until ${day(t.dataKeptUntil)}. Until then, subscribing again brings the\n` +
+        "instance back exactly as it was.\n\nTo take your data with you, reply to this e-mail and ask for the export: an Odoo\n" +
+        "backup file (database and attachments) that any Odoo of the same version can restore\n" +
+        "from its database manager.\n",
+    ],
+    reactivated: [
+      `Your Odoo instance ${t.id} is back`,
+      `Welcome back. Your Odoo instance is available again at ${url}, with all your data.\n`,
+    ],
     deleted: [
       `Your Odoo instance ${t.id} has been removed`,
-      `Your subscription has ended and your Odoo instance ${t.id} has been removed with its data.\n`,
+      `Your Odoo instance ${t.id} has been removed. A final backup of it is kept for a limited\n` +
+        "time; contact support if you need it.\n",
     ],
   };
   const [subject, text] = texts[notice];
   return { to: t.adminEmail, subject, text };
 }
+
+const day = (iso?: string | null) => (iso ? iso.slice(0, 10) : "the end of the grace period");
 
 /** The real reason, in the customer's terms, and how the instance comes back. */
 const SUSPENSION_REASONS: Record<SuspendReason, string> = {

@@ -2,7 +2,15 @@ import { Router } from "express";
 import { NotFoundError } from "../errors";
 import { bearerAuth, handle, parse } from "../http";
 import type { OperationEvent, ProgressBus } from "../jobs/progress-bus";
-import { createTenantBody, operationIdParam, planChangeBody, tenantIdParam } from "../schemas";
+import {
+  createTenantBody,
+  deleteQuery,
+  exportQuery,
+  operationIdParam,
+  planChangeBody,
+  restoreBody,
+  tenantIdParam,
+} from "../schemas";
 import type { TenantService } from "../services/tenant-service";
 import type { OperationStore } from "../store/operation-store";
 
@@ -39,7 +47,58 @@ export function adminRoutes(d: AdminDeps): Router {
   );
   r.delete(
     "/admin/tenants/:id",
-    handle(async (req, res) => accepted(res, await d.service.remove(id(req.params)))),
+    handle(async (req, res) =>
+      accepted(
+        res,
+        await d.service.remove(id(req.params), {
+          skipBackup: parse(deleteQuery, req.query).skipBackup === "true",
+        }),
+      ),
+    ),
+  );
+  r.get(
+    "/admin/tenants/:id/backups",
+    handle(async (req, res) => {
+      const tenant = await d.service.get(id(req.params));
+      res.json(await d.service.backups.list(tenant.id));
+    }),
+  );
+  r.post(
+    "/admin/tenants/:id/backups",
+    handle(async (req, res) =>
+      res.status(202).json(await d.service.backups.requestBackup(id(req.params))),
+    ),
+  );
+  r.post(
+    "/admin/tenants/:id/restore",
+    handle(async (req, res) =>
+      res
+        .status(202)
+        .json(
+          await d.service.backups.requestRestore(
+            id(req.params),
+            parse(restoreBody, req.body ?? {}),
+          ),
+        ),
+    ),
+  );
+  // Odoo's backup format (manifest.json, dump.sql, filestore/), zipped while it streams.
+  r.get(
+    "/admin/tenants/:id/export",
+    handle(async (req, res) => {
+      const tenantId = id(req.params);
+      const { filename, stream } = await d.service.backups.exportZip(
+        tenantId,
+        parse(exportQuery, req.query).backup,
+      );
+      res.writeHead(200, {
+        "Content-Type": "application/zip",
+        "Content-Disposition": `attachment; filename="${filename}"`,
+      });
+      stream.on("error", () => res.destroy());
+      res.on("close", () => stream.destroy());
+      stream.pipe(res);
+    }),
   );
   r.post(
     "/admin/tenants/:id/plan",

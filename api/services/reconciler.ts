@@ -7,7 +7,9 @@ import type { Logger } from "../logger";
 import { customerMail, type CustomerNotice } from "../mail/messages";
 import type { Metrics } from "../metrics";
 import type { OperationStore } from "../store/operation-store";
+import type { TenantLocks } from "../store/tenant-lock";
 import type { DesiredState, Tenant, TenantStore } from "../store/tenant-store";
+import type { BackupService } from "./backup-service";
 
 export interface ReconcilerDeps {
   tenants: TenantStore;
@@ -17,6 +19,8 @@ export interface ReconcilerDeps {
   progress: ProgressBus;
   metrics: Metrics;
   logger: Logger;
+  locks: TenantLocks;
+  backups: BackupService;
 }
 
 /** A reconcile failed; the job may be retried. Carries the generation it was applying. */
@@ -45,10 +49,36 @@ export function noticeFor(
   previous: DesiredState | null,
   next: DesiredState,
 ): CustomerNotice | undefined {
-  if (next === "active")
-    return previous === "suspended" ? "resumed" : previous === "active" ? undefined : "ready";
+  if (next === "active") {
+    if (previous === "suspended") return "resumed";
+    if (previous === "terminated") return "reactivated";
+    return previous === "active" ? undefined : "ready";
+  }
   if (next === "suspended") return previous === "active" ? "suspended" : undefined;
+  if (next === "terminated")
+    return previous && previous !== "terminated" && previous !== "deleted"
+      ? "terminated"
+      : undefined;
   return previous && previous !== "deleted" ? "deleted" : undefined;
+}
+
+/**
+ * The backup an operation needs before it changes a provisioned tenant's data or runtime: before
+ * it is terminated or destroyed (the final one), and before a plan or Odoo version change.
+ */
+export function backupBefore(
+  t: Tenant,
+): "pre-destroy" | "pre-terminate" | "pre-change" | undefined {
+  const provisioned = t.observedState !== null && t.observedState !== "deleted";
+  if (!provisioned) return undefined;
+  if (t.desiredState === "deleted") return "pre-destroy";
+  if (t.desiredState === "terminated")
+    return t.observedState === "terminated" ? undefined : "pre-terminate";
+  const applied = t.outputs ?? {};
+  const changes =
+    (applied.plan !== undefined && applied.plan !== t.spec.plan) ||
+    (applied.odooVersion !== undefined && applied.odooVersion !== t.spec.odooVersion);
+  return changes && t.observedState === "active" ? "pre-change" : undefined;
 }
 
 /**
@@ -62,9 +92,15 @@ export class Reconciler {
   async reconcile(tenantId: string): Promise<void> {
     // Loop: a generation set while a run was going on is applied by this same job.
     for (let round = 0; round < 10; round++) {
-      const tenant = await this.d.tenants.get(tenantId);
-      if (!tenant || tenant.observedGeneration >= tenant.desiredGeneration) return;
-      await this.apply(tenant);
+      const lagging = await this.d.tenants.get(tenantId);
+      if (!lagging || lagging.observedGeneration >= lagging.desiredGeneration) return;
+      // Under the tenant's lock (no backup or restore meanwhile), read again: another process
+      // may have applied it while this one waited.
+      await this.d.locks.withLock(tenantId, async () => {
+        const tenant = await this.d.tenants.get(tenantId);
+        if (tenant && tenant.observedGeneration < tenant.desiredGeneration)
+          await this.apply(tenant);
+      });
     }
   }
 
@@ -82,6 +118,21 @@ export class Reconciler {
     try {
       let outputs: Record<string, unknown> | null = null;
       let changes: Record<string, number>;
+      const before = backupBefore(t);
+      if (before) {
+        onProgress({
+          kind: "diagnostic",
+          severity: "info",
+          message: `taking the ${before} backup`,
+        });
+        const onLog = (message: string) =>
+          onProgress({ kind: "diagnostic", severity: "info", message });
+        const backup =
+          before === "pre-change"
+            ? ((await this.d.backups.take(t, before, onLog))?.id ?? "none: no tenant data")
+            : await this.d.backups.finalBackup(t, before, onLog);
+        log.info({ backup, reason: before }, "backup before the change");
+      }
       if (type === "destroy") {
         changes = await this.d.stacks.destroy(t.id, { onProgress }).catch((e) => {
           if (e instanceof StackNotFoundError) return {}; // never provisioned, or already gone
@@ -89,7 +140,13 @@ export class Reconciler {
         });
       } else {
         const result = await this.d.stacks.up(
-          { tenantId: t.id, customerId: t.customerId, ...t.spec, state: t.desiredState },
+          {
+            tenantId: t.id,
+            customerId: t.customerId,
+            ...t.spec,
+            // Terminated is stopped like suspended in the stack: no runtime, no route, data kept.
+            state: t.desiredState === "active" ? "active" : "suspended",
+          },
           { onProgress },
         );
         outputs = result.outputs;
@@ -111,6 +168,7 @@ export class Reconciler {
             adminEmail: t.spec.adminEmail!,
             url,
             suspendReason: t.suspendReason,
+            dataKeptUntil: t.dataKeptUntil,
           }),
         );
       }

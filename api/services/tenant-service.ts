@@ -8,6 +8,10 @@ import type { BillingProblem, BillingProblemStore } from "../store/billing-probl
 import type { DesiredState, SuspendReason, Tenant, TenantStore } from "../store/tenant-store";
 import type { BillingSync } from "./billing-sync";
 import type { PreviewOutcome, TenantStacks } from "../../automation";
+import type { Metrics } from "../metrics";
+import type { BackupService } from "./backup-service";
+import { INSTANCE_STATUSES, instanceStatus, type InstanceStatus } from "./instance-status";
+import type { RuntimeObservation, TenantRuntime } from "./tenant-runtime";
 
 /** A tenant as the admin API shows it. */
 export interface TenantView {
@@ -23,6 +27,10 @@ export interface TenantView {
   /** The Kill Bill subscription the tenant follows, and what it says. */
   billing: { subscriptionId: string; accountId: string | null; state: DesiredState | null } | null;
   observedState: DesiredState | null;
+  /** What the operator and customer see, from the runtime the engine reports now. */
+  status: InstanceStatus;
+  /** A terminated tenant's stopped instance and data are kept until then. */
+  dataKeptUntil: string | null;
   converged: boolean;
   desiredGeneration: number;
   observedGeneration: number;
@@ -49,8 +57,28 @@ export class TenantService {
       stacks: TenantStacks;
       billing: BillingSync;
       problems: BillingProblemStore;
+      backups: BackupService;
+      runtime: TenantRuntime;
+      metrics: Metrics;
     },
-  ) {}
+  ) {
+    d.metrics.instanceSource.count = async () => {
+      const counts: Record<string, number> = Object.fromEntries(
+        INSTANCE_STATUSES.map((s) => [s, 0]),
+      );
+      for (const t of await this.list()) counts[t.status]++;
+      return counts;
+    };
+  }
+
+  get backups(): BackupService {
+    return this.d.backups;
+  }
+
+  /** The engine's view of every runtime; none (status from the last operation) if it cannot be read. */
+  private observed(): Promise<Map<string, RuntimeObservation> | undefined> {
+    return this.d.runtime.observeAll().catch(() => undefined);
+  }
 
   /** Subscriptions that bill a customer without an instance of them. */
   billingProblems(): Promise<BillingProblem[]> {
@@ -63,16 +91,18 @@ export class TenantService {
   }
 
   async view(t: Tenant): Promise<TenantView> {
-    return viewOf(t, await this.d.operations.latest(t.id));
+    const [op, seen] = await Promise.all([this.d.operations.latest(t.id), this.observed()]);
+    return viewOf(t, op, seen);
   }
 
   /** Every tenant with its last operation, in two queries whatever the fleet's size. */
   async list(): Promise<TenantView[]> {
-    const [tenants, latest] = await Promise.all([
+    const [tenants, latest, seen] = await Promise.all([
       this.d.tenants.list(),
       this.d.operations.latestByTenant(),
+      this.observed(),
     ]);
-    return tenants.map((t) => viewOf(t, latest.get(t.id)));
+    return tenants.map((t) => viewOf(t, latest.get(t.id), seen));
   }
 
   async get(id: string): Promise<Tenant> {
@@ -125,13 +155,18 @@ export class TenantService {
    * the customer would go on paying for nothing, and the next event would create an empty instance.
    * Cancel the subscription in Kill Bill first.
    */
-  async remove(id: string) {
+  async remove(id: string, opts: { skipBackup?: boolean } = {}) {
     const t = await this.get(id);
-    if (t.billingState && t.billingState !== "deleted")
+    if (t.billingState && t.billingState !== "terminated" && t.billingState !== "deleted")
       throw new ConflictError(
         `tenant ${id} is billed by Kill Bill subscription ${t.killbillSubscriptionId} (${t.billingState}): cancel it in Kill Bill first`,
       );
-    return this.update(id, () => ({ desiredState: "deleted" }), {}, true);
+    return this.update(
+      id,
+      () => ({ desiredState: "deleted" }),
+      { skipFinalBackup: opts.skipBackup ?? false },
+      true,
+    );
   }
 
   /** Another try, also for a generation the workers gave up on; billing is read again first. */
@@ -160,7 +195,11 @@ export class TenantService {
   private async update(
     id: string,
     change: (t: Tenant) => Partial<Pick<Tenant, "spec" | "desiredState">>,
-    operator: { operatorHold?: boolean; suspendReason?: SuspendReason | null } = {},
+    operator: {
+      operatorHold?: boolean;
+      suspendReason?: SuspendReason | null;
+      skipFinalBackup?: boolean;
+    } = {},
     allowDeleted = false,
   ): Promise<Tenant> {
     const t = await this.get(id);
@@ -171,7 +210,7 @@ export class TenantService {
       tenantId: t.id,
       customerId: t.customerId,
       ...next.spec,
-      state: next.desiredState === "deleted" ? "active" : next.desiredState,
+      state: next.desiredState === "active" ? "active" : "suspended",
     });
     const { tenant, changed } = await this.d.tenants.setDesired({
       id: t.id,
@@ -196,7 +235,14 @@ export class TenantService {
   }
 }
 
-function viewOf(t: Tenant, op: Operation | undefined): TenantView {
+function viewOf(
+  t: Tenant,
+  op: Operation | undefined,
+  seen: Map<string, RuntimeObservation> | undefined,
+): TenantView {
+  const runtimeName =
+    typeof t.outputs?.runtimeName === "string" ? t.outputs.runtimeName : undefined;
+  const runtime = seen && runtimeName ? (seen.get(runtimeName) ?? "missing") : undefined;
   return {
     id: t.id,
     customerId: t.customerId,
@@ -214,6 +260,8 @@ function viewOf(t: Tenant, op: Operation | undefined): TenantView {
         }
       : null,
     observedState: t.observedState,
+    status: instanceStatus(t, runtime),
+    dataKeptUntil: t.dataKeptUntil,
     converged: t.observedGeneration >= t.desiredGeneration,
     desiredGeneration: t.desiredGeneration,
     observedGeneration: t.observedGeneration,

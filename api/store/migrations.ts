@@ -87,6 +87,63 @@ const MIGRATIONS: { id: number; sql: string }[] = [
       CREATE INDEX billing_problems_open ON billing_problems (first_seen) WHERE resolved_at IS NULL;
     `,
   },
+  {
+    id: 4,
+    sql: `
+      -- A cancelled tenant is terminated first: stopped, its data kept until data_kept_until;
+      -- only then deleted (after a final verified backup, unless an operator skipped it).
+      ALTER TABLE tenants DROP CONSTRAINT tenants_desired_state_check;
+      ALTER TABLE tenants ADD CONSTRAINT tenants_desired_state_check
+        CHECK (desired_state IN ('active', 'suspended', 'terminated', 'deleted'));
+      ALTER TABLE tenants DROP CONSTRAINT tenants_observed_state_check;
+      ALTER TABLE tenants ADD CONSTRAINT tenants_observed_state_check
+        CHECK (observed_state IN ('active', 'suspended', 'terminated', 'deleted'));
+      ALTER TABLE tenants DROP CONSTRAINT tenants_billing_state_check;
+      ALTER TABLE tenants ADD CONSTRAINT tenants_billing_state_check
+        CHECK (billing_state IN ('active', 'suspended', 'terminated', 'deleted'));
+      UPDATE tenants SET billing_state = 'terminated' WHERE billing_state = 'deleted';
+      ALTER TABLE tenants ADD COLUMN terminated_at timestamptz;
+      ALTER TABLE tenants ADD COLUMN data_kept_until timestamptz;
+      ALTER TABLE tenants ADD COLUMN deleted_at timestamptz;
+      ALTER TABLE tenants ADD COLUMN skip_final_backup boolean NOT NULL DEFAULT false;
+      CREATE INDEX tenants_terminated ON tenants (data_kept_until) WHERE desired_state = 'terminated';
+
+      ALTER TABLE operations DROP CONSTRAINT operations_type_check;
+      ALTER TABLE operations ADD CONSTRAINT operations_type_check
+        CHECK (type IN ('up', 'destroy', 'backup', 'restore'));
+      ALTER TABLE operations DROP CONSTRAINT operations_status_check;
+      ALTER TABLE operations ADD CONSTRAINT operations_status_check
+        CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'abandoned'));
+      ALTER TABLE operations ADD COLUMN details jsonb;
+
+      -- One row per backup (two restic snapshots: the database dump and the filestore).
+      CREATE TABLE backups (
+        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+        tenant_id text NOT NULL,
+        reason text NOT NULL
+          CHECK (reason IN ('scheduled', 'manual', 'pre-destroy', 'pre-change', 'pre-terminate')),
+        status text NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'abandoned')),
+        plan text NOT NULL,
+        odoo_version text NOT NULL,
+        database_name text,
+        database_snapshot text,
+        filestore_snapshot text,
+        bytes_processed bigint,
+        bytes_added bigint,
+        filestore_entries integer,
+        duration_ms integer,
+        verified_at timestamptz,
+        pg_version text,
+        modules jsonb,
+        error text,
+        started_at timestamptz NOT NULL DEFAULT now(),
+        finished_at timestamptz,
+        -- Dropped from the repository by the retention policy (or the deleted tenant's expiry).
+        forgotten_at timestamptz
+      );
+      CREATE INDEX backups_tenant ON backups (tenant_id, started_at DESC);
+    `,
+  },
 ];
 
 export async function migrate(pool: Pool): Promise<number[]> {

@@ -1,11 +1,12 @@
 import type { Pool } from "pg";
 
-export type OperationStatus = "running" | "succeeded" | "failed" | "abandoned";
+export type OperationStatus = "queued" | "running" | "succeeded" | "failed" | "abandoned";
+export type OperationType = "up" | "destroy" | "backup" | "restore";
 
 export interface Operation {
   id: string;
   tenantId: string;
-  type: "up" | "destroy";
+  type: OperationType;
   generation: number;
   status: OperationStatus;
   startedAt: string;
@@ -13,6 +14,8 @@ export interface Operation {
   error: string | null;
   logTail: string | null;
   changes: Record<string, number> | null;
+  /** What a backup or restore was asked to do, and what it produced. */
+  details: Record<string, unknown> | null;
 }
 
 const row = (r: any): Operation => ({
@@ -26,18 +29,37 @@ const row = (r: any): Operation => ({
   error: r.error,
   logTail: r.log_tail,
   changes: r.changes,
+  details: r.details,
 });
 
 /** The operation log: one row per engine run on a tenant. */
 export class OperationStore {
   constructor(private readonly pool: Pool) {}
 
-  /** Starts an operation; any earlier one still `running` was cut short by a crash: abandoned. */
-  async start(tenantId: string, type: Operation["type"], generation: number): Promise<Operation> {
+  /**
+   * Starts an operation (under the tenant's lock); any earlier one still `running` was cut short
+   * by a crash: abandoned. `queuedId` starts an operation recorded when it was asked for.
+   */
+  async start(
+    tenantId: string,
+    type: OperationType,
+    generation: number,
+    queuedId?: string,
+  ): Promise<Operation> {
     await this.pool.query(
-      "UPDATE operations SET status = 'abandoned', finished_at = now() WHERE tenant_id = $1 AND status = 'running'",
+      `UPDATE operations SET status = 'abandoned', finished_at = now(),
+         error = coalesce(error, 'interrupted: the API stopped while it ran')
+       WHERE tenant_id = $1 AND status = 'running'`,
       [tenantId],
     );
+    if (queuedId) {
+      const r = await this.pool.query(
+        `UPDATE operations SET status = 'running', started_at = now(), generation = $2
+         WHERE id = $1 AND status IN ('queued', 'running') RETURNING *`,
+        [queuedId, generation],
+      );
+      if (r.rows[0]) return row(r.rows[0]);
+    }
     const r = await this.pool.query(
       "INSERT INTO operations (tenant_id, type, generation, status) VALUES ($1, $2, $3, 'running') RETURNING *",
       [tenantId, type, generation],
@@ -45,14 +67,41 @@ export class OperationStore {
     return row(r.rows[0]);
   }
 
+  /** Records an operation that a worker will run (a backup or restore asked for over the API). */
+  async enqueue(
+    tenantId: string,
+    type: OperationType,
+    details: Record<string, unknown>,
+  ): Promise<Operation> {
+    const r = await this.pool.query(
+      `INSERT INTO operations (tenant_id, type, generation, status, details)
+       VALUES ($1, $2, 0, 'queued', $3) RETURNING *`,
+      [tenantId, type, details],
+    );
+    return row(r.rows[0]);
+  }
+
   async finish(
     id: string,
     status: "succeeded" | "failed",
-    details: { error?: string; logTail?: string; changes?: Record<string, number> } = {},
+    details: {
+      error?: string;
+      logTail?: string;
+      changes?: Record<string, number>;
+      details?: Record<string, unknown>;
+    } = {},
   ): Promise<void> {
     await this.pool.query(
-      "UPDATE operations SET status = $2, finished_at = now(), error = $3, log_tail = $4, changes = $5 WHERE id = $1",
-      [id, status, details.error ?? null, details.logTail ?? null, details.changes ?? null],
+      `UPDATE operations SET status = $2, finished_at = now(), error = $3, log_tail = $4, changes = $5,
+         details = coalesce(details, '{}'::jsonb) || coalesce($6, '{}'::jsonb) WHERE id = $1`,
+      [
+        id,
+        status,
+        details.error ?? null,
+        details.logTail ?? null,
+        details.changes ?? null,
+        details.details ?? null,
+      ],
     );
   }
 

@@ -7,7 +7,12 @@ import {
   type BillingFacts,
 } from "../killbill/binding";
 
-export type DesiredState = "active" | "suspended" | "deleted";
+/**
+ * active: running; suspended: stopped, billing or an operator will bring it back; terminated: the
+ * subscription ended, stopped with its data kept until `dataKeptUntil` (reactivation brings it
+ * back); deleted: destroyed, after a final verified backup.
+ */
+export type DesiredState = "active" | "suspended" | "terminated" | "deleted";
 /** Why a tenant is suspended, so the customer is told the real reason. */
 export type SuspendReason = "overdue" | "paused" | "operator";
 
@@ -39,6 +44,12 @@ export interface Tenant {
   /** An operator's suspension: billing cannot lift it. */
   operatorHold: boolean;
   suspendReason: SuspendReason | null;
+  /** When the tenant was terminated, and until when its stopped instance and data are kept. */
+  terminatedAt: string | null;
+  dataKeptUntil: string | null;
+  deletedAt: string | null;
+  /** An operator deleted it with ?skipBackup=true: no final backup. */
+  skipFinalBackup: boolean;
   createdAt: string;
   updatedAt: string;
 }
@@ -52,6 +63,7 @@ export interface DesiredInput {
   /** Operator changes: set or lift the hold billing cannot lift. */
   operatorHold?: boolean;
   suspendReason?: SuspendReason | null;
+  skipFinalBackup?: boolean;
 }
 
 export type BillingOutcome =
@@ -75,15 +87,52 @@ const row = (r: any): Tenant => ({
   billingState: r.billing_state,
   operatorHold: r.operator_hold,
   suspendReason: r.suspend_reason,
+  terminatedAt: r.terminated_at ? r.terminated_at.toISOString() : null,
+  dataKeptUntil: r.data_kept_until ? r.data_kept_until.toISOString() : null,
+  deletedAt: r.deleted_at ? r.deleted_at.toISOString() : null,
+  skipFinalBackup: r.skip_final_backup,
   createdAt: r.created_at.toISOString(),
   updatedAt: r.updated_at.toISOString(),
 });
 
 const canonical = (v: unknown) => JSON.stringify(v, Object.keys(v as object).sort());
 
+export interface LifecyclePolicy {
+  now: () => Date;
+  /** Days a terminated tenant of this plan keeps its data. */
+  dataRetentionDays: (plan: string) => number;
+}
+
+const DAY_MS = 86_400_000;
+
 /** Tenants' desired and observed state (level-triggered: a change bumps the desired generation). */
 export class TenantStore {
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly lifecycle: LifecyclePolicy = {
+      now: () => new Date(),
+      dataRetentionDays: () => 30,
+    },
+  ) {}
+
+  /**
+   * The lifecycle dates a move to `desired` implies: the grace period starts when a tenant is
+   * terminated (and is kept while it stays so), ends when it leaves that state.
+   */
+  private lifecycleDates(current: any | undefined, desired: DesiredState, plan: string) {
+    const now = this.lifecycle.now();
+    const stays = current?.desired_state === desired;
+    return {
+      terminatedAt: desired === "terminated" ? (stays ? current.terminated_at : now) : null,
+      dataKeptUntil:
+        desired === "terminated"
+          ? stays
+            ? current.data_kept_until
+            : new Date(now.getTime() + this.lifecycle.dataRetentionDays(plan) * DAY_MS)
+          : null,
+      deletedAt: desired === "deleted" ? (stays ? current.deleted_at : now) : null,
+    };
+  }
 
   /**
    * Sets the desired state. Returns the tenant and whether anything changed: the same desired
@@ -95,9 +144,11 @@ export class TenantStore {
         await client.query("SELECT * FROM tenants WHERE id = $1 FOR UPDATE", [input.id])
       ).rows[0];
       if (!current) {
+        const d = this.lifecycleDates(undefined, input.desiredState, input.spec.plan);
         const inserted = await client.query(
-          `INSERT INTO tenants (id, customer_id, spec, desired_state, source, operator_hold, suspend_reason)
-           VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+          `INSERT INTO tenants (id, customer_id, spec, desired_state, source, operator_hold, suspend_reason,
+             terminated_at, data_kept_until)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING *`,
           [
             input.id,
             input.customerId,
@@ -106,6 +157,8 @@ export class TenantStore {
             input.source,
             input.operatorHold ?? false,
             input.suspendReason ?? null,
+            d.terminatedAt,
+            d.dataKeptUntil,
           ],
         );
         return { tenant: row(inserted.rows[0]), changed: true };
@@ -117,11 +170,26 @@ export class TenantStore {
         current.customer_id === input.customerId &&
         current.desired_state === input.desiredState &&
         canonical(current.spec) === canonical(input.spec);
+      const d = this.lifecycleDates(current, input.desiredState, input.spec.plan);
       const updated = await client.query(
         `UPDATE tenants SET customer_id = $2, spec = $3, desired_state = $4, operator_hold = $5,
-           suspend_reason = $6, desired_generation = desired_generation + $7, updated_at = now()
+           suspend_reason = $6, desired_generation = desired_generation + $7, updated_at = now(),
+           terminated_at = $8, data_kept_until = $9, deleted_at = $10,
+           skip_final_backup = $11
          WHERE id = $1 RETURNING *`,
-        [input.id, input.customerId, input.spec, input.desiredState, hold, reason, same ? 0 : 1],
+        [
+          input.id,
+          input.customerId,
+          input.spec,
+          input.desiredState,
+          hold,
+          reason,
+          same ? 0 : 1,
+          d.terminatedAt,
+          d.dataKeptUntil,
+          d.deletedAt,
+          input.skipFinalBackup ?? (input.desiredState === "deleted" && current.skip_final_backup),
+        ],
       );
       return { tenant: row(updated.rows[0]), changed: !same };
     });
@@ -179,8 +247,8 @@ export class TenantStore {
       if (!t) {
         const inserted = await client.query(
           `INSERT INTO tenants (id, customer_id, spec, desired_state, source, killbill_subscription_id,
-             killbill_account_id, billing_state, suspend_reason)
-           VALUES ($1, $2, $3, $4, 'killbill', $5, $6, $7, $8)
+             killbill_account_id, billing_state, suspend_reason, terminated_at, data_kept_until)
+           VALUES ($1, $2, $3, $4, 'killbill', $5, $6, $7, $8, $9, $10)
            ON CONFLICT (id) DO NOTHING RETURNING *`,
           [
             facts.tenantId,
@@ -191,6 +259,7 @@ export class TenantStore {
             facts.accountId,
             facts.billingState,
             reason,
+            ...Object.values(this.lifecycleDates(undefined, desired, spec.plan)).slice(0, 2),
           ],
         );
         // Created meanwhile by a concurrent event or an operator: read again and decide again.
@@ -207,7 +276,9 @@ export class TenantStore {
         `UPDATE tenants SET customer_id = $2, spec = $3, desired_state = $4, source = 'killbill',
            killbill_subscription_id = $5, killbill_account_id = $6, billing_state = $7,
            suspend_reason = $8, operator_hold = $9,
-           desired_generation = desired_generation + $10, updated_at = now()
+           desired_generation = desired_generation + $10, updated_at = now(),
+           terminated_at = $11, data_kept_until = $12, deleted_at = $13,
+           skip_final_backup = skip_final_backup AND $4 = 'deleted'
          WHERE id = $1 RETURNING *`,
         [
           t.id,
@@ -220,6 +291,7 @@ export class TenantStore {
           reason,
           hold,
           changed ? 1 : 0,
+          ...Object.values(this.lifecycleDates(current, desired, spec.plan)),
         ],
       );
       return { decision, tenant: row(updated.rows[0]), changed };
@@ -284,6 +356,15 @@ export class TenantStore {
   /** An operator asks for another try. */
   async clearGaveUp(id: string) {
     await this.pool.query("UPDATE tenants SET failed_generation = NULL WHERE id = $1", [id]);
+  }
+
+  /** Terminated tenants whose grace period has ended (the retention job deletes them). */
+  async pastRetention(now: Date): Promise<Tenant[]> {
+    const r = await this.pool.query(
+      "SELECT * FROM tenants WHERE desired_state = 'terminated' AND data_kept_until <= $1 ORDER BY id",
+      [now],
+    );
+    return r.rows.map(row);
   }
 
   async recordError(id: string, error: string) {

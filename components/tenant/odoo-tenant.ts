@@ -54,6 +54,9 @@ export class OdooTenant extends pulumi.ComponentResource {
   readonly databaseName: pulumi.Output<string>;
   readonly databaseRole: pulumi.Output<string>;
   readonly databasePassword: pulumi.Output<string>;
+  /** Where the database is reached from the data network (backups connect there). */
+  readonly databaseHost: pulumi.Output<string>;
+  readonly databasePort: pulumi.Output<number>;
   readonly runtimeName: pulumi.Output<string>;
   readonly volumeName: pulumi.Output<string>;
   /** undefined while a container-runtime tenant is suspended. */
@@ -162,6 +165,8 @@ export class OdooTenant extends pulumi.ComponentResource {
     this.databaseName = pulumi.output(names.database);
     this.databaseRole = pulumi.output(names.role);
     this.databasePassword = password;
+    this.databaseHost = pulumi.output(database.host);
+    this.databasePort = pulumi.output(database.port);
     this.runtimeName = pulumi.output(names.runtime);
     this.volumeName = volume.name;
     this.registerOutputs({
@@ -170,6 +175,8 @@ export class OdooTenant extends pulumi.ComponentResource {
       databaseName: this.databaseName,
       databaseRole: this.databaseRole,
       databasePassword: this.databasePassword,
+      databaseHost: this.databaseHost,
+      databasePort: this.databasePort,
       runtimeName: this.runtimeName,
       volumeName: this.volumeName,
     });

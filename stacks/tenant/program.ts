@@ -63,6 +63,11 @@ export function tenantProgram(spec: TenantSpec, options: TenantProgramOptions): 
       odooVersion: spec.odooVersion,
       databaseName: tenant.databaseName,
       databaseRole: tenant.databaseRole,
+      databaseHost: tenant.databaseHost,
+      databasePort: tenant.databasePort,
+      databasePlacement: plan.database.placement,
+      dataNetwork: settings.dataNetwork,
+      runtime: settings.runtime,
       runtimeName: tenant.runtimeName,
       volumeName: tenant.volumeName,
     };

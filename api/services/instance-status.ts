@@ -1,0 +1,53 @@
+import type { Tenant } from "../store/tenant-store";
+import type { RuntimeObservation } from "./tenant-runtime";
+
+/** The instance's status as the operator and the customer see it. */
+export type InstanceStatus =
+  "creating" | "running" | "stopped" | "paused" | "terminated" | "deleted" | "error";
+
+export const INSTANCE_STATUSES: InstanceStatus[] = [
+  "creating",
+  "running",
+  "stopped",
+  "paused",
+  "terminated",
+  "deleted",
+  "error",
+];
+
+/**
+ * Derives the status from what the tenant should be, what was last applied, and what the engine
+ * reports of its runtime now: an instance meant to run whose container died is an error, not
+ * "running" because its last operation succeeded.
+ */
+export function instanceStatus(
+  t: Pick<
+    Tenant,
+    | "desiredState"
+    | "observedState"
+    | "observedGeneration"
+    | "desiredGeneration"
+    | "lastError"
+    | "suspendReason"
+  >,
+  runtime: RuntimeObservation | undefined,
+): InstanceStatus {
+  const converged = t.observedGeneration >= t.desiredGeneration;
+  if (t.lastError && !converged) return "error";
+  if (t.observedGeneration === 0) return "creating";
+  const state = converged ? t.desiredState : t.observedState;
+  switch (state) {
+    case "deleted":
+      return "deleted";
+    case "terminated":
+      return "terminated";
+    case "suspended":
+      return t.suspendReason === "operator" ? "stopped" : "paused";
+    case "active":
+      if (runtime === "running" || runtime === undefined) return "running";
+      if (runtime === "starting") return "creating";
+      return "error";
+    default:
+      return "creating";
+  }
+}
