@@ -19,6 +19,7 @@ import { fleetPreviewMarkdown } from "../automation/fleet-report";
 import { setUpKillBill } from "../api/killbill/setup";
 import { killBillCatalogXml, killBillOverdueXml, loadCatalog } from "../catalog";
 import { InvalidTenantSpecError, type TenantSpecInput } from "../stacks/tenant/tenant-spec";
+import { AdminApi } from "./api-client";
 import { SourceError, loadSpecs } from "./tenant-source";
 
 export interface CliDeps {
@@ -144,6 +145,102 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
       if (!o.yes) throw new UsageError(`destroy deletes ${id}'s data: repeat with --yes`);
       const changes = await tenantStacks().destroy(id);
       out(`${id}: destroyed (${changes.delete ?? 0} resources)`);
+    });
+
+  // Backups and restores run in the API (serialized with the tenant's other operations).
+  const adminApi = () => AdminApi.fromEnv(deps.env);
+  const runOperation = async (queued: { id: string }, o: { json?: boolean }) => {
+    err(`operation ${queued.id} queued`);
+    const op = await adminApi().follow(queued.id, (status) =>
+      err(`operation ${queued.id}: ${status}`),
+    );
+    if (o.json) json(op);
+    if (op.status !== "succeeded") {
+      err(`error: ${op.error ?? op.status}`);
+      exitCode = EXIT.failed;
+    }
+    return op;
+  };
+  tenants
+    .command("status [tenantId]")
+    .description("instance status as the engine reports it (through the API)")
+    .option("--json", "machine-readable output")
+    .action(async (id, o) => {
+      type View = {
+        id: string;
+        status: string;
+        desiredState: string;
+        plan: string;
+        dataKeptUntil: string | null;
+      };
+      const views = id
+        ? [await adminApi().call<View>("GET", `/admin/tenants/${id}`)]
+        : await adminApi().call<View[]>("GET", "/admin/tenants");
+      if (o.json) json(views);
+      else
+        for (const v of views)
+          out(
+            `${v.id.padEnd(24)} ${v.status.padEnd(10)} ${v.plan.padEnd(10)}` +
+              (v.dataKeptUntil ? ` data kept until ${v.dataKeptUntil.slice(0, 10)}` : ""),
+          );
+    });
+  tenants
+    .command("backup <tenantId>")
+    .description("take a verified backup now (through the API: ODOO_SAAS_API_URL, ADMIN_TOKEN)")
+    .option("--json", "machine-readable output")
+    .action(async (id, o) => {
+      const op = await runOperation(
+        await adminApi().call("POST", `/admin/tenants/${id}/backups`),
+        o,
+      );
+      if (!o.json && op.status === "succeeded")
+        out(`${id}: backup ${(op.details as { backupId: string }).backupId}`);
+    });
+  tenants
+    .command("backups <tenantId>")
+    .description("the tenant's backups, newest first")
+    .option("--json", "machine-readable output")
+    .action(async (id, o) => {
+      const list = await adminApi().call<Record<string, unknown>[]>(
+        "GET",
+        `/admin/tenants/${id}/backups`,
+      );
+      if (o.json) json(list);
+      else
+        for (const b of list)
+          out(
+            `${b.id}  ${b.startedAt}  ${String(b.reason).padEnd(13)} ${String(b.status).padEnd(9)} ` +
+              `${b.forgottenAt ? "forgotten" : b.verifiedAt ? "verified" : ""}`,
+          );
+    });
+  tenants
+    .command("restore <tenantId>")
+    .description("restore a backup into the tenant (or --into another tenant id, a copy)")
+    .option("--backup <id>", "the backup (default: the newest verified one)")
+    .option("--into <tenantId>", "restore into this tenant id instead (created when missing)")
+    .option("--json", "machine-readable output")
+    .action(async (id, o) => {
+      const body = {
+        ...(o.backup ? { backupId: o.backup } : {}),
+        ...(o.into ? { targetTenantId: o.into } : {}),
+      };
+      const op = await runOperation(
+        await adminApi().call("POST", `/admin/tenants/${id}/restore`, body),
+        o,
+      );
+      if (!o.json && op.status === "succeeded") out(`${o.into ?? id}: restored`);
+    });
+  tenants
+    .command("export <tenantId>")
+    .description("download Odoo's backup zip of a backup (the newest verified one by default)")
+    .requiredOption("--out <file>", "where to write the zip")
+    .option("--backup <id>", "the backup")
+    .action(async (id, o) => {
+      const size = await adminApi().download(
+        `/admin/tenants/${id}/export${o.backup ? `?backup=${encodeURIComponent(o.backup)}` : ""}`,
+        o.out,
+      );
+      out(`${id}: wrote ${o.out} (${size} bytes)`);
     });
 
   const fleet = program.command("fleet").description("every tenant at once");

@@ -8,6 +8,7 @@ import * as path from "node:path";
 import Docker from "dockerode";
 import { Client } from "pg";
 import { BackupAgent } from "../backup/agent";
+import { DockerDemux } from "../backup/demux";
 import { BackupRepository } from "../backup/repository";
 import { TenantBackups, type TenantDataLocation } from "../backup/tenant-backups";
 import { readLocalImages } from "../stacks/platform/local-platform";
@@ -53,10 +54,15 @@ async function inVolume(volume: string, script: string): Promise<string> {
   });
   await c.start();
   const { StatusCode } = await c.wait();
-  const out = (await c.logs({ stdout: true, stderr: true })).toString("utf8");
+  const frames = (await c.logs({ stdout: true, stderr: true })) as unknown as Buffer;
+  let out = "";
+  const demux = new DockerDemux((e) => (out += e.toString("utf8")));
+  demux.on("data", (d: Buffer) => (out += d.toString("utf8")));
+  demux.end(frames);
+  await new Promise((r) => demux.once("end", r));
   await c.remove({ force: true });
   if (StatusCode !== 0) throw new Error(`in-volume command failed: ${out}`);
-  return out.replace(/[\x00-\x08]/g, "").trim();
+  return out.trim();
 }
 
 /** A database like an initialised Odoo one, owned by the tenant role, and its filestore. */
@@ -228,6 +234,32 @@ describe("backups with restic, PostgreSQL and a Docker volume", () => {
     await expect(run).rejects.toThrow(/backup agent backup exited with 137/);
     await killer;
   }, 120_000);
+
+  it("retention follows the policy on the snapshots' own times (an injected clock)", async () => {
+    await seedTenant("ret");
+    // A Sunday: days 0-2 share ISO week 48, day 10 is week 47, day 40 October, day 100 August.
+    const now = Date.parse("2026-11-29T02:00:00Z");
+    const ids = new Map<number, string[]>();
+    for (const day of [100, 40, 10, 2, 1, 0]) {
+      const b = await backups.backup(location("ret"), {
+        ...labels(`00000000-0000-4000-8000-0000000001${String(day).padStart(2, "0")}`, "scheduled"),
+        at: new Date(now - day * 86_400_000),
+      });
+      ids.set(day, [b.databaseSnapshot, b.filestoreSnapshot]);
+    }
+    const removed = await backups.forget(location("ret").tenantId, {
+      daily: 2,
+      weekly: 2,
+      monthly: 2,
+    });
+    expect(new Set(removed)).toEqual(new Set([...ids.get(2)!, ...ids.get(100)!]));
+    await backups.prune();
+    // What is kept still restores: the oldest kept (day 40) reads back.
+    await backups.verify({ databaseSnapshot: ids.get(40)![0], filestoreSnapshot: ids.get(40)![1] });
+    await expect(
+      backups.verify({ databaseSnapshot: ids.get(100)![0], filestoreSnapshot: ids.get(100)![1] }),
+    ).rejects.toThrow(/exited with/);
+  }, 240_000);
 
   it("streams the database as plain SQL and one database's filestore as a tar", async () => {
     const sqlDump = await backups.dumpSql(first.databaseSnapshot);

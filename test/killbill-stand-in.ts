@@ -37,9 +37,11 @@ export class KillBillStandIn {
     customer: string;
     email: string;
     planName: string;
+    /** Another subscription of an existing account (a returning customer). */
+    accountId?: string;
   }): KillBillSubscription {
     const n = this.subscriptions.size + 1;
-    const accountId = `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`;
+    const accountId = opts.accountId ?? `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`;
     this.accounts.set(accountId, {
       accountId,
       externalKey: opts.customer,

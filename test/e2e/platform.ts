@@ -43,6 +43,7 @@ const PLATFORMS = {
   e2es: { http: 18180, https: 18543, pg: 15533 },
   e2ea: { http: 18280, https: 18643, pg: 15633 },
   e2eb: { http: 18380, https: 18743, pg: 15733 },
+  e2ed: { http: 18480, https: 18843, pg: 15833 },
 };
 export type PlatformName = keyof typeof PLATFORMS;
 
