@@ -254,6 +254,7 @@ describe("backups with restic, PostgreSQL and a Docker volume", () => {
     });
     expect(new Set(removed)).toEqual(new Set([...ids.get(2)!, ...ids.get(100)!]));
     await backups.prune();
+    await backups.check("20%"); // the repository is consistent after the prune
     // What is kept still restores: the oldest kept (day 40) reads back.
     await backups.verify({ databaseSnapshot: ids.get(40)![0], filestoreSnapshot: ids.get(40)![1] });
     await expect(

@@ -57,9 +57,14 @@ export class BackupService {
   ): Promise<BackupRecord | undefined> {
     const location = await this.d.stacks.dataLocation(t.id);
     if (!location) return undefined; // a stack without a database or volume holds no data
+    // Labelled with what runs (a pre-change backup is of the old plan and version).
+    const applied = t.outputs ?? {};
+    const plan = typeof applied.plan === "string" ? applied.plan : t.spec.plan;
+    const odooVersion =
+      typeof applied.odooVersion === "string" ? applied.odooVersion : t.spec.odooVersion;
     const record = await this.d.backups.start(t.id, reason, {
-      plan: t.spec.plan,
-      odooVersion: t.spec.odooVersion,
+      plan,
+      odooVersion,
       databaseName: location.database.name,
     });
     const log = this.d.logger.child({ tenantId: t.id, backupId: record.id, reason });
@@ -67,7 +72,7 @@ export class BackupService {
     try {
       const result = await this.d.engine.backup(
         location,
-        { id: record.id, reason, plan: t.spec.plan, odooVersion: t.spec.odooVersion },
+        { id: record.id, reason, plan, odooVersion },
         { onLog },
       );
       const done = await this.d.backups.succeed(record.id, result);

@@ -54,8 +54,9 @@ export class OperationStore {
     );
     if (queuedId) {
       const r = await this.pool.query(
-        `UPDATE operations SET status = 'running', started_at = now(), generation = $2
-         WHERE id = $1 AND status IN ('queued', 'running') RETURNING *`,
+        // A retried job runs its operation again (after a failed attempt or a crash).
+        `UPDATE operations SET status = 'running', started_at = now(), generation = $2,
+           finished_at = NULL, error = NULL WHERE id = $1 RETURNING *`,
         [queuedId, generation],
       );
       if (r.rows[0]) return row(r.rows[0]);

@@ -189,6 +189,50 @@ describe("no customer data is lost", () => {
     expect(await attachments()).toEqual(["original.txt"]); // the source is untouched
   }, 400_000);
 
+  it("a plan change takes a backup first; an agent killed midway is recorded as failed, never as good", async () => {
+    await api()
+      .post(`/admin/tenants/${COPY}/plan`)
+      .set(auth)
+      .send({ plan: "standard" })
+      .expect(202);
+    await eventually(
+      async () => (await view(COPY)).converged && (await view(COPY)).plan === "standard",
+      240_000,
+    );
+    expect((await backups(COPY))[0]).toMatchObject({
+      reason: "pre-change",
+      status: "succeeded",
+      plan: "basic",
+    });
+
+    const queued = await api().post(`/admin/tenants/${COPY}/backups`).set(auth).expect(202);
+    await eventually(
+      async () => {
+        const [agent] = await docker.listContainers({
+          filters: { label: ["odoo-saas.verb=backup"] },
+        });
+        if (agent) await docker.getContainer(agent.Id).kill();
+        return !!agent;
+      },
+      60_000,
+      "the backup agent to start",
+    );
+    // The job's next attempt takes a good backup under the same operation.
+    const op = await operationDone(queued.body.id);
+    const [good, killed] = await backups(COPY);
+    expect(good).toMatchObject({ id: op.details.backupId, status: "succeeded" });
+    expect(killed).toMatchObject({ status: "failed", databaseSnapshot: null, verifiedAt: null });
+    expect(killed.error).toMatch(/exited with 137/);
+  }, 400_000);
+
+  it("DELETE ?skipBackup=true deletes without a final backup", async () => {
+    const before = (await backups(COPY)).length;
+    await api().delete(`/admin/tenants/${COPY}?skipBackup=true`).set(auth).expect(202);
+    await converged("deleted", COPY);
+    expect(await backups(COPY)).toHaveLength(before);
+    expect(await databases("odoo_keep_corp_keep_copy")).toEqual([]);
+  }, 300_000);
+
   it("the export is Odoo's backup zip: manifest.json, dump.sql and filestore/", async () => {
     const res = await api()
       .get(`/admin/tenants/${ID}/export`)
