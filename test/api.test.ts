@@ -520,6 +520,9 @@ describe("admin API", () => {
     expect(metrics).toMatch(/odoo_saas_operations_total\{type="up",result="succeeded"\} \d+/);
     expect(metrics).toContain("odoo_saas_operation_duration_seconds_bucket");
     expect(metrics).toContain("odoo_saas_queue_depth");
+    // Instances by the status the engine reports (the provider-free program has no runtime).
+    expect(metrics).toMatch(/odoo_saas_instances\{status="running"\} \d+/);
+    expect(metrics).toMatch(/odoo_saas_instances\{status="terminated"\} [1-9]/); // bye-co
     expect(metrics).toMatch(/odoo_saas_webhooks_total\{event_type="OTHER",result="stored"\} [1-9]/); // SOME_FUTURE_EVENT
     const doc = (await api().get("/openapi.json")).body;
     expect(doc.openapi).toBe("3.0.3");
@@ -528,7 +531,34 @@ describe("admin API", () => {
         "/webhooks/killbill/{secret}",
         "/admin/tenants/{id}/preview",
         "/admin/operations/{id}/events",
+        "/admin/tenants/{id}/backups",
+        "/admin/tenants/{id}/restore",
+        "/admin/tenants/{id}/export",
       ]),
     );
+  });
+
+  it("schedules nightly backups, retention and the repository check as BullMQ job schedulers", async () => {
+    const schedulers = await h.runtime.queues.maintenance.getJobSchedulers();
+    const byKey = Object.fromEntries(schedulers.map((s) => [s.key, s]));
+    expect(byKey["nightly-backups"]).toMatchObject({ pattern: "0 2 * * *", tz: "UTC" });
+    expect(byKey["retention"]).toMatchObject({ pattern: "15 * * * *" });
+    expect(byKey["repository-check"]).toMatchObject({ pattern: "0 5 * * 0" });
+    // Tonight's run: one delayed backup per running tenant, at its own offset in the window.
+    await h.runtime.queues.maintenance.add("nightly-backups", { task: "nightly-backups" });
+    const running = (await admin(api().get("/admin/tenants"))).body
+      .filter((t: any) => t.desiredState === "active" && t.observedState === "active")
+      .map((t: any) => t.id)
+      .sort();
+    const delayed = await eventually(async () => {
+      const jobs = await h.runtime.queues.tenantOps.getDelayed();
+      return jobs.length >= running.length && jobs;
+    });
+    const day = new Date().toISOString().slice(0, 10);
+    expect(delayed.map((j) => j.id).sort()).toEqual(
+      running.map((id: string) => `scheduled-${id}-${day}`),
+    );
+    for (const j of delayed) expect(j.opts.delay).toBeLessThan(120 * 60_000);
+    expect(new Set(delayed.map((j) => j.opts.delay)).size).toBe(delayed.length);
   });
 });
