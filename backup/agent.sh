@@ -19,22 +19,56 @@ init) # Creates the repository once (format 2: compressed); a no-op when it exis
   if restic cat config >/dev/null 2>&1; then emit '{"event":"exists"}'
   else restic init --repository-version 2 >&2; emit '{"event":"created"}'; fi ;;
 
-backup) # $1 tenant, $2 backup id, rest: tags. The database, then the filestore: a snapshot each.
-  tenant=$1; id=$2; shift 2
+backup) # $1 tenant, $2 backup id, $3 the last good backup's database snapshot and $4 its
+         # fingerprint ("-" when none), rest: tags. The database and the filestore, a snapshot each,
+         # taken side by side; the dump is read back from the repository before anything is said.
+  tenant=$1; id=$2; last_db=$3; last_fingerprint=$4; shift 4
   tags=(--tag "tenant=$tenant" --tag "backup=$id")
   for t in "$@"; do tags+=(--tag "$t"); done
   if [ -n "${BACKUP_TIME:-}" ]; then tags+=(--time "$BACKUP_TIME"); fi # an injected clock (tests)
   modules="SELECT coalesce(json_object_agg(name, latest_version), '{}') FROM ir_module_module WHERE state = 'installed'"
   if ! psql -qAtX -c 'SELECT 1 FROM ir_module_module LIMIT 0' >/dev/null 2>&1; then modules="SELECT '{}'::json"; fi
-  info=$(psql -v ON_ERROR_STOP=1 -qAtX -c "SELECT json_build_object('pgVersion', current_setting('server_version'), 'modules', ($modules))")
+  # What changes whenever the data does: per relation its file and its row counters (a TRUNCATE or
+  # a rewrite changes the file), every sequence's value, and when the counters were last reset or
+  # the server started (counters restart from zero after a crash and could count up to the same).
+  # The planner's statistics (rewritten by every autoanalyze) are not data.
+  fingerprint="SELECT md5(concat_ws('|',
+      (SELECT string_agg(c.oid || ':' || c.relfilenode || ':' || coalesce(s.n_tup_ins, 0) || ':' ||
+              coalesce(s.n_tup_upd, 0) || ':' || coalesce(s.n_tup_del, 0), ',' ORDER BY c.oid)
+         FROM pg_class c LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid
+        WHERE c.relkind IN ('r', 'p', 'm', 't') AND NOT c.relisshared
+          AND c.oid NOT IN (SELECT unnest(ARRAY[oid, reltoastrelid]) FROM pg_class
+                             WHERE oid IN ('pg_statistic'::regclass, 'pg_statistic_ext_data'::regclass))),
+      (SELECT string_agg(schemaname || '.' || sequencename || '=' || coalesce(last_value, 0), ',' ORDER BY 1)
+         FROM pg_sequences),
+      (SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()),
+      pg_postmaster_start_time()))"
+  info=$(psql -v ON_ERROR_STOP=1 -qAtX -c "SELECT json_build_object('pgVersion', current_setting('server_version'),
+    'modules', ($modules), 'fingerprint', ($fingerprint))")
   emit "{\"event\":\"database-info\",\"info\":$info}"
-  # Uncompressed custom format: restic deduplicates and compresses it; a compressed dump would
-  # never deduplicate against the previous one.
-  db=$(pg_dump --format=custom --compress=0 | restic backup --json --stdin --stdin-filename db.dump \
-         --host "$tenant" "${tags[@]}" --tag part=database | summary)
-  emit "{\"event\":\"database\",\"summary\":$db}"
-  files=$(restic backup --json --host "$tenant" "${tags[@]}" --tag part=filestore /filestore | summary)
-  emit "{\"event\":\"filestore\",\"summary\":$files}"
+  current=$(printf '%s' "$info" | sed -n 's/.*"fingerprint" *: *"\([0-9a-f]*\)".*/\1/p')
+  if [ "$last_db" != - ] && [ "$current" = "$last_fingerprint" ]; then
+    # Nothing was written since the last good backup: its verified dump stands for this one.
+    emit "{\"event\":\"database\",\"reused\":\"$last_db\"}"
+  else
+    # Uncompressed custom format: restic deduplicates and compresses it; a compressed dump would
+    # never deduplicate against the previous one.
+    (pg_dump --format=custom --compress=0 | restic backup --json --stdin --stdin-filename db.dump \
+       --host "$tenant" "${tags[@]}" --tag part=database | summary >/tmp/database.json) &
+    dumping=$!
+  fi
+  restic backup --json --host "$tenant" "${tags[@]}" --tag part=filestore /filestore | summary >/tmp/filestore.json
+  if [ -n "${dumping:-}" ]; then
+    wait "$dumping"
+    emit "{\"event\":\"database\",\"summary\":$(cat /tmp/database.json)}"
+    set +o pipefail # pg_restore --list stops after the table of contents; restic dump then sees EPIPE
+    short=$(sed -n 's/.*"snapshot_id":"\([0-9a-f]*\)".*/\1/p' /tmp/database.json)
+    restic dump "$short" /db.dump | pg_restore --list >/dev/null
+    status=("${PIPESTATUS[@]}")
+    set -o pipefail
+    [ "${status[1]}" = 0 ] || { echo "pg_restore --list failed on snapshot $short" >&2; exit 1; }
+  fi
+  emit "{\"event\":\"filestore\",\"summary\":$(cat /tmp/filestore.json)}"
   # restic's summary gives short ids; the full ones never collide across a large repository.
   emit "{\"event\":\"snapshots\",\"snapshots\":$(restic snapshots --json --tag "backup=$id")}" ;;
 

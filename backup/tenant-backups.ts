@@ -30,7 +30,12 @@ export interface BackupResult {
   /** Bytes read (database dump + filestore) and bytes the repository grew by. */
   bytesProcessed: number;
   bytesAdded: number;
+  /** Files in the filestore snapshot. */
   filestoreEntries: number;
+  /** Nothing was written since the last good backup: its database snapshot is this one's too. */
+  databaseReused: boolean;
+  /** What changes whenever the database's data does (row counters, relation files, sequences). */
+  fingerprint: string;
   durationMs: number;
   pgVersion: string;
   modules: Record<string, string | null>;
@@ -48,11 +53,18 @@ export interface RetentionPolicy {
   monthly: number;
 }
 
-const summaryOf = (events: AgentEvent[], part: string) => {
-  const s = events.find((e) => e.event === part)?.summary as
-    { snapshot_id?: string; total_bytes_processed?: number; data_added?: number } | undefined;
+/** The fields of restic's `backup --json` summary line this uses. */
+interface ResticSummary {
+  snapshot_id: string;
+  total_bytes_processed: number;
+  data_added: number;
+  total_files_processed: number;
+}
+
+const summaryOf = (events: AgentEvent[], part: string): ResticSummary => {
+  const s = events.find((e) => e.event === part)?.summary as Partial<ResticSummary> | undefined;
   if (!s?.snapshot_id) throw new BackupError(`the ${part} snapshot was not written`);
-  return s as Required<typeof s>;
+  return s as ResticSummary;
 };
 
 /** restic's --time format, in UTC (the agent runs with TZ unset). */
@@ -97,17 +109,25 @@ export class TenantBackups {
     return this.initialised;
   }
 
+  /**
+   * Takes a backup: the database (unless `previous`'s fingerprint shows nothing was written since:
+   * its verified dump then stands for this one) and the filestore, side by side in one agent run;
+   * a new dump is read back from the repository (`pg_restore --list`) before this returns.
+   */
   async backup(
     location: TenantDataLocation,
     labels: BackupLabels,
-    opts: AgentOptions = {},
+    opts: AgentOptions & { previous?: { databaseSnapshot: string; fingerprint: string } } = {},
   ): Promise<BackupResult> {
     await this.init();
     const started = Date.now();
     const tags = [`reason=${labels.reason}`, `plan=${labels.plan}`, `odoo=${labels.odooVersion}`];
+    const last = opts.previous
+      ? [opts.previous.databaseSnapshot, opts.previous.fingerprint]
+      : ["-", "-"];
     const events = await this.agent.run(
       "backup",
-      [location.tenantId, labels.id, ...tags],
+      [location.tenantId, labels.id, ...last, ...tags],
       labels.at
         ? {
             ...placement(location),
@@ -116,34 +136,33 @@ export class TenantBackups {
         : placement(location),
       opts,
     );
-    const db = summaryOf(events, "database");
-    const files = summaryOf(events, "filestore");
+    const all = (events.find((e) => e.event === "snapshots")?.snapshots ?? []) as {
+      id: string;
+      short_id: string;
+      tags?: string[];
+    }[];
     const full = (short: string, part: string) => {
-      const all = (events.find((e) => e.event === "snapshots")?.snapshots ?? []) as {
-        id: string;
-        short_id: string;
-        tags?: string[];
-      }[];
       const s = all.find((x) => x.short_id === short && x.tags?.includes(`part=${part}`));
       if (!s) throw new BackupError(`the ${part} snapshot ${short} is not in the repository`);
       return s.id;
     };
-    db.snapshot_id = full(db.snapshot_id, "database");
-    files.snapshot_id = full(files.snapshot_id, "filestore");
+    const dbEvent = events.find((e) => e.event === "database");
+    const reused = typeof dbEvent?.reused === "string" ? dbEvent.reused : undefined;
+    const db = reused ? undefined : summaryOf(events, "database");
+    const files = summaryOf(events, "filestore");
     const info = events.find((e) => e.event === "database-info")?.info as {
       pgVersion: string;
       modules: Record<string, string | null>;
+      fingerprint: string;
     };
-    const verified = await this.verify({
-      databaseSnapshot: db.snapshot_id,
-      filestoreSnapshot: files.snapshot_id,
-    });
     return {
-      databaseSnapshot: db.snapshot_id,
-      filestoreSnapshot: files.snapshot_id,
-      bytesProcessed: db.total_bytes_processed + files.total_bytes_processed,
-      bytesAdded: db.data_added + files.data_added,
-      filestoreEntries: verified.filestoreEntries,
+      databaseSnapshot: reused ?? full(db!.snapshot_id, "database"),
+      filestoreSnapshot: full(files.snapshot_id, "filestore"),
+      databaseReused: !!reused,
+      fingerprint: info.fingerprint,
+      bytesProcessed: (db?.total_bytes_processed ?? 0) + files.total_bytes_processed,
+      bytesAdded: (db?.data_added ?? 0) + files.data_added,
+      filestoreEntries: files.total_files_processed ?? 0,
       durationMs: Date.now() - started,
       pgVersion: info.pgVersion,
       modules: info.modules ?? {},

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import archiver from "archiver";
 import * as tar from "tar-stream";
-import type { TenantStacks } from "../../automation";
+import { StackNotFoundError, type TenantStacks } from "../../automation";
 import { BackupError } from "../../backup/errors";
 import type { BackupReason, TenantBackups } from "../../backup/tenant-backups";
 import type { Catalog } from "../../catalog";
@@ -55,7 +55,10 @@ export class BackupService {
     reason: BackupReason,
     onLog?: (line: string) => void,
   ): Promise<BackupRecord | undefined> {
-    const location = await this.d.stacks.dataLocation(t.id);
+    const location = await this.d.stacks.dataLocation(t.id).catch((e) => {
+      if (e instanceof StackNotFoundError) return undefined; // removed out of band: nothing left
+      throw e;
+    });
     if (!location) return undefined; // a stack without a database or volume holds no data
     // Labelled with what runs (a pre-change backup is of the old plan and version).
     const applied = t.outputs ?? {};
@@ -69,17 +72,29 @@ export class BackupService {
     });
     const log = this.d.logger.child({ tenantId: t.id, backupId: record.id, reason });
     log.info("backup started");
+    // The last good backup of this same database: its dump stands if nothing was written since.
+    const last = await this.d.backups.latestGood(t.id);
+    const previous =
+      last?.databaseSnapshot &&
+      last.databaseFingerprint &&
+      last.databaseName === location.database.name
+        ? { databaseSnapshot: last.databaseSnapshot, fingerprint: last.databaseFingerprint }
+        : undefined;
     try {
       const result = await this.d.engine.backup(
         location,
         { id: record.id, reason, plan, odooVersion },
-        { onLog },
+        { onLog, previous },
       );
       const done = await this.d.backups.succeed(record.id, result);
       this.d.metrics.backups.inc({ reason, result: "succeeded" });
       this.d.metrics.backupDuration.observe(result.durationMs / 1000);
       log.info(
-        { durationMs: result.durationMs, bytesAdded: result.bytesAdded },
+        {
+          durationMs: result.durationMs,
+          bytesAdded: result.bytesAdded,
+          databaseReused: result.databaseReused,
+        },
         "backup succeeded and verified",
       );
       return done;

@@ -21,6 +21,9 @@ export interface BackupRecord {
   verifiedAt: string | null;
   pgVersion: string | null;
   modules: Record<string, string | null> | null;
+  databaseFingerprint: string | null;
+  /** Nothing was written since the previous backup: its database snapshot is this one's too. */
+  databaseReused: boolean;
   error: string | null;
   startedAt: string;
   finishedAt: string | null;
@@ -47,6 +50,8 @@ const row = (r: any): BackupRecord => ({
   verifiedAt: iso(r.verified_at),
   pgVersion: r.pg_version,
   modules: r.modules,
+  databaseFingerprint: r.database_fingerprint,
+  databaseReused: r.database_reused,
   error: r.error,
   startedAt: r.started_at.toISOString(),
   finishedAt: iso(r.finished_at),
@@ -83,7 +88,8 @@ export class BackupStore {
     const u = await this.pool.query(
       `UPDATE backups SET status = 'succeeded', finished_at = now(), verified_at = now(),
          database_snapshot = $2, filestore_snapshot = $3, bytes_processed = $4, bytes_added = $5,
-         filestore_entries = $6, duration_ms = $7, pg_version = $8, modules = $9
+         filestore_entries = $6, duration_ms = $7, pg_version = $8, modules = $9,
+         database_fingerprint = $10, database_reused = $11
        WHERE id = $1 RETURNING *`,
       [
         id,
@@ -95,6 +101,8 @@ export class BackupStore {
         r.durationMs,
         r.pgVersion,
         r.modules,
+        r.fingerprint,
+        r.databaseReused,
       ],
     );
     return row(u.rows[0]);

@@ -135,6 +135,9 @@ const MIGRATIONS: { id: number; sql: string }[] = [
         verified_at timestamptz,
         pg_version text,
         modules jsonb,
+        -- The database's fingerprint when it was taken; an unchanged database reuses the dump.
+        database_fingerprint text,
+        database_reused boolean NOT NULL DEFAULT false,
         error text,
         started_at timestamptz NOT NULL DEFAULT now(),
         finished_at timestamptz,

@@ -44,6 +44,7 @@ const PLATFORMS = {
   e2ea: { http: 18280, https: 18643, pg: 15633 },
   e2eb: { http: 18380, https: 18743, pg: 15733 },
   e2ed: { http: 18480, https: 18843, pg: 15833 },
+  e2ef: { http: 18580, https: 18943, pg: 15933 },
 };
 export type PlatformName = keyof typeof PLATFORMS;
 
