@@ -44,8 +44,9 @@ export function instanceStatus(
     case "suspended":
       return t.suspendReason === "operator" ? "stopped" : "paused";
     case "active":
-      if (runtime === "running" || runtime === undefined) return "running";
-      if (runtime === "starting") return "creating";
+      // Starting after a restart (or its first health checks after the `up`): it exists and runs.
+      if (runtime === "running" || runtime === "starting" || runtime === undefined)
+        return "running";
       return "error";
     default:
       return "creating";

@@ -77,7 +77,7 @@ describe("instanceStatus: from the desired state and the runtime the engine repo
   it.each<[string, Partial<Tenant>, Parameters<typeof instanceStatus>[1], string]>([
     ["never applied yet", { observedGeneration: 0, observedState: null }, undefined, "creating"],
     ["running and healthy", converged, "running", "running"],
-    ["still starting", converged, "starting", "creating"],
+    ["starting (a restart, or its first health checks)", converged, "starting", "running"],
     ["its container died", converged, "stopped", "error"],
     ["its container was removed by hand", converged, "missing", "error"],
     ["the engine could not be read", converged, undefined, "running"],
