@@ -71,10 +71,14 @@ describe("a real Kill Bill drives desired state", () => {
     const first = await kb.subscribe(account, "odoo-basic-monthly", "back-co");
     await converged("back-co", "active");
     await kb.cancel(first.subscriptionId);
-    await converged("back-co", "deleted");
+    await converged("back-co", "terminated");
     const second = await kb.subscribe(account, "odoo-basic-monthly", "back-co");
-    const t = await converged("back-co", "active");
+    const t = await converged("back-co", "active"); // reactivated: the same stack
     expect(t.billing.subscriptionId).toBe(second.subscriptionId);
+    expect((await operations("back-co")).map((o) => o.type)).not.toContain("destroy");
+    await eventually(async () =>
+      mailsTo("o@back.example").some((m) => m.subject.includes("is back")),
+    );
     const before = await operations("back-co");
 
     const at = new Date();
@@ -98,12 +102,32 @@ describe("a real Kill Bill drives desired state", () => {
     const old = await kb.subscribe(oldAccount, "odoo-basic-monthly", "reuse-co");
     await converged("reuse-co", "active");
     await kb.cancel(old.subscriptionId);
-    await converged("reuse-co", "deleted");
+    await converged("reuse-co", "terminated");
     const newAccount = await kb.createAccount({
       name: "New",
       externalKey: "new-corp",
       email: "o@new.example",
     });
+    // Within the grace period the id is still the old customer's: a billing problem, no takeover.
+    const early = await kb.subscribe(newAccount, "odoo-basic-monthly", "reuse-co");
+    await eventually(
+      async () =>
+        (await api().get("/admin/billing/problems").set(auth)).body.find(
+          (p: { subscriptionId: string }) => p.subscriptionId === early.subscriptionId,
+        ),
+      60000,
+      "billing problem for the terminated tenant's id",
+    );
+    expect(await tenant("reuse-co")).toMatchObject({
+      customerId: "old-corp",
+      desiredState: "terminated",
+    });
+    await kb.cancel(early.subscriptionId);
+    // The grace period ends (our clock): deleted after its final backup; the id is free.
+    clock += 31 * DAY;
+    await h.runtime.queues.maintenance.add("retention", { task: "retention" });
+    await converged("reuse-co", "deleted");
+    clock -= 31 * DAY;
     await kb.subscribe(newAccount, "odoo-basic-monthly", "reuse-co");
     const t = await converged("reuse-co", "active");
     expect(t).toMatchObject({ customerId: "new-corp", adminEmail: "o@new.example" });
@@ -191,7 +215,7 @@ describe("a real Kill Bill drives desired state", () => {
     await api().post("/admin/tenants/hold-co/resume").set(auth).expect(202);
     await converged("hold-co", "active");
     await kb.cancel(sub.subscriptionId);
-    await converged("hold-co", "deleted");
+    await converged("hold-co", "terminated");
   });
 
   it("ordinary accounts get an instance: e-mail external key, no external key, no e-mail", async () => {
@@ -298,7 +322,7 @@ describe("a real Kill Bill drives desired state", () => {
     await converged("trial-co", "active");
     clock += 15 * DAY;
     await api().post("/admin/billing/resync").set(auth).expect(200);
-    await converged("trial-co", "deleted");
+    await converged("trial-co", "terminated");
     clock -= 15 * DAY;
   });
 });
