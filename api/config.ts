@@ -64,8 +64,10 @@ const schema = z.object({
   BACKUP_TIMEZONE: z.string().default(process.env.TZ || "UTC"),
   BACKUP_SPREAD_MINUTES: z.coerce.number().int().min(0).max(720).default(120),
   BACKUP_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
-  /** Grace periods, restic retention and the deleted tenants' last backups: hourly by default. */
-  RETENTION_CRON: z.string().default("15 * * * *"),
+  /** Terminated tenants past their grace period are deleted: hourly by default. */
+  GRACE_CRON: z.string().default("15 * * * *"),
+  /** restic retention, the deleted tenants' last backups, prune: daily after the nightly window. */
+  BACKUP_RETENTION_CRON: z.string().default("0 6 * * *"),
   /** \`restic check --read-data-subset\`: weekly by default. */
   CHECK_CRON: z.string().default("0 5 * * 0"),
   CHECK_SUBSET: z

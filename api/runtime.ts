@@ -181,7 +181,8 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
     workers.startSweeper();
     await queues.scheduleMaintenance({
       backupCron: config.BACKUP_CRON,
-      retentionCron: config.RETENTION_CRON,
+      graceCron: config.GRACE_CRON,
+      backupRetentionCron: config.BACKUP_RETENTION_CRON,
       checkCron: config.CHECK_CRON,
       timezone: config.BACKUP_TIMEZONE,
     });

@@ -10,11 +10,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import Docker from "dockerode";
-import { Client } from "pg";
 import { BackupAgent } from "../backup/agent";
 import { BackupRepository } from "../backup/repository";
 import { TenantBackups, type TenantDataLocation } from "../backup/tenant-backups";
 import { readLocalImages } from "../stacks/platform/local-platform";
+import { startPostgresContainer, type PostgresContainer } from "../test/helpers/postgres-container";
 import { median } from "./stats";
 
 const arg = (name: string, fallback: number) => {
@@ -28,30 +28,20 @@ const FLEET = arg("fleet", 50);
 const CONCURRENCY = arg("concurrency", 2);
 const docker = new Docker();
 const image = readLocalImages().ODOO_SAAS_BACKUP_AGENT_IMAGE;
-const pgImage = readLocalImages().ODOO_SAAS_POSTGRES_IMAGE;
 const tag = `bench-bk-${process.pid}`;
-const PG_PORT = 15878;
-const ADMIN = { user: "bench_admin", password: "bench-admin-password" };
 const PASSWORD = "bench-restic-password-123456";
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "odoo-saas-bench-backup-"));
 
 const location = (db: string): TenantDataLocation => ({
   tenantId: `${tag}-${db}`,
   database: { host: `${tag}-pg`, port: 5432, name: db, role: `${db}_role`, password: "tenant-pw" },
-  admin: ADMIN,
+  admin: pg.admin,
   volume: `${tag}-${db}-files`,
   network: `${tag}-net`,
 });
 
-async function sql(text: string, database = "postgres") {
-  const c = new Client({ host: "127.0.0.1", port: PG_PORT, database, ...ADMIN });
-  await c.connect();
-  try {
-    return (await c.query(text)).rows;
-  } finally {
-    await c.end();
-  }
-}
+let pg: PostgresContainer;
+const sql = (text: string, database = "postgres") => pg.sql(database, text);
 
 /** One container of the agent image running a shell script (the floor's raw commands). */
 async function raw(script: string, mounts: Docker.MountSettings[], env: string[]): Promise<number> {
@@ -78,8 +68,8 @@ const repoMount = (dir: string): Docker.MountSettings => ({
 });
 const pgEnv = (db: string) => [
   `PGHOST=${tag}-pg`,
-  `PGUSER=${ADMIN.user}`,
-  `PGPASSWORD=${ADMIN.password}`,
+  `PGUSER=${pg.admin.user}`,
+  `PGPASSWORD=${pg.admin.password}`,
   `PGDATABASE=${db}`,
   "RESTIC_REPOSITORY=/repo",
   `RESTIC_PASSWORD=${PASSWORD}`,
@@ -119,29 +109,12 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const ratio = (a: number, b: number) => (a / b).toFixed(2);
 
 async function main() {
-  await docker.createNetwork({ Name: `${tag}-net` });
-  const pg = await docker.createContainer({
-    Image: pgImage,
+  pg = await startPostgresContainer(docker, {
     name: `${tag}-pg`,
-    Env: [`POSTGRES_USER=${ADMIN.user}`, `POSTGRES_PASSWORD=${ADMIN.password}`],
-    Cmd: ["postgres", "-c", "max_connections=200"],
-    HostConfig: {
-      NetworkMode: `${tag}-net`,
-      PortBindings: { "5432/tcp": [{ HostIp: "127.0.0.1", HostPort: String(PG_PORT) }] },
-    },
-    ExposedPorts: { "5432/tcp": {} },
+    port: 15878,
+    maxConnections: 200,
   });
   try {
-    await pg.start();
-    for (let i = 0; ; i++) {
-      try {
-        await sql("SELECT 1");
-        break;
-      } catch (e) {
-        if (i > 120) throw e;
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    }
     let t = Date.now();
     await seed("big", DB_MB, FILES_MB);
     const [{ size }] = await sql("SELECT pg_database_size('big') AS size");
@@ -280,17 +253,13 @@ async function main() {
     ];
     console.log(lines.join("\n"));
   } finally {
-    await pg.remove({ force: true }).catch(() => undefined);
+    await pg.remove();
     for (const v of (await docker.listVolumes()).Volumes ?? [])
       if (v.Name.startsWith(tag))
         await docker
           .getVolume(v.Name)
           .remove()
           .catch(() => undefined);
-    await docker
-      .getNetwork(`${tag}-net`)
-      .remove()
-      .catch(() => undefined);
     fs.rmSync(work, { recursive: true, force: true });
   }
 }

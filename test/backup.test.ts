@@ -12,12 +12,12 @@ import { DockerDemux } from "../backup/demux";
 import { BackupRepository } from "../backup/repository";
 import { TenantBackups, type TenantDataLocation } from "../backup/tenant-backups";
 import { readLocalImages } from "../stacks/platform/local-platform";
+import { startPostgresContainer, type PostgresContainer } from "./helpers/postgres-container";
 
 const docker = new Docker();
 const images = readLocalImages();
 const tag = `bk${process.pid}`;
 const PG_PORT = 15877;
-const ADMIN = { user: "postgres_admin", password: "admin-password-for-tests" };
 const repoDir = fs.mkdtempSync(path.join(os.tmpdir(), "odoo-saas-restic-"));
 const repository = new BackupRepository({
   location: repoDir,
@@ -25,25 +25,18 @@ const repository = new BackupRepository({
 });
 const agent = new BackupAgent(images.ODOO_SAAS_BACKUP_AGENT_IMAGE, repository, docker);
 const backups = new TenantBackups(agent);
-let pgContainer: Docker.Container;
+let pg: PostgresContainer;
 
 const location = (name: string, volume = `${tag}-${name}-files`): TenantDataLocation => ({
   tenantId: `${tag}-${name}`,
   database: { host: `${tag}-pg`, port: 5432, name, role: `${name}_role`, password: "tenant-pw" },
-  admin: ADMIN,
+  admin: pg.admin,
   volume,
   network: `${tag}-net`,
 });
 
-async function sql(database: string, text: string, as = ADMIN) {
-  const c = new Client({ host: "127.0.0.1", port: PG_PORT, database, ...as });
-  await c.connect();
-  try {
-    return (await c.query(text)).rows;
-  } finally {
-    await c.end();
-  }
-}
+const sql = (database: string, text: string, as?: { user: string; password: string }) =>
+  pg.sql(database, text, as);
 
 /** Runs a shell command in a throwaway container with the volume mounted; its stdout. */
 async function inVolume(volume: string, script: string): Promise<string> {
@@ -92,42 +85,18 @@ const fileOf = (name: string, db = name) =>
   inVolume(location(name).volume, `cat /v/filestore/${db}/ab/abc123`);
 
 beforeAll(async () => {
-  await docker.createNetwork({ Name: `${tag}-net` });
-  pgContainer = await docker.createContainer({
-    Image: images.ODOO_SAAS_POSTGRES_IMAGE,
-    name: `${tag}-pg`,
-    Env: [`POSTGRES_USER=${ADMIN.user}`, `POSTGRES_PASSWORD=${ADMIN.password}`],
-    HostConfig: {
-      NetworkMode: `${tag}-net`,
-      PortBindings: { "5432/tcp": [{ HostIp: "127.0.0.1", HostPort: String(PG_PORT) }] },
-    },
-    ExposedPorts: { "5432/tcp": {} },
-  });
-  await pgContainer.start();
-  for (let i = 0; ; i++) {
-    try {
-      await sql("postgres", "SELECT 1");
-      break;
-    } catch (e) {
-      if (i > 120) throw e;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
+  pg = await startPostgresContainer(docker, { name: `${tag}-pg`, port: PG_PORT });
   await seedTenant("acme");
 }, 120_000);
 
 afterAll(async () => {
-  await pgContainer?.remove({ force: true }).catch(() => undefined);
+  await pg?.remove();
   for (const v of (await docker.listVolumes()).Volumes ?? [])
     if (v.Name.startsWith(tag))
       await docker
         .getVolume(v.Name)
         .remove()
         .catch(() => undefined);
-  await docker
-    .getNetwork(`${tag}-net`)
-    .remove()
-    .catch(() => undefined);
   fs.rmSync(repoDir, { recursive: true, force: true });
 });
 
@@ -203,7 +172,7 @@ describe("backups with restic, PostgreSQL and a Docker volume", () => {
     // A session Odoo would hold: the restore disconnects it instead of waiting for it.
     const held = new Client({
       host: "127.0.0.1",
-      port: PG_PORT,
+      port: PG_PORT, // the published port
       database: "acme",
       user: "acme_role",
       password: "tenant-pw",

@@ -125,7 +125,7 @@ describe("a real Kill Bill drives desired state", () => {
     await kb.cancel(early.subscriptionId);
     // The grace period ends (our clock): deleted after its final backup; the id is free.
     clock += 31 * DAY;
-    await h.runtime.queues.maintenance.add("retention", { task: "retention" });
+    await h.runtime.queues.maintenance.add("grace-periods", { task: "grace-periods" });
     await converged("reuse-co", "deleted");
     clock -= 31 * DAY;
     await kb.subscribe(newAccount, "odoo-basic-monthly", "reuse-co");

@@ -21,7 +21,8 @@ export interface TenantOpJob {
   backupId?: string;
   sourceTenantId?: string;
 }
-export type MaintenanceTask = "nightly-backups" | "retention" | "repository-check";
+export type MaintenanceTask =
+  "nightly-backups" | "grace-periods" | "backup-retention" | "repository-check";
 export interface MaintenanceJob {
   task: MaintenanceTask;
 }
@@ -81,13 +82,15 @@ export class Queues {
    */
   async scheduleMaintenance(s: {
     backupCron: string;
-    retentionCron: string;
+    graceCron: string;
+    backupRetentionCron: string;
     checkCron: string;
     timezone: string;
   }): Promise<void> {
     const plans: [MaintenanceTask, string][] = [
       ["nightly-backups", s.backupCron],
-      ["retention", s.retentionCron],
+      ["grace-periods", s.graceCron],
+      ["backup-retention", s.backupRetentionCron],
       ["repository-check", s.checkCron],
     ];
     for (const [task, pattern] of plans)

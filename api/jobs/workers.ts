@@ -125,12 +125,13 @@ export class Workers {
       MAINTENANCE_QUEUE,
       async (job) => {
         const task = job.data.task;
-        const result =
-          task === "nightly-backups"
-            ? { tenants: await d.backups.nightly() }
-            : task === "retention"
-              ? await d.backups.retention()
-              : await d.backups.check();
+        const run: Record<typeof task, () => Promise<unknown>> = {
+          "nightly-backups": async () => ({ tenants: await d.backups.nightly() }),
+          "grace-periods": () => d.backups.gracePeriods(),
+          "backup-retention": () => d.backups.backupRetention(),
+          "repository-check": () => d.backups.check(),
+        };
+        const result = await run[task]();
         d.logger.info({ task, result }, "maintenance done");
       },
       { ...base, concurrency: 1 },

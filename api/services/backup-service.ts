@@ -371,14 +371,12 @@ export class BackupService {
   }
 
   /**
-   * The data lifecycle's daily work: terminated tenants past their grace period are deleted
-   * (their destroy takes the final backup first); restic's retention per plan; the last backups
-   * of tenants deleted longer ago than the deleted-tenant retention are dropped; then one prune.
+   * Terminated tenants past their grace period are deleted (their destroy takes the final backup
+   * first). Hourly: a grace period ends within the hour of its date.
    */
-  async retention(): Promise<{ deleted: string[]; forgotten: number }> {
-    const now = this.d.now();
+  async gracePeriods(): Promise<{ deleted: string[] }> {
     const deleted: string[] = [];
-    for (const t of await this.d.tenants.pastRetention(now)) {
+    for (const t of await this.d.tenants.pastRetention(this.d.now())) {
       const { tenant, changed } = await this.d.tenants.setDesired({
         id: t.id,
         customerId: t.customerId,
@@ -386,15 +384,23 @@ export class BackupService {
         desiredState: "deleted",
         source: t.source,
       });
-      if (changed) {
-        deleted.push(tenant.id);
-        await this.d.queues.enqueueReconcile(tenant.id);
-        this.d.logger.info(
-          { tenantId: t.id, dataKeptUntil: t.dataKeptUntil },
-          "grace period over: deleting",
-        );
-      }
+      if (!changed) continue;
+      deleted.push(tenant.id);
+      await this.d.queues.enqueueReconcile(tenant.id);
+      this.d.logger.info(
+        { tenantId: t.id, dataKeptUntil: t.dataKeptUntil },
+        "grace period over: deleting",
+      );
     }
+    return { deleted };
+  }
+
+  /**
+   * restic's retention per tenant by its plan's `backupRetention`; the last backups of tenants
+   * deleted longer ago than the deleted-tenant retention are dropped; then one prune. Daily, after
+   * the nightly window (forget and prune take the repository's exclusive lock).
+   */
+  async backupRetention(): Promise<{ forgotten: number }> {
     let forgotten = 0;
     for (const t of await this.d.tenants.list()) {
       if (t.desiredState === "deleted") continue;
@@ -404,15 +410,14 @@ export class BackupService {
         await this.d.engine.forget(t.id, plan.backupRetention),
       );
     }
-    const expired = await this.d.backups.expiredOfDeleted(
-      new Date(now.getTime() - this.d.deletedRetentionDays * DAY_MS),
-    );
+    const before = new Date(this.d.now().getTime() - this.d.deletedRetentionDays * DAY_MS);
+    const expired = await this.d.backups.expiredOfDeleted(before);
     if (expired.snapshots.length) {
       await this.d.engine.forgetSnapshots(expired.snapshots);
       forgotten += await this.d.backups.forgotten(expired.snapshots);
     }
     if (forgotten) await this.d.engine.prune();
-    return { deleted, forgotten };
+    return { forgotten };
   }
 
   /** `restic check`, reading back a share of the data. */

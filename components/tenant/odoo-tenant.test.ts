@@ -67,6 +67,7 @@ describe("OdooTenant on the shared PostgreSQL server (container runtime)", () =>
       "acme odoo-saas:tenant:OdooTenant",
       `acme-database ${DYNAMIC}`,
       "acme-filestore docker:index/volume:Volume",
+      "acme-filestore-release pulumi-nodejs:dynamic:Resource",
       `acme-init ${DYNAMIC}`,
       "acme-odoo docker:index/container:Container",
     ]);

@@ -2,6 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { Plan } from "../../catalog";
 import { OneShot } from "../one-shot";
+import { VolumeRelease } from "../volume-release";
 import { dockerWorkload, type Workload } from "../workload";
 import { filestoreVolumeArgs } from "./filestore";
 import { tenantNames, type TenantNames } from "./names";
@@ -92,6 +93,12 @@ export class OdooTenant extends pulumi.ComponentResource {
       // migration, not a diff); removed only when the tenant is destroyed.
       { ...child, ignoreChanges: ["driver", "driverOpts", "labels"] },
     );
+    // On destroy: the runtime goes, then this waits until nothing uses the volume, then the volume.
+    const filestoreReleased = new VolumeRelease(
+      `${name}-filestore-release`,
+      { volume: volume.name },
+      { ...child, dependsOn: [volume] },
+    );
     const filestore = {
       source: volume.name,
       target: "/var/lib/odoo",
@@ -158,7 +165,7 @@ export class OdooTenant extends pulumi.ComponentResource {
         healthcheck: odooHealthcheck(args.odooVersion, platform.odooHealthcheckIntervalSeconds),
         running: args.state === "active",
       },
-      { ...child, dependsOn: [...database.ready, ...(init ? [init] : [])] },
+      { ...child, dependsOn: [...database.ready, ...(init ? [init] : []), filestoreReleased] },
     );
 
     this.url = this.hosts.apply((h) => `https://${h[0]}`);
@@ -236,6 +243,11 @@ export class OdooTenant extends pulumi.ComponentResource {
       },
       { parent: this, ignoreChanges: ["labels"] },
     );
+    const dataReleased = new VolumeRelease(
+      `${name}-pgdata-release`,
+      { volume: data.name },
+      { parent: this, dependsOn: [data] },
+    );
     const server = dockerWorkload(
       `${name}-postgres`,
       {
@@ -262,7 +274,7 @@ export class OdooTenant extends pulumi.ComponentResource {
         // Data stays; only the server stops with the tenant.
         running: args.state === "active",
       },
-      { parent: this },
+      { parent: this, dependsOn: [dataReleased] },
     );
     return {
       host: names.dedicatedPostgres,

@@ -1,61 +1,19 @@
 // The API on the real engine: admin calls and a Kill Bill (stand-in) subscription drive the real
 // tenant program (docker provider, local images) on a real platform, and the customer's Odoo
 // answers through Traefik; suspend, resume and delete act on the real runtime.
-import request from "supertest";
-import { ADMIN_TOKEN, ApiHarness, eventually } from "../api-harness";
-import {
-  apiEnvFor,
-  BASE_DOMAIN,
-  docker,
-  request as viaTraefik,
-  startPlatform,
-  sweepTenants,
-  waitReachable,
-  type E2EPlatform,
-} from "./platform";
+import { eventually } from "../api-harness";
+import { apiOnPlatform, auth } from "./api-on-platform";
+import { BASE_DOMAIN, docker, request as viaTraefik, waitReachable } from "./platform";
 
-let p: E2EPlatform;
-let h: ApiHarness;
-const auth = { Authorization: `Bearer ${ADMIN_TOKEN}` };
 const tenantId = "api-acme";
 const host = `${tenantId}.${BASE_DOMAIN}`;
-
-beforeAll(async () => {
-  p = await startPlatform("container", "e2ea");
-  h = new ApiHarness({
-    realProgram: true,
-    env: apiEnvFor(p),
-  });
-  await h.start();
-}, 300000);
-
-afterAll(async () => {
-  try {
-    await h?.stop();
-    for (const id of p ? await p.tenants.list().catch(() => [] as string[]) : [])
-      await p.tenants.destroy(id).catch(() => undefined);
-    await p?.teardown();
-  } finally {
-    await sweepTenants([tenantId, "api-broken"]);
-  }
-}, 300000);
-
-const view = async () =>
-  (await request(h.runtime.url!).get(`/admin/tenants/${tenantId}`).set(auth)).body;
-const converged = (state: string) =>
-  eventually(
-    async () => {
-      const t = await view();
-      if (t.lastError) throw new Error(t.lastError);
-      return t.converged && t.observedState === state && t;
-    },
-    180000,
-    `${tenantId} ${state}`,
-  );
+const e = apiOnPlatform("container", "e2ea", [tenantId, "api-broken"]);
+const view = () => e.view(tenantId);
+const converged = (state: string) => e.converged(tenantId, state);
 
 describe("the API provisions real tenants", () => {
   it("POST /admin/tenants: the tenant answers through Traefik and the customer is mailed its URL", async () => {
-    const created = await request(h.runtime.url!).post("/admin/tenants").set(auth).send({
+    const created = await e.api().post("/admin/tenants").set(auth).send({
       tenantId,
       customerId: "api-acme-corp",
       plan: "trial",
@@ -66,10 +24,10 @@ describe("the API provisions real tenants", () => {
     const t = await converged("active");
     expect(t.url).toBe(`https://${host}`);
     expect(t.lastOperation.status).toBe("succeeded");
-    await waitReachable(p, host);
+    await waitReachable(e.p, host);
     await eventually(
       async () =>
-        h.smtp.messages.find(
+        e.h.smtp.messages.find(
           (m) => m.to.includes("owner@api-acme.example") && m.raw.includes(`https://${host}`),
         ),
       30000,
@@ -78,21 +36,21 @@ describe("the API provisions real tenants", () => {
   });
 
   it("suspend stops the runtime; resume brings the same instance back", async () => {
-    const put = await viaTraefik(p.httpsPort, host, "/stand-in/attachments", {
+    const put = await viaTraefik(e.p.httpsPort, host, "/stand-in/attachments", {
       method: "POST",
       body: { name: "kept.txt", datas: Buffer.from("kept").toString("base64") },
     });
     expect(put.status).toBe(201);
-    await request(h.runtime.url!).post(`/admin/tenants/${tenantId}/suspend`).set(auth).expect(202);
+    await e.api().post(`/admin/tenants/${tenantId}/suspend`).set(auth).expect(202);
     await converged("suspended");
     const running = await docker.listContainers({
       filters: JSON.stringify({ name: [`^odoo-${tenantId}$`] }),
     });
     expect(running).toEqual([]);
-    await request(h.runtime.url!).post(`/admin/tenants/${tenantId}/resume`).set(auth).expect(202);
+    await e.api().post(`/admin/tenants/${tenantId}/resume`).set(auth).expect(202);
     await converged("active");
-    await waitReachable(p, host);
-    const list = await viaTraefik(p.httpsPort, host, "/stand-in/attachments");
+    await waitReachable(e.p, host);
+    const list = await viaTraefik(e.p.httpsPort, host, "/stand-in/attachments");
     expect(JSON.parse(list.body)).toEqual([
       expect.objectContaining({ name: "kept.txt", on_disk: true }),
     ]);
@@ -106,7 +64,8 @@ describe("the API provisions real tenants", () => {
       Cmd: ["true"],
     });
     try {
-      await request(h.runtime.url!)
+      await e
+        .api()
         .post("/admin/tenants")
         .set(auth)
         .send({
@@ -119,7 +78,7 @@ describe("the API provisions real tenants", () => {
         .expect(202);
       const failed = await eventually(
         async () => {
-          const t = (await request(h.runtime.url!).get("/admin/tenants/api-broken").set(auth)).body;
+          const t = (await e.api().get("/admin/tenants/api-broken").set(auth)).body;
           return t.lastError && t;
         },
         180000,
@@ -128,15 +87,15 @@ describe("the API provisions real tenants", () => {
       expect(failed.lastError).toMatch(/Conflict.*already in use/);
     } finally {
       await squatter.remove({ force: true });
-      await request(h.runtime.url!).delete("/admin/tenants/api-broken").set(auth);
+      await e.api().delete("/admin/tenants/api-broken").set(auth);
     }
   });
 
   it("DELETE removes the tenant's runtime, volume and database", async () => {
-    await request(h.runtime.url!).delete(`/admin/tenants/${tenantId}`).set(auth).expect(202);
+    await e.api().delete(`/admin/tenants/${tenantId}`).set(auth).expect(202);
     await eventually(async () => (await view()).observedState === "deleted", 180000, "deleted");
     await expect(docker.getVolume(`odoo-${tenantId}-filestore`).inspect()).rejects.toThrow();
-    const admin = await p.admin();
+    const admin = await e.p.admin();
     const dbs = await admin.query(
       "SELECT datname FROM pg_database WHERE datname LIKE 'odoo_api_acme%'",
     );

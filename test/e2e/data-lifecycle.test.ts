@@ -6,91 +6,39 @@
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import request from "supertest";
-import { ADMIN_TOKEN, ApiHarness, eventually, WEBHOOK_SECRET } from "../api-harness";
 import { runCli } from "../../cli/cli";
+import { ADMIN_TOKEN, eventually, WEBHOOK_SECRET } from "../api-harness";
 import { notification } from "../killbill-stand-in";
-import {
-  apiEnvFor,
-  BASE_DOMAIN,
-  docker,
-  request as viaTraefik,
-  startPlatform,
-  sweepTenants,
-  waitReachable,
-  type E2EPlatform,
-} from "./platform";
+import { apiOnPlatform, auth } from "./api-on-platform";
+import { docker } from "./platform";
 
 const DAY_MS = 86_400_000;
-let p: E2EPlatform;
-let h: ApiHarness;
 let clock = Date.now();
-const auth = { Authorization: `Bearer ${ADMIN_TOKEN}` };
 const ID = "keep-co";
 const COPY = "keep-copy";
-const host = (id: string) => `${id}.${BASE_DOMAIN}`;
-
-beforeAll(async () => {
-  p = await startPlatform("container", "e2ed");
-  h = new ApiHarness({ realProgram: true, env: apiEnvFor(p), now: () => new Date(clock) });
-  await h.start();
-}, 300_000);
-
-afterAll(async () => {
-  try {
-    await h?.stop();
-    for (const id of p ? await p.tenants.list().catch(() => [] as string[]) : [])
-      await p.tenants.destroy(id).catch(() => undefined);
-    await p?.teardown();
-  } finally {
-    await sweepTenants([ID, COPY]);
-  }
-}, 300_000);
-
-const api = () => request(h.runtime.url!);
-const view = async (id = ID) => (await api().get(`/admin/tenants/${id}`).set(auth)).body;
-const converged = (state: string, id = ID) =>
-  eventually(
-    async () => {
-      const t = await view(id);
-      if (t.lastError) throw new Error(t.lastError);
-      return t.converged && t.observedState === state && t;
-    },
-    240_000,
-    `${id} ${state}`,
-  );
-const operationDone = (opId: string) =>
-  eventually(
-    async () => {
-      const op = (await api().get(`/admin/operations/${opId}`).set(auth)).body;
-      if (op.status === "failed") throw new Error(`operation failed: ${op.error}`);
-      return op.status === "succeeded" && op;
-    },
-    240_000,
-    `operation ${opId}`,
-  );
-const attachments = async (id = ID) => {
-  await waitReachable(p, host(id));
-  const r = await viaTraefik(p.httpsPort, host(id), "/stand-in/attachments");
-  return (JSON.parse(r.body) as { name: string; on_disk: boolean }[]).map(
-    (a) => `${a.name}${a.on_disk ? "" : " (missing on disk)"}`,
-  );
-};
-const attach = async (name: string, content: string, id = ID) => {
-  await waitReachable(p, host(id));
-  const r = await viaTraefik(p.httpsPort, host(id), "/stand-in/attachments", {
-    method: "POST",
-    body: { name, datas: Buffer.from(content).toString("base64") },
+const e = apiOnPlatform("container", "e2ed", [ID, COPY], () => new Date(clock));
+const api = () => e.api();
+const view = (id = ID) => e.view(id);
+const converged = (state: string, id = ID) => e.converged(id, state);
+const operationDone = (opId: string) => e.operationDone(opId);
+const attachments = (id = ID) => e.attachments(id);
+const attach = (name: string, content: string, id = ID) => e.attach(id, name, content);
+/** The same account subscribes again for the same tenant id (a returning customer). */
+const resubscribe = (accountId: string) =>
+  e.h.killbill.subscribe({
+    tenantId: ID,
+    customer: "keep-corp",
+    email: "owner@keep.example",
+    planName: "odoo-basic-monthly",
+    accountId,
   });
-  expect(r.status).toBe(201);
-};
 const hook = (body: object) => api().post(`/webhooks/killbill/${WEBHOOK_SECRET}`).send(body);
 const event = (sub: { subscriptionId: string; accountId: string }, type: string) =>
   hook(notification(type, "SUBSCRIPTION", sub.subscriptionId, sub.accountId, null));
 const mails = (subject: string) =>
   eventually(
     async () =>
-      h.smtp.messages.find(
+      e.h.smtp.messages.find(
         (m) => m.to.includes("owner@keep.example") && m.subject.includes(subject),
       ),
     60_000,
@@ -106,7 +54,7 @@ const volumeExists = (name: string) =>
       () => false,
     );
 const databases = async (like: string) => {
-  const admin = await p.admin();
+  const admin = await e.p.admin();
   try {
     return (await admin.query("SELECT datname FROM pg_database WHERE datname LIKE $1", [like]))
       .rows;
@@ -116,11 +64,11 @@ const databases = async (like: string) => {
 };
 
 describe("no customer data is lost", () => {
-  let sub: ReturnType<ApiHarness["killbill"]["subscribe"]>;
+  let sub: ReturnType<typeof e.h.killbill.subscribe>;
   let manual: { id: string };
 
   it("a manual backup is taken, verified and recorded", async () => {
-    sub = h.killbill.subscribe({
+    sub = e.h.killbill.subscribe({
       tenantId: ID,
       customer: "keep-corp",
       email: "owner@keep.example",
@@ -149,7 +97,7 @@ describe("no customer data is lost", () => {
     const out: string[] = [];
     const cli = (...argv: string[]) =>
       runCli(argv, {
-        env: { ADMIN_TOKEN, ODOO_SAAS_API_URL: h.runtime.url! },
+        env: { ADMIN_TOKEN, ODOO_SAAS_API_URL: e.h.runtime.url! },
         stdout: (t) => out.push(t),
         stderr: () => undefined,
       });
@@ -245,7 +193,7 @@ describe("no customer data is lost", () => {
       });
     expect(res.status).toBe(200);
     expect(res.headers["content-type"]).toBe("application/zip");
-    const file = path.join(h.dataDir, "export.zip");
+    const file = path.join(e.h.dataDir, "export.zip");
     fs.writeFileSync(file, res.body as Buffer);
     const listing = JSON.parse(
       execFileSync("python3", [
@@ -286,13 +234,7 @@ print(json.dumps({"names": z.namelist(), "manifest": json.loads(z.read("manifest
   }, 300_000);
 
   it("a new subscription within the grace period brings the same instance back with its data", async () => {
-    sub = h.killbill.subscribe({
-      tenantId: ID,
-      customer: "keep-corp",
-      email: "owner@keep.example",
-      planName: "odoo-basic-monthly",
-      accountId: sub.accountId,
-    });
+    sub = resubscribe(sub.accountId);
     await event(sub, "ENTITLEMENT_CREATION").expect(200);
     await converged("active");
     expect(await attachments()).toEqual(["original.txt"]);
@@ -304,7 +246,7 @@ print(json.dumps({"names": z.namelist(), "manifest": json.loads(z.read("manifest
     await event(sub, "ENTITLEMENT_CANCEL").expect(200);
     await converged("terminated");
     clock += 31 * DAY_MS;
-    await h.runtime.queues.maintenance.add("retention", { task: "retention" });
+    await e.h.runtime.queues.maintenance.add("grace-periods", { task: "grace-periods" });
     await converged("deleted");
     const [last] = await backups();
     expect(last).toMatchObject({ reason: "pre-destroy", status: "succeeded" });
@@ -313,7 +255,7 @@ print(json.dumps({"names": z.namelist(), "manifest": json.loads(z.read("manifest
     expect(Date.parse(last.finishedAt)).toBeLessThanOrEqual(Date.parse(destroy.finishedAt));
     expect(await volumeExists(`odoo-${ID}-filestore`)).toBe(false);
     expect(await databases("odoo_keep_corp_keep_co")).toEqual([]);
-    const state = p.settings.backendUrl.slice("file://".length);
+    const state = e.p.settings.backendUrl.slice("file://".length);
     const left = execFileSync("find", [state])
       .toString()
       .split("\n")
@@ -324,13 +266,7 @@ print(json.dumps({"names": z.namelist(), "manifest": json.loads(z.read("manifest
   }, 400_000);
 
   it("a new subscription after deletion starts fresh, and the final backup restores into it", async () => {
-    sub = h.killbill.subscribe({
-      tenantId: ID,
-      customer: "keep-corp",
-      email: "owner@keep.example",
-      planName: "odoo-basic-monthly",
-      accountId: sub.accountId,
-    });
+    sub = resubscribe(sub.accountId);
     await event(sub, "ENTITLEMENT_CREATION").expect(200);
     await converged("active");
     expect(await attachments()).toEqual([]);
@@ -342,5 +278,25 @@ print(json.dumps({"names": z.namelist(), "manifest": json.loads(z.read("manifest
       .expect(202);
     await operationDone(queued.body.id);
     expect(await attachments()).toEqual(["original.txt"]);
+  }, 400_000);
+
+  it("backup retention: restic's policy per plan, and a deleted tenant's backups dropped after their days", async () => {
+    const mine = await backups();
+    clock += 91 * DAY_MS; // keep-copy was deleted over 90 days ago by the API's clock
+    await e.h.runtime.queues.maintenance.add("backup-retention", { task: "backup-retention" });
+    const copies = await eventually(
+      async () => {
+        const list = await backups(COPY);
+        return list.every((b: { forgottenAt: string | null }) => b.forgottenAt) && list;
+      },
+      240_000,
+      "keep-copy's backups forgotten",
+    );
+    expect(copies.length).toBeGreaterThan(0);
+    // All of keep-co's backups are of today: --keep-daily keeps the newest of the day, the rest go.
+    const after = await backups();
+    expect(after.map((b: { forgottenAt: string | null }) => !!b.forgottenAt)).toEqual(
+      mine.map((_: unknown, i: number) => i !== 0),
+    );
   }, 400_000);
 });
