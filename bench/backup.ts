@@ -34,10 +34,10 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), "odoo-saas-bench-backup-"));
 
 const location = (db: string): TenantDataLocation => ({
   tenantId: `${tag}-${db}`,
-  database: { host: `${tag}-pg`, port: 5432, name: db, role: `${db}_role`, password: "tenant-pw" },
+  database: { host: pg.host, port: 5432, name: db, role: `${db}_role`, password: "tenant-pw" },
   admin: pg.admin,
   volume: `${tag}-${db}-files`,
-  network: `${tag}-net`,
+  network: pg.network,
 });
 
 let pg: PostgresContainer;
@@ -50,7 +50,7 @@ async function raw(script: string, mounts: Docker.MountSettings[], env: string[]
     Image: image,
     Entrypoint: ["bash", "-c", `set -euo pipefail; ${script}`],
     Env: env,
-    HostConfig: { Mounts: mounts, NetworkMode: `${tag}-net`, CapAdd: ["DAC_READ_SEARCH"] },
+    HostConfig: { Mounts: mounts, NetworkMode: pg.network, CapAdd: ["DAC_READ_SEARCH"] },
   });
   await c.start();
   const { StatusCode } = await c.wait();
@@ -67,7 +67,7 @@ const repoMount = (dir: string): Docker.MountSettings => ({
   Target: "/repo",
 });
 const pgEnv = (db: string) => [
-  `PGHOST=${tag}-pg`,
+  `PGHOST=${pg.host}`,
   `PGUSER=${pg.admin.user}`,
   `PGPASSWORD=${pg.admin.password}`,
   `PGDATABASE=${db}`,

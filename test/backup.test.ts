@@ -29,10 +29,10 @@ let pg: PostgresContainer;
 
 const location = (name: string, volume = `${tag}-${name}-files`): TenantDataLocation => ({
   tenantId: `${tag}-${name}`,
-  database: { host: `${tag}-pg`, port: 5432, name, role: `${name}_role`, password: "tenant-pw" },
+  database: { host: pg.host, port: 5432, name, role: `${name}_role`, password: "tenant-pw" },
   admin: pg.admin,
   volume,
-  network: `${tag}-net`,
+  network: pg.network,
 });
 
 const sql = (database: string, text: string, as?: { user: string; password: string }) =>
