@@ -284,10 +284,13 @@ print(json.dumps({"names": z.namelist(), "manifest": json.loads(z.read("manifest
     const mine = await backups();
     clock += 91 * DAY_MS; // keep-copy was deleted over 90 days ago by the API's clock
     await e.h.runtime.queues.maintenance.add("backup-retention", { task: "backup-retention" });
+    // Every good backup of keep-copy (the killed one never had snapshots) is dropped.
     const copies = await eventually(
       async () => {
-        const list = await backups(COPY);
-        return list.every((b: { forgottenAt: string | null }) => b.forgottenAt) && list;
+        const good = (await backups(COPY)).filter(
+          (b: { status: string }) => b.status === "succeeded",
+        );
+        return good.every((b: { forgottenAt: string | null }) => b.forgottenAt) && good;
       },
       240_000,
       "keep-copy's backups forgotten",
