@@ -167,9 +167,20 @@ async function sweepLabelled(labels: string[]): Promise<void> {
 export const request = requestByHost;
 
 /** The tenant answers through Traefik: Odoo's health on 8069 and its real-time path on 8072. */
+/**
+ * Waits until the tenant has answered through Traefik for 2.5 s without a miss: right after a
+ * container is replaced, the old one's route can still answer (a reused address) until Traefik
+ * applies the change (it batches provider events for 2 s) and routes the new one once healthy,
+ * so one answer alone proves nothing.
+ */
 export async function waitReachable(p: E2EPlatform, host: string, timeoutMs = 90000) {
+  let since: number | undefined;
   return eventually(
-    async () => (await request(p.httpsPort, host, "/web/health")).status === 200,
+    async () => {
+      const ok = (await request(p.httpsPort, host, "/web/health")).status === 200;
+      since = ok ? (since ?? Date.now()) : undefined;
+      return since !== undefined && Date.now() - since >= 2500;
+    },
     timeoutMs,
     `${host} reachable through Traefik`,
   );
