@@ -256,7 +256,9 @@ export class BackupService {
       );
     } finally {
       // The instance comes back whatever happened: on failure, with the data it had.
-      if (wasRunning && runtime) await this.d.runtime.start(runtime);
+      // Also when a restore cut short by a crash (runtime already stopped) is run again.
+      const meantToRun = t.desiredState === "active" && t.observedState === "active";
+      if (runtime && (wasRunning || meantToRun)) await this.d.runtime.start(runtime);
     }
     this.d.logger.info({ tenantId: t.id, backupId: backup.id, operationId }, "restore succeeded");
     return { backupId: backup.id, source: job.sourceTenantId };

@@ -77,13 +77,16 @@ export class TenantRuntime {
     return true;
   }
 
+  /** Starts the runtime; a no-op when it runs already. */
   async start(ref: RuntimeRef): Promise<void> {
     if (ref.runtime === "container") {
-      await this.docker.getContainer(ref.name).start();
+      const c = this.docker.getContainer(ref.name);
+      if (!(await c.inspect()).State?.Running) await c.start();
       return;
     }
     const service = this.docker.getService(ref.name);
     const spec = await service.inspect();
+    if (spec.Spec?.Mode?.Replicated?.Replicas === 1) return;
     await service.update({
       ...spec.Spec,
       version: spec.Version.Index,

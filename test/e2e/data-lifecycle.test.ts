@@ -126,6 +126,13 @@ describe("no customer data is lost", () => {
     expect((await view()).status).toBe("running");
   }, 300_000);
 
+  it("a restore run again after a crash left the runtime stopped starts it again", async () => {
+    await docker.getContainer(`odoo-${ID}`).stop();
+    const queued = await api().post(`/admin/tenants/${ID}/restore`).set(auth).send({}).expect(202);
+    await operationDone(queued.body.id);
+    expect(await attachments()).toEqual(["original.txt"]);
+  }, 300_000);
+
   it("restore into a new tenant id makes a copy with the same data", async () => {
     const queued = await api()
       .post(`/admin/tenants/${ID}/restore`)
