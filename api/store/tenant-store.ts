@@ -244,6 +244,7 @@ export class TenantStore {
       const hold = fresh ? false : t!.operatorHold;
       const desired = effectiveState(facts.billingState, hold);
       const reason = hold ? "operator" : (facts.suspendReason ?? null);
+      const dates = this.lifecycleDates(current, desired, spec.plan);
       if (!t) {
         const inserted = await client.query(
           `INSERT INTO tenants (id, customer_id, spec, desired_state, source, killbill_subscription_id,
@@ -259,7 +260,8 @@ export class TenantStore {
             facts.accountId,
             facts.billingState,
             reason,
-            ...Object.values(this.lifecycleDates(undefined, desired, spec.plan)).slice(0, 2),
+            dates.terminatedAt,
+            dates.dataKeptUntil,
           ],
         );
         // Created meanwhile by a concurrent event or an operator: read again and decide again.
@@ -291,7 +293,9 @@ export class TenantStore {
           reason,
           hold,
           changed ? 1 : 0,
-          ...Object.values(this.lifecycleDates(current, desired, spec.plan)),
+          dates.terminatedAt,
+          dates.dataKeptUntil,
+          dates.deletedAt,
         ],
       );
       return { decision, tenant: row(updated.rows[0]), changed };
