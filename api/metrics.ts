@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { BILLING_STATUSES } from "./killbill/billing-status";
 
 /** Prometheus metrics of the API and its workers (one registry, passed in, never global). */
 export function createMetrics() {
@@ -6,8 +7,11 @@ export function createMetrics() {
   collectDefaultMetrics({ register: registry });
   /** Counts instances by status when /metrics is scraped (set once the tenant service exists). */
   const instanceSource: { count?: () => Promise<Record<string, number>> } = {};
+  /** Counts billed tenants by billing status when /metrics is scraped. */
+  const billingStatusSource: { count?: () => Promise<Record<string, number>> } = {};
   return {
     instanceSource,
+    billingStatusSource,
     registry,
     webhooks: new Counter({
       name: "odoo_saas_webhooks_total",
@@ -55,6 +59,18 @@ export function createMetrics() {
         this.reset();
         for (const [status, n] of Object.entries(await instanceSource.count()))
           this.set({ status }, n);
+      },
+    }),
+    billingStatuses: new Gauge({
+      name: "odoo_saas_billing_status",
+      help: "Billed tenants (not deleted) by billing status (trial, payment_required, paid, overdue, suspended, ended)",
+      labelNames: ["status"] as const,
+      registers: [registry],
+      async collect() {
+        if (!billingStatusSource.count) return;
+        this.reset();
+        const counts = await billingStatusSource.count();
+        for (const status of BILLING_STATUSES) this.set({ status }, counts[status] ?? 0);
       },
     }),
     queueDepth: new Gauge({

@@ -84,6 +84,14 @@ export function openApiDocument() {
   };
   r.registerPath({
     method: "get",
+    path: "/admin/tenants/{id}/billing-transitions",
+    summary: "The tenant's billing status transitions (oldest first), each with its cause",
+    security,
+    request: { params: s.tenantIdParam },
+    responses: { 200: json(z.array(s.billingTransitionView), "transitions"), ...errors },
+  });
+  r.registerPath({
+    method: "get",
     path: "/admin/tenants/{id}/backups",
     summary: "The tenant's backups (newest first), with size, duration and verification",
     security,

@@ -30,6 +30,8 @@ import { BackupService } from "./services/backup-service";
 import { TenantRuntime } from "./services/tenant-runtime";
 import { BackupStore } from "./store/backup-store";
 import { TenantLocks } from "./store/tenant-lock";
+import { PaymentFailureStore } from "./store/payment-failure-store";
+import { TrialStore } from "./store/trial-store";
 
 export interface RuntimeOptions {
   /** Serve HTTP (the API role). */
@@ -74,11 +76,9 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
   const metrics = createMetrics();
   const catalog = loadCatalog();
   const now = opts.now ?? (() => new Date());
-  const tenants = new TenantStore(pool, {
-    now,
-    dataRetentionDays: (plan) =>
-      catalog.plan(plan)?.dataRetentionDays ?? config.DATA_RETENTION_DAYS,
-  });
+  const dataRetentionDays = (plan: string) =>
+    catalog.plan(plan)?.dataRetentionDays ?? config.DATA_RETENTION_DAYS;
+  const tenants = new TenantStore(pool, { now, dataRetentionDays });
   const operations = new OperationStore(pool);
   const inbox = new InboxStore(pool);
   const progress = new ProgressBus(redis, `${prefix}:operation`);
@@ -96,6 +96,8 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
     inbox,
     tenants,
     problems,
+    trials: new TrialStore(pool),
+    paymentFailures: new PaymentFailureStore(pool),
     killbill,
     catalog,
     queues,
@@ -103,6 +105,7 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
     logger,
     operatorEmail: config.OPERATOR_EMAIL,
     defaultOdooVersion: opts.defaultOdooVersion ?? "17",
+    dataRetentionDays,
     now: opts.now,
   });
   const repository = new BackupRepository({

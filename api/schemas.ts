@@ -1,5 +1,6 @@
 import { extendZodWithOpenApi } from "@asteasolutions/zod-to-openapi";
 import { z } from "zod";
+import { BILLING_STATUSES } from "./killbill/billing-status";
 
 extendZodWithOpenApi(z);
 
@@ -61,12 +62,14 @@ export const tenantView = z
     adminEmail: z.string().nullable(),
     desiredState: z.enum(["active", "suspended", "terminated", "deleted"]),
     operatorHold: z.boolean(),
-    suspendReason: z.enum(["overdue", "paused", "operator"]).nullable(),
+    suspendReason: z.enum(["overdue", "paused", "operator", "payment_failed"]).nullable(),
     billing: z
       .object({
         subscriptionId: z.string(),
         accountId: z.string().nullable(),
         state: z.enum(["active", "suspended", "terminated", "deleted"]).nullable(),
+        status: z.enum(BILLING_STATUSES).nullable(),
+        endsOn: z.string().nullable(),
       })
       .nullable(),
     observedState: z.enum(["active", "suspended", "terminated", "deleted"]).nullable(),
@@ -89,6 +92,15 @@ export const tenantView = z
       .nullable(),
   })
   .openapi("Tenant");
+
+export const billingTransitionView = z
+  .object({
+    from: z.enum(BILLING_STATUSES).nullable(),
+    to: z.enum(BILLING_STATUSES),
+    cause: z.string(),
+    at: z.string(),
+  })
+  .openapi("BillingTransition");
 
 export const billingProblemView = z
   .object({

@@ -163,7 +163,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
   };
   tenants
     .command("status [tenantId]")
-    .description("instance status as the engine reports it (through the API)")
+    .description("instance status as the engine reports it, and billing status (through the API)")
     .option("--json", "machine-readable output")
     .action(async (id, o) => {
       type View = {
@@ -172,6 +172,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
         desiredState: string;
         plan: string;
         dataKeptUntil: string | null;
+        billing: { status: string | null; endsOn: string | null } | null;
       };
       const views = id
         ? [await adminApi().call<View>("GET", `/admin/tenants/${id}`)]
@@ -180,7 +181,9 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
       else
         for (const v of views)
           out(
-            `${v.id.padEnd(24)} ${v.status.padEnd(10)} ${v.plan.padEnd(10)}` +
+            `${v.id.padEnd(24)} ${v.status.padEnd(10)} ${v.plan.padEnd(10)} ` +
+              `${(v.billing?.status ?? "-").padEnd(16)}` +
+              (v.billing?.endsOn ? ` ends on ${v.billing.endsOn}` : "") +
               (v.dataKeptUntil ? ` data kept until ${v.dataKeptUntil.slice(0, 10)}` : ""),
           );
     });

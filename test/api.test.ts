@@ -111,10 +111,16 @@ describe("Kill Bill webhooks -> desired state -> reconcile", () => {
     await converged("pay-co", "active");
 
     sub.state = "BLOCKED";
+    h.killbill.overdue.set(sub.accountId, {
+      name: "SUSPENDED",
+      isDisableEntitlementAndChangesBlocked: true,
+    });
     await hook(notification("OVERDUE_CHANGE", "ACCOUNT", sub.accountId, sub.accountId)); // metaData null
     await converged("pay-co", "suspended");
+    expect((await tenant("pay-co")).suspendReason).toBe("overdue");
 
     sub.state = "ACTIVE";
+    h.killbill.overdue.delete(sub.accountId);
     const blocking = {
       service: "overdue-service",
       stateName: "__KILLBILL__CLEAR__OVERDUE_STATE__",
@@ -135,12 +141,13 @@ describe("Kill Bill webhooks -> desired state -> reconcile", () => {
       .rows[0].outputs;
     expect(outputs.plan).toBe("standard");
     const subjects = (
-      await eventually(async () => mailsTo("o@pay.example").length >= 3 && mailsTo("o@pay.example"))
+      await eventually(async () => mailsTo("o@pay.example").length >= 4 && mailsTo("o@pay.example"))
     ).map((m) => m.subject);
     expect(subjects).toEqual([
       "Your Odoo instance pay-co is ready",
       "Your Odoo instance pay-co is suspended",
       "Your Odoo instance pay-co is running again",
+      "Your Odoo instance pay-co moves to the standard plan",
     ]);
     expect((await operations("pay-co")).map((o) => o.status)).toEqual([
       "succeeded",

@@ -18,12 +18,28 @@ export class RealKillBill {
 
   private constructor(readonly url: string) {}
 
-  /** Starts (or reuses) the local Kill Bill; the suite's Kill Bill tenant comes with its callback. */
-  static async start(): Promise<RealKillBill> {
+  /**
+   * Starts (or reuses) the local Kill Bill; the suite's Kill Bill tenant comes with its callback.
+   * `server` names a Kill Bill of its own (port, database port, directory): its test clock is
+   * global to the server, so a suite that moves it must not share the server with others.
+   */
+  static async start(server?: {
+    port: number;
+    dbPort: number;
+    dir: string;
+  }): Promise<RealKillBill> {
     const script = path.join(__dirname, "..", "scripts", "ensure-killbill.sh");
     const url = execFileSync("bash", [script], {
       encoding: "utf8",
       stdio: ["ignore", "pipe", "inherit"],
+      env: server
+        ? {
+            ...process.env,
+            KILLBILL_PORT: String(server.port),
+            KILLBILL_DB_PORT: String(server.dbPort),
+            ODOO_SAAS_KILLBILL_DIR: server.dir,
+          }
+        : process.env,
     })
       .trim()
       .split("\n")
@@ -39,8 +55,14 @@ export class RealKillBill {
     return setUpKillBill(this, loadCatalog(), url);
   }
 
-  async createAccount(a: { name: string; externalKey?: string; email?: string }): Promise<string> {
-    return this.created(await this.call("POST", "/1.0/kb/accounts", { currency: "EUR", ...a }));
+  /** An account; with a payment method that always succeeds unless `paymentMethod: false`. */
+  async createAccount(
+    a: { name: string; externalKey?: string; email?: string },
+    opts: { paymentMethod?: boolean } = {},
+  ): Promise<string> {
+    const id = this.created(await this.call("POST", "/1.0/kb/accounts", { currency: "EUR", ...a }));
+    if (opts.paymentMethod !== false) await this.addPaymentMethod(id);
+    return id;
   }
 
   updateAccount(accountId: string, patch: { email?: string; name?: string }) {
@@ -74,6 +96,74 @@ export class RealKillBill {
       "DELETE",
       `/1.0/kb/subscriptions/${subscriptionId}?entitlementPolicy=IMMEDIATE&billingPolicy=IMMEDIATE`,
     );
+  }
+
+  /** A cancellation at the end of the paid term: the subscription runs until then. */
+  cancelEndOfTerm(subscriptionId: string) {
+    return this.call(
+      "DELETE",
+      `/1.0/kb/subscriptions/${subscriptionId}?entitlementPolicy=END_OF_TERM&billingPolicy=END_OF_TERM`,
+    );
+  }
+
+  changePlan(subscriptionId: string, planName: string) {
+    return this.call(
+      "PUT",
+      `/1.0/kb/subscriptions/${subscriptionId}?callCompletion=true&callTimeoutSec=10`,
+      { planName },
+    );
+  }
+
+  async subscription(subscriptionId: string) {
+    return (await (await this.call("GET", `/1.0/kb/subscriptions/${subscriptionId}`)).json()) as {
+      state: string;
+      phaseType: string;
+      planName: string;
+      cancelledDate: string | null;
+    };
+  }
+
+  /** Kill Bill's AUTO_PAY_OFF control tag: invoices wait for a payment (a bank transfer). */
+  autoPayOff(accountId: string) {
+    return this.call("POST", `/1.0/kb/accounts/${accountId}/tags`, [
+      "00000000-0000-0000-0000-000000000001",
+    ]);
+  }
+
+  /** A default payment method that always succeeds (Kill Bill's built-in external payments). */
+  addPaymentMethod(accountId: string) {
+    return this.call("POST", `/1.0/kb/accounts/${accountId}/paymentMethods?isDefault=true`, {
+      pluginName: "__EXTERNAL_PAYMENT__",
+    });
+  }
+
+  /** Pays every open invoice of the account (recorded as external payments). */
+  async payAll(accountId: string): Promise<number> {
+    const open = (await (
+      await this.call("GET", `/1.0/kb/accounts/${accountId}/invoices?unpaidInvoicesOnly=true`)
+    ).json()) as { invoiceId: string; balance: number }[];
+    for (const i of open.filter((x) => x.balance > 0))
+      await this.call("POST", `/1.0/kb/invoices/${i.invoiceId}/payments?externalPayment=true`, {
+        accountId,
+        purchasedAmount: i.balance,
+      });
+    return open.length;
+  }
+
+  /** Kill Bill's clock back to the real time. */
+  async resetClock(): Promise<Date> {
+    return this.clockAnswer(await this.call("POST", "/1.0/kb/test/clock?timeoutSec=20"));
+  }
+
+  /** Moves Kill Bill's clock on by `days`; resolves once its queues have drained. */
+  async moveClock(days: number): Promise<Date> {
+    return this.clockAnswer(
+      await this.call("PUT", `/1.0/kb/test/clock?days=${days}&timeoutSec=20`),
+    );
+  }
+
+  private async clockAnswer(res: Response): Promise<Date> {
+    return new Date(((await res.json()) as { currentUtcTime: string }).currentUtcTime);
   }
 
   pauseBundle(bundleId: string) {

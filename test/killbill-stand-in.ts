@@ -3,7 +3,12 @@
 // calls the API makes, and checks the authentication headers it must send.
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import type { KillBillAccount, KillBillBundle, KillBillSubscription } from "../api/killbill/client";
+import type {
+  KillBillAccount,
+  KillBillBundle,
+  KillBillInvoice,
+  KillBillSubscription,
+} from "../api/killbill/client";
 
 export const KB_AUTH = {
   username: "admin",
@@ -15,6 +20,12 @@ export const KB_AUTH = {
 export class KillBillStandIn {
   readonly accounts = new Map<string, KillBillAccount>();
   readonly subscriptions = new Map<string, KillBillSubscription>();
+  /** Per account: its overdue state (absent: clear) and open invoices (absent: none). */
+  readonly overdue = new Map<
+    string,
+    { name: string; isDisableEntitlementAndChangesBlocked: boolean }
+  >();
+  readonly invoices = new Map<string, KillBillInvoice[]>();
   readonly requests: string[] = [];
   /** Answer the next N requests with 503 (Kill Bill down or restarting). */
   unavailableFor = 0;
@@ -39,6 +50,8 @@ export class KillBillStandIn {
     planName: string;
     /** Another subscription of an existing account (a returning customer). */
     accountId?: string;
+    /** Kill Bill starts plans with a trial in TRIAL; default EVERGREEN (paid). */
+    phaseType?: string;
   }): KillBillSubscription {
     const n = this.subscriptions.size + 1;
     const accountId = opts.accountId ?? `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`;
@@ -54,7 +67,7 @@ export class KillBillStandIn {
       bundleId: `20000000-0000-4000-8000-${String(n).padStart(12, "0")}`,
       bundleExternalKey: opts.tenantId,
       planName: opts.planName,
-      phaseType: "TRIAL",
+      phaseType: opts.phaseType ?? "EVERGREEN",
       state: "ACTIVE",
     };
     this.subscriptions.set(sub.subscriptionId, sub);
@@ -84,14 +97,41 @@ export class KillBillStandIn {
       res.writeHead(401).end();
       return;
     }
-    const path = new URL(req.url!, "http://x").pathname;
+    const url = new URL(req.url!, "http://x");
+    const path = url.pathname;
     const send = (body: unknown) =>
       body === undefined
         ? res.writeHead(404).end()
         : res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify(body));
     let m: RegExpMatchArray | null;
-    if ((m = path.match(/^\/1\.0\/kb\/subscriptions\/([^/]+)$/)))
-      return send(this.subscriptions.get(m[1]));
+    if ((m = path.match(/^\/1\.0\/kb\/subscriptions\/([^/]+)$/))) {
+      const sub = this.subscriptions.get(m[1]);
+      if (req.method === "GET" || !sub) return send(sub);
+      // The writes the trial policy makes: a plan change (to the paid phase), a cancellation.
+      let body = "";
+      req.on("data", (d) => (body += d));
+      req.on("end", () => {
+        if (req.method === "PUT") Object.assign(sub, JSON.parse(body));
+        if (req.method === "DELETE") sub.state = "CANCELLED";
+        res.writeHead(204).end();
+      });
+      return;
+    }
+    if ((m = path.match(/^\/1\.0\/kb\/accounts\/([^/]+)\/overdue$/)))
+      return send(
+        this.overdue.get(m[1]) ?? {
+          name: "__KILLBILL__CLEAR__OVERDUE_STATE__",
+          isDisableEntitlementAndChangesBlocked: false,
+        },
+      );
+    if ((m = path.match(/^\/1\.0\/kb\/accounts\/([^/]+)\/invoices$/)))
+      return send(
+        (this.invoices.get(m[1]) ?? []).filter(
+          (i) => url.searchParams.get("unpaidInvoicesOnly") !== "true" || i.balance > 0,
+        ),
+      );
+    if ((m = path.match(/^\/1\.0\/kb\/invoices\/([^/]+)$/)))
+      return send([...this.invoices.values()].flat().find((i) => i.invoiceId === m![1]));
     if ((m = path.match(/^\/1\.0\/kb\/accounts\/([^/]+)\/bundles$/)))
       return send(
         [

@@ -1,4 +1,5 @@
 import type { DesiredState, SuspendReason, Tenant } from "../store/tenant-store";
+import type { BillingStatus } from "./billing-status";
 
 /** What one Kill Bill subscription, re-read with its account, says about the tenant it names. */
 export interface BillingFacts {
@@ -9,7 +10,10 @@ export interface BillingFacts {
   /** Catalog plan id; empty when the subscription's plan says nothing (e.g. cancelled). */
   plan: string;
   billingState: DesiredState;
+  billingStatus: BillingStatus;
   suspendReason?: SuspendReason;
+  /** A requested cancellation's end of term (ISO date), while the subscription still runs. */
+  endsOn: string | null;
   adminEmail: string | null;
   /** The subscription can still hold a tenant: PENDING, ACTIVE or BLOCKED. */
   live: boolean;

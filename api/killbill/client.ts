@@ -9,6 +9,19 @@ export interface KillBillSubscription {
   state: "PENDING" | "ACTIVE" | "BLOCKED" | "CANCELLED" | "EXPIRED";
   /** ISO date (or date-time) the subscription started. */
   startDate?: string | null;
+  /** The date the subscription ends (or ended) once a cancellation was requested; null if none. */
+  cancelledDate?: string | null;
+}
+
+/** The parts of Kill Bill's InvoiceJson this service reads. */
+export interface KillBillInvoice {
+  invoiceId: string;
+  accountId: string;
+  /** What is still to be paid on it. */
+  balance: number;
+  amount: number;
+  currency: string;
+  invoiceDate?: string;
 }
 
 export interface KillBillAccount {
@@ -62,9 +75,48 @@ export class KillBillError extends Error {
   }
 }
 
-/** Read-only Kill Bill REST calls (basic auth + tenant key/secret headers), over fetch. */
+/**
+ * Kill Bill REST calls (basic auth + tenant key/secret headers), over fetch: reads, and the two
+ * writes the trial policy makes (a subscription started in its paid phase, or cancelled).
+ */
 export class KillBillClient {
   constructor(private readonly c: KillBillConnection) {}
+
+  invoice(id: string): Promise<KillBillInvoice | undefined> {
+    return this.get(`/1.0/kb/invoices/${encodeURIComponent(id)}?audit=NONE`);
+  }
+
+  /** The account's invoices with something left to pay. */
+  async unpaidInvoices(accountId: string): Promise<KillBillInvoice[]> {
+    return (
+      (await this.get<KillBillInvoice[]>(
+        `/1.0/kb/accounts/${encodeURIComponent(accountId)}/invoices?unpaidInvoicesOnly=true&audit=NONE`,
+      )) ?? []
+    );
+  }
+
+  /**
+   * Moves a subscription on its own plan straight to the paid (EVERGREEN) phase: the trial is
+   * skipped and Kill Bill invoices at once. Kill Bill answers with SUBSCRIPTION_CHANGE events.
+   */
+  startPaidPhase(subscriptionId: string, planName: string, reason: string): Promise<void> {
+    return this.write(
+      "PUT",
+      `/1.0/kb/subscriptions/${encodeURIComponent(subscriptionId)}?callCompletion=true&callTimeoutSec=10`,
+      { planName, phaseType: "EVERGREEN" },
+      reason,
+    );
+  }
+
+  /** Cancels a subscription now, without charging for it. */
+  cancelNow(subscriptionId: string, reason: string): Promise<void> {
+    return this.write(
+      "DELETE",
+      `/1.0/kb/subscriptions/${encodeURIComponent(subscriptionId)}?entitlementPolicy=IMMEDIATE&billingPolicy=IMMEDIATE&useRequestedDateForBilling=true`,
+      undefined,
+      reason,
+    );
+  }
 
   subscription(id: string): Promise<KillBillSubscription | undefined> {
     return this.get(`/1.0/kb/subscriptions/${encodeURIComponent(id)}?audit=NONE`);
@@ -78,12 +130,15 @@ export class KillBillClient {
     return this.get(`/1.0/kb/bundles/${encodeURIComponent(id)}?audit=NONE`);
   }
 
-  /** The account's overdue state; "__KILLBILL__CLEAR__OVERDUE_STATE__" when nothing is overdue. */
-  async overdueState(accountId: string): Promise<string | undefined> {
-    const state = await this.get<{ name: string }>(
+  /**
+   * The account's overdue state ("__KILLBILL__CLEAR__OVERDUE_STATE__" when nothing is overdue) and
+   * whether it blocks the entitlement.
+   */
+  async overdueState(accountId: string): Promise<{ name: string; blocks: boolean } | undefined> {
+    const state = await this.get<{ name: string; isDisableEntitlementAndChangesBlocked?: boolean }>(
       `/1.0/kb/accounts/${encodeURIComponent(accountId)}/overdue`,
     );
-    return state?.name;
+    return state && { name: state.name, blocks: !!state.isDisableEntitlementAndChangesBlocked };
   }
 
   /** One page of accounts (for the resync), oldest first. */
@@ -101,6 +156,29 @@ export class KillBillClient {
         `/1.0/kb/accounts/${encodeURIComponent(accountId)}/bundles?audit=NONE`,
       )) ?? []
     );
+  }
+
+  private async write(method: string, path: string, body: unknown, reason: string) {
+    let response: Response;
+    try {
+      response = await fetch(new URL(path, this.c.url), {
+        method,
+        headers: {
+          ...killBillHeaders(this.c, { createdBy: "odoo-saas" }),
+          "X-Killbill-Reason": reason.slice(0, 200),
+          ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.c.timeoutMs ?? 30000),
+      });
+    } catch (e) {
+      throw new KillBillError(`Kill Bill unreachable: ${(e as Error).message}`);
+    }
+    if (!response.ok)
+      throw new KillBillError(
+        `Kill Bill answered ${response.status} to ${method} ${path.split("?")[0]}: ${(await response.text()).slice(0, 200)}`,
+        response.status,
+      );
   }
 
   /** GET; undefined on 404. Network errors and other statuses throw (the caller retries). */

@@ -1,5 +1,6 @@
 import type { Catalog } from "../../catalog";
 import type { BillingFacts } from "./binding";
+import { billingStatusOf, type BillingReadings } from "./billing-status";
 import type { KillBillAccount, KillBillSubscription } from "./client";
 import { customerIdFromAccount, tenantIdFromBundle } from "./identity";
 
@@ -15,7 +16,8 @@ const DAY_MS = 86_400_000;
  * What a subscription and its account, as re-read over REST (never the event itself), say about
  * the tenant the bundle names. Identity: the bundle's external key is the tenant id (lower-cased);
  * the account's external key (or id) gives the customer id; the account's e-mail the admin e-mail.
- *   PENDING / ACTIVE -> active on the tier of its planName; BLOCKED -> suspended;
+ *   PENDING / ACTIVE -> active on the tier of its planName, unless the billing status (from the
+ *   account's invoices, failed payments and overdue state) is suspended -> suspended;
  *   CANCELLED / EXPIRED -> terminated (stopped, data kept for the plan's retention days; only the
  *   retention job deletes). A trial-only plan past its days counts as expired by our own clock
  *   too (Kill Bill 0.22 does not expire FIXEDTERM phases).
@@ -25,6 +27,7 @@ export function factsFromBilling(
   account: KillBillAccount,
   catalog: Catalog,
   now: Date,
+  money: Omit<BillingReadings, "subscriptionState" | "phaseType">,
 ): FactsFromBilling {
   const tenantId = tenantIdFromBundle(subscription.bundleExternalKey, subscription.bundleId);
   const live = ["PENDING", "ACTIVE", "BLOCKED"].includes(subscription.state);
@@ -43,8 +46,14 @@ export function factsFromBilling(
     plan?.trialOnly &&
     subscription.startDate &&
     now.getTime() >= Date.parse(subscription.startDate) + plan.trialDays * DAY_MS;
+  const { status, suspendReason } = billingStatusOf({
+    ...money,
+    subscriptionState: subscription.state,
+    // A trial-only plan's single phase is FIXEDTERM in Kill Bill: it is a trial all the same.
+    phaseType: plan?.trialOnly ? "TRIAL" : subscription.phaseType,
+  });
   const billingState =
-    !live || trialOver ? "terminated" : subscription.state === "BLOCKED" ? "suspended" : "active";
+    !live || trialOver ? "terminated" : status === "suspended" ? "suspended" : "active";
   return {
     kind: "facts",
     facts: {
@@ -54,6 +63,10 @@ export function factsFromBilling(
       customerId: customerIdFromAccount(account.externalKey, account.accountId),
       plan: plan?.id ?? "",
       billingState,
+      billingStatus: trialOver ? "ended" : status,
+      ...(suspendReason ? { suspendReason } : {}),
+      // A requested cancellation: the subscription runs until this day.
+      endsOn: live && !trialOver && subscription.cancelledDate ? subscription.cancelledDate : null,
       adminEmail: account.email?.trim() || null,
       live: live && !trialOver,
     },

@@ -2,6 +2,8 @@ import { loadCatalog } from "../../catalog";
 import type { KillBillAccount, KillBillSubscription } from "./client";
 import type { DesiredState, Tenant } from "../store/tenant-store";
 import { decideBilling, effectiveState, type BillingFacts } from "./binding";
+import { billingNotices } from "./billing-notices";
+import { billingStatusOf, type BillingReadings } from "./billing-status";
 import { factsFromBilling } from "./desired-state";
 import { customerIdFromAccount } from "./identity";
 import { notificationSchema } from "./notification";
@@ -23,6 +25,9 @@ const subscription = (patch: Partial<KillBillSubscription> = {}): KillBillSubscr
   state: "ACTIVE",
   ...patch,
 });
+
+/** An account that owes nothing. */
+const paid = { overdueBlocks: false, unpaidBalance: 0, failedPaymentOpen: false };
 
 describe("factsFromBilling", () => {
   const now = new Date("2026-11-26T12:00:00Z");
@@ -111,11 +116,13 @@ describe("factsFromBilling", () => {
       { kind: "ignore" },
     ],
   ])("%s", (_name, patch, expected) => {
-    expect(factsFromBilling(subscription(patch), account, catalog, now)).toMatchObject(expected);
+    expect(factsFromBilling(subscription(patch), account, catalog, now, paid)).toMatchObject(
+      expected,
+    );
   });
 
   it("takes identity from the bundle and account keys", () => {
-    expect(factsFromBilling(subscription(), account, catalog, now)).toEqual({
+    expect(factsFromBilling(subscription(), account, catalog, now, paid)).toEqual({
       kind: "facts",
       facts: {
         tenantId: "acme",
@@ -124,10 +131,95 @@ describe("factsFromBilling", () => {
         customerId: "acme-corp",
         plan: "standard",
         billingState: "active",
+        billingStatus: "paid",
+        endsOn: null,
         adminEmail: "owner@acme.example",
         live: true,
       },
     });
+  });
+
+  it.each<[string, Partial<KillBillSubscription>, Partial<BillingReadings>, object]>([
+    [
+      "a failed payment on an open invoice -> suspended at once",
+      {},
+      { unpaidBalance: 27, failedPaymentOpen: true },
+      { billingState: "suspended", billingStatus: "suspended", suspendReason: "payment_failed" },
+    ],
+    [
+      "an overdue warning -> still active",
+      {},
+      { unpaidBalance: 27, overdueState: "WARNING" },
+      { billingState: "active", billingStatus: "overdue" },
+    ],
+    [
+      "a cancellation at the end of term -> runs until then",
+      { cancelledDate: "2026-12-26" },
+      {},
+      { billingState: "active", endsOn: "2026-12-26" },
+    ],
+    [
+      "the cancellation took effect -> terminated, no end date left",
+      { cancelledDate: "2026-11-26", state: "CANCELLED" },
+      {},
+      { billingState: "terminated", billingStatus: "ended", endsOn: null },
+    ],
+  ])("%s", (_name, patch, money, expected) => {
+    const read = factsFromBilling(subscription(patch), account, catalog, now, {
+      ...paid,
+      ...money,
+    });
+    expect(read).toMatchObject({ kind: "facts", facts: expected });
+  });
+});
+
+describe("billingStatusOf: the most serious reading wins", () => {
+  const r = (patch: Partial<BillingReadings>): BillingReadings => ({
+    subscriptionState: "ACTIVE",
+    phaseType: "EVERGREEN",
+    ...paid,
+    ...patch,
+  });
+  it.each<[string, Partial<BillingReadings>, string, string | null]>([
+    ["nothing owed", {}, "paid", null],
+    ["in its trial phase", { phaseType: "TRIAL" }, "trial", null],
+    ["an open invoice", { unpaidBalance: 27 }, "payment_required", null],
+    ["a failed payment since paid", { failedPaymentOpen: true }, "paid", null],
+    [
+      "a failed payment, still open",
+      { unpaidBalance: 27, failedPaymentOpen: true },
+      "suspended",
+      "payment_failed",
+    ],
+    ["overdue warning", { unpaidBalance: 27, overdueState: "WARNING" }, "overdue", null],
+    [
+      "overdue, blocking",
+      {
+        unpaidBalance: 27,
+        overdueState: "SUSPENDED",
+        overdueBlocks: true,
+        subscriptionState: "BLOCKED",
+      },
+      "suspended",
+      "overdue",
+    ],
+    [
+      "a paused bundle",
+      { subscriptionState: "BLOCKED", overdueState: "__KILLBILL__CLEAR__OVERDUE_STATE__" },
+      "suspended",
+      "paused",
+    ],
+    [
+      "clear overdue state, trial",
+      { overdueState: "__KILLBILL__CLEAR__OVERDUE_STATE__", phaseType: "TRIAL" },
+      "trial",
+      null,
+    ],
+    ["cancelled", { subscriptionState: "CANCELLED", unpaidBalance: 27 }, "ended", null],
+  ])("%s -> %s", (_name, patch, status, reason) => {
+    expect(billingStatusOf(r(patch))).toEqual(
+      reason ? { status, suspendReason: reason } : { status },
+    );
   });
 });
 
@@ -176,6 +268,8 @@ describe("decideBilling: which subscription a tenant follows", () => {
     killbillSubscriptionId: "s-old",
     killbillAccountId: "a-1",
     billingState: "active",
+    billingStatus: "paid",
+    billingEndsOn: null,
     operatorHold: false,
     suspendReason: null,
     terminatedAt: null,
@@ -193,6 +287,8 @@ describe("decideBilling: which subscription a tenant follows", () => {
     customerId: "acme-corp",
     plan: "standard",
     billingState: "active",
+    billingStatus: "paid",
+    endsOn: null,
     adminEmail: "o@acme.example",
     live: true,
     ...patch,
@@ -309,5 +405,55 @@ describe("notificationSchema (Kill Bill NotificationJson)", () => {
       delete partial[key];
       expect(notificationSchema.safeParse(partial).success).toBe(false);
     }
+  });
+});
+
+describe("billingNotices: each billing change told once", () => {
+  const t = (patch: Partial<Tenant>): Tenant =>
+    ({
+      id: "acme",
+      spec: { plan: "basic", odooVersion: "17" },
+      desiredState: "active",
+      billingStatus: "paid",
+      billingEndsOn: null,
+      ...patch,
+    }) as Tenant;
+  it.each<[string, Partial<Tenant> | undefined, Partial<Tenant>, string[]]>([
+    ["a new trial", undefined, { billingStatus: "trial" }, []],
+    [
+      "the trial ends, invoice open",
+      { billingStatus: "trial" },
+      { billingStatus: "payment_required" },
+      ["payment_required"],
+    ],
+    [
+      "paid",
+      { billingStatus: "payment_required" },
+      { billingStatus: "paid" },
+      ["payment_received"],
+    ],
+    [
+      "paid after a suspension (the reconciler tells)",
+      { billingStatus: "suspended" },
+      { billingStatus: "paid" },
+      [],
+    ],
+    [
+      "overdue warning",
+      { billingStatus: "payment_required" },
+      { billingStatus: "overdue" },
+      ["overdue"],
+    ],
+    ["overdue again (duplicate)", { billingStatus: "overdue" }, { billingStatus: "overdue" }, []],
+    ["upgrade", {}, { spec: { plan: "standard", odooVersion: "17" } }, ["plan_changed"]],
+    ["cancellation requested", {}, { billingEndsOn: "2026-12-26" }, ["cancellation_requested"]],
+    [
+      "cancellation already told",
+      { billingEndsOn: "2026-12-26" },
+      { billingEndsOn: "2026-12-26" },
+      [],
+    ],
+  ])("%s -> %j", (_name, before, after, kinds) => {
+    expect(billingNotices(before && t(before), t(after)).map((n) => n.kind)).toEqual(kinds);
   });
 });

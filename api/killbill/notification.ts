@@ -50,6 +50,11 @@ export const RELEVANT_EVENT_TYPES = new Set<string>([
   "BUNDLE_RESUME",
   "BLOCKING_STATE",
   "OVERDUE_CHANGE",
+  // The account's money: its billing status (payment required, paid, failed) is read again.
+  "INVOICE_CREATION",
+  "INVOICE_ADJUSTMENT",
+  "INVOICE_PAYMENT_SUCCESS",
+  "INVOICE_PAYMENT_FAILED",
 ]);
 
 const uuidOrNull = z.string().max(64).nullable();

@@ -1,5 +1,6 @@
 import type { SuspendReason } from "../store/tenant-store";
 import type { MailJob } from "../jobs/queues";
+import type { BillingNotice } from "../killbill/billing-notices";
 
 export type CustomerNotice =
   "ready" | "suspended" | "resumed" | "terminated" | "reactivated" | "deleted";
@@ -58,9 +59,84 @@ const SUSPENSION_REASONS: Record<SuspendReason, string> = {
   overdue: "because of an unpaid balance. It starts again as soon as the balance is paid",
   paused: "because your subscription is paused. It starts again when the subscription resumes",
   operator: "by our operations team. Please contact support; it starts again once they release it",
+  payment_failed:
+    "because a payment failed. It starts again as soon as the open invoice is paid\n(update your payment method or pay the invoice)",
 };
 
-/** Operators learn of a subscription that bills a customer who has (or may have) no instance. */
+const money = (amount: number, currency: string) => `${amount.toFixed(2)} ${currency}`;
+
+/** The customer e-mail for a billing change of tenant `id`. */
+export function billingMail(
+  notice: BillingNotice,
+  t: {
+    id: string;
+    adminEmail: string;
+    /** Balance of the account's open invoices. */
+    due: { amount: number; currency: string };
+    /** Days from the overdue warning to the suspension. */
+    daysUntilSuspension: number;
+    dataRetentionDays: number;
+  },
+): MailJob {
+  const texts: Record<BillingNotice["kind"], () => [string, string]> = {
+    payment_required: () => [
+      `Payment due for your Odoo instance ${t.id}`,
+      (notice.kind === "payment_required" && notice.fromTrial
+        ? `Your free trial of ${t.id} has ended. `
+        : "") +
+        `An invoice is open: ${money(t.due.amount, t.due.currency)} is due.\n` +
+        "Your instance keeps running while you pay it.\n",
+    ],
+    payment_received: () => [
+      `Payment received for your Odoo instance ${t.id}`,
+      `Thank you: your payment was received and nothing is due for ${t.id}.\n`,
+    ],
+    overdue: () => [
+      `Overdue invoice for your Odoo instance ${t.id}`,
+      `${money(t.due.amount, t.due.currency)} is overdue. Please pay it within ${t.daysUntilSuspension} days,\n` +
+        `or your Odoo instance ${t.id} will be suspended (your data is kept).\n`,
+    ],
+    plan_changed: () => {
+      const n = notice as Extract<BillingNotice, { kind: "plan_changed" }>;
+      return [
+        `Your Odoo instance ${t.id} moves to the ${n.to} plan`,
+        `Your plan changed from ${n.from} to ${n.to}. Your instance is resized now;\nyour data stays as it is.\n`,
+      ];
+    },
+    cancellation_requested: () => {
+      const n = notice as Extract<BillingNotice, { kind: "cancellation_requested" }>;
+      return [
+        `Your Odoo subscription for ${t.id} ends on ${n.endsOn}`,
+        `Your cancellation is recorded. ${t.id} keeps running until ${n.endsOn}.\n\n` +
+          `After that it is stopped and its data kept for ${t.dataRetentionDays} days: subscribing again\n` +
+          "within that time brings it back as it was, and you can ask for an export of your data.\n",
+      ];
+    },
+  };
+  const [subject, text] = texts[notice.kind]();
+  return { to: t.adminEmail, subject, text };
+}
+
+/** A customer who asked for a second trial (or a trial to come back): refused, or started paid. */
+export function trialUsedMail(
+  to: string,
+  t: { tenantId: string; plan: string; returning: boolean; refused: boolean },
+): MailJob {
+  return {
+    to,
+    subject: t.refused
+      ? "Your free trial has already been used"
+      : `Your Odoo instance ${t.tenantId} starts on a paid plan`,
+    text:
+      (t.returning
+        ? `Welcome back: ${t.tenantId} was yours before, so it comes back without a new trial.\n`
+        : "Your account has already had its free trial; each customer has one.\n") +
+      (t.refused
+        ? `No trial instance was started for ${t.tenantId}. Choose a paid plan to continue.\n`
+        : `Your ${t.plan} subscription for ${t.tenantId} therefore starts paid today.\n`),
+  };
+}
+
 export function billingProblemMail(
   to: string,
   p: { subscriptionId: string; accountId: string | null; tenantId: string | null; problem: string },

@@ -57,6 +57,10 @@ export function adminRoutes(d: AdminDeps): Router {
     ),
   );
   r.get(
+    "/admin/tenants/:id/billing-transitions",
+    handle(async (req, res) => res.json(await d.service.billingTransitions(id(req.params)))),
+  );
+  r.get(
     "/admin/tenants/:id/backups",
     handle(async (req, res) => {
       const tenant = await d.service.get(id(req.params));

@@ -1,20 +1,27 @@
-import type { Catalog } from "../../catalog";
+import { billingPolicy, type Catalog } from "../../catalog";
 import type { OdooVersion } from "../../components/tenant/odoo-versions";
-import type { KillBillClient, KillBillSubscription } from "../killbill/client";
+import type { KillBillAccount, KillBillClient, KillBillSubscription } from "../killbill/client";
+import { billingNotices } from "../killbill/billing-notices";
+import type { BillingReadings } from "../killbill/billing-status";
 import { factsFromBilling } from "../killbill/desired-state";
+import { decideBilling, type BillingFacts } from "../killbill/binding";
 import { RELEVANT_EVENT_TYPES } from "../killbill/notification";
 import type { Queues } from "../jobs/queues";
 import type { Logger } from "../logger";
-import { billingProblemMail } from "../mail/messages";
+import { billingMail, billingProblemMail, trialUsedMail } from "../mail/messages";
 import type { Metrics } from "../metrics";
 import type { BillingProblemStore } from "../store/billing-problem-store";
 import type { InboxRow, InboxStore } from "../store/inbox-store";
-import type { TenantStore } from "../store/tenant-store";
+import type { PaymentFailureStore } from "../store/payment-failure-store";
+import type { Tenant, TenantStore } from "../store/tenant-store";
+import type { TrialStore } from "../store/trial-store";
 
 export interface BillingSyncDeps {
   inbox: InboxStore;
   tenants: TenantStore;
   problems: BillingProblemStore;
+  trials: TrialStore;
+  paymentFailures: PaymentFailureStore;
   killbill: KillBillClient;
   catalog: Catalog;
   queues: Queues;
@@ -23,11 +30,13 @@ export interface BillingSyncDeps {
   operatorEmail: string;
   /** Odoo version of tenants created from billing (Kill Bill does not carry one). */
   defaultOdooVersion: OdooVersion;
+  /** Days a terminated tenant of this plan keeps its data (told in the cancellation mail). */
+  dataRetentionDays: (plan: string) => number;
   /** Our own clock (trial expiry); Date.now by default. */
   now?: () => Date;
 }
 
-const CLEAR_OVERDUE = "__KILLBILL__CLEAR__OVERDUE_STATE__";
+type MoneyReadings = Omit<BillingReadings, "subscriptionState" | "phaseType">;
 const isLive = (s: KillBillSubscription | undefined) =>
   !!s && ["PENDING", "ACTIVE", "BLOCKED"].includes(s.state);
 
@@ -48,9 +57,11 @@ export class BillingSync {
     if (!RELEVANT_EVENT_TYPES.has(row.eventType))
       result = `ignored: ${row.eventType} does not affect tenants`;
     else {
+      if (row.eventType === "INVOICE_PAYMENT_FAILED") await this.recordPaymentFailure(row);
       const ids = await this.subscriptionIds(row);
       const outcomes = [];
-      for (const id of ids) outcomes.push(await this.syncSubscription(id));
+      const cause = `${row.eventType} (webhook ${inboxId})`;
+      for (const id of ids) outcomes.push(await this.syncSubscription(id, cause));
       result = outcomes.length ? outcomes.join("; ") : "ignored: no subscription";
     }
     await this.d.inbox.markProcessed(inboxId, result);
@@ -73,7 +84,9 @@ export class BillingSync {
           for (const s of bundle.subscriptions) {
             subscriptions++;
             if (
-              /generation|\bproblem\b|conflict/.test(await this.syncSubscription(s.subscriptionId))
+              /generation|\bproblem\b|conflict/.test(
+                await this.syncSubscription(s.subscriptionId, "resync"),
+              )
             )
               changed++;
           }
@@ -94,6 +107,9 @@ export class BillingSync {
         const bundle = row.objectId ? await kb.bundle(row.objectId) : undefined;
         return bundle?.subscriptions.map((s) => s.subscriptionId) ?? [];
       }
+      // Invoices and payments concern the account's money: every subscription of it.
+      case "INVOICE":
+      case "PAYMENT":
       case "ACCOUNT": {
         const accountId = row.accountId ?? row.objectId;
         const bundles = accountId ? await kb.accountBundles(accountId) : [];
@@ -104,47 +120,163 @@ export class BillingSync {
     }
   }
 
-  /** Applies one subscription; says what happened (the inbox keeps it as the event's result). */
-  async syncSubscription(subscriptionId: string): Promise<string> {
+  /**
+   * A failed collection, recorded once its invoice is read back and found open on the account the
+   * event names (the event alone is never trusted).
+   */
+  private async recordPaymentFailure(row: InboxRow) {
+    if (row.objectType !== "INVOICE" || !row.objectId) return;
+    const invoice = await this.d.killbill.invoice(row.objectId);
+    if (invoice && invoice.accountId === row.accountId && invoice.balance > 0)
+      await this.d.paymentFailures.record(invoice.invoiceId, invoice.accountId);
+  }
+
+  /** The account's money as Kill Bill says it now: open invoices, failed collections, overdue state. */
+  private async money(accountId: string): Promise<MoneyReadings & { currency: string }> {
     const kb = this.d.killbill;
-    const subscription = await kb.subscription(subscriptionId);
+    const [overdue, unpaid, failed] = await Promise.all([
+      kb.overdueState(accountId),
+      kb.unpaidInvoices(accountId),
+      this.d.paymentFailures.invoices(accountId),
+    ]);
+    const open = unpaid.filter((i) => i.balance > 0);
+    return {
+      overdueState: overdue?.name,
+      overdueBlocks: overdue?.blocks ?? false,
+      unpaidBalance: open.reduce((sum, i) => sum + i.balance, 0),
+      failedPaymentOpen: open.some((i) => failed.has(i.invoiceId)),
+      currency: open[0]?.currency ?? "EUR",
+    };
+  }
+
+  /** Applies one subscription; says what happened (the inbox keeps it as the event's result). */
+  async syncSubscription(subscriptionId: string, cause = "operator"): Promise<string> {
+    const kb = this.d.killbill;
+    let subscription = await kb.subscription(subscriptionId);
     if (!subscription) return `ignored: subscription ${subscriptionId} not found`;
     const account = await kb.account(subscription.accountId);
     if (!account) return `ignored: account ${subscription.accountId} not found`;
-    const read = factsFromBilling(
-      subscription,
-      account,
-      this.d.catalog,
-      (this.d.now ?? (() => new Date()))(),
-    );
+    const money = await this.money(account.accountId);
+    const now = (this.d.now ?? (() => new Date()))();
+    let read = factsFromBilling(subscription, account, this.d.catalog, now, money);
     if (read.kind === "ignore") return `ignored: ${read.reason}`;
     if (read.kind === "problem")
       return this.problem(subscriptionId, account.accountId, read.tenantId ?? null, read.problem);
+    const trial = await this.trialPolicy(subscription, account, read.facts);
+    if (trial === "refused")
+      return `refused: ${read.facts.customerId} already had its trial; subscription ${subscriptionId} cancelled`;
+    if (trial === "converted") {
+      subscription = (await kb.subscription(subscriptionId)) ?? subscription;
+      read = factsFromBilling(subscription, account, this.d.catalog, now, money);
+      if (read.kind !== "facts") return `ignored: subscription ${subscriptionId} changed meanwhile`;
+    }
     const facts = read.facts;
-    if (facts.billingState === "suspended")
-      facts.suspendReason =
-        (await kb.overdueState(account.accountId)) === CLEAR_OVERDUE ? "paused" : "overdue";
     for (let attempt = 0; attempt < 3; attempt++) {
       const bound = (await this.d.tenants.get(facts.tenantId))?.killbillSubscriptionId ?? null;
       facts.boundLive =
         bound && bound !== subscriptionId && facts.live
           ? isLive(await kb.subscription(bound))
           : undefined;
-      const outcome = await this.d.tenants.applyBilling(facts, bound, {
-        odooVersion: this.d.defaultOdooVersion,
-      });
+      const outcome = await this.d.tenants.applyBilling(
+        facts,
+        bound,
+        { odooVersion: this.d.defaultOdooVersion },
+        cause,
+      );
       if (!outcome.decision) continue; // the binding moved while we read Kill Bill
-      const { decision, tenant, changed } = outcome;
+      const { decision, tenant, changed, before } = outcome;
       if (decision.action === "conflict")
         return this.problem(subscriptionId, account.accountId, facts.tenantId, decision.reason);
       await this.d.problems.resolve(subscriptionId);
       if (decision.action === "ignore") return `ignored: ${decision.reason}`;
+      await this.tell(before, tenant!, money);
+      const status = `${tenant!.billingStatus}${trial === "converted" ? ", trial already used: started paid" : ""}`;
       if (!changed)
-        return `${tenant!.id}: unchanged (${tenant!.desiredState}, ${tenant!.spec.plan})`;
+        return `${tenant!.id}: unchanged (${tenant!.desiredState}, ${tenant!.spec.plan}, ${status})`;
       await this.d.queues.enqueueReconcile(tenant!.id);
-      return `${tenant!.id}: ${decision.action}, ${tenant!.desiredState} on ${tenant!.spec.plan} (generation ${tenant!.desiredGeneration})`;
+      return `${tenant!.id}: ${decision.action}, ${tenant!.desiredState} on ${tenant!.spec.plan}, ${status} (generation ${tenant!.desiredGeneration})`;
     }
     throw new Error(`tenant ${facts.tenantId}: its binding kept moving; retried`);
+  }
+
+  /**
+   * One trial per customer, ever, decided here for every way a trial can start: a subscription in
+   * its TRIAL phase, or on a trial-only plan. The customer's first one claims its trial; any later
+   * one, and any subscription that brings back an instance the customer had before, is started
+   * in its paid phase (Kill Bill invoices at once), or, on a trial-only plan, cancelled. The
+   * customer is told either way.
+   */
+  private async trialPolicy(
+    s: KillBillSubscription,
+    account: KillBillAccount,
+    facts: BillingFacts,
+  ): Promise<"eligible" | "converted" | "refused" | "none"> {
+    const plan = this.d.catalog.plan(facts.plan);
+    if (!facts.live || !plan || !(s.phaseType === "TRIAL" || plan.trialOnly)) return "none";
+    const tenant = await this.d.tenants.get(facts.tenantId);
+    // A subscription that cannot have this tenant (a billing problem) claims no trial.
+    const decision = decideBilling(tenant, facts).action;
+    if (decision === "conflict" || decision === "ignore") return "none";
+    const returning =
+      tenant?.killbillAccountId === facts.accountId &&
+      !!tenant.killbillSubscriptionId &&
+      tenant.killbillSubscriptionId !== s.subscriptionId;
+    let why: string;
+    if (returning)
+      why = `${facts.tenantId} was subscribed before (subscription ${tenant!.killbillSubscriptionId}): coming back is no new trial`;
+    else {
+      const holder = await this.d.trials.claim({
+        customerId: facts.customerId,
+        subscriptionId: s.subscriptionId,
+        tenantId: facts.tenantId,
+      });
+      if (holder.subscriptionId === s.subscriptionId) return "eligible";
+      why = `customer ${facts.customerId} had its trial on ${holder.startedAt.slice(0, 10)} (${holder.tenantId}, subscription ${holder.subscriptionId})`;
+    }
+    if (plan.trialOnly) await this.d.killbill.cancelNow(s.subscriptionId, why);
+    else await this.d.killbill.startPaidPhase(s.subscriptionId, s.planName!, why);
+    this.d.logger.info(
+      { subscriptionId: s.subscriptionId, tenantId: facts.tenantId, why },
+      plan.trialOnly ? "trial refused" : "trial skipped: started paid",
+    );
+    if (account.email)
+      await this.d.queues.enqueueMail(
+        trialUsedMail(account.email, {
+          tenantId: facts.tenantId,
+          plan: plan.displayName,
+          returning,
+          refused: plan.trialOnly,
+        }),
+      );
+    return plan.trialOnly ? "refused" : "converted";
+  }
+
+  /** The customer's billing mails for what this reading changed. */
+  private async tell(
+    before: Tenant | undefined,
+    after: Tenant,
+    money: MoneyReadings & { currency: string },
+  ) {
+    const notices = billingNotices(before, after);
+    if (!notices.length) return;
+    if (!after.spec.adminEmail) {
+      this.d.logger.warn(
+        { tenantId: after.id, notices: notices.map((n) => n.kind) },
+        "customer not mailed: the tenant has no admin e-mail",
+      );
+      return;
+    }
+    const { warningAfterDays, suspendAfterDays } = billingPolicy.overdue;
+    for (const notice of notices)
+      await this.d.queues.enqueueMail(
+        billingMail(notice, {
+          id: after.id,
+          adminEmail: after.spec.adminEmail,
+          due: { amount: money.unpaidBalance, currency: money.currency },
+          daysUntilSuspension: suspendAfterDays - warningAfterDays,
+          dataRetentionDays: this.d.dataRetentionDays(after.spec.plan),
+        }),
+      );
   }
 
   /** Records a billing problem; operators are mailed once per problem. */

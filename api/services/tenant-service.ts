@@ -9,6 +9,7 @@ import type { DesiredState, SuspendReason, Tenant, TenantStore } from "../store/
 import type { BillingSync } from "./billing-sync";
 import type { PreviewOutcome, TenantStacks } from "../../automation";
 import type { Metrics } from "../metrics";
+import type { BillingStatus } from "../killbill/billing-status";
 import type { BackupService } from "./backup-service";
 import { INSTANCE_STATUSES, instanceStatus, type InstanceStatus } from "./instance-status";
 import type { RuntimeObservation, TenantRuntime } from "./tenant-runtime";
@@ -25,7 +26,14 @@ export interface TenantView {
   operatorHold: boolean;
   suspendReason: SuspendReason | null;
   /** The Kill Bill subscription the tenant follows, and what it says. */
-  billing: { subscriptionId: string; accountId: string | null; state: DesiredState | null } | null;
+  billing: {
+    subscriptionId: string;
+    accountId: string | null;
+    state: DesiredState | null;
+    status: BillingStatus | null;
+    /** A requested cancellation's last day. */
+    endsOn: string | null;
+  } | null;
   observedState: DesiredState | null;
   /** What the operator and customer see, from the runtime the engine reports now. */
   status: InstanceStatus;
@@ -69,6 +77,7 @@ export class TenantService {
       for (const t of await this.list()) counts[t.status]++;
       return counts;
     };
+    d.metrics.billingStatusSource.count = () => d.tenants.countByBillingStatus();
   }
 
   get backups(): BackupService {
@@ -83,6 +92,12 @@ export class TenantService {
   /** Subscriptions that bill a customer without an instance of them. */
   billingProblems(): Promise<BillingProblem[]> {
     return this.d.problems.open();
+  }
+
+  /** The tenant's billing status transitions, oldest first, with their causes. */
+  async billingTransitions(id: string) {
+    await this.get(id);
+    return this.d.tenants.billingTransitions(id);
   }
 
   /** Reads every Kill Bill account again now (it also runs at start and periodically). */
@@ -257,6 +272,8 @@ function viewOf(
           subscriptionId: t.killbillSubscriptionId,
           accountId: t.killbillAccountId,
           state: t.billingState,
+          status: t.billingStatus,
+          endsOn: t.billingEndsOn,
         }
       : null,
     observedState: t.observedState,

@@ -147,6 +147,51 @@ const MIGRATIONS: { id: number; sql: string }[] = [
       CREATE INDEX backups_tenant ON backups (tenant_id, started_at DESC);
     `,
   },
+  {
+    id: 5,
+    sql: `
+      -- Where each billed tenant stands with its bill (re-read from Kill Bill), and its history.
+      ALTER TABLE tenants ADD COLUMN billing_status text CHECK (billing_status IN
+        ('trial', 'payment_required', 'paid', 'overdue', 'suspended', 'ended'));
+      -- A requested cancellation: the day the subscription ends.
+      ALTER TABLE tenants ADD COLUMN billing_ends_on date;
+      ALTER TABLE tenants DROP CONSTRAINT tenants_suspend_reason_check;
+      ALTER TABLE tenants ADD CONSTRAINT tenants_suspend_reason_check
+        CHECK (suspend_reason IN ('overdue', 'paused', 'operator', 'payment_failed'));
+      CREATE TABLE billing_transitions (
+        id bigserial PRIMARY KEY,
+        tenant_id text NOT NULL,
+        from_status text,
+        to_status text NOT NULL,
+        -- The Kill Bill event (type and inbox id) or job that made us read the change.
+        cause text NOT NULL,
+        at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX billing_transitions_tenant ON billing_transitions (tenant_id, id);
+
+      -- One trial per customer, ever: the subscription that had it.
+      CREATE TABLE trials (
+        customer_id text PRIMARY KEY,
+        subscription_id text NOT NULL,
+        tenant_id text NOT NULL,
+        started_at timestamptz NOT NULL DEFAULT now()
+      );
+      INSERT INTO trials (customer_id, subscription_id, tenant_id, started_at)
+        SELECT DISTINCT ON (customer_id) customer_id, killbill_subscription_id, id, created_at
+        FROM tenants WHERE source = 'killbill' AND killbill_subscription_id IS NOT NULL
+          AND spec->>'plan' = 'trial'
+        ORDER BY customer_id, created_at;
+
+      -- Invoices whose collection failed (INVOICE_PAYMENT_FAILED, checked against the invoice):
+      -- while one is still open, the account's tenants are suspended.
+      CREATE TABLE payment_failures (
+        invoice_id text PRIMARY KEY,
+        account_id text NOT NULL,
+        failed_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX payment_failures_account ON payment_failures (account_id);
+    `,
+  },
 ];
 
 export async function migrate(pool: Pool): Promise<number[]> {

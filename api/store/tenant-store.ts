@@ -1,5 +1,6 @@
 import type { Pool, PoolClient } from "pg";
 
+import type { BillingStatus } from "../killbill/billing-status";
 import {
   decideBilling,
   effectiveState,
@@ -14,7 +15,7 @@ import {
  */
 export type DesiredState = "active" | "suspended" | "terminated" | "deleted";
 /** Why a tenant is suspended, so the customer is told the real reason. */
-export type SuspendReason = "overdue" | "paused" | "operator";
+export type SuspendReason = "overdue" | "paused" | "operator" | "payment_failed";
 
 /** The desired spec of a tenant without its state (state is kept apart, as billing moves it). */
 export interface TenantDesiredSpec {
@@ -41,6 +42,10 @@ export interface Tenant {
   killbillAccountId: string | null;
   /** What billing alone says (null for tenants an operator created). */
   billingState: DesiredState | null;
+  /** Where the tenant stands with its bill (null for tenants an operator created). */
+  billingStatus: BillingStatus | null;
+  /** A requested cancellation's last day (ISO date); null when none. */
+  billingEndsOn: string | null;
   /** An operator's suspension: billing cannot lift it. */
   operatorHold: boolean;
   suspendReason: SuspendReason | null;
@@ -67,7 +72,14 @@ export interface DesiredInput {
 }
 
 export type BillingOutcome =
-  | { decision: BillingDecision; tenant?: Tenant; changed: boolean }
+  | {
+      decision: BillingDecision;
+      tenant?: Tenant;
+      /** The desired state or spec changed: a reconcile is due. */
+      changed: boolean;
+      /** The tenant as it was before (undefined when new). */
+      before?: Tenant;
+    }
   /** The tenant's binding moved while the caller read Kill Bill: read again. */
   | { decision: undefined; retry: true };
 
@@ -85,6 +97,8 @@ const row = (r: any): Tenant => ({
   killbillSubscriptionId: r.killbill_subscription_id,
   killbillAccountId: r.killbill_account_id,
   billingState: r.billing_state,
+  billingStatus: r.billing_status,
+  billingEndsOn: r.billing_ends_on ? isoDay(r.billing_ends_on) : null,
   operatorHold: r.operator_hold,
   suspendReason: r.suspend_reason,
   terminatedAt: r.terminated_at ? r.terminated_at.toISOString() : null,
@@ -94,6 +108,10 @@ const row = (r: any): Tenant => ({
   createdAt: r.created_at.toISOString(),
   updatedAt: r.updated_at.toISOString(),
 });
+
+/** pg reads a `date` as local midnight; its calendar day, whatever the process's time zone. */
+const isoDay = (d: Date) =>
+  `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
 
 const canonical = (v: unknown) => JSON.stringify(v, Object.keys(v as object).sort());
 
@@ -217,6 +235,8 @@ export class TenantStore {
     facts: BillingFacts,
     expectedBinding: string | null,
     defaults: { odooVersion: string },
+    /** What made us read Kill Bill (recorded with a billing status transition). */
+    cause: string,
   ): Promise<BillingOutcome> {
     return this.transaction(async (client) => {
       const current = (
@@ -248,8 +268,9 @@ export class TenantStore {
       if (!t) {
         const inserted = await client.query(
           `INSERT INTO tenants (id, customer_id, spec, desired_state, source, killbill_subscription_id,
-             killbill_account_id, billing_state, suspend_reason, terminated_at, data_kept_until)
-           VALUES ($1, $2, $3, $4, 'killbill', $5, $6, $7, $8, $9, $10)
+             killbill_account_id, billing_state, suspend_reason, terminated_at, data_kept_until,
+             billing_status, billing_ends_on)
+           VALUES ($1, $2, $3, $4, 'killbill', $5, $6, $7, $8, $9, $10, $11, $12)
            ON CONFLICT (id) DO NOTHING RETURNING *`,
           [
             facts.tenantId,
@@ -262,10 +283,13 @@ export class TenantStore {
             reason,
             dates.terminatedAt,
             dates.dataKeptUntil,
+            facts.billingStatus,
+            facts.endsOn,
           ],
         );
         // Created meanwhile by a concurrent event or an operator: read again and decide again.
         if (!inserted.rows[0]) return { decision: undefined, retry: true as const };
+        await this.recordTransition(client, facts.tenantId, null, facts.billingStatus, cause);
         return { decision, tenant: row(inserted.rows[0]), changed: true };
       }
       // The customer id names the tenant's database: it never changes while the tenant lives.
@@ -280,7 +304,8 @@ export class TenantStore {
            suspend_reason = $8, operator_hold = $9,
            desired_generation = desired_generation + $10, updated_at = now(),
            terminated_at = $11, data_kept_until = $12, deleted_at = $13,
-           skip_final_backup = skip_final_backup AND $4 = 'deleted'
+           skip_final_backup = skip_final_backup AND $4 = 'deleted',
+           billing_status = $14, billing_ends_on = $15
          WHERE id = $1 RETURNING *`,
         [
           t.id,
@@ -296,10 +321,52 @@ export class TenantStore {
           dates.terminatedAt,
           dates.dataKeptUntil,
           dates.deletedAt,
+          facts.billingStatus,
+          facts.endsOn,
         ],
       );
-      return { decision, tenant: row(updated.rows[0]), changed };
+      if (t.billingStatus !== facts.billingStatus || decision.action !== "update")
+        await this.recordTransition(client, t.id, t.billingStatus, facts.billingStatus, cause);
+      return { decision, tenant: row(updated.rows[0]), changed, before: t };
     });
+  }
+
+  private async recordTransition(
+    client: PoolClient,
+    tenantId: string,
+    from: BillingStatus | null,
+    to: BillingStatus,
+    cause: string,
+  ) {
+    await client.query(
+      "INSERT INTO billing_transitions (tenant_id, from_status, to_status, cause, at) VALUES ($1, $2, $3, $4, $5)",
+      [tenantId, from, to, cause, this.lifecycle.now()],
+    );
+  }
+
+  /** A tenant's billing status transitions, oldest first. */
+  async billingTransitions(
+    tenantId: string,
+  ): Promise<{ from: BillingStatus | null; to: BillingStatus; cause: string; at: string }[]> {
+    const r = await this.pool.query(
+      "SELECT from_status, to_status, cause, at FROM billing_transitions WHERE tenant_id = $1 ORDER BY id",
+      [tenantId],
+    );
+    return r.rows.map((x) => ({
+      from: x.from_status,
+      to: x.to_status,
+      cause: x.cause,
+      at: x.at.toISOString(),
+    }));
+  }
+
+  /** How many billed tenants (not deleted) are in each billing status. */
+  async countByBillingStatus(): Promise<Record<string, number>> {
+    const r = await this.pool.query(
+      `SELECT billing_status, count(*)::int AS n FROM tenants
+        WHERE billing_status IS NOT NULL AND desired_state <> 'deleted' GROUP BY billing_status`,
+    );
+    return Object.fromEntries(r.rows.map((x) => [x.billing_status, x.n]));
   }
 
   private async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
