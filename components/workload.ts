@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
+import { ContainerCpuLimit } from "./container-cpu-limit";
 
 export type Runtime = "container" | "swarm";
 export type SwarmEndpointMode = "vip" | "dnsrr";
@@ -145,7 +146,7 @@ export function dockerWorkload(
   const health = spec.healthcheck;
   if (spec.runtime === "container") {
     if (!spec.running) return undefined;
-    return new docker.Container(
+    const container = new docker.Container(
       name,
       {
         name: spec.name,
@@ -180,8 +181,17 @@ export function dockerWorkload(
         // Give Odoo/PostgreSQL time to shut down cleanly before SIGKILL.
         destroyGraceSeconds: 30,
       },
-      opts,
+      // The CPU limit is set at creation, then changed in place by ContainerCpuLimit (a change of
+      // `cpus` would replace the container); memory the provider updates in place itself.
+      spec.limits ? { ...opts, ignoreChanges: [...(opts.ignoreChanges ?? []), "cpus"] } : opts,
     );
+    if (spec.limits)
+      new ContainerCpuLimit(
+        `${name}-cpus`,
+        { container: container.id, cpus: spec.limits.cpus },
+        { parent: opts.parent, dependsOn: [container] },
+      );
+    return container;
   }
   const secrets = Object.entries(spec.secretEnv ?? {}).map(([key, value]) => {
     const secret = new docker.Secret(

@@ -70,7 +70,10 @@ describe("OdooTenant on the shared PostgreSQL server (container runtime)", () =>
       "acme-filestore-release pulumi-nodejs:dynamic:Resource",
       `acme-init ${DYNAMIC}`,
       "acme-odoo docker:index/container:Container",
+      // Its CPU limit, changed in place on a plan change (a new `cpus` would replace it).
+      `acme-odoo-cpus ${DYNAMIC}`,
     ]);
+    expect(byName("acme-odoo-cpus").inputs).toMatchObject({ cpus: 2 }); // the standard plan
   });
 
   it("creates the role and its database through the pg provider, passwords secret", async () => {

@@ -185,3 +185,42 @@ export async function waitReachable(p: E2EPlatform, host: string, timeoutMs = 90
     `${host} reachable through Traefik`,
   );
 }
+
+/**
+ * Requests `/web/health` through Traefik every 100 ms while `work` runs, and after it until the
+ * host answered for 2.5 s in a row: how many failed, and the longest stretch without an answer.
+ */
+export async function unavailabilityDuring<T>(
+  p: E2EPlatform,
+  host: string,
+  work: () => Promise<T>,
+): Promise<{ result: T; requests: number; failed: number; longestOutageMs: number }> {
+  let done = false;
+  let requests = 0;
+  let failed = 0;
+  let longestOutageMs = 0;
+  let lastOk = Date.now();
+  let okSince: number | undefined;
+  const probe = (async () => {
+    for (;;) {
+      const started = Date.now();
+      const ok = await request(p.httpsPort, host, "/web/health")
+        .then((r) => r.status === 200)
+        .catch(() => false);
+      requests++;
+      if (ok) {
+        lastOk = Date.now();
+        okSince ??= lastOk;
+      } else {
+        failed++;
+        okSince = undefined;
+        longestOutageMs = Math.max(longestOutageMs, Date.now() - lastOk);
+      }
+      if (done && okSince !== undefined && Date.now() - okSince >= 2500) return;
+      await new Promise((r) => setTimeout(r, Math.max(0, 100 - (Date.now() - started))));
+    }
+  })();
+  const result = await work().finally(() => (done = true));
+  await probe;
+  return { result, requests, failed, longestOutageMs };
+}

@@ -6,6 +6,7 @@ import {
   request,
   sweepTenants,
   startPlatform,
+  unavailabilityDuring,
   waitReachable,
   BASE_DOMAIN,
   type E2EPlatform,
@@ -171,9 +172,17 @@ export function tenantLifecycleSuite(runtime: Runtime) {
     const ops = Object.fromEntries(preview.changes.map((c) => [c.type, c.op]));
     expect(ops["docker:index/volume:Volume"]).toBeUndefined();
     expect(ops["pulumi-nodejs:dynamic:Resource"]).not.toBe("replace");
-    const outcome = await p.tenants.up(spec(acme, { plan: "standard" }));
+    const measured = await unavailabilityDuring(p, host(acme), () =>
+      p.tenants.up(spec(acme, { plan: "standard" })),
+    );
+    const outcome = measured.result;
+    // Figures for the README: what a customer sees of a plan change (probes every 100 ms).
+    console.log(
+      `[plan change ${runtime}] basic -> standard: ${measured.failed}/${measured.requests} requests failed, longest outage ${measured.longestOutageMs} ms`,
+    );
     expect(outcome.outputs.plan).toBe("standard");
-    // A container's labels are replace-on-change: it is replaced; a service is updated in place.
+    // Odoo's workers and limits are command-line options: a container is replaced to change them
+    // (its CPU and memory limits alone would be updated in place); a service is updated.
     expect(outcome.changes.replace ?? 0).toBe(runtime === "container" ? 1 : 0);
     expect(await volumeCreatedAt(acme)).toBe(volumeBefore);
     await waitReachable(p, host(acme));
