@@ -195,7 +195,11 @@ describe("billing status follows a real Kill Bill through time", () => {
     await kb.payAll(card);
     await settled("card-co", "active", "paid");
     await mailed("o@card.example", /running again/);
-    expect((await transitions("card-co")).map((t) => t.to)).toEqual(["trial", "suspended", "paid"]);
+    // The invoice's creation and its failed collection are separate events: either may be read
+    // first, so payment_required can show for a moment before the suspension.
+    expect((await transitions("card-co")).map((t) => t.to).join(" ")).toMatch(
+      /^trial (payment_required )?suspended paid$/,
+    );
   });
 
   it("no payment: the overdue warning (instance runs), then suspension, then payment resumes", async () => {
