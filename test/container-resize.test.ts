@@ -11,7 +11,7 @@ import { dockerWorkload } from "../components/workload";
 
 const docker = new Docker();
 const NAME = `odoo-saas-resize-${process.pid}`;
-const PORT = 18000 + (process.pid % 1000);
+const PORT = 17000 + (process.pid % 1000); // clear of the e2e platforms' 18xxx ports
 const image = fs
   .readFileSync(path.join(__dirname, "..", "images", "images.env"), "utf8")
   .match(/^ODOO_SAAS_ODOO_IMAGE_17=(.+)$/m)![1];

@@ -1,7 +1,7 @@
 // Money against a real Kill Bill (0.22.26) whose test clock moves: trials ending, invoices paid by
 // bank transfer or not at all, failed collections, the overdue policy's warning and suspension,
 // cancellation at the end of term, one trial per customer, plan changes. Kill Bill's clock is
-// global to its server, so this suite runs a Kill Bill server of its own (port 18080). The API
+// global to its server, so this suite runs a Kill Bill server of its own (port 8095). The API
 // runs for real (PostgreSQL, Redis, SMTP, the provider-free tenant program on the engine); our
 // own clock follows Kill Bill's.
 import request from "supertest";
@@ -46,7 +46,7 @@ const moveClock = async (days: number) => {
 
 beforeAll(async () => {
   kb = await RealKillBill.start({
-    port: 18080,
+    port: 8095,
     dbPort: 5498,
     dir: "/var/lib/odoo-saas-killbill-clock",
   });
