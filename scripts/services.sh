@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs (Debian packages) and starts the local services the tests and `npm start` use:
-# PostgreSQL, Redis and the Docker engine (Swarm initialised on loopback). Loopback only.
+# PostgreSQL, Redis and the Docker engine (Swarm initialised on loopback), and `attr`. Loopback only.
 # Idempotent: each step checks before it acts and says what it did.
 #
 # Env: ODOO_SAAS_PG_ROLE (default odoo_saas) / ODOO_SAAS_PG_PASSWORD (default odoo_saas, a local
@@ -104,4 +104,6 @@ ensure_docker() {
 
 ensure_postgres
 ensure_redis
+# setfattr: the CephFS directory step sets the quota attribute with it (tested on a local fs).
+ensure_packages attr
 [ "${SKIP_DOCKER:-0}" = 1 ] || ensure_docker

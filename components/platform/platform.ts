@@ -11,6 +11,8 @@ export interface PlatformArgs {
   postgresAdminPassword: pulumi.Input<string>;
   /** Kill Bill's MariaDB password; required when Kill Bill is enabled. */
   killbillDatabasePassword?: pulumi.Input<string>;
+  /** The CephX key tenants' filestores are mounted with; required with the cephfs backend. */
+  cephfsSecret?: pulumi.Input<string>;
   /** Secret environment of the API service (DATABASE_URL, tokens...); when the API is enabled. */
   apiSecretEnv?: Record<string, pulumi.Input<string>>;
 }
@@ -23,6 +25,8 @@ export class Platform extends pulumi.ComponentResource {
   /** Everything a tenant stack needs, plain (exported as the `tenantSettings` output). */
   readonly tenantSettings: pulumi.Output<TenantSettings>;
   readonly postgresAdminPassword: pulumi.Output<string>;
+  /** The CephX key (secret), exported as `filestoreKey`; empty with local volumes. */
+  readonly filestoreKey: pulumi.Output<string>;
   readonly urls: pulumi.Output<Record<string, string>>;
 
   constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -330,10 +334,16 @@ export class Platform extends pulumi.ComponentResource {
         swarmEndpointMode: config.swarmEndpointMode,
       }));
     this.postgresAdminPassword = adminPassword;
+    if (config.filestore.kind === "cephfs" && !args.cephfsSecret)
+      throw new Error(
+        "filestore.kind cephfs needs the CephX key: pulumi config set --secret cephfsSecret <key>",
+      );
+    this.filestoreKey = pulumi.secret(args.cephfsSecret ?? "");
     this.urls = pulumi.output(urls);
     this.registerOutputs({
       tenantSettings: this.tenantSettings,
       postgresAdminPassword: this.postgresAdminPassword,
+      filestoreKey: this.filestoreKey,
       urls: this.urls,
     });
   }

@@ -190,6 +190,37 @@ describe("OdooTenant on the shared PostgreSQL server (container runtime)", () =>
     });
   });
 
+  it("on CephFS: its directory first (owner, the plan's quota), then a kernel mount with the key kept secret", async () => {
+    await declare({
+      platform: {
+        ...platform("container"),
+        filestore: {
+          kind: "cephfs",
+          monitors: "10.0.0.1:6789",
+          root: "/volumes/saas",
+          user: "odoo",
+          adminMountPath: "/mnt/cephfs",
+          owner: "101:101",
+        },
+        filestoreKey: "AQBcephxkey==",
+      },
+    });
+    expect(byName("acme-filestore-directory").inputs).toMatchObject({
+      path: "/mnt/cephfs/volumes/saas/odoo_instances/acme",
+      owner: "101:101",
+      quotaBytes: 50 * 1024 ** 3, // standard: 50 GB
+      quotaAttribute: "ceph.quota.max_bytes",
+    });
+    const volume = recorder.one("docker:index/volume:Volume").inputs;
+    expect(volume.driverOpts).toEqual(
+      secretValue({
+        type: "ceph",
+        device: "10.0.0.1:6789:/volumes/saas/odoo_instances/acme",
+        o: "name=odoo,secret=AQBcephxkey==",
+      }),
+    );
+  });
+
   it("keeps the passwords secret in its outputs", async () => {
     const tenant = await declare();
     expect(await pulumi.isSecret(tenant.databasePassword)).toBe(true);

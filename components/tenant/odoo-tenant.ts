@@ -4,7 +4,8 @@ import type { Plan } from "../../catalog";
 import { OneShot } from "../one-shot";
 import { VolumeRelease } from "../volume-release";
 import { dockerWorkload, type Workload } from "../workload";
-import { filestoreVolumeArgs } from "./filestore";
+import { CephfsDirectory } from "./cephfs-directory";
+import { cephfsAdminPath, cephfsVolumeOptions } from "./filestore";
 import { tenantNames, type TenantNames } from "./names";
 import { odooCommand, odooHealthcheck, odooInitCommand } from "./odoo-options";
 import type { OdooVersion } from "./odoo-versions";
@@ -80,18 +81,24 @@ export class OdooTenant extends pulumi.ComponentResource {
         ? this.dedicatedDatabase(name, names, args, password, ownership)
         : this.sharedDatabase(name, names, args, password);
 
-    const volumeArgs = filestoreVolumeArgs(platform.filestore, args.tenantId);
+    const volumeArgs = this.filestoreVolumeArgs(name, args);
     const volume = new docker.Volume(
       `${name}-filestore`,
       {
         name: names.volume,
-        driver: volumeArgs.driver,
+        driver: "local",
         driverOpts: volumeArgs.driverOpts,
         labels: Object.entries(ownership).map(([label, value]) => ({ label, value })),
       },
       // The customer's files: never replaced behind the operator's back (a backend change is a
-      // migration, not a diff); removed only when the tenant is destroyed.
-      { ...child, ignoreChanges: ["driver", "driverOpts", "labels"] },
+      // migration, not a diff); removed only when the tenant is destroyed. The CephFS options
+      // carry the CephX key: kept encrypted in the state.
+      {
+        ...child,
+        ignoreChanges: ["driver", "driverOpts", "labels"],
+        additionalSecretOutputs: ["driverOpts"],
+        dependsOn: volumeArgs.dependsOn,
+      },
     );
     // On destroy: the runtime goes, then this waits until nothing uses the volume, then the volume.
     const filestoreReleased = new VolumeRelease(
@@ -102,7 +109,7 @@ export class OdooTenant extends pulumi.ComponentResource {
     const filestore = {
       source: volume.name,
       target: "/var/lib/odoo",
-      driver: volumeArgs.driver,
+      driver: "local",
       driverOptions: volumeArgs.driverOpts,
     };
     const connection = {
@@ -190,6 +197,40 @@ export class OdooTenant extends pulumi.ComponentResource {
   }
 
   /** Role + database on the platform's shared server; nobody but the owner may connect. */
+  /**
+   * The filestore volume's driver options: none for a local volume; for CephFS a kernel mount of
+   * the tenant's own directory, which is created first, owned by the Odoo user and given the
+   * plan's storage as its quota (updated in place on a plan change).
+   */
+  private filestoreVolumeArgs(
+    name: string,
+    args: OdooTenantArgs,
+  ): {
+    driverOpts: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    dependsOn: pulumi.Resource[];
+  } {
+    const backend = args.platform.filestore;
+    if (backend.kind === "local") return { driverOpts: {}, dependsOn: [] };
+    if (!args.platform.filestoreKey)
+      throw new Error("the cephfs filestore needs the platform's CephX key (cephfsSecret)");
+    const directory = new CephfsDirectory(
+      `${name}-filestore-directory`,
+      {
+        path: cephfsAdminPath(backend, args.tenantId),
+        owner: backend.owner,
+        quotaBytes: args.plan.storageGb * 1024 ** 3,
+        quotaAttribute: args.platform.filestoreQuotaAttribute,
+      },
+      { parent: this },
+    );
+    return {
+      driverOpts: pulumi
+        .secret(args.platform.filestoreKey)
+        .apply((key) => cephfsVolumeOptions(backend, args.tenantId, key)),
+      dependsOn: [directory],
+    };
+  }
+
   private sharedDatabase(
     name: string,
     names: TenantNames,

@@ -1,5 +1,11 @@
 import { loadCatalog } from "../../catalog";
-import { cephfsTenantPath, filestoreVolumeArgs } from "./filestore";
+import {
+  cephfsAdminPath,
+  cephfsTenantPath,
+  cephfsVolumeOptions,
+  filestoreBackendSchema,
+  type CephfsBackend,
+} from "./filestore";
 import { NamingError, tenantNames } from "./names";
 import { dockerCpus, goDuration, shortDuration, swarmSecretName } from "../workload";
 import { odooCommand } from "./odoo-options";
@@ -176,30 +182,39 @@ describe("durations as the docker provider reads them back", () => {
 });
 
 describe("filestore volume", () => {
-  it("is a plain local volume without CephFS", () => {
-    expect(filestoreVolumeArgs({ kind: "local" }, "acme")).toEqual({
-      driver: "local",
-      driverOpts: {},
+  const cephfs = {
+    kind: "cephfs",
+    monitors: "10.0.0.1:6789, 10.0.0.2:6789,[fd00::3]:3300",
+    root: "/volumes/saas/",
+    user: "odoo",
+    fsName: "cephfs",
+    adminMountPath: "/mnt/cephfs-admin/",
+  };
+
+  it("mounts the tenant's own CephFS directory with options the kernel takes", () => {
+    const backend = filestoreBackendSchema.parse(cephfs) as CephfsBackend;
+    expect(cephfsTenantPath(backend.root, "acme")).toBe("/volumes/saas/odoo_instances/acme");
+    expect(cephfsAdminPath(backend, "acme")).toBe(
+      "/mnt/cephfs-admin/volumes/saas/odoo_instances/acme",
+    );
+    expect(backend.owner).toBe("101:101");
+    // secret= and mds_namespace= (kernel options), never secretfile= (mount.ceph's, never run).
+    expect(cephfsVolumeOptions(backend, "acme", "AQBkey==")).toEqual({
+      type: "ceph",
+      device: "10.0.0.1:6789,10.0.0.2:6789,[fd00::3]:3300:/volumes/saas/odoo_instances/acme",
+      o: "name=odoo,secret=AQBkey==,mds_namespace=cephfs",
     });
   });
 
-  it("mounts the tenant's own CephFS directory", () => {
-    const backend = {
-      kind: "cephfs" as const,
-      monitors: "10.0.0.1:6789,10.0.0.2:6789",
-      root: "/volumes/saas/",
-      user: "odoo",
-      secretFile: "/etc/ceph/odoo.secret",
-      fsName: "cephfs",
-    };
-    expect(cephfsTenantPath(backend.root, "acme")).toBe("/volumes/saas/odoo_instances/acme");
-    expect(filestoreVolumeArgs(backend, "acme")).toEqual({
-      driver: "local",
-      driverOpts: {
-        type: "ceph",
-        device: "10.0.0.1:6789,10.0.0.2:6789:/volumes/saas/odoo_instances/acme",
-        o: "name=odoo,secretfile=/etc/ceph/odoo.secret,fs=cephfs",
-      },
-    });
+  it.each([
+    ["a monitor host name", { monitors: "mon1.ceph:6789" }, /must be IP\[:port\]/],
+    ["a relative root", { root: "volumes" }, /absolute path inside CephFS/],
+    ["no admin mount", { adminMountPath: undefined }, /adminMountPath/],
+    ["a user name as owner", { owner: "odoo" }, /uid:gid/],
+    ["the helper's secretfile", { secretFile: "/etc/ceph/key" }, /secretFile/],
+  ])("refuses %s", (_name, patch, message) => {
+    const r = filestoreBackendSchema.safeParse({ ...cephfs, ...patch });
+    expect(r.success).toBe(false);
+    expect(JSON.stringify(r.error!.issues)).toMatch(message);
   });
 });

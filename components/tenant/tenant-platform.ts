@@ -24,6 +24,10 @@ export interface TenantPlatform {
     tenantPort: pulumi.Input<number>;
   };
   filestore: FilestoreBackend;
+  /** The CephX key the Docker nodes mount CephFS with (the cephfs backend only). */
+  filestoreKey?: pulumi.Input<string>;
+  /** The quota attribute the CephFS directory gets (tests: a `user.` attribute on a local fs). */
+  filestoreQuotaAttribute?: string;
   /** Image for PostgreSQL servers of tiers with a dedicated database. */
   dedicatedPostgresImage: pulumi.Input<string>;
   odooHealthcheckIntervalSeconds: number;

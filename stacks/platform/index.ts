@@ -4,4 +4,5 @@ import { platformProgram } from "./program";
 const outputs = platformProgram();
 export const tenantSettings = outputs.tenantSettings;
 export const postgresAdminPassword = outputs.postgresAdminPassword;
+export const filestoreKey = outputs.filestoreKey;
 export const urls = outputs.urls;

@@ -53,11 +53,13 @@ export function platformProgram() {
     config: parsed.data,
     postgresAdminPassword: config.requireSecret("postgresAdminPassword"),
     killbillDatabasePassword: config.getSecret("killbillDatabasePassword"),
+    cephfsSecret: config.getSecret("cephfsSecret"),
     apiSecretEnv: apiSecretEnv(config),
   });
   return {
     tenantSettings: platform.tenantSettings,
     postgresAdminPassword: platform.postgresAdminPassword,
+    filestoreKey: platform.filestoreKey,
     urls: platform.urls,
   };
 }

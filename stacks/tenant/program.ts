@@ -49,6 +49,9 @@ export function tenantProgram(spec: TenantSpec, options: TenantProgramOptions): 
         ...settings,
         edgeNetwork: { name: settings.edgeNetwork, id: settings.edgeNetworkId },
         dataNetwork: { name: settings.dataNetwork, id: settings.dataNetworkId },
+        ...(settings.filestore.kind === "cephfs"
+          ? { filestoreKey: platform.requireOutput("filestoreKey") as pulumi.Output<string> }
+          : {}),
         postgres: {
           ...settings.postgres,
           adminPassword: platform.requireOutput("postgresAdminPassword"),
