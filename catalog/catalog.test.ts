@@ -56,6 +56,11 @@ describe("plan catalog", () => {
       "1.odoo.limitMemorySoftMb",
     ],
     [
+      "workers at their soft limit above the container's memory",
+      (d: any) => (d[2].odoo.workers = 6),
+      "2.odoo.limitMemorySoftMb",
+    ],
+    [
       "pool larger than the connection limit",
       (d: any) => (d[2].database.connectionLimit = 10),
       "2.database.connectionLimit",

@@ -83,6 +83,15 @@ export const planSchema = z
         path: ["database", "connectionLimit"],
         message: `below ${processes} Odoo processes x dbMaxConnections ${o.dbMaxConnections}`,
       });
+    // Odoo's memory limits are per process, the container's covers them all: every process at
+    // its soft limit (what it may keep between requests) must fit, or the kernel OOM-kills the
+    // container before Odoo recycles a worker.
+    if (processes * o.limitMemorySoftMb > p.memoryMb)
+      ctx.addIssue({
+        code: "custom",
+        path: ["odoo", "limitMemorySoftMb"],
+        message: `${processes} Odoo processes x ${o.limitMemorySoftMb} MB exceed memoryMb ${p.memoryMb}`,
+      });
     // One worker alone must never be able to exceed the container's memory limit.
     if (o.limitMemoryHardMb > p.memoryMb)
       ctx.addIssue({

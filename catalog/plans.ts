@@ -11,13 +11,13 @@ export const planData: z.input<typeof planSchema>[] = [
     id: "trial",
     displayName: "Free trial",
     cpus: 0.5,
-    memoryMb: 1024,
+    memoryMb: 1536,
     storageGb: 2,
     database: { placement: "shared", connectionLimit: 24 },
     odoo: {
       workers: 1,
       maxCronThreads: 1,
-      limitMemorySoftMb: 640,
+      limitMemorySoftMb: 512,
       limitMemoryHardMb: 896,
       limitTimeCpuSeconds: 600,
       limitTimeRealSeconds: 1200,
@@ -38,7 +38,7 @@ export const planData: z.input<typeof planSchema>[] = [
     odoo: {
       workers: 2,
       maxCronThreads: 1,
-      limitMemorySoftMb: 640,
+      limitMemorySoftMb: 512,
       limitMemoryHardMb: 1024,
       limitTimeCpuSeconds: 600,
       limitTimeRealSeconds: 1200,
@@ -58,7 +58,7 @@ export const planData: z.input<typeof planSchema>[] = [
     odoo: {
       workers: 4,
       maxCronThreads: 2,
-      limitMemorySoftMb: 768,
+      limitMemorySoftMb: 576,
       limitMemoryHardMb: 1536,
       limitTimeCpuSeconds: 900,
       limitTimeRealSeconds: 1800,
@@ -78,7 +78,7 @@ export const planData: z.input<typeof planSchema>[] = [
     odoo: {
       workers: 8,
       maxCronThreads: 2,
-      limitMemorySoftMb: 1024,
+      limitMemorySoftMb: 736,
       limitMemoryHardMb: 2048,
       limitTimeCpuSeconds: 1800,
       limitTimeRealSeconds: 3600,
@@ -98,7 +98,7 @@ export const planData: z.input<typeof planSchema>[] = [
     odoo: {
       workers: 16,
       maxCronThreads: 4,
-      limitMemorySoftMb: 1536,
+      limitMemorySoftMb: 768,
       limitMemoryHardMb: 3072,
       limitTimeCpuSeconds: 3600,
       limitTimeRealSeconds: 7200,

@@ -141,7 +141,7 @@ describe("OdooTenant on the shared PostgreSQL server (container runtime)", () =>
       "--proxy-mode",
       "--workers=4",
       "--max-cron-threads=2",
-      `--limit-memory-soft=${768 * 1048576}`,
+      `--limit-memory-soft=${576 * 1048576}`, // 7 processes x 576 MB fit in 4096 MB
       `--limit-memory-hard=${1536 * 1048576}`,
       "--limit-time-cpu=900",
       "--limit-time-real=1800",
