@@ -2,7 +2,11 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { PulumiFn, Stack } from "@pulumi/pulumi/automation";
-import { DATABASE_PASSWORD_KEY, tenantProgram } from "../stacks/tenant/program";
+import {
+  DATABASE_PASSWORD_KEY,
+  DATABASE_SUPERUSER_PASSWORD_KEY,
+  tenantProgram,
+} from "../stacks/tenant/program";
 import { parseTenantSpec, type TenantSpec } from "../stacks/tenant/tenant-spec";
 import type { TenantDataLocation } from "../backup/tenant-backups";
 import type {
@@ -22,6 +26,13 @@ export type TenantProgramFactory = (spec: TenantSpec) => PulumiFn;
 
 const noProgram: PulumiFn = async () => undefined;
 const PASSWORD_CONFIG = `tenant:${DATABASE_PASSWORD_KEY}`;
+const SUPERUSER_PASSWORD_CONFIG = `tenant:${DATABASE_SUPERUSER_PASSWORD_KEY}`;
+
+/** A tenant's generated secrets: its role's password, and a dedicated server's superuser's. */
+interface TenantSecrets {
+  database: string;
+  superuser: string;
+}
 
 /** Tenant lifecycle over the Automation API: what the API, the CLI and operators' scripts call. */
 export class TenantStacks {
@@ -82,7 +93,8 @@ export class TenantStacks {
     if (typeof out.databaseName !== "string" && typeof out.volumeName !== "string")
       return undefined;
     const stack = await this.runner.stack(ref, noProgram, false);
-    const password = await this.databasePassword(tenantId, stack);
+    const secrets = await this.secrets(tenantId, stack);
+    const password = secrets.database;
     const role = out.databaseRole as string;
     const dedicated = out.databasePlacement === "dedicated";
     const [project, name] = this.runner.settings.platformStack.split("/").slice(-2);
@@ -101,25 +113,25 @@ export class TenantStacks {
         role,
         password,
       },
-      // A dedicated server's superuser is the tenant's own role.
+      // A dedicated server's superuser is `postgres`, whose password only the control plane knows.
       admin: dedicated
-        ? { user: role, password }
+        ? { user: "postgres", password: secrets.superuser }
         : { user: settings.postgres.adminUser, password: platform.postgresAdminPassword as string },
       volume: out.volumeName as string,
       network: (out.dataNetwork as string | undefined) ?? settings.dataNetwork,
     };
   }
 
-  /** Passwords already read or generated, so a run costs no extra config read. */
-  private readonly passwords = new Map<string, string>();
+  /** Secrets already read or generated, so a run costs no extra config read. */
+  private readonly passwords = new Map<string, TenantSecrets>();
 
-  private async databasePassword(tenantId: string, stack: Stack): Promise<string> {
-    let password = this.passwords.get(tenantId);
-    if (!password) {
-      password = await ensureDatabasePassword(stack);
-      this.passwords.set(tenantId, password);
+  private async secrets(tenantId: string, stack: Stack): Promise<TenantSecrets> {
+    let secrets = this.passwords.get(tenantId);
+    if (!secrets) {
+      secrets = await ensureTenantSecrets(stack);
+      this.passwords.set(tenantId, secrets);
     }
-    return password;
+    return secrets;
   }
 
   private target(spec: TenantSpec): StackTarget {
@@ -127,24 +139,29 @@ export class TenantStacks {
       project: TENANT_PROJECT,
       stack: spec.tenantId,
       program: this.programFor(spec),
-      prepare: async (stack) => [await this.databasePassword(spec.tenantId, stack)],
+      prepare: async (stack) => Object.values(await this.secrets(spec.tenantId, stack)),
     };
   }
 }
 
 /**
- * The tenant's database password: generated once, kept as an encrypted secret in the stack's
- * config (in its persistent work directory), so every later run declares the same one.
+ * The tenant's secrets: generated once each, kept encrypted in the stack's config (in its
+ * persistent work directory), so every later run declares the same ones.
  */
-async function ensureDatabasePassword(stack: Stack): Promise<string> {
-  // A new stack's settings file has no password yet: skip the CLI call that would decrypt it.
+async function ensureTenantSecrets(stack: Stack): Promise<TenantSecrets> {
+  // A new stack's settings file has none yet: skip the CLI call that would decrypt them.
   const settingsFile = path.join(stack.workspace.workDir, `Pulumi.${stack.name}.yaml`);
   const settings = fs.existsSync(settingsFile) ? fs.readFileSync(settingsFile, "utf8") : "";
-  if (settings.includes(`${PASSWORD_CONFIG}:`)) {
-    const existing = (await stack.getAllConfig())[PASSWORD_CONFIG]?.value;
-    if (existing) return existing;
-  }
-  const password = randomBytes(24).toString("base64url");
-  await stack.setConfig(PASSWORD_CONFIG, { value: password, secret: true });
-  return password;
+  const existing = settings.includes(`${PASSWORD_CONFIG}:`) ? await stack.getAllConfig() : {};
+  const secret = async (key: string) => {
+    const value = existing[key]?.value;
+    if (value) return value;
+    const generated = randomBytes(24).toString("base64url");
+    await stack.setConfig(key, { value: generated, secret: true });
+    return generated;
+  };
+  return {
+    database: await secret(PASSWORD_CONFIG),
+    superuser: await secret(SUPERUSER_PASSWORD_CONFIG),
+  };
 }

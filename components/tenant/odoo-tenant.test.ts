@@ -249,7 +249,7 @@ describe("OdooTenant on the shared PostgreSQL server (container runtime)", () =>
   it.each(["trial", "basic", "standard", "premium", "enterprise"])(
     "plan %s sets its own limits",
     async (planId) => {
-      await declare({ planId });
+      await declare({ planId, databaseSuperuserPassword: "superuser-secret" });
       const plan = catalog.plan(planId)!;
       const c = byName("acme-odoo").inputs;
       expect([c.cpus, c.memory]).toEqual([dockerCpus(plan.cpus), plan.memoryMb]);
@@ -263,24 +263,44 @@ describe("OdooTenant on the shared PostgreSQL server (container runtime)", () =>
 
 describe("OdooTenant with a dedicated PostgreSQL (premium)", () => {
   it("runs its own PostgreSQL on the data network, initialises it and points Odoo at it", async () => {
-    await declare({ planId: "premium" });
+    await declare({ planId: "premium", databaseSuperuserPassword: "superuser-secret" });
     const pg = byName("acme-postgres").inputs;
     expect(pg.name).toBe("odoo-acme-postgres");
     expect(pg.image).toBe("postgres:16");
     expect(pg.command).toEqual(["postgres", "-c", "max_connections=138"]);
-    expect(pg.envs).toEqual(
-      secretValue([
-        "POSTGRES_DB=odoo_acme_corp_acme",
-        "POSTGRES_PASSWORD=tenant-secret",
-        "POSTGRES_USER=odoo_acme_corp_acme",
-      ]),
-    );
+    // The image's superuser is `postgres`, with a password Odoo never sees.
+    expect(pg.envs).toEqual(secretValue(["POSTGRES_PASSWORD=superuser-secret"]));
     expect(pg.networksAdvanced).toEqual([{ name: "saas-data" }]);
     expect(pg.volumes).toEqual([
       { volumeName: "odoo-acme-postgres-data", containerPath: "/var/lib/postgresql/data" },
     ]);
-    expect(byName("acme-odoo").inputs.envs.value).toContain("HOST=odoo-acme-postgres");
+    const odooEnv = byName("acme-odoo").inputs.envs.value as string[];
+    expect(odooEnv).toContain("HOST=odoo-acme-postgres");
+    expect(odooEnv).toContain("USER=odoo_acme_corp_acme");
+    expect(odooEnv.join(" ")).not.toContain("superuser-secret");
     expect(byName("acme-init").inputs.triggers).toEqual({ database: "acme-pgdata-id" });
+  });
+
+  it("makes the tenant's role a plain owner of its database (no superuser), once per server", async () => {
+    await declare({ planId: "premium", databaseSuperuserPassword: "superuser-secret" });
+    const owner = byName("acme-owner").inputs;
+    expect(owner.image).toBe("postgres:16");
+    expect(owner.command[2]).toContain("NOSUPERUSER NOCREATEDB NOCREATEROLE");
+    expect(owner.env).toEqual(
+      secretValue({
+        PGHOST: "odoo-acme-postgres",
+        PGPASSWORD: "superuser-secret",
+        TENANT_ROLE: "odoo_acme_corp_acme",
+        TENANT_PASSWORD: "tenant-secret",
+        TENANT_DATABASE: "odoo_acme_corp_acme",
+        TENANT_CONNECTION_LIMIT: "128",
+      }),
+    );
+    expect(owner.triggers).toEqual({ server: "acme-pgdata-id", connectionLimit: "128" });
+  });
+
+  it("refuses a dedicated plan without a superuser password", async () => {
+    await expect(declare({ planId: "premium" })).rejects.toThrow(/databaseSuperuserPassword/);
   });
 });
 

@@ -5,6 +5,7 @@ import { OneShot } from "../one-shot";
 import { VolumeRelease } from "../volume-release";
 import { dockerWorkload, type Workload } from "../workload";
 import { CephfsDirectory } from "./cephfs-directory";
+import { DEDICATED_OWNER_SCRIPT } from "./dedicated-owner";
 import { cephfsAdminPath, cephfsVolumeOptions } from "./filestore";
 import { tenantNames, type TenantNames } from "./names";
 import { odooCommand, odooHealthcheck, odooInitCommand } from "./odoo-options";
@@ -33,6 +34,8 @@ export interface OdooTenantArgs {
   templateDatabase?: pulumi.Input<string>;
   /** Password of the tenant's database role (kept as a secret). */
   databasePassword: pulumi.Input<string>;
+  /** Superuser password of a dedicated PostgreSQL server (dedicated plans only; never Odoo's). */
+  databaseSuperuserPassword?: pulumi.Input<string>;
   platform: TenantPlatform;
 }
 
@@ -289,6 +292,11 @@ export class OdooTenant extends pulumi.ComponentResource {
       { volume: data.name },
       { parent: this, dependsOn: [data] },
     );
+    if (!args.databaseSuperuserPassword)
+      throw new Error(
+        `plan ${plan.id} has a dedicated database: it needs databaseSuperuserPassword`,
+      );
+    const superuserPassword = pulumi.secret(args.databaseSuperuserPassword);
     const server = dockerWorkload(
       `${name}-postgres`,
       {
@@ -297,16 +305,13 @@ export class OdooTenant extends pulumi.ComponentResource {
         name: names.dedicatedPostgres,
         image: platform.dedicatedPostgresImage,
         command: ["postgres", "-c", `max_connections=${plan.database.connectionLimit + 10}`],
-        env: {
-          POSTGRES_USER: names.role,
-          POSTGRES_DB: names.database,
-        },
-        secretEnv: { POSTGRES_PASSWORD: password },
+        // The image's superuser is `postgres`; the tenant's role is made a plain owner below.
+        secretEnv: { POSTGRES_PASSWORD: superuserPassword },
         labels: ownership,
         networks: [platform.dataNetwork],
         mounts: [{ source: data.name, target: "/var/lib/postgresql/data" }],
         healthcheck: {
-          tests: ["CMD", "pg_isready", "-U", names.role, "-d", names.database],
+          tests: ["CMD", "pg_isready", "-U", "postgres"],
           intervalSeconds: 10,
           timeoutSeconds: 5,
           retries: 5,
@@ -317,10 +322,30 @@ export class OdooTenant extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: [dataReleased] },
     );
+    const owner = new OneShot(
+      `${name}-owner`,
+      {
+        image: platform.dedicatedPostgresImage,
+        command: ["bash", "-c", DEDICATED_OWNER_SCRIPT],
+        env: {
+          PGHOST: names.dedicatedPostgres,
+          PGPASSWORD: superuserPassword,
+          TENANT_ROLE: names.role,
+          TENANT_PASSWORD: password,
+          TENANT_DATABASE: names.database,
+          TENANT_CONNECTION_LIMIT: String(plan.database.connectionLimit),
+        },
+        networks: [platform.dataNetwork.name],
+        labels: ownership,
+        // Once per server (a new volume is a new server) and per connection limit.
+        triggers: { server: data.id, connectionLimit: String(plan.database.connectionLimit) },
+      },
+      { parent: this, dependsOn: server ? [server] : [data] },
+    );
     return {
       host: names.dedicatedPostgres,
       port: 5432,
-      ready: server ? [server, data] : [data],
+      ready: server ? [server, data, owner] : [data, owner],
       // The server's volume holds the database: a new volume is a new database.
       generation: data.id,
       needsInit: true,

@@ -8,6 +8,8 @@ import type { TenantSpec } from "./tenant-spec";
 
 /** Stack config key (namespace `tenant`) holding the database role's password, as a secret. */
 export const DATABASE_PASSWORD_KEY = "databasePassword";
+/** ... and a dedicated PostgreSQL server's superuser password (Odoo never gets it). */
+export const DATABASE_SUPERUSER_PASSWORD_KEY = "databaseSuperuserPassword";
 
 export interface TenantProgramOptions {
   /** Fully qualified platform stack name, e.g. `organization/odoo-saas-platform/prod`. */
@@ -32,7 +34,8 @@ export function tenantProgram(spec: TenantSpec, options: TenantProgramOptions): 
         `platform stack ${options.platformStack} has no valid tenantSettings output:\n${formatIssues(parsed.error)}`,
       );
     const settings = parsed.data;
-    const password = new pulumi.Config("tenant").requireSecret(DATABASE_PASSWORD_KEY);
+    const tenantConfig = new pulumi.Config("tenant");
+    const password = tenantConfig.requireSecret(DATABASE_PASSWORD_KEY);
 
     const tenant = new OdooTenant(spec.tenantId, {
       tenantId: spec.tenantId,
@@ -45,6 +48,7 @@ export function tenantProgram(spec: TenantSpec, options: TenantProgramOptions): 
       odooImage: settings.odooImages[spec.odooVersion] ?? defaultOdooImage(spec.odooVersion),
       templateDatabase: settings.templateDatabases[spec.odooVersion],
       databasePassword: password,
+      databaseSuperuserPassword: tenantConfig.getSecret(DATABASE_SUPERUSER_PASSWORD_KEY),
       platform: {
         ...settings,
         edgeNetwork: { name: settings.edgeNetwork, id: settings.edgeNetworkId },

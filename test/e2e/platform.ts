@@ -7,6 +7,8 @@ import * as path from "node:path";
 import Docker from "dockerode";
 import { Client } from "pg";
 import { StackRunner, TenantStacks } from "../../automation";
+import { Catalog, loadCatalog } from "../../catalog";
+import { tenantProgram } from "../../stacks/tenant/program";
 import type { AutomationSettings } from "../../automation/settings";
 import type { Runtime } from "../../components/workload";
 import {
@@ -47,6 +49,14 @@ const PLATFORMS = {
   e2ef: { http: 18580, https: 18943, pg: 15933 },
 };
 export type PlatformName = keyof typeof PLATFORMS;
+
+/**
+ * The catalog with each plan's CPUs capped at this machine's (2 cores here): Docker refuses a
+ * limit above the host's, and the dedicated plans ask for 4 and 8.
+ */
+const HOST_CATALOG = new Catalog(
+  loadCatalog().plans.map((p) => ({ ...p, cpus: Math.min(p.cpus, os.cpus().length) })),
+);
 
 /** Brings the platform stack up (Traefik, PostgreSQL, Redis, networks) and waits until it serves. */
 export async function startPlatform(
@@ -107,7 +117,9 @@ export async function startPlatform(
     prefix,
     settings,
     runner,
-    tenants: new TenantStacks(runner),
+    tenants: new TenantStacks(runner, (spec) =>
+      tenantProgram(spec, { platformStack: settings.platformStack, catalog: HOST_CATALOG }),
+    ),
     httpsPort: ports.https,
     pgPort: ports.pg,
     adminPassword,

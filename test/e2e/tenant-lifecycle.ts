@@ -23,6 +23,7 @@ export function tenantLifecycleSuite(runtime: Runtime) {
   // SwarmKit), Odoo 14 (no /web/health; long polling), and a custom domain with its own routers.
   const globex = `${short}-globex-corporation-international-erp1`;
   const globexDomain = `erp.${short}-globex.example`;
+  const dedicated = `${short}-dedicated`;
   const customerOf = (tenantId: string) => `${tenantId.slice(0, 30)}-corp`;
   const spec = (tenantId: string, extra: Record<string, unknown> = {}) => ({
     tenantId,
@@ -83,7 +84,7 @@ export function tenantLifecycleSuite(runtime: Runtime) {
       for (const id of left) await p.tenants.destroy(id).catch(() => undefined);
       await p?.teardown();
     } finally {
-      await sweepTenants([acme, globex]);
+      await sweepTenants([acme, globex, dedicated]);
     }
   }, 600000);
 
@@ -187,6 +188,48 @@ export function tenantLifecycleSuite(runtime: Runtime) {
     expect(await volumeCreatedAt(acme)).toBe(volumeBefore);
     await waitReachable(p, host(acme));
     expect((await attachments(acme)).map((a) => a.name)).toEqual(["invoice.pdf"]);
+  });
+
+  it("a dedicated database: Odoo runs as a plain role owning its database, not as a superuser", async () => {
+    await p.tenants.up(spec(dedicated, { plan: "premium" }));
+    await waitReachable(p, host(dedicated));
+    const names = tenantNames(customerOf(dedicated), dedicated);
+    const [server] = await docker.listContainers({
+      filters: JSON.stringify(
+        runtime === "swarm"
+          ? { label: [`com.docker.swarm.service.name=${names.dedicatedPostgres}`] }
+          : { name: [`^${names.dedicatedPostgres}$`] },
+      ),
+    });
+    const exec = await docker.getContainer(server.Id).exec({
+      Cmd: [
+        "psql",
+        "-U",
+        "postgres",
+        "-d",
+        "postgres",
+        "-tAc",
+        `SELECT r.rolsuper, r.rolcreatedb, r.rolcreaterole, d.datdba::regrole::text
+           FROM pg_roles r, pg_database d WHERE r.rolname = '${names.role}' AND d.datname = '${names.database}'`,
+      ],
+      AttachStdout: true,
+      AttachStderr: true,
+    });
+    const stream = await exec.start({});
+    const chunks: Buffer[] = [];
+    await new Promise((resolve) => {
+      stream.on("data", (c: Buffer) => chunks.push(c));
+      stream.on("end", resolve);
+    });
+    // Demultiplexed by hand: 8-byte frame headers before each chunk of output.
+    const raw = Buffer.concat(chunks);
+    let out = "";
+    for (let i = 0; i + 8 <= raw.length; i += 8 + raw.readUInt32BE(i + 4))
+      out += raw.subarray(i + 8, i + 8 + raw.readUInt32BE(i + 4)).toString("utf8");
+    expect(out.trim()).toBe(`f|f|f|${names.role}`);
+    // Odoo's database was initialised by the role itself (the stand-in refuses uninitialised ones).
+    expect((await request(p.httpsPort, host(dedicated), "/web/login")).status).toBe(200);
+    await p.tenants.destroy(dedicated);
   });
 
   it("destroy removes what the tenant created and nothing else", async () => {
