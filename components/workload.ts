@@ -9,7 +9,7 @@ export type SwarmEndpointMode = "vip" | "dnsrr";
 export interface WorkloadMount {
   /** Volume name, or a host path for `bind`. */
   source: pulumi.Input<string>;
-  target: string;
+  target: pulumi.Input<string>;
   /** Default `volume`; `bind` mounts a host path (e.g. the Docker socket for Traefik). */
   type?: "volume" | "bind";
   readOnly?: boolean;

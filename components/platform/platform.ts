@@ -1,4 +1,5 @@
 import * as docker from "@pulumi/docker";
+import { postgresDataPath } from "../postgres-data-path";
 import * as pulumi from "@pulumi/pulumi";
 import { dockerWorkload, type NetworkRef, type Runtime } from "../workload";
 import type { PlatformConfig } from "./platform-config";
@@ -152,7 +153,7 @@ export class Platform extends pulumi.ComponentResource {
           secretEnv: { POSTGRES_PASSWORD: adminPassword },
           labels,
           networks: swarm ? [ref(data)] : [ref(data), ref(mgmt)],
-          mounts: [{ source: pgData.name, target: "/var/lib/postgresql/data" }],
+          mounts: [{ source: pgData.name, target: postgresDataPath(pg.image) }],
           ports: swarm ? undefined : [loopback],
           healthcheck: {
             tests: ["CMD", "pg_isready", "-U", pg.adminUser, "-d", "postgres"],

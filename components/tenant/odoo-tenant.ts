@@ -2,6 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { Plan } from "../../catalog";
 import { OneShot } from "../one-shot";
+import { postgresDataPath } from "../postgres-data-path";
 import { VolumeRelease } from "../volume-release";
 import { dockerWorkload, type Workload } from "../workload";
 import { CephfsDirectory } from "./cephfs-directory";
@@ -309,7 +310,12 @@ export class OdooTenant extends pulumi.ComponentResource {
         secretEnv: { POSTGRES_PASSWORD: superuserPassword },
         labels: ownership,
         networks: [platform.dataNetwork],
-        mounts: [{ source: data.name, target: "/var/lib/postgresql/data" }],
+        mounts: [
+          {
+            source: data.name,
+            target: pulumi.output(platform.dedicatedPostgresImage).apply(postgresDataPath),
+          },
+        ],
         healthcheck: {
           tests: ["CMD", "pg_isready", "-U", "postgres"],
           intervalSeconds: 10,

@@ -8,6 +8,7 @@ import {
 } from "./filestore";
 import { NamingError, tenantNames } from "./names";
 import { dockerCpus, goDuration, shortDuration, swarmSecretName } from "../workload";
+import { postgresDataPath } from "../postgres-data-path";
 import { odooCommand } from "./odoo-options";
 import { realtimeRoute, type OdooVersion } from "./odoo-versions";
 import { traefikLabels } from "./traefik-labels";
@@ -216,5 +217,20 @@ describe("filestore volume", () => {
     const r = filestoreBackendSchema.safeParse({ ...cephfs, ...patch });
     expect(r.success).toBe(false);
     expect(JSON.stringify(r.error!.issues)).toMatch(message);
+  });
+});
+
+describe("postgresDataPath: where the image keeps its data", () => {
+  it.each([
+    ["postgres:16", "/var/lib/postgresql/data"],
+    ["postgres:17.2-bookworm", "/var/lib/postgresql/data"],
+    ["postgres:18", "/var/lib/postgresql"],
+    ["postgres:18.1-trixie", "/var/lib/postgresql"],
+    ["registry.example.com:5000/postgres:18-alpine", "/var/lib/postgresql"],
+    ["registry.example.com:5000/postgres", "/var/lib/postgresql/data"],
+    ["odoo-saas/postgres:70b8d3040dcb", "/var/lib/postgresql/data"],
+    ["postgres@sha256:0123abcd", "/var/lib/postgresql/data"],
+  ])("%s -> %s", (image, path) => {
+    expect(postgresDataPath(image)).toBe(path);
   });
 });

@@ -148,6 +148,16 @@ export function tenantLifecycleSuite(runtime: Runtime) {
     expect(created.status).toBe(201);
     const volumeBefore = await volumeCreatedAt(acme);
 
+    const preview = await p.tenants.preview(spec(acme, { state: "suspended" }));
+    const ops = preview.changes.map((c) => `${c.type} ${c.op}`);
+    // Container runtime: the container goes (the provider cannot stop one). Swarm: the service
+    // scales to 0 in place (its `mode` is ForceNew, the nested replica count is not).
+    expect(ops).toContain(
+      runtime === "swarm"
+        ? "docker:index/service:Service update"
+        : "docker:index/container:Container delete",
+    );
+    expect(ops.filter((o) => o.endsWith(" replace"))).toEqual([]);
     await p.tenants.up(spec(acme, { state: "suspended" }));
     await eventually(async () => !(await runtimeRunning(acme)), 60000, "runtime stopped");
     await eventually(
