@@ -56,6 +56,12 @@ export interface WorkloadSpec {
    * readable.
    */
   secretEnv?: Record<string, pulumi.Input<string>>;
+  /**
+   * false for images that read no `<KEY>_FILE` variables (Kill Bill and Kaui map environment
+   * variables straight to Java properties): their secrets stay plain variables on Swarm too,
+   * visible in `docker service inspect` but encrypted in the stack's state.
+   */
+  secretFiles?: boolean;
   /** Labels: on the container, or on the service where Traefik's swarm provider reads them. */
   labels?: pulumi.Input<Record<string, string>>;
   networks: NetworkRef[];
@@ -193,7 +199,8 @@ export function dockerWorkload(
       );
     return container;
   }
-  const secrets = Object.entries(spec.secretEnv ?? {}).map(([key, value]) => {
+  const asFiles = spec.secretFiles !== false;
+  const secrets = Object.entries(asFiles ? (spec.secretEnv ?? {}) : {}).map(([key, value]) => {
     const secret = new docker.Secret(
       `${name}-${key.toLowerCase()}`,
       {
@@ -221,7 +228,7 @@ export function dockerWorkload(
         containerSpec: {
           image: spec.image,
           args: spec.command,
-          env: { ...spec.env, ...fileEnv },
+          env: { ...spec.env, ...(asFiles ? fileEnv : spec.secretEnv) },
           secrets: secrets.map((s) => ({
             secretId: s.secret.id,
             secretName: s.secret.name,

@@ -261,6 +261,8 @@ export class Platform extends pulumi.ComponentResource {
           image: config.killbill.image,
           env: dao,
           secretEnv: { KILLBILL_DAO_PASSWORD: dbPassword },
+          // The image maps KILLBILL_* variables to properties; it reads no *_FILE.
+          secretFiles: false,
           labels,
           // Not routed publicly: only the API (on the data network) talks to Kill Bill.
           networks: [ref(data)],
@@ -282,6 +284,7 @@ export class Platform extends pulumi.ComponentResource {
               KAUI_KILLBILL_URL: `http://${p}-killbill:8080`,
             },
             secretEnv: { KAUI_CONFIG_DAO_PASSWORD: dbPassword },
+            secretFiles: false,
             labels: route(`${p}-kaui`, "kaui", 8080),
             networks: [ref(edge), ref(data)],
             running: true,

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { defaultTenantSettings } from "../../test/fixtures";
-import { labelMap, ResourceRecorder, valueOf } from "../../test/pulumi-mocks";
+import { labelMap, ResourceRecorder, secretValue, valueOf } from "../../test/pulumi-mocks";
 
 const recorder = new ResourceRecorder();
 let platformProgram: typeof import("./program").platformProgram;
@@ -156,8 +156,24 @@ describe("platform program", () => {
       PORT: "3000",
       REDIS_URL: "redis://saas-redis:6379",
     });
-    // Every secret travels as a Docker secret: PostgreSQL, MariaDB (x3 users), the API token.
-    expect(recorder.ofType("docker:index/secret:Secret")).toHaveLength(5);
+    // Secrets travel as Docker secret files where the image reads `*_FILE`: PostgreSQL, MariaDB,
+    // the API token. Kill Bill and Kaui read no *_FILE: their DAO password is a variable.
+    expect(recorder.ofType("docker:index/secret:Secret")).toHaveLength(3);
+    // The password makes the whole task spec a secret in the state.
+    const killbill = recorder
+      .ofType("docker:index/service:Service")
+      .find((s) => s.inputs.name === "saas-killbill")!.inputs.taskSpec;
+    expect(killbill).toMatchObject(secretValue(expect.anything()));
+    expect(killbill.value.containerSpec.env).toEqual({
+      KILLBILL_DAO_URL: "jdbc:mysql://saas-killbill-db:3306/killbill",
+      KILLBILL_DAO_USER: "root",
+      KILLBILL_DAO_PASSWORD: "kb-db",
+    });
+    expect(killbill.value.containerSpec.secrets).toEqual([]);
+    const mariadb = recorder
+      .ofType("docker:index/service:Service")
+      .find((s) => s.inputs.name === "saas-killbill-db")!.inputs.taskSpec.containerSpec;
+    expect(mariadb.env).toEqual({ MYSQL_ROOT_PASSWORD_FILE: "/run/secrets/MYSQL_ROOT_PASSWORD" });
     expect(await valueOf(outputs.urls)).toEqual({
       api: "https://api.odoo.example.com",
       kaui: "https://kaui.odoo.example.com",
