@@ -1,3 +1,4 @@
+import * as fs from "node:fs";
 import { z } from "zod";
 import { automationSettingsFromEnv, type AutomationSettings } from "../automation";
 import { formatIssues } from "../catalog";
@@ -89,8 +90,9 @@ export class ConfigError extends Error {
  * The API's whole configuration from the environment, parsed once at start. Secrets have no
  * defaults; every problem is listed at once, and no value is echoed back.
  */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
+export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): ApiConfig {
   const problems: string[] = [];
+  const env = withFileVariables(rawEnv, problems);
   const parsed = schema.safeParse(env);
   if (!parsed.success) problems.push(formatIssues(parsed.error));
   let automation: AutomationSettings | undefined;
@@ -102,4 +104,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
   if (problems.length || !parsed.success || !automation)
     throw new ConfigError(`invalid configuration:\n${problems.join("\n")}`);
   return { ...parsed.data, automation };
+}
+
+/**
+ * `<KEY>_FILE` names a file holding `<KEY>` (how Swarm hands secrets to a service): its content,
+ * without the trailing newline, is the value, unless `<KEY>` itself is set.
+ */
+function withFileVariables(env: NodeJS.ProcessEnv, problems: string[]): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const [name, file] of Object.entries(env)) {
+    const key = name.replace(/_FILE$/, "");
+    if (key === name || !file || env[key] !== undefined) continue;
+    try {
+      out[key] = fs.readFileSync(file, "utf8").replace(/\r?\n$/, "");
+    } catch (e) {
+      problems.push(
+        `${name}: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? "error"})`,
+      );
+    }
+  }
+  return out;
 }

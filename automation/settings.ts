@@ -27,6 +27,14 @@ const settingsSchema = z
     ODOO_SAAS_MAX_CONCURRENT_RUNS: z.coerce.number().int().min(1).max(64).default(4),
     /** Fully qualified platform stack the tenant programs reference. */
     ODOO_SAAS_PLATFORM_STACK: z.string().default("organization/odoo-saas-platform/dev"),
+    /**
+     * `host:port` this control plane reaches the platform's PostgreSQL at, when it is not the
+     * address the platform exports (e.g. the API's container, on the data network).
+     */
+    ODOO_SAAS_POSTGRES_ADMIN_ADDRESS: z
+      .string()
+      .regex(/^[\w.-]+:\d{1,5}$/, "host:port")
+      .optional(),
   })
   .superRefine((env, ctx) => {
     if (!env.PULUMI_CONFIG_PASSPHRASE && env.ODOO_SAAS_DEV !== "1")
@@ -45,6 +53,8 @@ export interface AutomationSettings {
   pulumiRoot?: string;
   maxConcurrentRuns: number;
   platformStack: string;
+  /** Where this control plane reaches the platform's PostgreSQL, if not where the platform says. */
+  postgresAdmin?: { host: string; port: number };
 }
 
 export class SettingsError extends Error {
@@ -67,5 +77,13 @@ export function automationSettingsFromEnv(
     pulumiRoot: e.PULUMI_ROOT,
     maxConcurrentRuns: e.ODOO_SAAS_MAX_CONCURRENT_RUNS,
     platformStack: e.ODOO_SAAS_PLATFORM_STACK,
+    ...(e.ODOO_SAAS_POSTGRES_ADMIN_ADDRESS
+      ? {
+          postgresAdmin: {
+            host: e.ODOO_SAAS_POSTGRES_ADMIN_ADDRESS.split(":")[0],
+            port: Number(e.ODOO_SAAS_POSTGRES_ADMIN_ADDRESS.split(":")[1]),
+          },
+        }
+      : {}),
   };
 }

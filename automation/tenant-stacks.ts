@@ -44,7 +44,11 @@ export class TenantStacks {
   ) {
     this.programFor =
       programFor ??
-      ((spec) => tenantProgram(spec, { platformStack: runner.settings.platformStack }));
+      ((spec) =>
+        tenantProgram(spec, {
+          platformStack: runner.settings.platformStack,
+          postgresAdmin: runner.settings.postgresAdmin,
+        }));
   }
 
   /** Creates or updates the tenant's stack to match the spec (validated first: nothing runs on a bad spec). */

@@ -50,6 +50,8 @@ export class ResourceRecorder {
       },
       "odoo-saas-test",
       "test",
+      false,
+      "organization",
     );
   }
 

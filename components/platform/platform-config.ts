@@ -3,6 +3,10 @@ import { filestoreBackendSchema } from "../tenant/filestore";
 import { ODOO_VERSIONS } from "../tenant/odoo-versions";
 
 const image = z.string().min(1);
+const limits = z.strictObject({
+  cpus: z.number().positive().max(256),
+  memoryMb: z.number().int().min(64),
+});
 
 /**
  * The platform stack's settings (`pulumi config`, namespace `odoo-saas-platform`), validated at
@@ -78,12 +82,35 @@ export const platformConfigSchema = z.strictObject({
       enabled: z.boolean().default(false),
       image: image.default("odoo-saas-api:latest"),
       port: z.number().int().default(3000),
+      /** The Kill Bill tenant the API reads (its secret: the `apiKillbillApiSecret` config). */
+      killbillApiKey: z.string().min(1).default("odoo-saas"),
+      killbillUsername: z.string().min(1).default("admin"),
+      /** Pulumi state of the tenant stacks; default file:// on the API's state volume. */
+      stateBackend: z.string().optional(),
+      /**
+       * The platform stack tenant programs reference (fully qualified); default this stack.
+       */
+      platformStack: z.string().optional(),
+      /** The restic repository: a path on the Docker host (bind-mounted at the same path), or a URL. */
+      backupRepository: z.string().min(1).default("/var/lib/odoo-saas/backups"),
     })
     .prefault({}),
   filestore: filestoreBackendSchema.prefault({ kind: "local" }),
   odooImages: z.partialRecord(z.enum(ODOO_VERSIONS), image).default({}),
   templateDatabases: z.partialRecord(z.enum(ODOO_VERSIONS), z.string()).default({}),
   dedicatedPostgresImage: image.default("postgres:16"),
+  /** CPU and memory limits of the platform's own services. */
+  limits: z
+    .strictObject({
+      traefik: limits.prefault({ cpus: 1, memoryMb: 512 }),
+      postgres: limits.prefault({ cpus: 2, memoryMb: 4096 }),
+      redis: limits.prefault({ cpus: 0.5, memoryMb: 512 }),
+      killbill: limits.prefault({ cpus: 2, memoryMb: 2048 }),
+      killbillDb: limits.prefault({ cpus: 1, memoryMb: 1024 }),
+      kaui: limits.prefault({ cpus: 1, memoryMb: 1024 }),
+      api: limits.prefault({ cpus: 1, memoryMb: 1024 }),
+    })
+    .prefault({}),
   /** How often Odoo's health is checked; Traefik routes a tenant only once it is healthy. */
   odooHealthcheckIntervalSeconds: z.number().int().min(1).max(300).default(10),
 });

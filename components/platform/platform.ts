@@ -67,6 +67,7 @@ export class Platform extends pulumi.ComponentResource {
         runtime,
         endpointMode: config.swarmEndpointMode,
         name: `${p}-traefik`,
+        limits: config.limits.traefik,
         image: config.traefik.image,
         command: edge.name.apply((edgeNetwork) =>
           traefikCommand({
@@ -147,6 +148,7 @@ export class Platform extends pulumi.ComponentResource {
           runtime,
           endpointMode: config.swarmEndpointMode,
           name: `${p}-postgres`,
+          limits: config.limits.postgres,
           image: pg.image,
           command: ["postgres", "-c", `max_connections=${pg.maxConnections}`],
           env: { POSTGRES_USER: pg.adminUser, POSTGRES_DB: "postgres" },
@@ -210,6 +212,7 @@ export class Platform extends pulumi.ComponentResource {
         runtime,
         endpointMode: config.swarmEndpointMode,
         name: `${p}-redis`,
+        limits: config.limits.redis,
         image: config.redis.image,
         command: ["redis-server", "--appendonly", "yes"],
         labels,
@@ -239,6 +242,7 @@ export class Platform extends pulumi.ComponentResource {
           runtime,
           endpointMode: config.swarmEndpointMode,
           name: `${p}-killbill-db`,
+          limits: config.limits.killbillDb,
           image: config.killbill.mariadbImage,
           secretEnv: { MYSQL_ROOT_PASSWORD: dbPassword },
           labels,
@@ -258,6 +262,7 @@ export class Platform extends pulumi.ComponentResource {
           runtime,
           endpointMode: config.swarmEndpointMode,
           name: `${p}-killbill`,
+          limits: config.limits.killbill,
           image: config.killbill.image,
           env: dao,
           secretEnv: { KILLBILL_DAO_PASSWORD: dbPassword },
@@ -277,6 +282,7 @@ export class Platform extends pulumi.ComponentResource {
             runtime,
             endpointMode: config.swarmEndpointMode,
             name: `${p}-kaui`,
+            limits: config.limits.kaui,
             image: config.killbill.kauiImage,
             env: {
               KAUI_CONFIG_DAO_URL: `jdbc:mysql://${p}-killbill-db:3306/kaui`,
@@ -296,21 +302,68 @@ export class Platform extends pulumi.ComponentResource {
     }
 
     if (config.api.enabled) {
+      const apiData = "/var/lib/odoo-saas/work";
+      const backupsOnHost = config.api.backupRepository.startsWith("/");
+      // In the container the API reaches the platform's PostgreSQL by name on the data network
+      // (the address the platform exports is the Docker host's loopback).
+      const postgresAdminAddress =
+        config.postgres.mode === "container"
+          ? `${p}-postgres:5432`
+          : `${config.postgres.host}:${config.postgres.port}`;
       dockerWorkload(
         `${name}-api`,
         {
           runtime,
           endpointMode: config.swarmEndpointMode,
           name: `${p}-api`,
+          limits: config.limits.api,
           image: config.api.image,
           env: {
+            HOST: "0.0.0.0",
             PORT: String(config.api.port),
             REDIS_URL: `redis://${p}-redis:6379`,
             ...(config.killbill.enabled ? { KILLBILL_URL: `http://${p}-killbill:8080` } : {}),
+            KILLBILL_USERNAME: config.api.killbillUsername,
+            KILLBILL_API_KEY: config.api.killbillApiKey,
+            ODOO_SAAS_DATA_DIR: apiData,
+            ...(config.api.stateBackend ? { PULUMI_BACKEND_URL: config.api.stateBackend } : {}),
+            ODOO_SAAS_PLATFORM_STACK:
+              config.api.platformStack ??
+              `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
+            ODOO_SAAS_POSTGRES_ADMIN_ADDRESS: postgresAdminAddress,
+            BACKUP_REPOSITORY: config.api.backupRepository,
           },
           secretEnv: args.apiSecretEnv,
           labels: route(`${p}-api`, "api", config.api.port),
           networks: [ref(edge), ref(data)],
+          mounts: [
+            // Workspaces and the default file:// state of the tenant stacks.
+            { source: volume("api-work").name, target: apiData },
+            // Tenant stacks, one-shots and backup agents run on this engine.
+            { type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock" },
+            // The backup agent bind-mounts a local repository from the host: the same path here.
+            ...(backupsOnHost
+              ? [
+                  {
+                    type: "bind" as const,
+                    source: config.api.backupRepository,
+                    target: config.api.backupRepository,
+                  },
+                ]
+              : []),
+          ],
+          healthcheck: {
+            tests: [
+              "CMD",
+              "node",
+              "-e",
+              `fetch("http://127.0.0.1:${config.api.port}/readyz").then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`,
+            ],
+            intervalSeconds: 10,
+            timeoutSeconds: 5,
+            retries: 3,
+            startPeriodSeconds: 30,
+          },
           running: true,
         },
         child,

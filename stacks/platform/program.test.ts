@@ -1,4 +1,8 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { loadConfig } from "../../api/config";
 import { defaultTenantSettings } from "../../test/fixtures";
 import { labelMap, ResourceRecorder, secretValue, valueOf } from "../../test/pulumi-mocks";
 
@@ -31,7 +35,7 @@ async function run() {
 
 const names = () =>
   recorder.resources
-    .filter((r) => r.custom)
+    .filter((r) => r.custom && r.type.startsWith("docker:"))
     .map((r) => `${r.type} ${r.inputs.name}`)
     .sort();
 
@@ -150,7 +154,7 @@ describe("platform program", () => {
     const api = recorder
       .ofType("docker:index/service:Service")
       .find((s) => s.inputs.name === "saas-api")!;
-    expect(api.inputs.taskSpec.containerSpec.env).toEqual({
+    expect(api.inputs.taskSpec.containerSpec.env).toMatchObject({
       ADMIN_TOKEN_FILE: "/run/secrets/ADMIN_TOKEN",
       KILLBILL_URL: "http://saas-killbill:8080",
       PORT: "3000",
@@ -177,6 +181,96 @@ describe("platform program", () => {
     expect(await valueOf(outputs.urls)).toEqual({
       api: "https://api.odoo.example.com",
       kaui: "https://kaui.odoo.example.com",
+    });
+  });
+
+  // The API image is not built on this machine (see the README): its container spec is checked
+  // against the API's own configuration schema instead, the way the container would see it.
+  describe.each(["container", "swarm"] as const)("the API's %s spec starts the API", (runtime) => {
+    const secrets = {
+      apiDatabaseUrl: "postgres://api:pw@saas-postgres:5432/odoo_saas",
+      apiAdminToken: "admin-token-0123456789",
+      apiWebhookSecret: "webhook-secret-0123456789",
+      apiKillbillApiSecret: "kb-api-secret",
+      apiKillbillPassword: "kb-password",
+      apiPulumiPassphrase: "state-passphrase-0123",
+      apiSmtpUrl: "smtp://mail.internal:25",
+      apiBackupPassword: "backup-password-0123456789",
+    };
+    it("every required setting, listening on all interfaces, secrets read from files on Swarm", async () => {
+      configure(
+        {
+          baseDomain: "odoo.example.com",
+          runtime,
+          killbill: { enabled: true },
+          api: { enabled: true },
+        },
+        { postgresAdminPassword: "pg-admin", killbillDatabasePassword: "kb-db", ...secrets },
+      );
+      await run();
+      const env: Record<string, string> = {};
+      let mounts: { source: string; target: string }[];
+      if (runtime === "container") {
+        const c = recorder
+          .ofType("docker:index/container:Container")
+          .find((x) => x.inputs.name === "saas-api")!.inputs;
+        const list = (c.envs.value ?? c.envs) as string[];
+        for (const kv of list) env[kv.slice(0, kv.indexOf("="))] = kv.slice(kv.indexOf("=") + 1);
+        mounts = c.volumes.map(
+          (v: { hostPath?: string; volumeName?: string; containerPath: string }) => ({
+            source: v.hostPath ?? v.volumeName!,
+            target: v.containerPath,
+          }),
+        );
+      } else {
+        const svc = recorder
+          .ofType("docker:index/service:Service")
+          .find((x) => x.inputs.name === "saas-api")!.inputs.taskSpec;
+        const spec = (svc.value ?? svc).containerSpec;
+        // Swarm puts each secret in a file: write them where the *_FILE variables point.
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "api-secrets-"));
+        const byName = Object.fromEntries(
+          recorder.ofType("docker:index/secret:Secret").map((x) => [x.name, x.inputs.data]),
+        );
+        for (const [k, v] of Object.entries(spec.env as Record<string, string>)) {
+          if (!k.endsWith("_FILE")) env[k] = v;
+          else {
+            const key = k.replace(/_FILE$/, "");
+            const data = byName[`platform-api-${key.toLowerCase()}`];
+            const file = path.join(dir, key);
+            fs.writeFileSync(file, Buffer.from(data.value ?? data, "base64").toString() + "\n");
+            env[k] = file;
+          }
+        }
+        mounts = spec.mounts;
+      }
+      const config = loadConfig(env);
+      expect(config).toMatchObject({
+        HOST: "0.0.0.0",
+        PORT: 3000,
+        REDIS_URL: "redis://saas-redis:6379",
+        KILLBILL_URL: "http://saas-killbill:8080",
+        KILLBILL_API_KEY: "odoo-saas",
+        KILLBILL_PASSWORD: "kb-password",
+        ADMIN_TOKEN: "admin-token-0123456789",
+        DATABASE_URL: secrets.apiDatabaseUrl,
+        BACKUP_PASSWORD: secrets.apiBackupPassword,
+        BACKUP_REPOSITORY: "/var/lib/odoo-saas/backups",
+      });
+      expect(config.automation).toMatchObject({
+        dataDir: "/var/lib/odoo-saas/work",
+        backendUrl: "file:///var/lib/odoo-saas/work/state",
+        passphrase: secrets.apiPulumiPassphrase,
+        // The control plane in the container reaches PostgreSQL on the data network by name.
+        postgresAdmin: { host: "saas-postgres", port: 5432 },
+        platformStack: "organization/odoo-saas-test/test",
+      });
+      // Its state, the engine it drives, and the host's backup repository at the same path.
+      expect(mounts.map((m) => `${m.source} -> ${m.target}`).sort()).toEqual([
+        "/var/lib/odoo-saas/backups -> /var/lib/odoo-saas/backups",
+        "/var/run/docker.sock -> /var/run/docker.sock",
+        "saas-api-work -> /var/lib/odoo-saas/work",
+      ]);
     });
   });
 

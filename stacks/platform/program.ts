@@ -27,6 +27,8 @@ export const API_SECRET_CONFIG_KEYS = {
   KILLBILL_API_SECRET: "apiKillbillApiSecret",
   PULUMI_CONFIG_PASSPHRASE: "apiPulumiPassphrase",
   SMTP_URL: "apiSmtpUrl",
+  KILLBILL_PASSWORD: "apiKillbillPassword",
+  BACKUP_PASSWORD: "apiBackupPassword",
 } as const;
 
 function apiSecretEnv(config: pulumi.Config): Record<string, pulumi.Input<string>> {

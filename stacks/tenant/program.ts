@@ -15,6 +15,8 @@ export interface TenantProgramOptions {
   /** Fully qualified platform stack name, e.g. `organization/odoo-saas-platform/prod`. */
   platformStack: string;
   catalog?: Catalog;
+  /** This control plane's own way to the platform's PostgreSQL (else the platform's address). */
+  postgresAdmin?: { host: string; port: number };
 }
 
 /**
@@ -58,6 +60,9 @@ export function tenantProgram(spec: TenantSpec, options: TenantProgramOptions): 
           : {}),
         postgres: {
           ...settings.postgres,
+          ...(options.postgresAdmin
+            ? { adminHost: options.postgresAdmin.host, adminPort: options.postgresAdmin.port }
+            : {}),
           adminPassword: platform.requireOutput("postgresAdminPassword"),
         },
       },
