@@ -74,6 +74,8 @@ export interface WorkloadSpec {
    * IPVS), or DNS round-robin over its tasks where the kernel offers no IPVS.
    */
   endpointMode?: SwarmEndpointMode;
+  /** Swarm placement constraints (e.g. `node.role == manager`); the container runtime has one host. */
+  placement?: pulumi.Input<string>[];
   /**
    * false: not running, data kept. A Swarm service is scaled to 0; a container is not declared at
    * all (the docker provider never stops a running container on update: `start` applies only at
@@ -265,6 +267,7 @@ export function dockerWorkload(
         logDriver: { name: "json-file", options: LOG_OPTIONS },
         // By id: a name is deprecated upstream and read back as an id.
         networksAdvanceds: spec.networks.map((n) => ({ id: n.id })),
+        placement: spec.placement?.length ? { constraints: spec.placement } : undefined,
       },
       mode: { replicated: { replicas: spec.running ? 1 : 0 } },
       endpointSpec: {

@@ -22,6 +22,11 @@ export const platformConfigSchema = z.strictObject({
    * `dnsrr` (DNS round-robin over the tasks) works without it (some sandboxes and gVisor).
    */
   swarmEndpointMode: z.enum(["vip", "dnsrr"]).default("vip"),
+  /**
+   * Swarm: the node (id or hostname) whose local volumes hold the platform's and tenants' data;
+   * stateful services are pinned to it. Default: the node the control plane's engine is.
+   */
+  swarmVolumeNode: z.string().min(1).optional(),
   /** Prefix of every platform-level name (networks, services). */
   namePrefix: z
     .string()

@@ -1,4 +1,5 @@
 import * as docker from "@pulumi/docker";
+import { swarmVolumeConstraint } from "./swarm-volume-node";
 import { postgresDataPath } from "../postgres-data-path";
 import * as pulumi from "@pulumi/pulumi";
 import { dockerWorkload, type NetworkRef, type Runtime } from "../workload";
@@ -37,6 +38,11 @@ export class Platform extends pulumi.ComponentResource {
     const p = config.namePrefix;
     const child = { parent: this };
     const swarm = runtime === "swarm";
+    // Swarm: stateful services stay on the node holding their local volumes.
+    const pinned = swarm
+      ? pulumi.output(swarmVolumeConstraint(config.swarmVolumeNode))
+      : pulumi.output("");
+    const onVolumeNode = swarm ? [pinned] : undefined;
     const labels = { "odoo-saas.platform": p };
     const labelList = Object.entries(labels).map(([label, value]) => ({ label, value }));
 
@@ -67,6 +73,7 @@ export class Platform extends pulumi.ComponentResource {
         runtime,
         endpointMode: config.swarmEndpointMode,
         name: `${p}-traefik`,
+        placement: swarm ? ["node.role == manager", pinned] : undefined,
         limits: config.limits.traefik,
         image: config.traefik.image,
         command: edge.name.apply((edgeNetwork) =>
@@ -148,6 +155,7 @@ export class Platform extends pulumi.ComponentResource {
           runtime,
           endpointMode: config.swarmEndpointMode,
           name: `${p}-postgres`,
+          placement: onVolumeNode,
           limits: config.limits.postgres,
           image: pg.image,
           command: ["postgres", "-c", `max_connections=${pg.maxConnections}`],
@@ -212,6 +220,7 @@ export class Platform extends pulumi.ComponentResource {
         runtime,
         endpointMode: config.swarmEndpointMode,
         name: `${p}-redis`,
+        placement: onVolumeNode,
         limits: config.limits.redis,
         image: config.redis.image,
         command: ["redis-server", "--appendonly", "yes"],
@@ -242,6 +251,7 @@ export class Platform extends pulumi.ComponentResource {
           runtime,
           endpointMode: config.swarmEndpointMode,
           name: `${p}-killbill-db`,
+          placement: onVolumeNode,
           limits: config.limits.killbillDb,
           image: config.killbill.mariadbImage,
           secretEnv: { MYSQL_ROOT_PASSWORD: dbPassword },
@@ -316,6 +326,7 @@ export class Platform extends pulumi.ComponentResource {
           runtime,
           endpointMode: config.swarmEndpointMode,
           name: `${p}-api`,
+          placement: onVolumeNode,
           limits: config.limits.api,
           image: config.api.image,
           env: {
@@ -372,8 +383,8 @@ export class Platform extends pulumi.ComponentResource {
     }
 
     this.tenantSettings = pulumi
-      .all([edge.name, data.name, edge.id, data.id])
-      .apply(([edgeNetwork, dataNetwork, edgeNetworkId, dataNetworkId]) => ({
+      .all([edge.name, data.name, edge.id, data.id, pinned])
+      .apply(([edgeNetwork, dataNetwork, edgeNetworkId, dataNetworkId, volumeConstraint]) => ({
         runtime,
         baseDomain: config.baseDomain,
         entryPoint: "websecure",
@@ -389,6 +400,7 @@ export class Platform extends pulumi.ComponentResource {
         templateDatabases: config.templateDatabases,
         odooHealthcheckIntervalSeconds: config.odooHealthcheckIntervalSeconds,
         swarmEndpointMode: config.swarmEndpointMode,
+        ...(volumeConstraint ? { swarmVolumeConstraint: volumeConstraint } : {}),
       }));
     this.postgresAdminPassword = adminPassword;
     if (config.filestore.kind === "cephfs" && !args.cephfsSecret)

@@ -34,6 +34,8 @@ export const tenantSettingsSchema = z.object({
   templateDatabases: z.partialRecord(z.enum(ODOO_VERSIONS), z.string()).default({}),
   odooHealthcheckIntervalSeconds: z.number().int().min(1).default(10),
   swarmEndpointMode: z.enum(["vip", "dnsrr"]).default("vip"),
+  /** Swarm: the node holding local volumes (`node.id == …` or `node.hostname == …` constraint). */
+  swarmVolumeConstraint: z.string().optional(),
 });
 
 export type TenantSettings = z.infer<typeof tenantSettingsSchema>;

@@ -353,6 +353,45 @@ describe("OdooTenant on Docker Swarm", () => {
     );
   });
 
+  it("kept on the node of its local volumes; free to move with CephFS", async () => {
+    const pinned = { ...platform("swarm"), swarmVolumeConstraint: "node.id == n1" };
+    await declare({ platform: pinned, planId: "premium", databaseSuperuserPassword: "su" });
+    const services = recorder.ofType("docker:index/service:Service");
+    for (const svc of services)
+      expect([svc.inputs.name, svc.inputs.taskSpec.placement]).toEqual([
+        svc.inputs.name,
+        { constraints: ["node.id == n1"] },
+      ]);
+    expect(services.map((x) => x.inputs.name).sort()).toEqual(["odoo-acme", "odoo-acme-postgres"]);
+    recorder.resources.splice(0);
+    await declare({
+      planId: "premium",
+      databaseSuperuserPassword: "su",
+      platform: {
+        ...pinned,
+        filestore: {
+          kind: "cephfs",
+          monitors: "10.0.0.1",
+          root: "/saas",
+          user: "odoo",
+          adminMountPath: "/mnt/ceph",
+          owner: "101:101",
+        },
+        filestoreKey: "key",
+      },
+    });
+    const placement = Object.fromEntries(
+      recorder
+        .ofType("docker:index/service:Service")
+        .map((x) => [x.inputs.name, (x.inputs.taskSpec.value ?? x.inputs.taskSpec).placement]),
+    );
+    // The dedicated server's data volume is still local.
+    expect(placement).toEqual({
+      "odoo-acme": undefined,
+      "odoo-acme-postgres": { constraints: ["node.id == n1"] },
+    });
+  });
+
   it("suspended: scaled to zero replicas", async () => {
     await declare({ platform: platform("swarm"), state: "suspended" });
     expect(recorder.one("docker:index/service:Service").inputs.mode).toEqual({

@@ -172,6 +172,11 @@ export class OdooTenant extends pulumi.ComponentResource {
         labels: routing,
         networks: [platform.edgeNetwork, platform.dataNetwork],
         mounts: [filestore],
+        // A local volume exists on one node only; CephFS mounts wherever the task runs.
+        placement:
+          platform.filestore.kind === "local" && platform.swarmVolumeConstraint
+            ? [platform.swarmVolumeConstraint]
+            : undefined,
         limits: { cpus: plan.cpus, memoryMb: plan.memoryMb },
         healthcheck: odooHealthcheck(args.odooVersion, platform.odooHealthcheckIntervalSeconds),
         running: args.state === "active",
@@ -310,6 +315,7 @@ export class OdooTenant extends pulumi.ComponentResource {
         secretEnv: { POSTGRES_PASSWORD: superuserPassword },
         labels: ownership,
         networks: [platform.dataNetwork],
+        placement: platform.swarmVolumeConstraint ? [platform.swarmVolumeConstraint] : undefined,
         mounts: [
           {
             source: data.name,

@@ -32,4 +32,6 @@ export interface TenantPlatform {
   dedicatedPostgresImage: pulumi.Input<string>;
   odooHealthcheckIntervalSeconds: number;
   swarmEndpointMode: SwarmEndpointMode;
+  /** Swarm: keeps services with local volumes on the node that holds them. */
+  swarmVolumeConstraint?: string;
 }

@@ -103,6 +103,7 @@ describe("platform program", () => {
       {
         baseDomain: "odoo.example.com",
         runtime: "swarm",
+        swarmVolumeNode: "node-a",
         killbill: { enabled: true },
         api: { enabled: true },
       },
@@ -178,6 +179,24 @@ describe("platform program", () => {
       .ofType("docker:index/service:Service")
       .find((s) => s.inputs.name === "saas-killbill-db")!.inputs.taskSpec.containerSpec;
     expect(mariadb.env).toEqual({ MYSQL_ROOT_PASSWORD_FILE: "/run/secrets/MYSQL_ROOT_PASSWORD" });
+    // Traefik reads the Swarm API (managers only); stateful services stay with their volumes.
+    const placement = Object.fromEntries(
+      recorder
+        .ofType("docker:index/service:Service")
+        .map((x) => [x.inputs.name, (x.inputs.taskSpec.value ?? x.inputs.taskSpec).placement]),
+    );
+    expect(placement).toEqual({
+      "saas-traefik": { constraints: ["node.role == manager", "node.hostname == node-a"] },
+      "saas-postgres": { constraints: ["node.hostname == node-a"] },
+      "saas-redis": { constraints: ["node.hostname == node-a"] },
+      "saas-killbill-db": { constraints: ["node.hostname == node-a"] },
+      "saas-api": { constraints: ["node.hostname == node-a"] },
+      "saas-killbill": undefined,
+      "saas-kaui": undefined,
+    });
+    expect(await valueOf(outputs.tenantSettings)).toMatchObject({
+      swarmVolumeConstraint: "node.hostname == node-a",
+    });
     expect(await valueOf(outputs.urls)).toEqual({
       api: "https://api.odoo.example.com",
       kaui: "https://kaui.odoo.example.com",
