@@ -132,6 +132,22 @@ export function tenantLifecycleSuite(runtime: Runtime) {
     expect((await request(p.httpsPort, `unknown.${BASE_DOMAIN}`, "/web/health")).status).toBe(404);
   });
 
+  if (runtime === "swarm")
+    it("placement: Traefik on a manager, stateful services on the node of their volumes", async () => {
+      const constraints = async (service: string) =>
+        (
+          (await docker.getService(service).inspect()) as {
+            Spec: { TaskTemplate: { Placement?: { Constraints?: string[] } } };
+          }
+        ).Spec.TaskTemplate.Placement?.Constraints ?? [];
+      const nodeId = (await docker.info()).Swarm.NodeID as string;
+      expect(await constraints(`${platformName}-traefik`)).toEqual(
+        expect.arrayContaining(["node.role == manager", `node.id == ${nodeId}`]),
+      );
+      for (const service of [`${platformName}-postgres`, `${platformName}-redis`, `odoo-${acme}`])
+        expect(await constraints(service)).toEqual([`node.id == ${nodeId}`]);
+    });
+
   it("a second up of an unchanged tenant reports no changes", async () => {
     const preview = await p.tenants.preview(spec(acme));
     expect(preview.changes).toEqual([]);
