@@ -5,6 +5,7 @@ import type { PulumiFn, Stack } from "@pulumi/pulumi/automation";
 import {
   DATABASE_PASSWORD_KEY,
   DATABASE_SUPERUSER_PASSWORD_KEY,
+  ODOO_MASTER_PASSWORD_KEY,
   tenantProgram,
 } from "../stacks/tenant/program";
 import { parseTenantSpec, type TenantSpec } from "../stacks/tenant/tenant-spec";
@@ -27,11 +28,16 @@ export type TenantProgramFactory = (spec: TenantSpec) => PulumiFn;
 const noProgram: PulumiFn = async () => undefined;
 const PASSWORD_CONFIG = `tenant:${DATABASE_PASSWORD_KEY}`;
 const SUPERUSER_PASSWORD_CONFIG = `tenant:${DATABASE_SUPERUSER_PASSWORD_KEY}`;
+const ODOO_MASTER_PASSWORD_CONFIG = `tenant:${ODOO_MASTER_PASSWORD_KEY}`;
 
-/** A tenant's generated secrets: its role's password, and a dedicated server's superuser's. */
+/**
+ * A tenant's generated secrets: its role's password, a dedicated server's superuser's, and Odoo's
+ * master password (only its hash reaches Odoo).
+ */
 interface TenantSecrets {
   database: string;
   superuser: string;
+  odooMaster: string;
 }
 
 /** Tenant lifecycle over the Automation API: what the API, the CLI and operators' scripts call. */
@@ -167,5 +173,6 @@ async function ensureTenantSecrets(stack: Stack): Promise<TenantSecrets> {
   return {
     database: await secret(PASSWORD_CONFIG),
     superuser: await secret(SUPERUSER_PASSWORD_CONFIG),
+    odooMaster: await secret(ODOO_MASTER_PASSWORD_CONFIG),
   };
 }

@@ -57,6 +57,11 @@ export interface WorkloadSpec {
    */
   secretEnv?: Record<string, pulumi.Input<string>>;
   /**
+   * Variables that name a file holding secret content (e.g. `ODOO_RC`, Odoo's configuration): a
+   * container gets the file written before it starts, a Swarm service a Docker secret file.
+   */
+  secretFileEnv?: Record<string, pulumi.Input<string>>;
+  /**
    * false for images that read no `<KEY>_FILE` variables (Kill Bill and Kaui map environment
    * variables straight to Java properties): their secrets stay plain variables on Swarm too,
    * visible in `docker service inspect` but encrypted in the stack's state.
@@ -131,6 +136,9 @@ export function swarmSecretName(base: string, value: string): string {
   return `${base.slice(0, SWARM_NAME_MAX - digest.length - 1).replace(/[-_.]+$/, "")}-${digest}`;
 }
 
+/** Where a container gets the file a `secretFileEnv` variable names. */
+const containerFilePath = (key: string) => `/run/odoo-saas/${key.toLowerCase()}`;
+
 /** Docker's json-file logs rotate instead of filling the disk. */
 const LOG_OPTIONS = { "max-size": "10m", "max-file": "3" };
 
@@ -152,6 +160,7 @@ export function dockerWorkload(
 ): Workload {
   const labels = pulumi.output(spec.labels ?? {}).apply(toList);
   const health = spec.healthcheck;
+  const fileEnv = spec.secretFileEnv ?? {};
   if (spec.runtime === "container") {
     if (!spec.running) return undefined;
     const container = new docker.Container(
@@ -160,7 +169,17 @@ export function dockerWorkload(
         name: spec.name,
         image: spec.image,
         command: spec.command,
-        envs: envList({ ...spec.env, ...spec.secretEnv }),
+        envs: envList({
+          ...spec.env,
+          ...spec.secretEnv,
+          ...Object.fromEntries(Object.keys(fileEnv).map((k) => [k, containerFilePath(k)])),
+        }),
+        uploads: Object.keys(fileEnv).length
+          ? Object.entries(fileEnv).map(([k, content]) => ({
+              file: containerFilePath(k),
+              content: pulumi.secret(content),
+            }))
+          : undefined,
         labels,
         networksAdvanced: spec.networks.map((n) => ({ name: n.name })),
         volumes: spec.mounts?.map((m) =>
@@ -220,7 +239,25 @@ export function dockerWorkload(
     );
     return { key, secret, file: `/run/secrets/${key}` };
   });
-  const fileEnv = Object.fromEntries(secrets.map((s) => [`${s.key}_FILE`, s.file]));
+  const contentFiles = Object.entries(fileEnv).map(([key, value]) => {
+    const secret = new docker.Secret(
+      `${name}-${key.toLowerCase()}-file`,
+      {
+        name: pulumi.unsecret(
+          pulumi
+            .all([spec.name, value])
+            .apply(([n, v]) => swarmSecretName(`${n}-${key.toLowerCase()}`, v)),
+        ),
+        data: pulumi.secret(pulumi.output(value).apply((v) => Buffer.from(v).toString("base64"))),
+      },
+      opts,
+    );
+    return { key, secret, file: `/run/secrets/${key}` };
+  });
+  const fileVariables = Object.fromEntries([
+    ...secrets.map((s) => [`${s.key}_FILE`, s.file]),
+    ...contentFiles.map((f) => [f.key, f.file]),
+  ]);
   return new docker.Service(
     name,
     {
@@ -230,8 +267,12 @@ export function dockerWorkload(
         containerSpec: {
           image: spec.image,
           args: spec.command,
-          env: { ...spec.env, ...(asFiles ? fileEnv : spec.secretEnv) },
-          secrets: secrets.map((s) => ({
+          env: {
+            ...spec.env,
+            ...(asFiles ? {} : spec.secretEnv),
+            ...fileVariables,
+          },
+          secrets: [...secrets, ...contentFiles].map((s) => ({
             secretId: s.secret.id,
             secretName: s.secret.name,
             fileName: s.file,

@@ -221,6 +221,21 @@ describe("OdooTenant on the shared PostgreSQL server (container runtime)", () =>
     );
   });
 
+  it("Odoo reads a configuration file of its own (ODOO_RC) with a hashed master password", async () => {
+    await declare({ odooMasterPassword: "master-secret" });
+    const c = byName("acme-odoo").inputs;
+    expect(c.envs.value).toContain("ODOO_RC=/run/odoo-saas/odoo_rc");
+    expect(c.uploads).toEqual(
+      secretValue([
+        {
+          file: "/run/odoo-saas/odoo_rc",
+          content: expect.stringMatching(/admin_passwd = \$pbkdf2-sha512\$25000\$/),
+        },
+      ]),
+    );
+    expect(JSON.stringify(c)).not.toContain("master-secret");
+  });
+
   it("keeps the passwords secret in its outputs", async () => {
     const tenant = await declare();
     expect(await pulumi.isSecret(tenant.databasePassword)).toBe(true);
@@ -390,6 +405,20 @@ describe("OdooTenant on Docker Swarm", () => {
       "odoo-acme": undefined,
       "odoo-acme-postgres": { constraints: ["node.id == n1"] },
     });
+  });
+
+  it("Odoo's configuration file is a Docker secret file named by ODOO_RC", async () => {
+    await declare({ platform: platform("swarm"), odooMasterPassword: "master-secret" });
+    const spec = recorder.one("docker:index/service:Service").inputs.taskSpec.containerSpec;
+    expect(spec.env.ODOO_RC).toBe("/run/secrets/ODOO_RC");
+    const file = recorder.resources.find((r) => r.name === "acme-odoo-odoo_rc-file")!;
+    expect(Buffer.from(file.inputs.data.value, "base64").toString()).toMatch(
+      /^\[options\][^]*admin_passwd = \$pbkdf2-sha512\$/,
+    );
+    expect(spec.secrets.map((x: { fileName: string }) => x.fileName).sort()).toEqual([
+      "/run/secrets/ODOO_RC",
+      "/run/secrets/PASSWORD",
+    ]);
   });
 
   it("suspended: scaled to zero replicas", async () => {

@@ -7,6 +7,7 @@ import { VolumeRelease } from "../volume-release";
 import { dockerWorkload, type Workload } from "../workload";
 import { CephfsDirectory } from "./cephfs-directory";
 import { DEDICATED_OWNER_SCRIPT } from "./dedicated-owner";
+import { odooConfigFile, odooMasterPasswordHash } from "./odoo-config";
 import { cephfsAdminPath, cephfsVolumeOptions } from "./filestore";
 import { tenantNames, type TenantNames } from "./names";
 import { odooCommand, odooHealthcheck, odooInitCommand } from "./odoo-options";
@@ -37,6 +38,8 @@ export interface OdooTenantArgs {
   databasePassword: pulumi.Input<string>;
   /** Superuser password of a dedicated PostgreSQL server (dedicated plans only; never Odoo's). */
   databaseSuperuserPassword?: pulumi.Input<string>;
+  /** Odoo's master password (`admin_passwd`); Odoo gets only its hash. */
+  odooMasterPassword?: pulumi.Input<string>;
   platform: TenantPlatform;
 }
 
@@ -169,6 +172,15 @@ export class OdooTenant extends pulumi.ComponentResource {
         command: odooCommand(plan, names.database),
         env: connection,
         secretEnv: { PASSWORD: password },
+        ...(args.odooMasterPassword
+          ? {
+              secretFileEnv: {
+                ODOO_RC: pulumi
+                  .secret(args.odooMasterPassword)
+                  .apply((p) => odooConfigFile(odooMasterPasswordHash(p, args.tenantId))),
+              },
+            }
+          : {}),
         labels: routing,
         networks: [platform.edgeNetwork, platform.dataNetwork],
         mounts: [filestore],

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { loadCatalog } from "../../catalog";
 import {
   cephfsAdminPath,
@@ -10,6 +11,7 @@ import { NamingError, tenantNames } from "./names";
 import { dockerCpus, goDuration, shortDuration, swarmSecretName } from "../workload";
 import { postgresDataPath } from "../postgres-data-path";
 import { odooCommand } from "./odoo-options";
+import { odooConfigFile, odooMasterPasswordHash } from "./odoo-config";
 import { realtimeRoute, type OdooVersion } from "./odoo-versions";
 import { traefikLabels } from "./traefik-labels";
 
@@ -232,5 +234,33 @@ describe("postgresDataPath: where the image keeps its data", () => {
     ["postgres@sha256:0123abcd", "/var/lib/postgresql/data"],
   ])("%s -> %s", (image, path) => {
     expect(postgresDataPath(image)).toBe(path);
+  });
+});
+
+describe("Odoo's master password", () => {
+  it("is passlib's pbkdf2_sha512, as Python computes it, stable per tenant", () => {
+    const hash = odooMasterPasswordHash("s3cret-master", "acme");
+    const [, scheme, rounds, salt, checksum] = hash.split("$");
+    expect([scheme, rounds]).toEqual(["pbkdf2-sha512", "25000"]);
+    // An independent implementation: Python's hashlib, decoding passlib's adapted base64.
+    const python = execFileSync(
+      "python3",
+      [
+        "-c",
+        `import base64, hashlib, sys
+ab64 = lambda s: base64.b64decode(s.replace(".", "+") + "=" * (-len(s) % 4))
+print(base64.b64encode(hashlib.pbkdf2_hmac("sha512", sys.argv[1].encode(), ab64(sys.argv[2]), int(sys.argv[3]), 64)).decode())`,
+        "s3cret-master",
+        salt,
+        rounds,
+      ],
+      { encoding: "utf8" },
+    ).trim();
+    expect(checksum).toBe(python.replace(/\+/g, ".").replace(/=+$/, ""));
+    expect(odooMasterPasswordHash("s3cret-master", "acme")).toBe(hash);
+    expect(odooMasterPasswordHash("s3cret-master", "globex")).not.toBe(hash);
+    expect(odooConfigFile(hash)).toBe(
+      `[options]\naddons_path = /mnt/extra-addons\ndata_dir = /var/lib/odoo\nadmin_passwd = ${hash}\n`,
+    );
   });
 });

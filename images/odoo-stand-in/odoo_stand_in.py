@@ -7,6 +7,7 @@ under <data_dir>/filestore/<db>/, and a clean stop on SIGTERM.
 """
 
 import argparse
+import configparser
 import base64
 import hashlib
 import json
@@ -31,6 +32,7 @@ def log(level, message):
 def parse_args(argv):
     # Odoo's own option names (odoo/tools/config.py); an unknown option fails the start like Odoo.
     p = argparse.ArgumentParser(prog="odoo", allow_abbrev=False)
+    p.add_argument("-c", "--config", dest="config")
     p.add_argument("-d", "--database", dest="db_name")
     p.add_argument("--db-filter", dest="dbfilter")
     p.add_argument("-i", "--init", dest="init", default="")
@@ -197,6 +199,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, json.dumps({"status": "pass"}))
         if path == "/stand-in/attachments":
             return self.attachments(method)
+        if path == "/stand-in/config" and method == "GET":
+            return self.reply(200, json.dumps(CONFIG))
         if method == "GET":
             if not self.initialized():
                 return None
@@ -243,9 +247,23 @@ def serve(port, handler):
     return httpd
 
 
+def read_config(path):
+    """Odoo's configuration file (-c, else ODOO_RC): how its admin_passwd is set, never the value."""
+    if not path:
+        return {"config_file": None, "admin_passwd": "unset"}
+    parser = configparser.ConfigParser(interpolation=None)
+    if not parser.read(path):
+        log("ERROR", f"cannot read the configuration file {path}")
+        sys.exit(1)
+    value = parser.get("options", "admin_passwd", fallback=None)
+    kind = "unset" if not value else value.split("$")[1] if value.startswith("$") else "plaintext"
+    return {"config_file": path, "admin_passwd": kind}
+
+
 def main():
-    global OPTS, DB
+    global OPTS, DB, CONFIG
     OPTS = parse_args(sys.argv[1:])
+    CONFIG = read_config(OPTS.config or os.environ.get("ODOO_RC"))
     if not OPTS.db_name:
         log("ERROR", "this stand-in serves one database: pass -d/--database")
         sys.exit(2)

@@ -10,6 +10,8 @@ import type { TenantSpec } from "./tenant-spec";
 export const DATABASE_PASSWORD_KEY = "databasePassword";
 /** ... and a dedicated PostgreSQL server's superuser password (Odoo never gets it). */
 export const DATABASE_SUPERUSER_PASSWORD_KEY = "databaseSuperuserPassword";
+/** ... and Odoo's master password (`admin_passwd`, given to Odoo only as a hash). */
+export const ODOO_MASTER_PASSWORD_KEY = "odooMasterPassword";
 
 export interface TenantProgramOptions {
   /** Fully qualified platform stack name, e.g. `organization/odoo-saas-platform/prod`. */
@@ -51,6 +53,7 @@ export function tenantProgram(spec: TenantSpec, options: TenantProgramOptions): 
       templateDatabase: settings.templateDatabases[spec.odooVersion],
       databasePassword: password,
       databaseSuperuserPassword: tenantConfig.getSecret(DATABASE_SUPERUSER_PASSWORD_KEY),
+      odooMasterPassword: tenantConfig.getSecret(ODOO_MASTER_PASSWORD_KEY),
       platform: {
         ...settings,
         edgeNetwork: { name: settings.edgeNetwork, id: settings.edgeNetworkId },

@@ -128,6 +128,12 @@ export function tenantLifecycleSuite(runtime: Runtime) {
       const poll = await request(p.httpsPort, h, "/longpolling/poll");
       expect(poll.headers["x-odoo-stand-in-port"]).toBe("realtime");
     }
+    // Odoo read the tenant's own configuration file: a master password of its own, as a hash.
+    const config = await request(p.httpsPort, host(acme), "/stand-in/config");
+    expect(JSON.parse(config.body)).toEqual({
+      config_file: runtime === "swarm" ? "/run/secrets/ODOO_RC" : "/run/odoo-saas/odoo_rc",
+      admin_passwd: "pbkdf2-sha512",
+    });
     // An unknown host is not routed to any tenant.
     expect((await request(p.httpsPort, `unknown.${BASE_DOMAIN}`, "/web/health")).status).toBe(404);
   });
