@@ -13,7 +13,7 @@ docker_cli() { /usr/bin/docker "$@"; } # Debian's client matches Debian's daemon
 export DOCKER_BUILDKIT=0                # Docker 20.10's classic builder: no registry lookups for a local FROM
 with_traefik=1
 [ "${1:-}" = --no-traefik ] && with_traefik=0
-ODOO_VERSIONS="14 15 16 17 18"
+ODOO_VERSIONS="14 15 16 17 18 19"
 
 hash_of() { (cd "$here" && find "$@" -type f -print0 | sort -z | xargs -0 sha256sum; echo "$base") | sha256sum | cut -c1-12; }
 have() { docker_cli image inspect "$1" >/dev/null 2>&1; }

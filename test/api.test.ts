@@ -420,13 +420,20 @@ describe("admin API", () => {
   });
 
   it("creates a trial directly, previews, resizes, suspends, resumes, deletes; streams progress", async () => {
-    const created = await admin(api().post("/admin/tenants")).send({
+    const body = {
       tenantId: "trial-co",
       customerId: "walk-in",
       plan: "trial",
-      odooVersion: "16",
+      odooVersion: "18",
       adminEmail: "o@trial.example",
-    });
+    };
+    // A version whose official image is frozen is not offered to new tenants.
+    const frozen = await admin(api().post("/admin/tenants")).send({ ...body, odooVersion: "16" });
+    expect(frozen.status).toBe(422);
+    expect(frozen.body.error.message).toMatch(
+      /Odoo 16's official image is no longer maintained.*17, 18, 19/,
+    );
+    const created = await admin(api().post("/admin/tenants")).send(body);
     expect(created.status).toBe(202);
     expect(created.body).toMatchObject({
       id: "trial-co",

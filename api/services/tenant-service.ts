@@ -12,6 +12,7 @@ import type { Metrics } from "../metrics";
 import type { BillingStatus } from "../killbill/billing-status";
 import type { BackupService } from "./backup-service";
 import { INSTANCE_STATUSES, instanceStatus, type InstanceStatus } from "./instance-status";
+import { unmaintainedReason } from "../../components/tenant/odoo-versions";
 import type { RuntimeObservation, TenantRuntime } from "./tenant-runtime";
 
 /** A tenant as the admin API shows it. */
@@ -129,6 +130,8 @@ export class TenantService {
   /** Creates a tenant directly (e.g. a trial without billing). */
   async create(input: unknown): Promise<Tenant> {
     const spec = this.validate(input);
+    const unmaintained = unmaintainedReason(spec.odooVersion);
+    if (unmaintained) throw new ValidationError(unmaintained);
     const { tenantId, customerId, state, ...rest } = spec;
     const tenant = await this.d.tenants.insertNew({
       id: tenantId,
