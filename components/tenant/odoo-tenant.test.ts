@@ -283,6 +283,7 @@ describe("OdooTenant with a dedicated PostgreSQL (premium)", () => {
     expect(pg.name).toBe("odoo-acme-postgres");
     expect(pg.image).toBe("postgres:16");
     expect(pg.command).toEqual(["postgres", "-c", "max_connections=138"]);
+    expect([pg.cpus, pg.memory, pg.memorySwap]).toEqual(["4.0", 8192, 8192]);
     // The image's superuser is `postgres`, with a password Odoo never sees.
     expect(pg.envs).toEqual(secretValue(["POSTGRES_PASSWORD=superuser-secret"]));
     expect(pg.networksAdvanced).toEqual([{ name: "saas-data" }]);

@@ -325,6 +325,8 @@ export class OdooTenant extends pulumi.ComponentResource {
         command: ["postgres", "-c", `max_connections=${plan.database.connectionLimit + 10}`],
         // The image's superuser is `postgres`; the tenant's role is made a plain owner below.
         secretEnv: { POSTGRES_PASSWORD: superuserPassword },
+        // As much as the plan gives Odoo: the server is the tenant's alone.
+        limits: { cpus: plan.cpus, memoryMb: plan.memoryMb },
         labels: ownership,
         networks: [platform.dataNetwork],
         placement: platform.swarmVolumeConstraint ? [platform.swarmVolumeConstraint] : undefined,
