@@ -16,6 +16,11 @@ const schema = z.object({
   ADMIN_TOKEN: secret("ADMIN_TOKEN"),
   /** Path secret of the Kill Bill callback: POST /webhooks/killbill/<secret>. */
   KILLBILL_WEBHOOK_SECRET: secret("KILLBILL_WEBHOOK_SECRET"),
+  /**
+   * During a rotation, the secret Kill Bill may still use: both are accepted until Kill Bill's
+   * callback is re-pointed (`odoo-saas killbill setup`) and this is unset.
+   */
+  KILLBILL_WEBHOOK_SECRET_PREVIOUS: secret("KILLBILL_WEBHOOK_SECRET_PREVIOUS").optional(),
   KILLBILL_URL: z.url().default("http://127.0.0.1:8080"),
   KILLBILL_USERNAME: z.string().default("admin"),
   KILLBILL_PASSWORD: z.string().min(1),

@@ -14,6 +14,7 @@ export function createLogger(level: string, destination?: pino.DestinationStream
           "*.secret",
           "config.ADMIN_TOKEN",
           "config.KILLBILL_WEBHOOK_SECRET",
+          "config.KILLBILL_WEBHOOK_SECRET_PREVIOUS",
         ],
         censor: "[secret]",
       },

@@ -208,7 +208,12 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
     const app = createApp({
       logger,
       webhooks: {
-        secret: config.KILLBILL_WEBHOOK_SECRET,
+        secrets: [
+          config.KILLBILL_WEBHOOK_SECRET,
+          ...(config.KILLBILL_WEBHOOK_SECRET_PREVIOUS
+            ? [config.KILLBILL_WEBHOOK_SECRET_PREVIOUS]
+            : []),
+        ],
         bodyLimit: config.WEBHOOK_BODY_LIMIT,
         inbox,
         queues,

@@ -9,7 +9,8 @@ import type { Metrics } from "../metrics";
 import type { InboxStore } from "../store/inbox-store";
 
 export interface WebhookDeps {
-  secret: string;
+  /** The path secrets accepted: the current one, and the previous one while a rotation runs. */
+  secrets: string[];
   bodyLimit: string;
   inbox: InboxStore;
   queues: Queues;
@@ -27,7 +28,10 @@ export function webhookRoutes(d: WebhookDeps): Router {
   router.post(
     "/webhooks/killbill/:secret",
     (req, _res, next) => {
-      if (!safeEqual(String(req.params.secret), d.secret)) {
+      const given = String(req.params.secret);
+      // Every secret is compared (no early exit), so timing says nothing about which one matched.
+      const matches = d.secrets.map((secret) => safeEqual(given, secret));
+      if (!matches.includes(true)) {
         d.metrics.webhooks.inc({ event_type: "unknown", result: "unauthorized" });
         return next(new HttpError(404, "not_found", "not found"));
       }
