@@ -24,6 +24,8 @@ describe("loadConfig", () => {
       ADMIN_TOKEN_FILE: path.join(dir, "token"),
       PULUMI_CONFIG_PASSPHRASE_FILE: path.join(dir, "passphrase"),
       KILLBILL_API_SECRET_FILE: path.join(dir, "token"),
+      // Not one of the API's variables: left alone, however unreadable.
+      TF_CLI_CONFIG_FILE: "/nonexistent/.terraformrc",
     });
     expect(config.ADMIN_TOKEN).toBe("token-from-file-0123456");
     expect(config.automation.passphrase).toBe("passphrase-from-file");

@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import { z } from "zod";
 import { automationSettingsFromEnv, type AutomationSettings } from "../automation";
+import { AUTOMATION_VARIABLES } from "../automation/settings";
 import { formatIssues } from "../catalog";
 
 const secret = (what: string) => z.string().min(16, `${what}: at least 16 characters`);
@@ -113,13 +114,15 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): ApiConfig {
 
 /**
  * `<KEY>_FILE` names a file holding `<KEY>` (how Swarm hands secrets to a service): its content,
- * without the trailing newline, is the value, unless `<KEY>` itself is set.
+ * without the trailing newline, is the value, unless `<KEY>` itself is set. Only for the API's own
+ * variables: others ending in `_FILE` (TF_CLI_CONFIG_FILE, …) are none of its business.
  */
 function withFileVariables(env: NodeJS.ProcessEnv, problems: string[]): NodeJS.ProcessEnv {
+  const known = new Set([...Object.keys(schema.shape), ...AUTOMATION_VARIABLES]);
   const out = { ...env };
   for (const [name, file] of Object.entries(env)) {
     const key = name.replace(/_FILE$/, "");
-    if (key === name || !file || env[key] !== undefined) continue;
+    if (key === name || !known.has(key) || !file || env[key] !== undefined) continue;
     try {
       out[key] = fs.readFileSync(file, "utf8").replace(/\r?\n$/, "");
     } catch (e) {

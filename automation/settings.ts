@@ -6,45 +6,48 @@ import { formatIssues } from "../catalog";
 /** Passphrase used only when development mode is explicitly on; never in production. */
 export const DEVELOPMENT_PASSPHRASE = "odoo-saas-development-only";
 
-const settingsSchema = z
-  .object({
-    /** Workspaces and (by default) the file:// state live here. */
-    ODOO_SAAS_DATA_DIR: z.string().default(path.join(os.homedir(), ".local", "share", "odoo-saas")),
-    /** file://, postgres:// (Pulumi >= 3.176), s3://, gs://, azblob://. Default file:// under the data dir. */
-    PULUMI_BACKEND_URL: z
-      .string()
-      .regex(
-        /^(file|postgres|postgresql|s3|gs|azblob):\/\//,
-        "a file://, postgres://, s3://, gs:// or azblob:// URL",
-      )
-      .optional(),
-    PULUMI_CONFIG_PASSPHRASE: z.string().min(12, "at least 12 characters").optional(),
-    /** `1` allows the built-in development passphrase; anything else requires a real one. */
-    ODOO_SAAS_DEV: z.enum(["0", "1"]).default("0"),
-    /** Directory with bin/pulumi; default: `pulumi` on PATH. */
-    PULUMI_ROOT: z.string().optional(),
-    /** Engine runs allowed at once across all stacks (each is a CLI process plus the program). */
-    ODOO_SAAS_MAX_CONCURRENT_RUNS: z.coerce.number().int().min(1).max(64).default(4),
-    /** Fully qualified platform stack the tenant programs reference. */
-    ODOO_SAAS_PLATFORM_STACK: z.string().default("organization/odoo-saas-platform/dev"),
-    /**
-     * `host:port` this control plane reaches the platform's PostgreSQL at, when it is not the
-     * address the platform exports (e.g. the API's container, on the data network).
-     */
-    ODOO_SAAS_POSTGRES_ADMIN_ADDRESS: z
-      .string()
-      .regex(/^[\w.-]+:\d{1,5}$/, "host:port")
-      .optional(),
-  })
-  .superRefine((env, ctx) => {
-    if (!env.PULUMI_CONFIG_PASSPHRASE && env.ODOO_SAAS_DEV !== "1")
-      ctx.addIssue({
-        code: "custom",
-        path: ["PULUMI_CONFIG_PASSPHRASE"],
-        message:
-          "required (secrets in stack state are encrypted with it); set ODOO_SAAS_DEV=1 for a development default",
-      });
-  });
+const settingsShape = z.object({
+  /** Workspaces and (by default) the file:// state live here. */
+  ODOO_SAAS_DATA_DIR: z.string().default(path.join(os.homedir(), ".local", "share", "odoo-saas")),
+  /** file://, postgres:// (Pulumi >= 3.176), s3://, gs://, azblob://. Default file:// under the data dir. */
+  PULUMI_BACKEND_URL: z
+    .string()
+    .regex(
+      /^(file|postgres|postgresql|s3|gs|azblob):\/\//,
+      "a file://, postgres://, s3://, gs:// or azblob:// URL",
+    )
+    .optional(),
+  PULUMI_CONFIG_PASSPHRASE: z.string().min(12, "at least 12 characters").optional(),
+  /** `1` allows the built-in development passphrase; anything else requires a real one. */
+  ODOO_SAAS_DEV: z.enum(["0", "1"]).default("0"),
+  /** Directory with bin/pulumi; default: `pulumi` on PATH. */
+  PULUMI_ROOT: z.string().optional(),
+  /** Engine runs allowed at once across all stacks (each is a CLI process plus the program). */
+  ODOO_SAAS_MAX_CONCURRENT_RUNS: z.coerce.number().int().min(1).max(64).default(4),
+  /** Fully qualified platform stack the tenant programs reference. */
+  ODOO_SAAS_PLATFORM_STACK: z.string().default("organization/odoo-saas-platform/dev"),
+  /**
+   * `host:port` this control plane reaches the platform's PostgreSQL at, when it is not the
+   * address the platform exports (e.g. the API's container, on the data network).
+   */
+  ODOO_SAAS_POSTGRES_ADMIN_ADDRESS: z
+    .string()
+    .regex(/^[\w.-]+:\d{1,5}$/, "host:port")
+    .optional(),
+});
+
+/** The environment variables the automation layer reads. */
+export const AUTOMATION_VARIABLES: readonly string[] = Object.keys(settingsShape.shape);
+
+const settingsSchema = settingsShape.superRefine((env, ctx) => {
+  if (!env.PULUMI_CONFIG_PASSPHRASE && env.ODOO_SAAS_DEV !== "1")
+    ctx.addIssue({
+      code: "custom",
+      path: ["PULUMI_CONFIG_PASSPHRASE"],
+      message:
+        "required (secrets in stack state are encrypted with it); set ODOO_SAAS_DEV=1 for a development default",
+    });
+});
 
 export interface AutomationSettings {
   dataDir: string;
