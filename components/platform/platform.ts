@@ -62,6 +62,10 @@ export class Platform extends pulumi.ComponentResource {
     const ref = (n: docker.Network): NetworkRef => ({ name: n.name, id: n.id });
     const edge = network("edge", false);
     const data = network("data", true);
+    // The control plane's own services (Redis, Kill Bill and its database, the API): tenants are
+    // not on it, so tenant code cannot reach the queues or billing. Not internal: Kill Bill's
+    // payment plugins call out.
+    const control = network("control", false);
     const volume = (part: string) =>
       new docker.Volume(`${name}-${part}`, { name: `${p}-${part}`, labels: labelList }, child);
 
@@ -225,7 +229,7 @@ export class Platform extends pulumi.ComponentResource {
         image: config.redis.image,
         command: ["redis-server", "--appendonly", "yes"],
         labels,
-        networks: [ref(data)],
+        networks: [ref(control)],
         mounts: [{ source: redisData.name, target: "/data" }],
         healthcheck: {
           tests: ["CMD", "redis-cli", "ping"],
@@ -256,7 +260,7 @@ export class Platform extends pulumi.ComponentResource {
           image: config.killbill.mariadbImage,
           secretEnv: { MYSQL_ROOT_PASSWORD: dbPassword },
           labels,
-          networks: [ref(data)],
+          networks: [ref(control)],
           mounts: [{ source: kbData.name, target: "/var/lib/mysql" }],
           running: true,
         },
@@ -279,8 +283,8 @@ export class Platform extends pulumi.ComponentResource {
           // The image maps KILLBILL_* variables to properties; it reads no *_FILE.
           secretFiles: false,
           labels,
-          // Not routed publicly: only the API (on the data network) talks to Kill Bill.
-          networks: [ref(data)],
+          // Not routed publicly: only the API (on the control network) talks to Kill Bill.
+          networks: [ref(control)],
           running: true,
         },
         child,
@@ -302,7 +306,7 @@ export class Platform extends pulumi.ComponentResource {
             secretEnv: { KAUI_CONFIG_DAO_PASSWORD: dbPassword },
             secretFiles: false,
             labels: route(`${p}-kaui`, "kaui", 8080),
-            networks: [ref(edge), ref(data)],
+            networks: [ref(edge), ref(control)],
             running: true,
           },
           child,
@@ -346,7 +350,7 @@ export class Platform extends pulumi.ComponentResource {
           },
           secretEnv: args.apiSecretEnv,
           labels: route(`${p}-api`, "api", config.api.port),
-          networks: [ref(edge), ref(data)],
+          networks: [ref(edge), ref(data), ref(control)],
           mounts: [
             // Workspaces and the default file:// state of the tenant stacks.
             { source: volume("api-work").name, target: apiData },

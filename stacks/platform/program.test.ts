@@ -50,6 +50,7 @@ describe("platform program", () => {
       "docker:index/container:Container saas-postgres",
       "docker:index/container:Container saas-redis",
       "docker:index/container:Container saas-traefik",
+      "docker:index/network:Network saas-control",
       "docker:index/network:Network saas-data",
       "docker:index/network:Network saas-edge",
       "docker:index/network:Network saas-mgmt",
@@ -66,6 +67,11 @@ describe("platform program", () => {
       driver: "bridge",
       internal: false,
     });
+    // Redis is on the control network only: tenants (edge and data) cannot reach the queues.
+    const redis = recorder
+      .ofType("docker:index/container:Container")
+      .find((c) => c.inputs.name === "saas-redis")!.inputs;
+    expect(redis.networksAdvanced).toEqual([{ name: "saas-control" }]);
     const traefik = recorder
       .ofType("docker:index/container:Container")
       .find((c) => c.inputs.name === "saas-traefik")!;
@@ -146,6 +152,20 @@ describe("platform program", () => {
           ? { driver: "bridge" }
           : { driver: "overlay", attachable: true },
       );
+    // Billing and the queues sit on the control network, which tenants never join.
+    const networksOf = (service: string) =>
+      recorder.ofType("docker:index/service:Service").find((x) => x.inputs.name === service)!.inputs
+        .taskSpec.networksAdvanceds ??
+      recorder.ofType("docker:index/service:Service").find((x) => x.inputs.name === service)!.inputs
+        .taskSpec.value.networksAdvanceds;
+    expect(networksOf("saas-redis")).toEqual([{ id: "platform-control-id" }]);
+    expect(networksOf("saas-killbill")).toEqual([{ id: "platform-control-id" }]);
+    expect(networksOf("saas-killbill-db")).toEqual([{ id: "platform-control-id" }]);
+    expect(networksOf("saas-api")).toEqual([
+      { id: "platform-edge-id" },
+      { id: "platform-data-id" },
+      { id: "platform-control-id" },
+    ]);
     const kaui = recorder
       .ofType("docker:index/service:Service")
       .find((s) => s.inputs.name === "saas-kaui")!;

@@ -36,6 +36,38 @@ export function tenantLifecycleSuite(runtime: Runtime) {
   const host = (tenantId: string) => `${tenantId}.${BASE_DOMAIN}`;
   let p: E2EPlatform;
 
+  /** Runs a command in a container; its standard output (Docker's frames undone by hand). */
+  const execIn = async (containerId: string, cmd: string[]): Promise<string> => {
+    const exec = await docker.getContainer(containerId).exec({
+      Cmd: cmd,
+      AttachStdout: true,
+      AttachStderr: true,
+    });
+    const stream = await exec.start({});
+    const chunks: Buffer[] = [];
+    await new Promise((resolve) => {
+      stream.on("data", (c: Buffer) => chunks.push(c));
+      stream.on("end", resolve);
+    });
+    const raw = Buffer.concat(chunks);
+    let out = "";
+    for (let i = 0; i + 8 <= raw.length; i += 8 + raw.readUInt32BE(i + 4))
+      if (raw[i] === 1)
+        out += raw.subarray(i + 8, i + 8 + raw.readUInt32BE(i + 4)).toString("utf8");
+    return out;
+  };
+  /** The running container of a tenant's Odoo (a Swarm service: its task's container). */
+  const odooContainer = async (tenantId: string) => {
+    const [c] = await docker.listContainers({
+      filters: JSON.stringify(
+        runtime === "swarm"
+          ? { label: [`com.docker.swarm.service.name=odoo-${tenantId}`] }
+          : { name: [`^odoo-${tenantId}$`] },
+      ),
+    });
+    return c;
+  };
+
   const runtimeRunning = async (tenantId: string): Promise<boolean> => {
     if (runtime === "swarm") {
       const [service] = await docker.listServices({
@@ -233,35 +265,70 @@ export function tenantLifecycleSuite(runtime: Runtime) {
           : { name: [`^${names.dedicatedPostgres}$`] },
       ),
     });
-    const exec = await docker.getContainer(server.Id).exec({
-      Cmd: [
-        "psql",
-        "-U",
-        "postgres",
-        "-d",
-        "postgres",
-        "-tAc",
-        `SELECT r.rolsuper, r.rolcreatedb, r.rolcreaterole, d.datdba::regrole::text
-           FROM pg_roles r, pg_database d WHERE r.rolname = '${names.role}' AND d.datname = '${names.database}'`,
-      ],
-      AttachStdout: true,
-      AttachStderr: true,
-    });
-    const stream = await exec.start({});
-    const chunks: Buffer[] = [];
-    await new Promise((resolve) => {
-      stream.on("data", (c: Buffer) => chunks.push(c));
-      stream.on("end", resolve);
-    });
-    // Demultiplexed by hand: 8-byte frame headers before each chunk of output.
-    const raw = Buffer.concat(chunks);
-    let out = "";
-    for (let i = 0; i + 8 <= raw.length; i += 8 + raw.readUInt32BE(i + 4))
-      out += raw.subarray(i + 8, i + 8 + raw.readUInt32BE(i + 4)).toString("utf8");
+    const out = await execIn(server.Id, [
+      "psql",
+      "-U",
+      "postgres",
+      "-d",
+      "postgres",
+      "-tAc",
+      `SELECT r.rolsuper, r.rolcreatedb, r.rolcreaterole, d.datdba::regrole::text
+         FROM pg_roles r, pg_database d WHERE r.rolname = '${names.role}' AND d.datname = '${names.database}'`,
+    ]);
     expect(out.trim()).toBe(`f|f|f|${names.role}`);
     // Odoo's database was initialised by the role itself (the stand-in refuses uninitialised ones).
     expect((await request(p.httpsPort, host(dedicated), "/web/login")).status).toBe(200);
     await p.tenants.destroy(dedicated);
+  });
+
+  it("isolation: from inside one tenant's Odoo, nothing of another tenant or of the control plane is reachable", async () => {
+    await waitReachable(p, host(acme));
+    const inside = await odooContainer(acme);
+    const probe = `
+import json, os, socket, psycopg2
+def tcp(host, port):
+    try:
+        socket.create_connection((host, port), 2).close(); return "open"
+    except OSError as e:
+        return type(e).__name__
+def gateway():
+    for line in open("/proc/net/route").read().splitlines()[1:]:
+        f = line.split()
+        if f[1] == "00000000":
+            return socket.inet_ntoa(bytes.fromhex(f[2])[::-1])
+try:
+    psycopg2.connect(host=os.environ["HOST"], port=os.environ["PORT"], user=os.environ["USER"],
+                     password=os.environ.get("PASSWORD") or open(os.environ["PASSWORD_FILE"]).read(),
+                     dbname=${JSON.stringify(tenantNames(customerOf(globex), globex).database)}, connect_timeout=5).close()
+    other_db = "connected"
+except psycopg2.OperationalError as e:
+    other_db = " ".join(str(e).split())
+print(json.dumps({
+    "other_db": other_db,
+    "redis": tcp(${JSON.stringify(`${platformName}-redis`)}, 6379),
+    "docker_socket": os.path.exists("/var/run/docker.sock"),
+    "host_postgres": tcp(gateway(), 5432),
+    "host_docker_api": tcp(gateway(), 2375),
+}))
+`;
+    const seen = JSON.parse(await execIn(inside.Id, ["python3", "-c", probe]));
+    expect(seen).toEqual({
+      // Its own role has no CONNECT on another tenant's database.
+      other_db: expect.stringMatching(/permission denied for database/),
+      // Redis is on the control network, which tenants do not join: not even its name resolves.
+      redis: expect.stringMatching(/gaierror|ConnectionRefusedError|timeout/),
+      docker_socket: false,
+      // The host's PostgreSQL (the API's database) and Docker listen on loopback only.
+      host_postgres: expect.stringMatching(/ConnectionRefusedError|timeout/),
+      host_docker_api: expect.stringMatching(/ConnectionRefusedError|timeout/),
+    });
+    // Each tenant mounts its own filestore only.
+    const mounts = async (tenantId: string) =>
+      ((await docker.getContainer((await odooContainer(tenantId)).Id).inspect()).Mounts ?? [])
+        .filter((m: { Type: string }) => m.Type === "volume")
+        .map((m: { Name?: string }) => m.Name);
+    expect(await mounts(acme)).toEqual([`odoo-${acme}-filestore`]);
+    expect(await mounts(globex)).toEqual([`odoo-${globex}-filestore`]);
   });
 
   it("destroy removes what the tenant created and nothing else", async () => {
