@@ -83,6 +83,8 @@ const schema = z.object({
     .default("5%"),
   /** How long the last backups of a deleted tenant are kept. */
   DELETED_BACKUP_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  /** The shared PostgreSQL server's max_connections; default: the platform stack's output. */
+  SHARED_POSTGRES_MAX_CONNECTIONS: z.coerce.number().int().min(20).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 

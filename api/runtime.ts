@@ -32,6 +32,7 @@ import { BackupStore } from "./store/backup-store";
 import { TenantLocks } from "./store/tenant-lock";
 import { PaymentFailureStore } from "./store/payment-failure-store";
 import { TrialStore } from "./store/trial-store";
+import { SharedDatabaseCapacity } from "./services/database-capacity";
 
 export interface RuntimeOptions {
   /** Serve HTTP (the API role). */
@@ -92,8 +93,16 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
     apiKey: config.KILLBILL_API_KEY,
     apiSecret: config.KILLBILL_API_SECRET,
   });
+  const capacity = new SharedDatabaseCapacity({
+    tenants,
+    catalog,
+    maxConnections: async () =>
+      config.SHARED_POSTGRES_MAX_CONNECTIONS ?? (await stacks.sharedPostgresMaxConnections()),
+    logger,
+  });
   const billing = new BillingSync({
     inbox,
+    capacity,
     tenants,
     problems,
     trials: new TrialStore(pool),
@@ -137,6 +146,7 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
   });
   const service = new TenantService({
     tenants,
+    capacity,
     operations,
     queues,
     catalog,

@@ -132,6 +132,14 @@ export class TenantStacks {
     };
   }
 
+  /** The shared PostgreSQL server's max_connections, as the platform stack exports it. */
+  async sharedPostgresMaxConnections(): Promise<number | undefined> {
+    const [project, name] = this.runner.settings.platformStack.split("/").slice(-2);
+    const platform = await this.runner.secretOutputs({ project, stack: name });
+    const settings = platform.tenantSettings as { postgres?: { maxConnections?: number } };
+    return settings?.postgres?.maxConnections;
+  }
+
   /** Secrets already read or generated, so a run costs no extra config read. */
   private readonly passwords = new Map<string, TenantSecrets>();
 

@@ -20,6 +20,7 @@ export const defaultTenantSettings = {
     sslMode: "disable",
     tenantHost: "saas-postgres",
     tenantPort: 5432,
+    maxConnections: 660,
   },
   filestore: { kind: "local" },
   dedicatedPostgresImage: "postgres:16",

@@ -15,12 +15,15 @@ import type { InboxRow, InboxStore } from "../store/inbox-store";
 import type { PaymentFailureStore } from "../store/payment-failure-store";
 import type { Tenant, TenantStore } from "../store/tenant-store";
 import type { TrialStore } from "../store/trial-store";
+import type { SharedDatabaseCapacity } from "./database-capacity";
 
 export interface BillingSyncDeps {
   inbox: InboxStore;
   tenants: TenantStore;
   problems: BillingProblemStore;
   trials: TrialStore;
+  /** Admission to the shared PostgreSQL server (a full server is a billing problem). */
+  capacity: SharedDatabaseCapacity;
   paymentFailures: PaymentFailureStore;
   killbill: KillBillClient;
   catalog: Catalog;
@@ -171,6 +174,12 @@ export class BillingSync {
       if (read.kind !== "facts") return `ignored: subscription ${subscriptionId} changed meanwhile`;
     }
     const facts = read.facts;
+    const current = await this.d.tenants.get(facts.tenantId);
+    const placed = current && current.desiredState !== "deleted";
+    if (facts.live && facts.plan && (!placed || current.spec.plan !== facts.plan)) {
+      const full = await this.d.capacity.refusal({ tenantId: facts.tenantId, plan: facts.plan });
+      if (full) return this.problem(subscriptionId, account.accountId, facts.tenantId, full);
+    }
     for (let attempt = 0; attempt < 3; attempt++) {
       const bound = (await this.d.tenants.get(facts.tenantId))?.killbillSubscriptionId ?? null;
       facts.boundLive =

@@ -7,6 +7,7 @@ import { effectiveState } from "../killbill/binding";
 import type { BillingProblem, BillingProblemStore } from "../store/billing-problem-store";
 import type { DesiredState, SuspendReason, Tenant, TenantStore } from "../store/tenant-store";
 import type { BillingSync } from "./billing-sync";
+import type { SharedDatabaseCapacity } from "./database-capacity";
 import type { PreviewOutcome, TenantStacks } from "../../automation";
 import type { Metrics } from "../metrics";
 import type { BillingStatus } from "../killbill/billing-status";
@@ -60,6 +61,7 @@ export class TenantService {
   constructor(
     private readonly d: {
       tenants: TenantStore;
+      capacity: SharedDatabaseCapacity;
       operations: OperationStore;
       queues: Queues;
       catalog: Catalog;
@@ -132,6 +134,8 @@ export class TenantService {
     const spec = this.validate(input);
     const unmaintained = unmaintainedReason(spec.odooVersion);
     if (unmaintained) throw new ValidationError(unmaintained);
+    const full = await this.d.capacity.refusal({ tenantId: spec.tenantId, plan: spec.plan });
+    if (full) throw new ConflictError(full);
     const { tenantId, customerId, state, ...rest } = spec;
     const tenant = await this.d.tenants.insertNew({
       id: tenantId,
@@ -145,9 +149,11 @@ export class TenantService {
     return tenant;
   }
 
-  changePlan(id: string, plan: string) {
+  async changePlan(id: string, plan: string) {
     if (!this.d.catalog.plan(plan))
       throw new ValidationError(`unknown plan "${plan}"`, { known: this.d.catalog.planIds });
+    const full = await this.d.capacity.refusal({ tenantId: id, plan });
+    if (full) throw new ConflictError(full);
     return this.update(id, (t) => ({ spec: { ...t.spec, plan } }));
   }
 

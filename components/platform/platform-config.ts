@@ -61,7 +61,9 @@ export const platformConfigSchema = z.strictObject({
         publishPort: z.number().int().default(5432),
         /** The Swarm relay's image (socat; its arguments are socat's). */
         adminRelayImage: image.default("alpine/socat:latest"),
-        maxConnections: z.number().int().min(20).default(500),
+        /** Default: room for `sharedTenants` tenants at the largest shared plan's limit, plus a reserve. */
+        maxConnections: z.number().int().min(20).optional(),
+        sharedTenants: z.number().int().min(1).default(10),
       }),
       z.strictObject({
         mode: z.literal("external"),
@@ -69,6 +71,8 @@ export const platformConfigSchema = z.strictObject({
         port: z.number().int().default(5432),
         adminUser: z.string().min(1),
         sslMode: z.enum(["disable", "require", "verify-ca", "verify-full"]).default("require"),
+        /** The external server's max_connections: tenants are admitted up to it. */
+        maxConnections: z.number().int().min(20),
       }),
     ])
     .prefault({ mode: "container" }),

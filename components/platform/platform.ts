@@ -1,4 +1,6 @@
 import * as docker from "@pulumi/docker";
+import { loadCatalog } from "../../catalog";
+import { defaultMaxConnections } from "./shared-postgres-capacity";
 import { swarmVolumeConstraint } from "./swarm-volume-node";
 import { postgresDataPath } from "../postgres-data-path";
 import * as pulumi from "@pulumi/pulumi";
@@ -144,6 +146,8 @@ export class Platform extends pulumi.ComponentResource {
     let postgres: TenantSettings["postgres"];
     if (config.postgres.mode === "container") {
       const pg = config.postgres;
+      const maxConnections =
+        pg.maxConnections ?? defaultMaxConnections(loadCatalog(), pg.sharedTenants);
       const pgData = volume("postgres-data");
       // Docker publishes no port of a container that is only on an internal network: the control
       // plane's way in is a non-internal management network, published on loopback only.
@@ -162,7 +166,7 @@ export class Platform extends pulumi.ComponentResource {
           placement: onVolumeNode,
           limits: config.limits.postgres,
           image: pg.image,
-          command: ["postgres", "-c", `max_connections=${pg.maxConnections}`],
+          command: ["postgres", "-c", `max_connections=${maxConnections}`],
           env: { POSTGRES_USER: pg.adminUser, POSTGRES_DB: "postgres" },
           secretEnv: { POSTGRES_PASSWORD: adminPassword },
           labels,
@@ -205,6 +209,7 @@ export class Platform extends pulumi.ComponentResource {
         sslMode: "disable",
         tenantHost: `${p}-postgres`,
         tenantPort: 5432,
+        maxConnections,
       };
     } else {
       postgres = {
@@ -213,6 +218,7 @@ export class Platform extends pulumi.ComponentResource {
         adminUser: config.postgres.adminUser,
         sslMode: config.postgres.sslMode,
         tenantHost: config.postgres.host,
+        maxConnections: config.postgres.maxConnections,
         tenantPort: config.postgres.port,
       };
     }

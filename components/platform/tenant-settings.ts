@@ -25,6 +25,8 @@ export const tenantSettingsSchema = z.object({
     sslMode: z.enum(["disable", "require", "verify-ca", "verify-full"]),
     tenantHost: z.string().min(1),
     tenantPort: z.number().int(),
+    /** The shared server's max_connections: the API admits tenants on it up to this. */
+    maxConnections: z.number().int().optional(),
   }),
   filestore: filestoreBackendSchema,
   dedicatedPostgresImage: z.string().min(1),

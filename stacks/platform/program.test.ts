@@ -97,7 +97,7 @@ describe("platform program", () => {
     // of a container that is only on an internal network.
     expect(pg.inputs.ports).toEqual([{ internal: 5432, external: 5432, ip: "127.0.0.1" }]);
     expect(pg.inputs.networksAdvanced).toEqual([{ name: "saas-data" }, { name: "saas-mgmt" }]);
-    expect(pg.inputs.command).toEqual(["postgres", "-c", "max_connections=500"]);
+    expect(pg.inputs.command).toEqual(["postgres", "-c", "max_connections=660"]); // 20 + 10 tenants x 64
     expect(nets.find((n) => n.inputs.name === "saas-mgmt")!.inputs.internal).toBeUndefined();
     expect(settings).toEqual(defaultTenantSettings);
     expect(await pulumi.isSecret(outputs.postgresAdminPassword)).toBe(true);
@@ -317,7 +317,12 @@ describe("platform program", () => {
     configure(
       {
         baseDomain: "odoo.example.com",
-        postgres: { mode: "external", host: "db.internal", adminUser: "admin" },
+        postgres: {
+          mode: "external",
+          host: "db.internal",
+          adminUser: "admin",
+          maxConnections: 400,
+        },
       },
       { postgresAdminPassword: "pg-admin" },
     );
@@ -330,6 +335,7 @@ describe("platform program", () => {
       sslMode: "require",
       tenantHost: "db.internal",
       tenantPort: 5432,
+      maxConnections: 400, // what the API admits tenants up to
     });
     expect(settings.certResolver).toBeUndefined(); // no ACME e-mail, no resolver
   });
