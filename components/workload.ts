@@ -221,9 +221,10 @@ export function dockerWorkload(
     return container;
   }
   const asFiles = spec.secretFiles !== false;
-  const secrets = Object.entries(asFiles ? (spec.secretEnv ?? {}) : {}).map(([key, value]) => {
+  /** A Docker secret holding `value`, mounted at /run/secrets/<key>. */
+  const secretFile = (key: string, value: pulumi.Input<string>, resourceSuffix = "") => {
     const secret = new docker.Secret(
-      `${name}-${key.toLowerCase()}`,
+      `${name}-${key.toLowerCase()}${resourceSuffix}`,
       {
         // Swarm secrets are immutable: a new value gets a new name, created before the old one
         // (still used by the running task) is removed.
@@ -238,22 +239,13 @@ export function dockerWorkload(
       opts,
     );
     return { key, secret, file: `/run/secrets/${key}` };
-  });
-  const contentFiles = Object.entries(fileEnv).map(([key, value]) => {
-    const secret = new docker.Secret(
-      `${name}-${key.toLowerCase()}-file`,
-      {
-        name: pulumi.unsecret(
-          pulumi
-            .all([spec.name, value])
-            .apply(([n, v]) => swarmSecretName(`${n}-${key.toLowerCase()}`, v)),
-        ),
-        data: pulumi.secret(pulumi.output(value).apply((v) => Buffer.from(v).toString("base64"))),
-      },
-      opts,
-    );
-    return { key, secret, file: `/run/secrets/${key}` };
-  });
+  };
+  const secrets = Object.entries(asFiles ? (spec.secretEnv ?? {}) : {}).map(([key, value]) =>
+    secretFile(key, value),
+  );
+  const contentFiles = Object.entries(fileEnv).map(([key, value]) =>
+    secretFile(key, value, "-file"),
+  );
   const fileVariables = Object.fromEntries([
     ...secrets.map((s) => [`${s.key}_FILE`, s.file]),
     ...contentFiles.map((f) => [f.key, f.file]),
