@@ -80,7 +80,7 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
   const dataRetentionDays = (plan: string) =>
     catalog.plan(plan)?.dataRetentionDays ?? config.DATA_RETENTION_DAYS;
   const tenants = new TenantStore(pool, { now, dataRetentionDays });
-  const operations = new OperationStore(pool);
+  const operations = new OperationStore(pool, logger);
   const inbox = new InboxStore(pool);
   const progress = new ProgressBus(redis, `${prefix}:operation`);
   const runner = new StackRunner(config.automation);

@@ -63,9 +63,10 @@ it("a worker SIGKILLed mid-operation: the tenant converges once a new worker run
   );
   expect(running.rows).toEqual([{ status: "running" }]);
 
+  const lines: string[] = [];
   replacement = await startRuntime(h.config, {
     http: false,
-    logger: createLogger("silent"),
+    logger: createLogger("info", { write: (line: string) => lines.push(line) }),
     programFor: (spec) => providerFreeTenantProgram(spec),
   });
   await eventually(
@@ -78,8 +79,21 @@ it("a worker SIGKILLed mid-operation: the tenant converges once a new worker run
   );
   const ops = (
     await h.runtime.pool.query(
-      "SELECT status FROM operations WHERE tenant_id = 'crash-co' ORDER BY started_at",
+      "SELECT status, error FROM operations WHERE tenant_id = 'crash-co' ORDER BY started_at",
     )
   ).rows;
-  expect(ops.map((o) => o.status)).toEqual(["abandoned", "succeeded"]);
+  expect(ops).toEqual([
+    { status: "abandoned", error: "interrupted: the API stopped while it ran" },
+    { status: "succeeded", error: null },
+  ]);
+  // Said once, with the reason, so an operator can tell an abandoned run from a failed one.
+  const said = lines.map((l) => JSON.parse(l)).filter((l) => /abandoned/.test(l.msg));
+  expect(said).toEqual([
+    expect.objectContaining({
+      level: 40,
+      tenantId: "crash-co",
+      type: "up",
+      reason: "interrupted: the API stopped while it ran",
+    }),
+  ]);
 });

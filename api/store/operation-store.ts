@@ -1,4 +1,5 @@
 import type { Pool } from "pg";
+import type { Logger } from "../logger";
 
 export type OperationStatus = "queued" | "running" | "succeeded" | "failed" | "abandoned";
 export type OperationType = "up" | "destroy" | "backup" | "restore";
@@ -34,7 +35,11 @@ const row = (r: any): Operation => ({
 
 /** The operation log: one row per engine run on a tenant. */
 export class OperationStore {
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    /** Where an abandoned operation is reported (an operator tells it from a failed one). */
+    private readonly logger?: Pick<Logger, "warn">,
+  ) {}
 
   /**
    * Starts an operation (under the tenant's lock); any earlier one still `running` was cut short
@@ -46,12 +51,17 @@ export class OperationStore {
     generation: number,
     queuedId?: string,
   ): Promise<Operation> {
-    await this.pool.query(
+    const abandoned = await this.pool.query(
       `UPDATE operations SET status = 'abandoned', finished_at = now(),
          error = coalesce(error, 'interrupted: the API stopped while it ran')
-       WHERE tenant_id = $1 AND status = 'running'`,
+       WHERE tenant_id = $1 AND status = 'running' RETURNING id, type, started_at, error`,
       [tenantId],
     );
+    for (const a of abandoned.rows)
+      this.logger?.warn(
+        { operationId: a.id, tenantId, type: a.type, startedAt: a.started_at, reason: a.error },
+        "operation abandoned: the process running it stopped; it runs again now",
+      );
     if (queuedId) {
       const r = await this.pool.query(
         // A retried job runs its operation again (after a failed attempt or a crash).
