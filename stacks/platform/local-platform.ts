@@ -1,3 +1,4 @@
+import * as os from "node:os";
 import * as fs from "node:fs";
 import * as https from "node:https";
 import * as path from "node:path";
@@ -66,6 +67,8 @@ export function localPlatformConfig(
       maxConnections: 300,
     },
     redis: { image: images.ODOO_SAAS_REDIS_IMAGE },
+    // Docker refuses a CPU limit above the host's: the shared server's default (2) fits small hosts.
+    limits: { postgres: { cpus: Math.min(2, os.cpus().length), memoryMb: 4096 } },
     odooImages: Object.fromEntries(
       ODOO_VERSIONS.filter((v) => images[`ODOO_SAAS_ODOO_IMAGE_${v}`]).map((v) => [
         v,
