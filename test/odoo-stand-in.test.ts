@@ -1,6 +1,7 @@
 // The Odoo stand-in image (images/odoo-stand-in) behaves like the official image and Odoo where
 // the project relies on them: on the real engine, against the PostgreSQL image built here.
 import * as fs from "node:fs";
+import { demuxed, execOutput } from "./helpers/docker-output";
 import * as os from "node:os";
 import * as path from "node:path";
 import Docker from "dockerode";
@@ -32,28 +33,12 @@ async function run(
   return c;
 }
 
-const logs = async (c: Docker.Container) => {
-  const raw = await c.logs({ stdout: true, stderr: true });
-  let text = "";
-  for (let i = 0; i + 8 <= raw.length; i += 8 + raw.readUInt32BE(i + 4))
-    text += raw.subarray(i + 8, i + 8 + raw.readUInt32BE(i + 4)).toString("utf8");
-  return text;
-};
+const logs = async (c: Docker.Container) => demuxed(await c.logs({ stdout: true, stderr: true }));
 
 /** An HTTP GET from inside the container (the stand-in image has curl), as its health check does. */
 async function curl(c: Docker.Container, url: string): Promise<number> {
-  const exec = await c.exec({
-    Cmd: ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", url],
-    AttachStdout: true,
-  });
-  const stream = await exec.start({});
-  const chunks: Buffer[] = [];
-  await new Promise((resolve) => {
-    stream.on("data", (d: Buffer) => chunks.push(d));
-    stream.on("end", resolve);
-  });
-  const out = Buffer.concat(chunks);
-  return Number(out.subarray(8).toString().trim());
+  const out = await execOutput(c, ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", url]);
+  return Number(out.trim());
 }
 
 const connection = (db: string) => ["HOST=" + PG, "USER=admin", "PASSWORD=pw", `DB=${db}`];

@@ -14,6 +14,7 @@ import {
 import type { Runtime } from "../../components/workload";
 import { tenantNames } from "../../components/tenant/names";
 import { eventually } from "../api-harness";
+import { execOutput } from "../helpers/docker-output";
 
 export function tenantLifecycleSuite(runtime: Runtime) {
   const short = runtime === "swarm" ? "sw" : "ct";
@@ -36,26 +37,8 @@ export function tenantLifecycleSuite(runtime: Runtime) {
   const host = (tenantId: string) => `${tenantId}.${BASE_DOMAIN}`;
   let p: E2EPlatform;
 
-  /** Runs a command in a container; its standard output (Docker's frames undone by hand). */
-  const execIn = async (containerId: string, cmd: string[]): Promise<string> => {
-    const exec = await docker.getContainer(containerId).exec({
-      Cmd: cmd,
-      AttachStdout: true,
-      AttachStderr: true,
-    });
-    const stream = await exec.start({});
-    const chunks: Buffer[] = [];
-    await new Promise((resolve) => {
-      stream.on("data", (c: Buffer) => chunks.push(c));
-      stream.on("end", resolve);
-    });
-    const raw = Buffer.concat(chunks);
-    let out = "";
-    for (let i = 0; i + 8 <= raw.length; i += 8 + raw.readUInt32BE(i + 4))
-      if (raw[i] === 1)
-        out += raw.subarray(i + 8, i + 8 + raw.readUInt32BE(i + 4)).toString("utf8");
-    return out;
-  };
+  const execIn = (containerId: string, cmd: string[]) =>
+    execOutput(docker.getContainer(containerId), cmd);
   /** The running container of a tenant's Odoo (a Swarm service: its task's container). */
   const odooContainer = async (tenantId: string) => {
     const [c] = await docker.listContainers({
