@@ -5,24 +5,15 @@
 // a plan change, the directory removed with the tenant.
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { StackRunner } from "../automation";
+import { scratchRunner } from "./helpers/scratch-runner";
 import { CephfsDirectory } from "../components/tenant/cephfs-directory";
 
 const ATTRIBUTE = "user.ceph.quota.max_bytes";
 const GB = 1024 ** 3;
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "odoo-saas-cephfs-"));
+const { runner, dataDir, remove } = scratchRunner("cephfs");
 const adminMount = path.join(dataDir, "cephfs-admin");
 const tenantDir = path.join(adminMount, "volumes/saas/odoo_instances/acme");
-fs.mkdirSync(path.join(dataDir, "state"), { recursive: true });
-const runner = new StackRunner({
-  dataDir,
-  backendUrl: `file://${path.join(dataDir, "state")}`,
-  passphrase: "cephfs-directory-test",
-  maxConcurrentRuns: 1,
-  platformStack: "organization/odoo-saas-platform/unused",
-});
 const target = (storageGb: number) => ({
   project: "odoo-saas-cephfs-test",
   stack: "acme",
@@ -41,7 +32,7 @@ const quota = () =>
     stdio: ["ignore", "pipe", "ignore"],
   });
 
-afterAll(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+afterAll(remove);
 
 it("creates, owns and sizes the tenant directory; a plan change updates the quota in place; destroy removes it", async () => {
   const created = await runner.up(target(10));

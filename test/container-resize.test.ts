@@ -2,11 +2,10 @@
 // plus components/container-cpu-limit.ts): the same container keeps running, never restarted,
 // and answers every request made every 100 ms through the change.
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import * as http from "node:http";
 import Docker from "dockerode";
-import { StackRunner } from "../automation";
+import { scratchRunner } from "./helpers/scratch-runner";
 import { dockerWorkload } from "../components/workload";
 
 const docker = new Docker();
@@ -15,15 +14,7 @@ const PORT = 17000 + (process.pid % 1000); // clear of the e2e platforms' 18xxx 
 const image = fs
   .readFileSync(path.join(__dirname, "..", "images", "images.env"), "utf8")
   .match(/^ODOO_SAAS_ODOO_IMAGE_17=(.+)$/m)![1];
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "odoo-saas-resize-"));
-fs.mkdirSync(path.join(dataDir, "state"));
-const runner = new StackRunner({
-  dataDir,
-  backendUrl: `file://${path.join(dataDir, "state")}`,
-  passphrase: "container-resize-test",
-  maxConcurrentRuns: 1,
-  platformStack: "organization/odoo-saas-platform/unused",
-});
+const { runner, remove } = scratchRunner("resize");
 const target = (limits: { cpus: number; memoryMb: number }) => ({
   project: "odoo-saas-resize-test",
   stack: "resize",
@@ -63,7 +54,7 @@ afterAll(async () => {
     .getContainer(NAME)
     .remove({ force: true })
     .catch(() => undefined);
-  fs.rmSync(dataDir, { recursive: true, force: true });
+  remove();
 });
 
 it("CPU and memory change in place: same container, no restart, no failed request", async () => {

@@ -1,11 +1,8 @@
 // The tenant database's dynamic provider (components/tenant/tenant-database.ts) through the real
 // engine against the real local PostgreSQL: create, no-op, update, template clone, a failure
 // midway, changes made out of band (refresh), delete with sessions open.
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { Client } from "pg";
-import { StackRunner } from "../automation";
+import { scratchRunner } from "./helpers/scratch-runner";
 import { TenantDatabase } from "../components/tenant/tenant-database";
 
 const ADMIN = { host: "127.0.0.1", port: 5432, user: "odoo_saas", password: "odoo_saas" };
@@ -15,15 +12,7 @@ const DB = `odoo_tdb_${suffix}`;
 const TEMPLATE = `odoo_tdb_tpl_${suffix}`;
 const TEMPLATE_OWNER = `odoo_tdb_tplowner_${suffix}`;
 
-const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "odoo-saas-tdb-"));
-fs.mkdirSync(path.join(dataDir, "state"));
-const runner = new StackRunner({
-  dataDir,
-  backendUrl: `file://${path.join(dataDir, "state")}`,
-  passphrase: "tenant-database-test",
-  maxConcurrentRuns: 2,
-  platformStack: "organization/odoo-saas-platform/unused",
-});
+const { runner, remove } = scratchRunner("tdb", 2);
 
 interface Inputs {
   password: string;
@@ -88,7 +77,7 @@ afterAll(async () => {
   await sql(`DROP ROLE IF EXISTS ${ROLE}`);
   await sql(`DROP DATABASE IF EXISTS ${TEMPLATE}`);
   await sql(`DROP ROLE IF EXISTS ${TEMPLATE_OWNER}`);
-  fs.rmSync(dataDir, { recursive: true, force: true });
+  remove();
 });
 
 describe("TenantDatabase on the real PostgreSQL", () => {
