@@ -165,7 +165,9 @@ export class BillingSync {
     if (read.kind === "ignore") return `ignored: ${read.reason}`;
     if (read.kind === "problem")
       return this.problem(subscriptionId, account.accountId, read.tenantId ?? null, read.problem);
-    const trial = await this.trialPolicy(subscription, account, read.facts);
+    // The tenant as it is before this reading: the trial policy and the admission check use it.
+    const current = await this.d.tenants.get(read.facts.tenantId);
+    const trial = await this.trialPolicy(subscription, account, read.facts, current);
     if (trial === "refused")
       return `refused: ${read.facts.customerId} already had its trial; subscription ${subscriptionId} cancelled`;
     if (trial === "converted") {
@@ -174,7 +176,6 @@ export class BillingSync {
       if (read.kind !== "facts") return `ignored: subscription ${subscriptionId} changed meanwhile`;
     }
     const facts = read.facts;
-    const current = await this.d.tenants.get(facts.tenantId);
     const placed = current && current.desiredState !== "deleted";
     if (facts.live && facts.plan && (!placed || current.spec.plan !== facts.plan)) {
       const full = await this.d.capacity.refusal({ tenantId: facts.tenantId, plan: facts.plan });
@@ -219,10 +220,10 @@ export class BillingSync {
     s: KillBillSubscription,
     account: KillBillAccount,
     facts: BillingFacts,
+    tenant: Tenant | undefined,
   ): Promise<"eligible" | "converted" | "refused" | "none"> {
     const plan = this.d.catalog.plan(facts.plan);
     if (!facts.live || !plan || !(s.phaseType === "TRIAL" || plan.trialOnly)) return "none";
-    const tenant = await this.d.tenants.get(facts.tenantId);
     // A subscription that cannot have this tenant (a billing problem) claims no trial.
     const decision = decideBilling(tenant, facts).action;
     if (decision === "conflict" || decision === "ignore") return "none";
