@@ -23,7 +23,7 @@ export function createApp(d: AppDeps): Express {
   const outages = new OutageLog(d.logger);
   // A request answered without a 5xx ends an outage in progress (logged once, with its count).
   app.use((_req, res, next) => {
-    res.on("finish", () => res.statusCode < 500 && outages.served());
+    res.on("finish", () => res.statusCode < 500 && outages.recovered());
     next();
   });
   app.use(webhookRoutes(d.webhooks));

@@ -71,7 +71,7 @@ export function errorHandler(logger: Logger, outages = new OutageLog(logger)): E
       body = { code: "too_large", message: "body too large" };
     } else if (isOutage(err)) {
       // Not a bug and not the client's mistake: come back shortly (Kill Bill retries its push).
-      outages.refusedOne(err);
+      outages.failed(err);
       if (!res.headersSent) res.setHeader("Retry-After", "10");
       if (res.headersSent) return res.end();
       return res.status(503).json({

@@ -14,12 +14,34 @@ export function isOutage(err: unknown): boolean {
   );
 }
 
+/** What an outage log says: when it starts, when it ends, and what it counts meanwhile. */
+export interface OutageWords {
+  started: string;
+  ended: string;
+  counted: string;
+}
+
+/** The HTTP side: requests refused with 503 while the store cannot be reached. */
+export const REQUESTS_REFUSED: OutageWords = {
+  started: "dependency unavailable: answering 503",
+  ended: "dependency available again",
+  counted: "refused",
+};
+
+/** Redis: every client's reconnect attempts and the workers' errors while it is away. */
+export const REDIS_AWAY: OutageWords = {
+  started: "Redis unavailable: queues paused, webhooks still stored",
+  ended: "Redis available again",
+  counted: "errors",
+};
+
 /**
  * Says an outage once when it starts (with what failed) and once when it ends (with how many
- * requests it refused), instead of one error line with a stack per failed request.
+ * failures it absorbed and how long it lasted), instead of one error line with a stack per failed
+ * request or reconnect attempt.
  */
 export class OutageLog {
-  private refused = 0;
+  private count = 0;
   private since?: number;
 
   constructor(
@@ -27,24 +49,28 @@ export class OutageLog {
       warn: (o: object, m: string) => void;
       info: (o: object, m: string) => void;
     },
+    private readonly words: OutageWords = REQUESTS_REFUSED,
   ) {}
 
-  refusedOne(err: unknown): void {
+  failed(err: unknown): void {
     if (this.since === undefined) {
       this.since = Date.now();
-      this.log.warn({ error: (err as Error)?.message }, "dependency unavailable: answering 503");
+      this.log.warn({ error: (err as Error)?.message }, this.words.started);
     }
-    this.refused++;
+    this.count++;
   }
 
-  /** A request went through: an outage in progress is over. */
-  served(): void {
+  /** Something went through: an outage in progress is over. */
+  recovered(): void {
     if (this.since === undefined) return;
     this.log.info(
-      { refused: this.refused, seconds: Math.round((Date.now() - this.since) / 1000) },
-      "dependency available again",
+      {
+        [this.words.counted]: this.count,
+        seconds: Math.round((Date.now() - this.since) / 1000),
+      },
+      this.words.ended,
     );
     this.since = undefined;
-    this.refused = 0;
+    this.count = 0;
   }
 }

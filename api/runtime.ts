@@ -6,6 +6,7 @@ import { StackRunner, TenantStacks, type TenantProgramFactory } from "../automat
 import { loadCatalog } from "../catalog";
 import type { OdooVersion } from "../components/tenant/odoo-versions";
 import { createApp } from "./app";
+import { isOutage, OutageLog, REDIS_AWAY } from "./outage";
 import type { ApiConfig } from "./config";
 import { ProgressBus } from "./jobs/progress-bus";
 import { Queues } from "./jobs/queues";
@@ -72,8 +73,15 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
   if (applied.length) logger.info({ applied }, "migrations applied");
   // BullMQ needs maxRetriesPerRequest null on connections its workers block on.
   const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  // While Redis is away every client retries (and every worker reports it) several times a
+  // second: one line when it goes, one with the count when it is back.
+  const redisOutage = new OutageLog(logger, REDIS_AWAY);
+  const onRedisError = (err: unknown) =>
+    isOutage(err) ? redisOutage.failed(err) : logger.error({ err }, "Redis or queue error");
+  redis.on("error", onRedisError);
+  redis.on("ready", () => redisOutage.recovered());
   const prefix = config.ODOO_SAAS_QUEUE_PREFIX;
-  const queues = new Queues(redis, prefix);
+  const queues = new Queues(redis, prefix, onRedisError);
   const metrics = createMetrics();
   const catalog = loadCatalog();
   const now = opts.now ?? (() => new Date());
@@ -190,15 +198,24 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
       jobLockMs: config.JOB_LOCK_MS,
       sweepIntervalMs: config.SWEEP_INTERVAL_MS,
       operatorEmail: config.OPERATOR_EMAIL,
+      onRedisError,
     });
     workers.startSweeper();
-    await queues.scheduleMaintenance({
-      backupCron: config.BACKUP_CRON,
-      graceCron: config.GRACE_CRON,
-      backupRetentionCron: config.BACKUP_RETENTION_CRON,
-      checkCron: config.CHECK_CRON,
-      timezone: config.BACKUP_TIMEZONE,
-    });
+    const schedule = () =>
+      queues.scheduleMaintenance({
+        backupCron: config.BACKUP_CRON,
+        graceCron: config.GRACE_CRON,
+        backupRetentionCron: config.BACKUP_RETENTION_CRON,
+        checkCron: config.CHECK_CRON,
+        timezone: config.BACKUP_TIMEZONE,
+      });
+    await schedule();
+    // A Redis that comes back empty (restarted without persistence, failed over) has lost the
+    // schedules: put them back on every reconnect (idempotent).
+    redis.on(
+      "ready",
+      () => void schedule().catch((err) => logger.warn({ err }, "maintenance not rescheduled")),
+    );
     // Events missed while the API was down arrive only with Kill Bill's retries (for ~1.6 days):
     // read every account at start and periodically instead.
     const runResync = () =>

@@ -75,8 +75,7 @@ describe.each(Object.keys(drivers))("KillBillClient against the %s", (name) => {
     // Paid by the card on file (the real one, asynchronously after invoicing: the payment is a bus
     // event of its own), or never invoiced (the stand-in).
     await eventually(
-      async () =>
-        (await kb.unpaidInvoices(s!.accountId)).filter((i) => i.balance > 0).length === 0,
+      async () => (await kb.unpaidInvoices(s!.accountId)).filter((i) => i.balance > 0).length === 0,
       20000,
       "the first invoice to be paid",
     );

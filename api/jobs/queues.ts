@@ -40,13 +40,22 @@ export class Queues {
   readonly tenantOps: Queue<TenantOpJob>;
   readonly maintenance: Queue<MaintenanceJob>;
 
-  constructor(connection: ConnectionOptions, prefix = "odoo-saas") {
+  constructor(
+    connection: ConnectionOptions,
+    prefix = "odoo-saas",
+    onError: (err: Error) => void = () => undefined,
+  ) {
     const opts = { connection, prefix };
     this.reconcile = new Queue<ReconcileJob>(RECONCILE_QUEUE, opts);
     this.inbox = new Queue<InboxJob>(INBOX_QUEUE, opts);
     this.mail = new Queue<MailJob>(MAIL_QUEUE, opts);
     this.tenantOps = new Queue<TenantOpJob>(TENANT_OPS_QUEUE, opts);
     this.maintenance = new Queue<MaintenanceJob>(MAINTENANCE_QUEUE, opts);
+    for (const q of this.all()) q.on("error", onError);
+  }
+
+  private all() {
+    return [this.reconcile, this.inbox, this.mail, this.tenantOps, this.maintenance];
   }
 
   async enqueueTenantOp(job: TenantOpJob): Promise<void> {
@@ -120,6 +129,15 @@ export class Queues {
     );
   }
 
+  /**
+   * For callers that answer someone (an admin request): the change is already stored, so if Redis
+   * does not take the job within a second the caller goes on and the sweeper enqueues it later.
+   */
+  async requestReconcile(tenantId: string): Promise<void> {
+    const added = this.enqueueReconcile(tenantId).catch(() => undefined);
+    await Promise.race([added, new Promise((r) => setTimeout(r, 1000).unref())]);
+  }
+
   async enqueueInbox(inboxId: string): Promise<void> {
     await this.inbox.add(
       "inbox",
@@ -161,10 +179,6 @@ export class Queues {
   }
 
   async close(): Promise<void> {
-    await Promise.all(
-      [this.reconcile, this.inbox, this.mail, this.tenantOps, this.maintenance].map((q) =>
-        q.close(),
-      ),
-    );
+    await Promise.all(this.all().map((q) => q.close()));
   }
 }

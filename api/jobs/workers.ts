@@ -40,6 +40,8 @@ export interface WorkerDeps {
   jobLockMs: number;
   sweepIntervalMs: number;
   operatorEmail: string;
+  /** Errors of the workers' Redis connections (an outage is logged once, not per retry). */
+  onRedisError: (err: Error) => void;
 }
 
 /**
@@ -139,8 +141,7 @@ export class Workers {
     maintenance.on("failed", (job, err) =>
       d.logger.warn({ task: job?.data.task, error: err.message }, "maintenance failed"),
     );
-    for (const w of [reconcile, inbox, mail, tenantOps, maintenance])
-      w.on("error", (err) => d.logger.error({ err }, "worker error"));
+    for (const w of [reconcile, inbox, mail, tenantOps, maintenance]) w.on("error", d.onRedisError);
     this.workers = [reconcile, inbox, mail, tenantOps, maintenance];
   }
 

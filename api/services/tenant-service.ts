@@ -145,7 +145,7 @@ export class TenantService {
       source: "admin",
     });
     if (!tenant) throw new ConflictError(`tenant ${tenantId} already exists`);
-    await this.d.queues.enqueueReconcile(tenant.id);
+    await this.d.queues.requestReconcile(tenant.id);
     return tenant;
   }
 
@@ -201,7 +201,7 @@ export class TenantService {
       t = await this.get(id);
     }
     await this.d.tenants.clearGaveUp(id);
-    await this.d.queues.enqueueReconcile(id);
+    await this.d.queues.requestReconcile(id);
     return t;
   }
 
@@ -244,7 +244,7 @@ export class TenantService {
       source: t.source,
       ...operator,
     });
-    if (changed) await this.d.queues.enqueueReconcile(id);
+    if (changed) await this.d.queues.requestReconcile(id);
     return tenant;
   }
 

@@ -1,0 +1,168 @@
+// The API while its Redis is away for 20 s and comes back empty (a Redis of its own, the image
+// built here, on a loopback port, removed under it): webhooks and admin calls are still answered
+// and stored, the outage is logged once with a count instead of a line per retry, and after it the
+// sweeper finds every stored change again: each tenant converges, once, and the schedules are back.
+import Docker from "dockerode";
+import { Redis } from "ioredis";
+import request from "supertest";
+import { readLocalImages } from "../stacks/platform/local-platform";
+import { ADMIN_TOKEN, ApiHarness, WEBHOOK_SECRET, eventually } from "./api-harness";
+import { notification } from "./killbill-stand-in";
+
+const docker = new Docker();
+const PORT = 16379;
+const NAME = "odoo-saas-outage-redis";
+const logs: Record<string, any>[] = [];
+const h = new ApiHarness({
+  env: { REDIS_URL: `redis://127.0.0.1:${PORT}` },
+  logTo: { write: (line) => void logs.push(JSON.parse(line)) },
+});
+
+/** A Redis without persistence: removing it loses everything it held. */
+async function startRedis(): Promise<void> {
+  const c = await docker.createContainer({
+    name: NAME,
+    Image: readLocalImages().ODOO_SAAS_REDIS_IMAGE,
+    Cmd: ["redis-server", "--save", "", "--appendonly", "no"],
+    HostConfig: { PortBindings: { "6379/tcp": [{ HostIp: "127.0.0.1", HostPort: String(PORT) }] } },
+    ExposedPorts: { "6379/tcp": {} },
+  });
+  await c.start();
+  await eventually(
+    async () => {
+      const r = new Redis(PORT, "127.0.0.1", { lazyConnect: true, maxRetriesPerRequest: 0 });
+      r.on("error", () => undefined);
+      try {
+        await r.connect();
+        return (await r.ping()) === "PONG";
+      } finally {
+        r.disconnect();
+      }
+    },
+    30000,
+    "Redis",
+  );
+}
+const removeRedis = () =>
+  docker
+    .getContainer(NAME)
+    .remove({ force: true })
+    .catch(() => undefined);
+
+const api = () => request(h.runtime.url!);
+const admin = (r: request.Test) => r.set("Authorization", `Bearer ${ADMIN_TOKEN}`);
+const hook = (body: unknown) =>
+  api()
+    .post(`/webhooks/killbill/${WEBHOOK_SECRET}`)
+    .send(body as object);
+const row = async (id: string) =>
+  (await h.runtime.pool.query("SELECT * FROM tenants WHERE id = $1", [id])).rows[0];
+const converged = (id: string, state: string) =>
+  eventually(
+    async () => {
+      const t = await row(id);
+      return t?.observed_generation === t?.desired_generation && t.observed_state === state;
+    },
+    120000,
+    `${id} ${state}`,
+  );
+const operations = async (id: string) =>
+  (
+    await h.runtime.pool.query(
+      "SELECT type, status FROM operations WHERE tenant_id = $1 ORDER BY started_at",
+      [id],
+    )
+  ).rows;
+const created = (tenantId: string) => {
+  const sub = h.killbill.subscribe({
+    tenantId,
+    customer: `cust-${tenantId}`,
+    email: `o@${tenantId}.example`,
+    planName: "odoo-basic-monthly",
+  });
+  return notification("SUBSCRIPTION_CREATION", "SUBSCRIPTION", sub.subscriptionId, sub.accountId, {
+    actionType: "EFFECTIVE",
+    bundleExternalKey: tenantId,
+    subscriptionChangeUndo: false,
+  });
+};
+
+beforeAll(async () => {
+  await removeRedis();
+  await startRedis();
+  await h.start();
+}, 120000);
+afterAll(async () => {
+  await h.stop().catch(() => undefined);
+  await removeRedis();
+}, 60000);
+
+it("Redis down 20 s with its data lost: answered meanwhile, logged once, every change applied once after", async () => {
+  expect((await hook(created("before-co"))).status).toBe(200);
+  await converged("before-co", "active");
+
+  await removeRedis();
+  const wentAway = Date.now();
+  const during = created("during-co");
+  for (let i = 0; i < 3; i++) {
+    const t0 = Date.now();
+    expect((await hook(during)).status).toBe(200);
+    expect(Date.now() - t0).toBeLessThan(2000);
+  }
+  const t0 = Date.now();
+  const create = await admin(api().post("/admin/tenants")).send({
+    tenantId: "admin-co",
+    customerId: "c-admin",
+    plan: "basic",
+    odooVersion: "17",
+    adminEmail: "o@admin-co.example",
+  });
+  expect(create.status).toBe(202);
+  expect((await admin(api().post("/admin/tenants/before-co/suspend"))).status).toBe(202);
+  expect(Date.now() - t0).toBeLessThan(5000); // not held until Redis returns
+  const ready = await api().get("/readyz");
+  expect(ready.status).toBe(503);
+  expect(ready.body.checks.redis).toMatch(/^failing/);
+
+  await new Promise((r) => setTimeout(r, Math.max(0, 20000 - (Date.now() - wentAway))));
+  await startRedis(); // empty: every queued job is gone
+
+  await Promise.all([
+    converged("during-co", "active"),
+    converged("admin-co", "active"),
+    converged("before-co", "suspended"),
+  ]);
+  await new Promise((r) => setTimeout(r, 2000)); // let any duplicate show itself
+  expect(await operations("during-co")).toEqual([{ type: "up", status: "succeeded" }]);
+  expect(await operations("admin-co")).toEqual([{ type: "up", status: "succeeded" }]);
+  expect(await operations("before-co")).toEqual([
+    { type: "up", status: "succeeded" },
+    { type: "up", status: "succeeded" },
+  ]);
+  const unprocessed = await h.runtime.pool.query(
+    "SELECT count(*)::int AS n FROM webhook_inbox WHERE processed_at IS NULL",
+  );
+  expect(unprocessed.rows[0].n).toBe(0);
+  const mails = await eventually(async () => {
+    const m = h.smtp.messages.filter((x) => x.to.includes("o@during-co.example"));
+    return m.length > 0 && m;
+  });
+  expect(mails.map((m) => m.subject)).toEqual(["Your Odoo instance during-co is ready"]);
+  // The schedules Redis lost are back.
+  const schedulers = await h.runtime.queues.maintenance.getJobSchedulers();
+  expect(schedulers.map((s) => s.key).sort()).toEqual([
+    "backup-retention",
+    "grace-periods",
+    "nightly-backups",
+    "repository-check",
+  ]);
+
+  const said = logs.filter((l) => /^Redis /.test(String(l.msg)));
+  expect(said.map((l) => l.msg)).toEqual([
+    "Redis unavailable: queues paused, webhooks still stored",
+    "Redis available again",
+  ]);
+  expect(said[1].errors).toBeGreaterThan(1);
+  expect(said[1].seconds).toBeGreaterThanOrEqual(19);
+  expect(logs.filter((l) => l.level >= 50)).toEqual([]); // no error line, no stack per retry
+}, 240000);
