@@ -30,7 +30,7 @@ import { TenantBackups } from "../backup/tenant-backups";
 import { BackupService } from "./services/backup-service";
 import { TenantRuntime } from "./services/tenant-runtime";
 import { BackupStore } from "./store/backup-store";
-import { TenantLocks } from "./store/tenant-lock";
+import { AdvisoryLocks } from "./store/advisory-locks";
 import { PaymentFailureStore } from "./store/payment-failure-store";
 import { TrialStore } from "./store/trial-store";
 import { SharedDatabaseCapacity } from "./services/database-capacity";
@@ -115,6 +115,7 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
     problems,
     trials: new TrialStore(pool),
     paymentFailures: new PaymentFailureStore(pool),
+    locks: new AdvisoryLocks(pool, "subscription"),
     killbill,
     catalog,
     queues,
@@ -132,7 +133,7 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
   });
   // A local repository is a directory on the Docker host (this host, when the engine is local).
   if (repository.isLocal) fs.mkdirSync(repository.location, { recursive: true, mode: 0o700 });
-  const locks = new TenantLocks(pool);
+  const locks = new AdvisoryLocks(pool, "tenant");
   const tenantRuntime = new TenantRuntime();
   const backupService = new BackupService({
     tenants,

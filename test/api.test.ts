@@ -157,6 +157,105 @@ describe("Kill Bill webhooks -> desired state -> reconcile", () => {
     ]);
   });
 
+  it("every event delivered 5 times, newer ones before older ones: one effect each", async () => {
+    const sub = subscribe("echo-co", "cust-echo", "o@echo.example", "odoo-basic-monthly");
+    const created = notification(
+      "SUBSCRIPTION_CREATION",
+      "SUBSCRIPTION",
+      sub.subscriptionId,
+      sub.accountId,
+      {
+        actionType: "EFFECTIVE",
+        bundleExternalKey: "echo-co",
+        subscriptionChangeUndo: false,
+      },
+    );
+    const fiveTimes = (...events: unknown[]) =>
+      Promise.all(events.flatMap((e) => Array.from({ length: 5 }, () => hook(e))));
+    for (const res of await fiveTimes(created)) expect(res.status).toBe(200);
+    await converged("echo-co", "active");
+
+    // The plan changes; its event arrives together with stale copies of the creation.
+    sub.planName = "odoo-standard-monthly";
+    const changed = notification(
+      "SUBSCRIPTION_CHANGE",
+      "SUBSCRIPTION",
+      sub.subscriptionId,
+      sub.accountId,
+      {
+        actionType: "EFFECTIVE",
+      },
+    );
+    await fiveTimes(changed, created);
+    await eventually(
+      async () =>
+        (await tenant("echo-co")).plan === "standard" && (await tenant("echo-co")).converged,
+    );
+
+    // Overdue and then paid, before either event arrives: the payment's event first, the
+    // overdue one after it. Kill Bill is read, not the event: nothing to suspend.
+    const paid = notification(
+      "INVOICE_PAYMENT_SUCCESS",
+      "INVOICE",
+      "30000000-0000-4000-8000-0000000000ec",
+      sub.accountId,
+    );
+    const overdue = notification("OVERDUE_CHANGE", "ACCOUNT", sub.accountId, sub.accountId);
+    await fiveTimes(paid, overdue);
+
+    await eventually(async () => {
+      const r = await h.runtime.pool.query(
+        "SELECT count(*)::int AS n FROM webhook_inbox WHERE account_id = $1 AND processed_at IS NULL",
+        [sub.accountId],
+      );
+      return r.rows[0].n === 0;
+    });
+    await new Promise((r) => setTimeout(r, 1500)); // let any extra work show itself
+    expect(await operations("echo-co")).toEqual([
+      { type: "up", status: "succeeded" },
+      { type: "up", status: "succeeded" },
+    ]);
+    expect((await tenant("echo-co")).observedState).toBe("active");
+    const subjects = (
+      await eventually(
+        async () => mailsTo("o@echo.example").length >= 2 && mailsTo("o@echo.example"),
+      )
+    ).map((m) => m.subject);
+    expect(subjects).toEqual([
+      "Your Odoo instance echo-co is ready",
+      "Your Odoo instance echo-co moves to the standard plan",
+    ]);
+  });
+
+  it("a reading of Kill Bill held up while the next event comes never overwrites the newer one", async () => {
+    const sub = subscribe("stale-co", "cust-stale", "o@stale.example", "odoo-basic-monthly");
+    const changed = () =>
+      subscriptionEvent(sub, "SUBSCRIPTION_CHANGE", { actionType: "EFFECTIVE" });
+    await subscriptionEvent(sub, "SUBSCRIPTION_CREATION", { actionType: "EFFECTIVE" });
+    await converged("stale-co", "active");
+
+    // The first event's reading (still basic) is answered 2 s late; meanwhile the plan changes
+    // and the second event reads "standard".
+    h.killbill.slowOnce = { path: new RegExp(`/subscriptions/${sub.subscriptionId}$`), ms: 2000 };
+    const asked = h.killbill.requests.length;
+    await changed();
+    await eventually(async () =>
+      h.killbill.requests.slice(asked).some((r) => r.includes(sub.subscriptionId)),
+    );
+    sub.planName = "odoo-standard-monthly";
+    await changed();
+
+    await eventually(async () => {
+      const r = await h.runtime.pool.query(
+        "SELECT count(*)::int AS n FROM webhook_inbox WHERE object_id = $1 AND processed_at IS NULL",
+        [sub.subscriptionId],
+      );
+      return r.rows[0].n === 0;
+    });
+    const t = await converged("stale-co", "active");
+    expect(t.plan).toBe("standard");
+  });
+
   it("an event that arrives while Kill Bill is unavailable is processed once it answers", async () => {
     const sub = subscribe("outage-co", "cust-outage", "o@outage.example", "odoo-basic-monthly");
     h.killbill.unavailableFor = 2;

@@ -29,6 +29,8 @@ export class KillBillStandIn {
   readonly requests: string[] = [];
   /** Answer the next N requests with 503 (Kill Bill down or restarting). */
   unavailableFor = 0;
+  /** The next GET whose path matches answers late, with what was true when it was asked. */
+  slowOnce?: { path: RegExp; ms: number };
   private server?: http.Server;
   url = "";
 
@@ -99,10 +101,18 @@ export class KillBillStandIn {
     }
     const url = new URL(req.url!, "http://x");
     const path = url.pathname;
-    const send = (body: unknown) =>
-      body === undefined
-        ? res.writeHead(404).end()
-        : res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify(body));
+    const slow = this.slowOnce && this.slowOnce.path.test(path) ? this.slowOnce.ms : 0;
+    if (slow) this.slowOnce = undefined;
+    const send = (body: unknown) => {
+      const text = body === undefined ? undefined : JSON.stringify(body); // read now, sent later
+      setTimeout(
+        () =>
+          text === undefined
+            ? res.writeHead(404).end()
+            : res.writeHead(200, { "Content-Type": "application/json" }).end(text),
+        slow,
+      );
+    };
     let m: RegExpMatchArray | null;
     if ((m = path.match(/^\/1\.0\/kb\/subscriptions\/([^/]+)$/))) {
       const sub = this.subscriptions.get(m[1]);

@@ -13,7 +13,7 @@ import type { Logger } from "../logger";
 import type { Metrics } from "../metrics";
 import type { BackupRecord, BackupStore } from "../store/backup-store";
 import type { Operation, OperationStore } from "../store/operation-store";
-import type { TenantLocks } from "../store/tenant-lock";
+import type { AdvisoryLocks } from "../store/advisory-locks";
 import type { Tenant, TenantStore } from "../store/tenant-store";
 import type { TenantRuntime } from "./tenant-runtime";
 
@@ -25,7 +25,7 @@ export interface BackupServiceDeps {
   operations: OperationStore;
   stacks: TenantStacks;
   engine: TenantBackups;
-  locks: TenantLocks;
+  locks: AdvisoryLocks;
   runtime: TenantRuntime;
   queues: Queues;
   progress: ProgressBus;

@@ -15,6 +15,7 @@ import type { InboxRow, InboxStore } from "../store/inbox-store";
 import type { PaymentFailureStore } from "../store/payment-failure-store";
 import type { Tenant, TenantStore } from "../store/tenant-store";
 import type { TrialStore } from "../store/trial-store";
+import type { AdvisoryLocks } from "../store/advisory-locks";
 import type { SharedDatabaseCapacity } from "./database-capacity";
 
 export interface BillingSyncDeps {
@@ -25,6 +26,8 @@ export interface BillingSyncDeps {
   /** Admission to the shared PostgreSQL server (a full server is a billing problem). */
   capacity: SharedDatabaseCapacity;
   paymentFailures: PaymentFailureStore;
+  /** Per subscription: Kill Bill is read and applied by one event at a time. */
+  locks: AdvisoryLocks;
   killbill: KillBillClient;
   catalog: Catalog;
   queues: Queues;
@@ -152,8 +155,16 @@ export class BillingSync {
     };
   }
 
-  /** Applies one subscription; says what happened (the inbox keeps it as the event's result). */
-  async syncSubscription(subscriptionId: string, cause = "operator"): Promise<string> {
+  /**
+   * Applies one subscription; says what happened (the inbox keeps it as the event's result). Two
+   * events about it are applied one after the other, each reading Kill Bill under the lock: two
+   * readings applied in the other order would leave the older one in place.
+   */
+  syncSubscription(subscriptionId: string, cause = "operator"): Promise<string> {
+    return this.d.locks.withLock(subscriptionId, () => this.readAndApply(subscriptionId, cause));
+  }
+
+  private async readAndApply(subscriptionId: string, cause: string): Promise<string> {
     const kb = this.d.killbill;
     let subscription = await kb.subscription(subscriptionId);
     if (!subscription) return `ignored: subscription ${subscriptionId} not found`;

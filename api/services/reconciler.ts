@@ -7,7 +7,7 @@ import type { Logger } from "../logger";
 import { customerMail, type CustomerNotice } from "../mail/messages";
 import type { Metrics } from "../metrics";
 import type { OperationStore } from "../store/operation-store";
-import type { TenantLocks } from "../store/tenant-lock";
+import type { AdvisoryLocks } from "../store/advisory-locks";
 import type { DesiredState, Tenant, TenantStore } from "../store/tenant-store";
 import type { BackupService } from "./backup-service";
 
@@ -19,7 +19,7 @@ export interface ReconcilerDeps {
   progress: ProgressBus;
   metrics: Metrics;
   logger: Logger;
-  locks: TenantLocks;
+  locks: AdvisoryLocks;
   backups: BackupService;
 }
 
