@@ -1,3 +1,4 @@
+import { dockerEngineUnreachable } from "./docker-engine";
 import * as pulumi from "@pulumi/pulumi";
 import { toProgressEvent } from "./progress";
 import { engineErrors, redactor, tail } from "./redact";
@@ -120,4 +121,48 @@ describe("toProgressEvent", () => {
     if (expected === undefined) expect(mapped).toBeUndefined();
     else expect(mapped).toMatchObject(expected);
   });
+});
+
+describe("dockerEngineUnreachable", () => {
+  const socket = "unix:///var/run/docker.sock";
+  it.each([
+    [
+      "the provider's client",
+      "Error: Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?",
+      socket,
+      true,
+    ],
+    [
+      "a dynamic provider, socket gone",
+      "error: connect ENOENT /tmp/engine.sock",
+      "unix:///tmp/engine.sock",
+      true,
+    ],
+    [
+      "a dynamic provider, refused",
+      "error: connect ECONNREFUSED /var/run/docker.sock",
+      socket,
+      true,
+    ],
+    [
+      "a remote engine",
+      "dial tcp 10.0.0.5:2376: connect: connection refused",
+      "tcp://10.0.0.5:2376",
+      true,
+    ],
+    [
+      "another socket's error",
+      "error: connect ENOENT /run/postgresql/.s.PGSQL.5432",
+      socket,
+      false,
+    ],
+    [
+      "a Docker API error",
+      "Error response from daemon: Conflict. The container name is already in use",
+      socket,
+      false,
+    ],
+  ])("%s", (_name, text, endpoint, expected) =>
+    expect(dockerEngineUnreachable(text, endpoint)).toBe(expected),
+  );
 });

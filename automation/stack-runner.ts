@@ -1,3 +1,4 @@
+import { dockerEndpoint, dockerEngineUnreachable } from "./docker-engine";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import {
@@ -330,8 +331,12 @@ export class StackRunner {
     if (e instanceof CommandError) {
       const text = redact(stripAnsi(e.message));
       const errors = engineErrors(text);
+      // Said first, in the operator's words: nothing is wrong with the tenant, retrying will do.
+      const why = dockerEngineUnreachable(text)
+        ? `: the Docker engine at ${dockerEndpoint()} cannot be reached (stopped or restarting?)`
+        : "";
       return new EngineError(
-        `engine run on ${stack} failed${errors ? `: ${errors}` : ""}`,
+        `engine run on ${stack} failed${why}${errors ? `: ${errors}` : ""}`,
         stack,
         tail(text),
       );

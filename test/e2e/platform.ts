@@ -47,6 +47,7 @@ const PLATFORMS = {
   e2eb: { http: 18380, https: 18743, pg: 15733 },
   e2ed: { http: 18480, https: 18843, pg: 15833 },
   e2ef: { http: 18580, https: 18943, pg: 15933 },
+  e2eg: { http: 18680, https: 19043, pg: 16033 },
 };
 export type PlatformName = keyof typeof PLATFORMS;
 

@@ -1,0 +1,77 @@
+// The Docker engine goes away in the middle of a tenant's `up` (the API's engine socket disappears
+// and every connection to it drops, as when dockerd stops; test/helpers/engine-socket.ts) and comes
+// back 20 s later: the operation fails with an error that names the engine, the reconcile is
+// retried with growing delays, and the tenant converges once the engine answers again.
+import { execFileSync } from "node:child_process";
+import * as os from "node:os";
+import * as path from "node:path";
+import { eventually } from "../api-harness";
+import { EngineSocket } from "../helpers/engine-socket";
+import { apiOnPlatform, auth } from "./api-on-platform";
+
+const engine = new EngineSocket(path.join(os.tmpdir(), `odoo-saas-engine-${process.pid}.sock`));
+// Everything this suite's API and engine runs do with Docker goes through that socket.
+process.env.DOCKER_HOST = engine.dockerHost;
+beforeAll(() => engine.start());
+
+const tenantId = "engine-gone";
+const e = apiOnPlatform("container", "e2eg", [tenantId]);
+
+const operations = async () =>
+  (
+    await e.h.runtime.pool.query(
+      "SELECT status, error, started_at FROM operations WHERE tenant_id = $1 ORDER BY started_at",
+      [tenantId],
+    )
+  ).rows as { status: string; error: string | null; started_at: Date }[];
+
+it("the engine stopped during an up: a failed operation naming the engine, retried with backoff, converged after", async () => {
+  const created = await e.api().post("/admin/tenants").set(auth).send({
+    tenantId,
+    customerId: "engine-gone-corp",
+    plan: "trial",
+    odooVersion: "17",
+    adminEmail: "owner@engine-gone.example",
+  });
+  expect(created.status).toBe(202);
+  // The engine run is under way (its CLI process runs this stack's update): take the engine away.
+  await eventually(
+    async () => {
+      try {
+        return execFileSync("pgrep", ["-f", `pulumi up .*--stack ${tenantId} `]).length > 0;
+      } catch {
+        return false;
+      }
+    },
+    120000,
+    "the engine run to start",
+  );
+  await new Promise((r) => setTimeout(r, 1500));
+  await engine.stop();
+  const wentAway = Date.now();
+  try {
+    const failed = await eventually(
+      async () => {
+        const ops = await operations();
+        return ops.filter((o) => o.status === "failed").length >= 2 && ops;
+      },
+      120000,
+      "two failed attempts",
+    );
+    const said = new RegExp(`the Docker engine at ${engine.dockerHost} cannot be reached`);
+    for (const op of failed.filter((o) => o.status === "failed")) expect(op.error).toMatch(said);
+    const view = (await e.api().get(`/admin/tenants/${tenantId}`).set(auth)).body;
+    expect(view.lastError).toMatch(said);
+    await new Promise((r) => setTimeout(r, Math.max(0, 20000 - (Date.now() - wentAway))));
+  } finally {
+    await engine.start(); // the platform's teardown needs it too
+  }
+  await e.converged(tenantId, "active");
+
+  const ops = await operations();
+  expect(ops.at(-1)!.status).toBe("succeeded");
+  const attempts = ops.map((o) => o.started_at.getTime());
+  const gaps = attempts.slice(1).map((t, i) => t - attempts[i]);
+  // Each retry waits longer than the one before (BullMQ's exponential backoff, from 5 s).
+  for (let i = 1; i < gaps.length; i++) expect(gaps[i]).toBeGreaterThan(gaps[i - 1]);
+}, 420000);
