@@ -28,6 +28,13 @@ export const REQUESTS_REFUSED: OutageWords = {
   counted: "refused",
 };
 
+/** PostgreSQL: every pooled connection that breaks while the server is away. */
+export const POSTGRES_AWAY: OutageWords = {
+  started: "PostgreSQL connection lost: requests answered 503 until it returns",
+  ended: "PostgreSQL connections again",
+  counted: "errors",
+};
+
 /** Redis: every client's reconnect attempts and the workers' errors while it is away. */
 export const REDIS_AWAY: OutageWords = {
   started: "Redis unavailable: queues paused, webhooks still stored",

@@ -6,7 +6,7 @@ import { StackRunner, TenantStacks, type TenantProgramFactory } from "../automat
 import { loadCatalog } from "../catalog";
 import type { OdooVersion } from "../components/tenant/odoo-versions";
 import { createApp } from "./app";
-import { isOutage, OutageLog, REDIS_AWAY } from "./outage";
+import { isOutage, OutageLog, POSTGRES_AWAY, REDIS_AWAY } from "./outage";
 import type { ApiConfig } from "./config";
 import { ProgressBus } from "./jobs/progress-bus";
 import { Queues } from "./jobs/queues";
@@ -68,7 +68,16 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
     max: 10,
     connectionTimeoutMillis: 5000,
   });
-  pool.on("error", (err) => logger.warn({ err }, "idle PostgreSQL client error"));
+  // A connection that breaks (the server restarting, failing over) must never crash the process:
+  // each client gets a listener, and the outage is said once with its count.
+  const postgresOutage = new OutageLog(logger, POSTGRES_AWAY);
+  const onPostgresError = (err: Error) =>
+    isOutage(err) ? postgresOutage.failed(err) : logger.warn({ err }, "PostgreSQL client error");
+  pool.on("error", onPostgresError);
+  pool.on("connect", (client) => {
+    client.on("error", onPostgresError);
+    postgresOutage.recovered();
+  });
   const applied = await migrate(pool);
   if (applied.length) logger.info({ applied }, "migrations applied");
   // BullMQ needs maxRetriesPerRequest null on connections its workers block on.

@@ -1,7 +1,7 @@
 import { dockerEngineUnreachable } from "./docker-engine";
 import * as pulumi from "@pulumi/pulumi";
 import { toProgressEvent } from "./progress";
-import { engineErrors, redactor, tail } from "./redact";
+import { engineErrors, redactor, tail, urlPasswords } from "./redact";
 import { lockHolders, locksAreStale } from "./stale-lock";
 import { maskSecrets } from "./up-from-events";
 
@@ -14,6 +14,14 @@ describe("redactor", () => {
     ["odd p@ss/word+ chars", "odd [secret] chars"],
   ])("%s", (input, output) => expect(redact(input)).toBe(output));
 
+  it("finds a backend URL's password, as written and decoded", () => {
+    expect(urlPasswords("postgres://saas:p%40ss-word@db:5432/state?sslmode=disable")).toEqual([
+      "p%40ss-word",
+      "p@ss-word",
+    ]);
+    expect(urlPasswords("file:///var/lib/state")).toEqual([]);
+    expect(urlPasswords("not a url")).toEqual([]);
+  });
   it("tail keeps the last lines", () => expect(tail("a\nb\nc\nd\n", 2)).toBe("c\nd"));
 });
 

@@ -10,6 +10,16 @@ export function redactor(secrets: Iterable<string | undefined>): (text: string) 
   return (text) => sorted.reduce((t, needle) => t.split(needle).join("[secret]"), text);
 }
 
+/** The password in a URL with credentials (a postgres:// state backend), as written and decoded. */
+export function urlPasswords(url: string): string[] {
+  try {
+    const password = new URL(url).password;
+    return password ? [password, decodeURIComponent(password)] : [];
+  } catch {
+    return [];
+  }
+}
+
 /** The last `lines` lines of a text. */
 export function tail(text: string, lines = 40): string {
   const all = text.trimEnd().split("\n");

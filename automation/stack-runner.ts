@@ -25,7 +25,7 @@ import { RunLimiter } from "./limiter";
 import { upFromEvents } from "./up-from-events";
 import { installOrphanedRpcGuard } from "./orphaned-rpc-guard";
 import { toProgressEvent, resourceName, stripAnsi, type ProgressEvent } from "./progress";
-import { engineErrors, redactor, tail } from "./redact";
+import { engineErrors, redactor, tail, urlPasswords } from "./redact";
 import type { AutomationSettings } from "./settings";
 import { lockHolders, locksAreStale } from "./stale-lock";
 
@@ -272,7 +272,12 @@ export class StackRunner {
     ) => Promise<T>,
   ): Promise<T> {
     const name = this.key(target);
-    const secrets = [this.settings.passphrase, ...(target.secrets ?? [])];
+    // The engine's errors quote the state backend's URL, credentials included.
+    const secrets = [
+      this.settings.passphrase,
+      ...urlPasswords(this.settings.backendUrl),
+      ...(target.secrets ?? []),
+    ];
     const redact = (text: string) => redactor(secrets)(text);
     return this.limiter.run(name, async () => {
       const timeout = opts.timeoutMs ? AbortSignal.timeout(opts.timeoutMs) : undefined;

@@ -18,9 +18,9 @@ afterAll(async () => {
 it("a worker SIGKILLed mid-operation: the tenant converges once a new worker runs", async () => {
   const worker = spawn(
     process.execPath,
-    ["-r", "ts-node/register/transpile-only", "test/helpers/api-worker.ts"],
+    ["-r", "ts-node/register/transpile-only", "test/helpers/api-process.ts"],
     {
-      env: { ...process.env, ...h.env(), STAND_IN_DELAY_MS: "60000" },
+      env: { ...process.env, ...h.env(), STAND_IN_DELAY_MS: "60000", API_HTTP: "false" },
       stdio: ["ignore", "pipe", "inherit"],
     },
   );

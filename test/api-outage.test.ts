@@ -4,6 +4,7 @@
 // its count instead of an error per request, and everything works again when it returns.
 import Docker from "dockerode";
 import request from "supertest";
+import { AdvisoryLocks } from "../api/store/advisory-locks";
 import { readLocalImages } from "../stacks/platform/local-platform";
 import { ADMIN_TOKEN, ApiHarness, WEBHOOK_SECRET, eventually } from "./api-harness";
 
@@ -65,6 +66,13 @@ afterAll(async () => {
 describe("PostgreSQL down under the API", () => {
   it("answers 503 with Retry-After, logs the outage once, and recovers", async () => {
     expect((await hook()).status).toBe(200);
+    // A connection held through the outage (a tenant's lock, held for an engine run's length).
+    let outageOver!: () => void;
+    const held = new AdvisoryLocks(h.runtime.pool, "tenant").withLock(
+      "outage-co",
+      () => new Promise<string>((resolve) => (outageOver = () => resolve("work done"))),
+    );
+    await new Promise((r) => setTimeout(r, 200));
     await db.stop({ t: 2 });
 
     const refused = await Promise.all(Array.from({ length: 10 }, () => hook()));
@@ -80,6 +88,9 @@ describe("PostgreSQL down under the API", () => {
 
     await db.start();
     await storeAnswers();
+    outageOver();
+    // The process survived its broken connection, and the work's result is not lost to it.
+    expect(await held).toBe("work done");
     await eventually(async () => (await hook()).status === 200, 60000, "webhooks accepted again");
     const stored = await h.runtime.pool.query("SELECT count(*)::int AS n FROM webhook_inbox");
     expect(stored.rows[0].n).toBeGreaterThanOrEqual(2); // the ones acknowledged, none of the refused
@@ -90,6 +101,12 @@ describe("PostgreSQL down under the API", () => {
       "dependency available again",
     ]);
     expect(outage[1]).toMatchObject({ refused: 11 });
+    // The broken connections: said once, when they broke and when they came back.
+    const pool = logs.filter((l) => /^PostgreSQL connection/.test(String(l.msg)));
+    expect(pool.map((l) => l.msg)).toEqual([
+      "PostgreSQL connection lost: requests answered 503 until it returns",
+      "PostgreSQL connections again",
+    ]);
     expect(logs.filter((l) => l.msg === "request failed")).toEqual([]);
   });
 });

@@ -16,15 +16,24 @@ export class AdvisoryLocks {
   async withLock<T>(id: string, work: () => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     const key = `odoo-saas-${this.namespace}:${id}`;
+    // If the server goes away meanwhile the lock goes with the connection; the work goes on (the
+    // state backend's own stack lock still keeps two engine runs of one stack apart).
+    let lost: Error | undefined;
+    const onError = (err: Error) => (lost = err);
+    client.on("error", onError);
     try {
       await client.query("SELECT pg_advisory_lock(hashtextextended($1, 0))", [key]);
       try {
         return await work();
       } finally {
-        await client.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [key]);
+        if (!lost)
+          await client
+            .query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [key])
+            .catch((err: Error) => (lost = err));
       }
     } finally {
-      client.release();
+      client.off("error", onError);
+      client.release(lost); // a broken connection is closed, not reused
     }
   }
 }

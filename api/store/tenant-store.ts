@@ -371,16 +371,18 @@ export class TenantStore {
 
   private async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    let lost: Error | undefined;
     try {
       await client.query("BEGIN");
       const result = await work(client);
       await client.query("COMMIT");
       return result;
     } catch (e) {
-      await client.query("ROLLBACK");
+      // On a lost connection the server has rolled back already; the original error is the one.
+      await client.query("ROLLBACK").catch((err: Error) => (lost = err));
       throw e;
     } finally {
-      client.release();
+      client.release(lost);
     }
   }
 
