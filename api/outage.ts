@@ -14,6 +14,17 @@ export function isOutage(err: unknown): boolean {
   );
 }
 
+/**
+ * BullMQ's complaints about a job whose keys are gone: what a Redis that came back empty does to
+ * the jobs that were running. Nothing is lost (the work is in PostgreSQL and the sweeper enqueues
+ * it again), so these are warnings, not errors.
+ */
+export function isLostJob(err: unknown): boolean {
+  return /^(Missing key for job|Missing lock for job|Lock mismatch for job|could not renew lock for job)/.test(
+    (err as Error)?.message ?? "",
+  );
+}
+
 /** What an outage log says: when it starts, when it ends, and what it counts meanwhile. */
 export interface OutageWords {
   started: string;

@@ -6,7 +6,7 @@ import { StackRunner, TenantStacks, type TenantProgramFactory } from "../automat
 import { loadCatalog } from "../catalog";
 import type { OdooVersion } from "../components/tenant/odoo-versions";
 import { createApp } from "./app";
-import { isOutage, OutageLog, POSTGRES_AWAY, REDIS_AWAY } from "./outage";
+import { isLostJob, isOutage, OutageLog, POSTGRES_AWAY, REDIS_AWAY } from "./outage";
 import type { ApiConfig } from "./config";
 import { ProgressBus } from "./jobs/progress-bus";
 import { Queues } from "./jobs/queues";
@@ -85,8 +85,15 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
   // While Redis is away every client retries (and every worker reports it) several times a
   // second: one line when it goes, one with the count when it is back.
   const redisOutage = new OutageLog(logger, REDIS_AWAY);
-  const onRedisError = (err: unknown) =>
-    isOutage(err) ? redisOutage.failed(err) : logger.error({ err }, "Redis or queue error");
+  const onRedisError = (err: unknown) => {
+    if (isOutage(err)) redisOutage.failed(err);
+    else if (isLostJob(err))
+      logger.warn(
+        { error: (err as Error).message },
+        "a running job's state is gone from Redis (restarted empty?); the sweeper enqueues its work again",
+      );
+    else logger.error({ err }, "Redis or queue error");
+  };
   redis.on("error", onRedisError);
   redis.on("ready", () => redisOutage.recovered());
   const prefix = config.ODOO_SAAS_QUEUE_PREFIX;

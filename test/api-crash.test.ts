@@ -83,7 +83,10 @@ it("a worker SIGKILLed mid-operation: the tenant converges once a new worker run
     )
   ).rows;
   expect(ops).toEqual([
-    { status: "abandoned", error: "interrupted: the API stopped while it ran" },
+    {
+      status: "abandoned",
+      error: "interrupted: its process stopped or lost the database before recording how it ended",
+    },
     { status: "succeeded", error: null },
   ]);
   // Said once, with the reason, so an operator can tell an abandoned run from a failed one.
@@ -93,7 +96,7 @@ it("a worker SIGKILLed mid-operation: the tenant converges once a new worker run
       level: 40,
       tenantId: "crash-co",
       type: "up",
-      reason: "interrupted: the API stopped while it ran",
+      reason: "interrupted: its process stopped or lost the database before recording how it ended",
     }),
   ]);
 });

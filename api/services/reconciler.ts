@@ -152,8 +152,10 @@ export class Reconciler {
         outputs = result.outputs;
         changes = result.changes;
       }
-      await this.d.operations.finish(op.id, "succeeded", { changes });
-      await this.d.tenants.recordObserved(t.id, generation, t.desiredState, outputs);
+      await this.d.tenants.recordApplied(t.id, generation, t.desiredState, outputs, {
+        id: op.id,
+        changes,
+      });
       this.d.metrics.operations.inc({ type, result: "succeeded" });
       onProgress({ kind: "operation-finished", status: "succeeded" });
       log.info({ changes }, "operation succeeded");

@@ -73,7 +73,7 @@ export class BackupStore {
   ): Promise<BackupRecord> {
     await this.pool.query(
       `UPDATE backups SET status = 'abandoned', finished_at = now(),
-         error = 'interrupted: the API stopped while it ran' WHERE tenant_id = $1 AND status = 'running'`,
+         error = 'interrupted: its process stopped or lost the database before recording how it ended' WHERE tenant_id = $1 AND status = 'running'`,
       [tenantId],
     );
     const r = await this.pool.query(

@@ -53,7 +53,7 @@ export class OperationStore {
   ): Promise<Operation> {
     const abandoned = await this.pool.query(
       `UPDATE operations SET status = 'abandoned', finished_at = now(),
-         error = coalesce(error, 'interrupted: the API stopped while it ran')
+         error = coalesce(error, 'interrupted: its process stopped or lost the database before recording how it ended')
        WHERE tenant_id = $1 AND status = 'running' RETURNING id, type, started_at, error`,
       [tenantId],
     );

@@ -405,16 +405,25 @@ export class TenantStore {
   }
 
   /** Records a successful reconcile of `generation` (never moves the observed generation back). */
-  async recordObserved(
+  /**
+   * A generation applied, and the operation that applied it succeeded: one statement, so a crash
+   * or a lost connection can never keep one without the other (a succeeded run not counted as
+   * applied would run again).
+   */
+  async recordApplied(
     id: string,
     generation: number,
     state: DesiredState,
     outputs: Record<string, unknown> | null,
+    operation: { id: string; changes: Record<string, number> },
   ) {
     await this.pool.query(
-      `UPDATE tenants SET observed_generation = GREATEST(observed_generation, $2), observed_state = $3,
+      `WITH op AS (
+         UPDATE operations SET status = 'succeeded', finished_at = now(), changes = $6
+         WHERE id = $5)
+       UPDATE tenants SET observed_generation = GREATEST(observed_generation, $2), observed_state = $3,
          outputs = $4, last_error = NULL, updated_at = now() WHERE id = $1`,
-      [id, generation, state, outputs],
+      [id, generation, state, outputs, operation.id, operation.changes],
     );
   }
 
