@@ -110,6 +110,15 @@ export class ApiHarness {
     });
   }
 
+  /** A tenant's operations, oldest first (type and status). */
+  async operations(tenantId: string): Promise<{ type: string; status: string }[]> {
+    const r = await this.runtime.pool.query(
+      "SELECT type, status FROM operations WHERE tenant_id = $1 ORDER BY started_at",
+      [tenantId],
+    );
+    return r.rows;
+  }
+
   async stop(): Promise<void> {
     await this.runtime?.close();
     await Promise.all([this.options.killbill ? undefined : this.killbill.stop(), this.smtp.stop()]);

@@ -2,52 +2,17 @@
 // built here, on a loopback port, removed under it): webhooks and admin calls are still answered
 // and stored, the outage is logged once with a count instead of a line per retry, and after it the
 // sweeper finds every stored change again: each tenant converges, once, and the schedules are back.
-import Docker from "dockerode";
-import { Redis } from "ioredis";
 import request from "supertest";
-import { readLocalImages } from "../stacks/platform/local-platform";
 import { ADMIN_TOKEN, ApiHarness, WEBHOOK_SECRET, eventually } from "./api-harness";
+import { RedisContainer } from "./helpers/redis-container";
 import { notification } from "./killbill-stand-in";
 
-const docker = new Docker();
-const PORT = 16379;
-const NAME = "odoo-saas-outage-redis";
+const redis = new RedisContainer(16379);
 const logs: Record<string, any>[] = [];
 const h = new ApiHarness({
-  env: { REDIS_URL: `redis://127.0.0.1:${PORT}` },
+  env: { REDIS_URL: redis.url },
   logTo: { write: (line) => void logs.push(JSON.parse(line)) },
 });
-
-/** A Redis without persistence: removing it loses everything it held. */
-async function startRedis(): Promise<void> {
-  const c = await docker.createContainer({
-    name: NAME,
-    Image: readLocalImages().ODOO_SAAS_REDIS_IMAGE,
-    Cmd: ["redis-server", "--save", "", "--appendonly", "no"],
-    HostConfig: { PortBindings: { "6379/tcp": [{ HostIp: "127.0.0.1", HostPort: String(PORT) }] } },
-    ExposedPorts: { "6379/tcp": {} },
-  });
-  await c.start();
-  await eventually(
-    async () => {
-      const r = new Redis(PORT, "127.0.0.1", { lazyConnect: true, maxRetriesPerRequest: 0 });
-      r.on("error", () => undefined);
-      try {
-        await r.connect();
-        return (await r.ping()) === "PONG";
-      } finally {
-        r.disconnect();
-      }
-    },
-    30000,
-    "Redis",
-  );
-}
-const removeRedis = () =>
-  docker
-    .getContainer(NAME)
-    .remove({ force: true })
-    .catch(() => undefined);
 
 const api = () => request(h.runtime.url!);
 const admin = (r: request.Test) => r.set("Authorization", `Bearer ${ADMIN_TOKEN}`);
@@ -66,13 +31,7 @@ const converged = (id: string, state: string) =>
     120000,
     `${id} ${state}`,
   );
-const operations = async (id: string) =>
-  (
-    await h.runtime.pool.query(
-      "SELECT type, status FROM operations WHERE tenant_id = $1 ORDER BY started_at",
-      [id],
-    )
-  ).rows;
+const operations = (id: string) => h.operations(id);
 const created = (tenantId: string) => {
   const sub = h.killbill.subscribe({
     tenantId,
@@ -88,20 +47,19 @@ const created = (tenantId: string) => {
 };
 
 beforeAll(async () => {
-  await removeRedis();
-  await startRedis();
+  await redis.start();
   await h.start();
 }, 120000);
 afterAll(async () => {
   await h.stop().catch(() => undefined);
-  await removeRedis();
+  await redis.remove();
 }, 60000);
 
 it("Redis down 20 s with its data lost: answered meanwhile, logged once, every change applied once after", async () => {
   expect((await hook(created("before-co"))).status).toBe(200);
   await converged("before-co", "active");
 
-  await removeRedis();
+  await redis.remove();
   const wentAway = Date.now();
   const during = created("during-co");
   for (let i = 0; i < 3; i++) {
@@ -125,7 +83,7 @@ it("Redis down 20 s with its data lost: answered meanwhile, logged once, every c
   expect(ready.body.checks.redis).toMatch(/^failing/);
 
   await new Promise((r) => setTimeout(r, Math.max(0, 20000 - (Date.now() - wentAway))));
-  await startRedis(); // empty: every queued job is gone
+  await redis.start(); // empty: every queued job is gone
 
   await Promise.all([
     converged("during-co", "active"),

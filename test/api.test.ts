@@ -25,13 +25,7 @@ const converged = (id: string, state: string) =>
     90000,
     `${id} ${state}`,
   );
-const operations = async (id: string) =>
-  (
-    await h.runtime.pool.query(
-      "SELECT type, status FROM operations WHERE tenant_id = $1 ORDER BY started_at",
-      [id],
-    )
-  ).rows;
+const operations = (id: string) => h.operations(id);
 const mailsTo = (address: string) => h.smtp.messages.filter((m) => m.to.includes(address));
 /** An account with one subscription in a bundle keyed by the tenant id (Kill Bill stand-in). */
 const subscribe = (tenantId: string, customer: string, email: string, planName: string) =>

@@ -1,8 +1,6 @@
-// The soak's own PostgreSQL (the API's store and the Pulumi state backend) and Redis, as
-// containers of the images built here on loopback ports, so faults can take them away: PostgreSQL
-// is stopped and started again (its data kept), Redis is removed and started empty (its data lost).
+// The soak's own PostgreSQL (the API's store and the Pulumi state backend), a container of the
+// image built here on a loopback port, so a fault can stop it and start it again (data kept).
 import Docker from "dockerode";
-import { Redis } from "ioredis";
 import { Client } from "pg";
 import { readLocalImages } from "../../stacks/platform/local-platform";
 import { eventually } from "../api-harness";
@@ -64,45 +62,6 @@ export class SoakPostgres {
     await docker.getContainer(this.name).start();
     await this.answers();
   }
-  remove = () =>
-    docker
-      .getContainer(this.name)
-      .remove({ force: true })
-      .catch(() => undefined);
-}
-
-export class SoakRedis {
-  constructor(readonly port: number) {}
-  get name(): string {
-    return `odoo-saas-soak-redis-${this.port}`;
-  }
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  /** A Redis without persistence: started again after `remove`, it holds nothing. */
-  async start(): Promise<void> {
-    await replace(this.name, {
-      Image: readLocalImages().ODOO_SAAS_REDIS_IMAGE,
-      Cmd: ["redis-server", "--save", "", "--appendonly", "no"],
-      ...published(this.port, 6379),
-    });
-    await eventually(
-      async () => {
-        const r = new Redis(this.port, "127.0.0.1", { lazyConnect: true, maxRetriesPerRequest: 0 });
-        r.on("error", () => undefined);
-        try {
-          await r.connect();
-          return (await r.ping()) === "PONG";
-        } finally {
-          r.disconnect();
-        }
-      },
-      30000,
-      "Redis",
-    );
-  }
-
   remove = () =>
     docker
       .getContainer(this.name)

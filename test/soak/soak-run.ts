@@ -12,7 +12,8 @@ import { KB_AUTH, KillBillStandIn } from "../killbill-stand-in";
 import { SmtpReceiver } from "../smtp-receiver";
 import { SoakApiProcess } from "./api-process";
 import { KillBillTraffic, seeded, type Delivery } from "./kill-bill-traffic";
-import { SoakPostgres, SoakRedis } from "./services";
+import { RedisContainer } from "../helpers/redis-container";
+import { SoakPostgres } from "./services";
 
 export type Fault = "crash" | "redis" | "postgres";
 
@@ -75,7 +76,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
   const log = o.log ?? (() => undefined);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "odoo-saas-soak-"));
   const pg = new SoakPostgres(o.ports.postgres);
-  const redis = new SoakRedis(o.ports.redis);
+  const redis = new RedisContainer(o.ports.redis);
   const kb = new KillBillStandIn();
   const smtp = new SmtpReceiver();
   await Promise.all([pg.start(), redis.start(), kb.start(), smtp.start()]);
