@@ -2,7 +2,7 @@ import { dockerEngineUnreachable } from "./docker-engine";
 import * as pulumi from "@pulumi/pulumi";
 import { toProgressEvent } from "./progress";
 import { engineErrors, redactor, tail, urlPasswords } from "./redact";
-import { lockHolders, locksAreStale } from "./stale-lock";
+import { holderAlive, lockHolders, locksAreStale, processStartedAt } from "./stale-lock";
 import { maskSecrets } from "./up-from-events";
 
 describe("redactor", () => {
@@ -52,6 +52,13 @@ describe("engineErrors", () => {
 });
 
 describe("stale locks", () => {
+  it("a pid reused by a process started after the lock was taken is not its holder", () => {
+    const self = processStartedAt(process.pid)!;
+    expect(Math.abs(self - (Date.now() - process.uptime() * 1000))).toBeLessThan(2000);
+    expect(holderAlive(process.pid, new Date(self + 60_000).toISOString())).toBe(true);
+    expect(holderAlive(process.pid, new Date(self - 60_000).toISOString())).toBe(false);
+    expect(holderAlive(999_999_999, new Date().toISOString())).toBe(false);
+  });
   const message =
     "error: the stack is currently locked by 2 lock(s).\n" +
     "  file:///s/.pulumi/locks/organization/p/s/1.json: created by root@vm (pid 4242) at 2026-11-23T00:55:07Z\n" +

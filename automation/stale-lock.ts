@@ -31,6 +31,29 @@ export function processAlive(pid: number): boolean {
   }
 }
 
+/** When a process started (ms since the epoch), from Linux's /proc; undefined if unknown. */
+export function processStartedAt(pid: number): number | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const ticks = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
+    const boot = Number(/^btime (\d+)$/m.exec(fs.readFileSync("/proc/stat", "utf8"))![1]);
+    return (boot + ticks / 100) * 1000; // /proc counts in USER_HZ, 100 on Linux
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether the process that took a lock at `at` still runs. A process with its pid that started
+ * after the lock was taken is another one (pids are reused, within minutes on a busy host).
+ */
+export function holderAlive(pid: number, at: string): boolean {
+  if (!processAlive(pid)) return false;
+  const started = processStartedAt(pid);
+  const taken = Date.parse(at);
+  return started === undefined || Number.isNaN(taken) || started <= taken + 1000;
+}
+
 /**
  * The stale-lock rule: a lock may be cleared only when every holder was a process on this very
  * host that no longer exists. A lock from another host, or from a live process, is never
@@ -39,7 +62,7 @@ export function processAlive(pid: number): boolean {
 export function locksAreStale(
   holders: LockHolder[],
   hostname = os.hostname(),
-  alive: (pid: number) => boolean = processAlive,
+  alive: (pid: number, at: string) => boolean = holderAlive,
 ): boolean {
-  return holders.length > 0 && holders.every((h) => h.host === hostname && !alive(h.pid));
+  return holders.length > 0 && holders.every((h) => h.host === hostname && !alive(h.pid, h.at));
 }

@@ -50,6 +50,8 @@ export interface SoakReport {
   mismatches: string[];
   convergedAfterSeconds: number;
   operations: { succeeded: number; failed: number; abandoned: number; running: number };
+  /** What the failed and abandoned operations said (distinct, the first 5). */
+  operationErrors: string[];
   /** A generation applied twice, or two engine runs of one tenant at once (must be none). */
   duplicateApplies: number;
   overlappingRuns: number;
@@ -258,6 +260,13 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
         mismatches: mismatches.slice(0, 10),
         convergedAfterSeconds,
         operations: await operationCounts(pg),
+        operationErrors: (
+          await pg.query(
+            "api",
+            `SELECT DISTINCT left(error, 300) AS e FROM operations
+              WHERE status IN ('failed', 'abandoned') LIMIT 5`,
+          )
+        ).map((r) => r.e as string),
         duplicateApplies: Number(
           (
             await pg.query(
@@ -339,7 +348,8 @@ async function compare(pg: SoakPostgres, expected: Map<string, { state: string; 
     .query(
       "api",
       `SELECT id, desired_state, observed_state, desired_generation, observed_generation,
-              spec->>'plan' AS plan, outputs->>'plan' AS applied_plan FROM tenants`,
+              spec->>'plan' AS plan, outputs->>'plan' AS applied_plan, failed_generation,
+              last_error FROM tenants`,
     )
     .catch(() => []);
   const byId = new Map(rows.map((r) => [r.id as string, r]));
@@ -353,7 +363,9 @@ async function compare(pg: SoakPostgres, expected: Map<string, { state: string; 
       );
     else if (t.observed_generation !== t.desired_generation || t.observed_state !== t.desired_state)
       out.push(
-        `${id}: observed ${t.observed_state}@${t.observed_generation} of ${t.desired_state}@${t.desired_generation}`,
+        `${id}: observed ${t.observed_state}@${t.observed_generation} of ${t.desired_state}@${t.desired_generation}` +
+          (t.failed_generation ? ` (gave up on ${t.failed_generation})` : "") +
+          (t.last_error ? `: ${String(t.last_error).slice(0, 300)}` : ""),
       );
     else if (t.applied_plan !== want.plan) out.push(`${id}: stack applied ${t.applied_plan}`);
   }
