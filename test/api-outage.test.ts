@@ -1,7 +1,8 @@
 // The API while its PostgreSQL is down: a store of its own (the PostgreSQL image built here, on a
-// loopback port) is stopped under it. Webhooks and admin calls answer 503 with Retry-After (so Kill
-// Bill retries and nothing is acknowledged without being stored), the outage is logged once with
-// its count instead of an error per request, and everything works again when it returns.
+// loopback port) is stopped under it for 20 s. Webhooks and admin calls answer 503 with Retry-After
+// (so Kill Bill retries and nothing is acknowledged without being stored), the outage is logged
+// once with its count instead of an error per request, a connection held through it breaks
+// without taking the process down, and everything works again when it returns.
 import Docker from "dockerode";
 import request from "supertest";
 import { AdvisoryLocks } from "../api/store/advisory-locks";
@@ -74,6 +75,7 @@ describe("PostgreSQL down under the API", () => {
     );
     await new Promise((r) => setTimeout(r, 200));
     await db.stop({ t: 2 });
+    const wentAway = Date.now();
 
     const refused = await Promise.all(Array.from({ length: 10 }, () => hook()));
     for (const res of refused) {
@@ -85,6 +87,8 @@ describe("PostgreSQL down under the API", () => {
       .get("/admin/tenants")
       .set("Authorization", `Bearer ${ADMIN_TOKEN}`);
     expect(adminCall.status).toBe(503);
+    // Down for 20 s in all: the process lives through it with its lock's connection broken.
+    await new Promise((r) => setTimeout(r, Math.max(0, 20000 - (Date.now() - wentAway))));
 
     await db.start();
     await storeAnswers();
