@@ -59,9 +59,10 @@ export function openApiDocument() {
   r.registerPath({
     method: "get",
     path: "/admin/tenants",
-    summary: "List tenants",
+    summary: "List tenants, a page at a time (in id order), with filters",
     security,
-    responses: { 200: json(z.array(s.tenantView), "tenants"), 401: errors[401] },
+    request: { query: s.listTenantsQuery },
+    responses: { 200: json(s.tenantPage, "a page of tenants"), ...errors },
   });
   r.registerPath({
     method: "post",

@@ -93,6 +93,38 @@ export const tenantView = z
   })
   .openapi("Tenant");
 
+export const tenantPage = z
+  .object({
+    tenants: z.array(tenantView),
+    /** Pass as `cursor` for the next page; null on the last one. */
+    nextCursor: z.string().nullable(),
+  })
+  .openapi("TenantPage");
+
+const TENANT_ID = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+
+/** GET /admin/tenants: a page size, the cursor of the previous page, filters; nothing else. */
+export const listTenantsQuery = z
+  .strictObject({
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+    cursor: z
+      .string()
+      .max(100)
+      .refine((c) => {
+        const id = Buffer.from(c, "base64url").toString();
+        return id.length <= 63 && TENANT_ID.test(id);
+      }, "not a cursor this API gave out")
+      .optional(),
+    state: z.enum(["active", "suspended", "terminated", "deleted"]).optional(),
+    plan: z
+      .string()
+      .regex(/^[a-z0-9-]{1,40}$/, "a plan name")
+      .optional(),
+    lagging: z.enum(["true", "false"]).optional(),
+    failed: z.enum(["true", "false"]).optional(),
+  })
+  .openapi("ListTenantsQuery");
+
 export const billingTransitionView = z
   .object({
     from: z.enum(BILLING_STATUSES).nullable(),

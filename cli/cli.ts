@@ -149,6 +149,19 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
 
   // Backups and restores run in the API (serialized with the tenant's other operations).
   const adminApi = () => AdminApi.fromEnv(deps.env);
+  /** Every tenant the API knows, page after page, in id order. */
+  const everyTenant = async <V>(): Promise<V[]> => {
+    const all: V[] = [];
+    for (let cursor: string | null = null; ;) {
+      const page: { tenants: V[]; nextCursor: string | null } = await adminApi().call(
+        "GET",
+        `/admin/tenants?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+      );
+      all.push(...page.tenants);
+      cursor = page.nextCursor;
+      if (!cursor) return all;
+    }
+  };
   const runOperation = async (queued: { id: string }, o: { json?: boolean }) => {
     err(`operation ${queued.id} queued`);
     const op = await adminApi().follow(queued.id, (status) =>
@@ -176,7 +189,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
       };
       const views = id
         ? [await adminApi().call<View>("GET", `/admin/tenants/${id}`)]
-        : await adminApi().call<View[]>("GET", "/admin/tenants");
+        : await everyTenant<View>();
       if (o.json) json(views);
       else
         for (const v of views)

@@ -3,6 +3,7 @@ import { NotFoundError } from "../errors";
 import { bearerAuth, handle, parse } from "../http";
 import type { OperationEvent, ProgressBus } from "../jobs/progress-bus";
 import {
+  listTenantsQuery,
   createTenantBody,
   deleteQuery,
   exportQuery,
@@ -11,7 +12,7 @@ import {
   restoreBody,
   tenantIdParam,
 } from "../schemas";
-import type { TenantService } from "../services/tenant-service";
+import { decodeCursor, type TenantService } from "../services/tenant-service";
 import type { OperationStore } from "../store/operation-store";
 
 export interface AdminDeps {
@@ -33,7 +34,19 @@ export function adminRoutes(d: AdminDeps): Router {
 
   r.get(
     "/admin/tenants",
-    handle(async (_req, res) => res.json(await d.service.list())),
+    handle(async (req, res) => {
+      const q = parse(listTenantsQuery, req.query);
+      res.json(
+        await d.service.list({
+          limit: q.limit,
+          after: q.cursor === undefined ? undefined : decodeCursor(q.cursor),
+          state: q.state,
+          plan: q.plan,
+          lagging: q.lagging === "true",
+          failed: q.failed === "true",
+        }),
+      );
+    }),
   );
   r.post(
     "/admin/tenants",

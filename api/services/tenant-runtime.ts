@@ -22,6 +22,21 @@ export class TenantRuntime {
     this.docker = docker ?? new Docker();
   }
 
+  private recent?: { at: number; seen: Promise<Map<string, RuntimeObservation>> };
+
+  /**
+   * What the admin views show: one engine reading shared by every request within `maxAgeMs`
+   * (concurrent requests wait for the same one), so a busy admin API does not keep the engine busy.
+   */
+  observeAllRecent(maxAgeMs = 2000): Promise<Map<string, RuntimeObservation>> {
+    if (!this.recent || Date.now() - this.recent.at > maxAgeMs) {
+      const seen = this.observeAll();
+      this.recent = { at: Date.now(), seen };
+      seen.catch(() => (this.recent = undefined)); // a failed reading is not kept
+    }
+    return this.recent.seen;
+  }
+
   /** Every runtime at once (two engine calls whatever the fleet's size), by name. */
   async observeAll(): Promise<Map<string, RuntimeObservation>> {
     const seen = new Map<string, RuntimeObservation>();

@@ -5,7 +5,13 @@ import type { Queues } from "../jobs/queues";
 import type { Operation, OperationStore } from "../store/operation-store";
 import { effectiveState } from "../killbill/binding";
 import type { BillingProblem, BillingProblemStore } from "../store/billing-problem-store";
-import type { DesiredState, SuspendReason, Tenant, TenantStore } from "../store/tenant-store";
+import type {
+  DesiredState,
+  SuspendReason,
+  Tenant,
+  TenantPageQuery,
+  TenantStore,
+} from "../store/tenant-store";
 import type { BillingSync } from "./billing-sync";
 import type { SharedDatabaseCapacity } from "./database-capacity";
 import type { PreviewOutcome, TenantStacks } from "../../automation";
@@ -77,7 +83,8 @@ export class TenantService {
       const counts: Record<string, number> = Object.fromEntries(
         INSTANCE_STATUSES.map((s) => [s, 0]),
       );
-      for (const t of await this.list()) counts[t.status]++;
+      const [tenants, seen] = await Promise.all([d.tenants.list(), this.observed()]);
+      for (const t of tenants) counts[instanceStatus(t, runtimeOf(t, seen))]++;
       return counts;
     };
     d.metrics.billingStatusSource.count = () => d.tenants.countByBillingStatus();
@@ -89,7 +96,7 @@ export class TenantService {
 
   /** The engine's view of every runtime; none (status from the last operation) if it cannot be read. */
   private observed(): Promise<Map<string, RuntimeObservation> | undefined> {
-    return this.d.runtime.observeAll().catch(() => undefined);
+    return this.d.runtime.observeAllRecent().catch(() => undefined);
   }
 
   /** Subscriptions that bill a customer without an instance of them. */
@@ -113,14 +120,14 @@ export class TenantService {
     return viewOf(t, op, seen);
   }
 
-  /** Every tenant with its last operation, in two queries whatever the fleet's size. */
-  async list(): Promise<TenantView[]> {
-    const [tenants, latest, seen] = await Promise.all([
-      this.d.tenants.list(),
-      this.d.operations.latestByTenant(),
-      this.observed(),
-    ]);
-    return tenants.map((t) => viewOf(t, latest.get(t.id), seen));
+  /** One page of tenants with their last operations: two queries whatever the fleet's size. */
+  async list(q: TenantPageQuery): Promise<{ tenants: TenantView[]; nextCursor: string | null }> {
+    const [{ tenants, more }, seen] = await Promise.all([this.d.tenants.page(q), this.observed()]);
+    const latest = await this.d.operations.latestFor(tenants.map((t) => t.id));
+    return {
+      tenants: tenants.map((t) => viewOf(t, latest.get(t.id), seen)),
+      nextCursor: more ? encodeCursor(tenants[tenants.length - 1].id) : null,
+    };
   }
 
   async get(id: string): Promise<Tenant> {
@@ -259,14 +266,23 @@ export class TenantService {
   }
 }
 
+/** A page cursor: opaque to clients (the last id of the page, base64url). */
+export const encodeCursor = (lastId: string) => Buffer.from(lastId).toString("base64url");
+export const decodeCursor = (cursor: string) => Buffer.from(cursor, "base64url").toString();
+
+/** What the engine says of the tenant's runtime; undefined when it could not be asked. */
+function runtimeOf(t: Tenant, seen: Map<string, RuntimeObservation> | undefined) {
+  const runtimeName =
+    typeof t.outputs?.runtimeName === "string" ? t.outputs.runtimeName : undefined;
+  return seen && runtimeName ? (seen.get(runtimeName) ?? "missing") : undefined;
+}
+
 function viewOf(
   t: Tenant,
   op: Operation | undefined,
   seen: Map<string, RuntimeObservation> | undefined,
 ): TenantView {
-  const runtimeName =
-    typeof t.outputs?.runtimeName === "string" ? t.outputs.runtimeName : undefined;
-  const runtime = seen && runtimeName ? (seen.get(runtimeName) ?? "missing") : undefined;
+  const runtime = runtimeOf(t, seen);
   return {
     id: t.id,
     customerId: t.customerId,

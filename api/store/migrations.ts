@@ -192,6 +192,13 @@ const MIGRATIONS: { id: number; sql: string }[] = [
       CREATE INDEX payment_failures_account ON payment_failures (account_id);
     `,
   },
+  {
+    id: 6,
+    sql: `
+      -- The admin list's filtered pages: by state (and plan) in id order, without a scan.
+      CREATE INDEX tenants_state_plan ON tenants (desired_state, (spec->>'plan'), id);
+    `,
+  },
 ];
 
 export async function migrate(pool: Pool): Promise<number[]> {

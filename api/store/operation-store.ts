@@ -130,10 +130,13 @@ export class OperationStore {
     return r.rows[0] ? row(r.rows[0]) : undefined;
   }
 
-  /** The latest operation of every tenant. */
-  async latestByTenant(): Promise<Map<string, Operation>> {
+  /** The latest operation of each of these tenants (one index scan per tenant). */
+  async latestFor(tenantIds: string[]): Promise<Map<string, Operation>> {
     const r = await this.pool.query(
-      "SELECT DISTINCT ON (tenant_id) * FROM operations ORDER BY tenant_id, started_at DESC",
+      `SELECT o.* FROM unnest($1::text[]) AS t(id)
+         CROSS JOIN LATERAL (SELECT * FROM operations WHERE tenant_id = t.id
+                             ORDER BY started_at DESC LIMIT 1) o`,
+      [tenantIds],
     );
     return new Map(r.rows.map((x) => [x.tenant_id as string, row(x)]));
   }

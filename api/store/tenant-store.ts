@@ -18,6 +18,18 @@ export type DesiredState = "active" | "suspended" | "terminated" | "deleted";
 export type SuspendReason = "overdue" | "paused" | "operator" | "payment_failed";
 
 /** The desired spec of a tenant without its state (state is kept apart, as billing moves it). */
+export interface TenantPageQuery {
+  /** The last id of the previous page. */
+  after?: string;
+  limit: number;
+  state?: DesiredState;
+  plan?: string;
+  /** Only tenants whose observed generation lags the desired one. */
+  lagging?: boolean;
+  /** Only tenants whose last reconcile failed. */
+  failed?: boolean;
+}
+
 export interface TenantDesiredSpec {
   plan: string;
   odooVersion: string;
@@ -393,6 +405,25 @@ export class TenantStore {
 
   async list(): Promise<Tenant[]> {
     return (await this.pool.query("SELECT * FROM tenants ORDER BY id")).rows.map(row);
+  }
+
+  /**
+   * One page of tenants in id order after `after` (keyset: each page costs the same whatever the
+   * fleet's size), filtered. One more row than asked is read to tell whether a next page exists.
+   */
+  async page(q: TenantPageQuery): Promise<{ tenants: Tenant[]; more: boolean }> {
+    const r = await this.pool.query(
+      `SELECT * FROM tenants
+        WHERE ($1::text IS NULL OR id > $1)
+          AND ($2::text IS NULL OR desired_state = $2)
+          AND ($3::text IS NULL OR spec->>'plan' = $3)
+          AND (NOT $4 OR observed_generation < desired_generation)
+          AND (NOT $5 OR last_error IS NOT NULL)
+        ORDER BY id LIMIT $6`,
+      [q.after ?? null, q.state ?? null, q.plan ?? null, !!q.lagging, !!q.failed, q.limit + 1],
+    );
+    const rows = r.rows.map(row);
+    return { tenants: rows.slice(0, q.limit), more: rows.length > q.limit };
   }
 
   /** Tenants whose observed generation lags the desired one (what the sweeper re-enqueues). */
