@@ -14,6 +14,8 @@ import { Workers } from "./jobs/workers";
 import { KillBillClient } from "./killbill/client";
 import { createLogger, type Logger } from "./logger";
 import { Mailer } from "./mail/mailer";
+import { Outbox } from "./mail/outbox";
+import { MailOutboxStore } from "./store/mail-outbox-store";
 import { createMetrics } from "./metrics";
 import { BillingSync } from "./services/billing-sync";
 import { Reconciler } from "./services/reconciler";
@@ -110,6 +112,8 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
   const runner = new StackRunner(config.automation);
   const stacks = new TenantStacks(runner, opts.programFor);
   const problems = new BillingProblemStore(pool);
+  const outbox = new MailOutboxStore(pool);
+  const mail = new Outbox(outbox, queues);
   const killbill = new KillBillClient({
     url: config.KILLBILL_URL,
     username: config.KILLBILL_USERNAME,
@@ -135,6 +139,7 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
     killbill,
     catalog,
     queues,
+    mail,
     metrics,
     logger,
     operatorEmail: config.OPERATOR_EMAIL,
@@ -197,6 +202,7 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
         operations,
         stacks,
         queues,
+        mail,
         progress,
         metrics,
         logger,
@@ -207,6 +213,8 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
       backupConcurrency: config.BACKUP_CONCURRENCY,
       billing,
       mailer,
+      mail,
+      outbox,
       tenants,
       inbox,
       metrics,

@@ -26,10 +26,15 @@ export type MaintenanceTask =
 export interface MaintenanceJob {
   task: MaintenanceTask;
 }
-export interface MailJob {
+/** A mail as it is written (api/mail/messages.ts) and kept in the outbox until sent. */
+export interface Mail {
   to: string;
   subject: string;
   text: string;
+}
+/** Send the outbox's mail `outboxId` (the mail itself lives in PostgreSQL, not in Redis). */
+export interface MailJob {
+  outboxId: string;
 }
 
 /** The durable queues (Redis, BullMQ) and the one way each job is added. */
@@ -155,14 +160,22 @@ export class Queues {
     );
   }
 
-  /** Mail is retried on its own: a send failure never fails the operation that asked for it. */
-  async enqueueMail(mail: MailJob): Promise<void> {
-    await this.mail.add("mail", mail, {
-      attempts: 10,
-      backoff: { type: "exponential", delay: 10000 },
-      removeOnComplete: true,
-      removeOnFail: 1000,
-    });
+  /**
+   * Mail is retried on its own: a send failure never fails the operation that asked for it. One
+   * job per outbox row: adding it again while it waits or is kept as failed changes nothing.
+   */
+  async enqueueMail(outboxId: string): Promise<void> {
+    await this.mail.add(
+      "mail",
+      { outboxId },
+      {
+        jobId: `mail-${outboxId}`,
+        attempts: 10,
+        backoff: { type: "exponential", delay: 10000 },
+        removeOnComplete: true,
+        removeOnFail: 1000,
+      },
+    );
   }
 
   async depths(): Promise<Record<string, number>> {

@@ -1,6 +1,8 @@
 import { UnrecoverableError, Worker, type ConnectionOptions } from "bullmq";
 import type { Logger } from "../logger";
 import type { Mailer } from "../mail/mailer";
+import type { Outbox } from "../mail/outbox";
+import type { MailOutboxStore } from "../store/mail-outbox-store";
 import { operatorFailureMail } from "../mail/messages";
 import type { Metrics } from "../metrics";
 import type { BillingSync } from "../services/billing-sync";
@@ -32,6 +34,8 @@ export interface WorkerDeps {
   backupConcurrency: number;
   billing: BillingSync;
   mailer: Mailer;
+  mail: Outbox;
+  outbox: MailOutboxStore;
   tenants: TenantStore;
   inbox: InboxStore;
   metrics: Metrics;
@@ -83,7 +87,7 @@ export class Workers {
         generation !== undefined
           ? d.tenants.recordGaveUp(job.data.tenantId, generation)
           : undefined,
-        d.queues.enqueueMail(operatorFailureMail(d.operatorEmail, job.data.tenantId, err.message)),
+        d.mail.send(operatorFailureMail(d.operatorEmail, job.data.tenantId, err.message)),
       ]).catch((e) => d.logger.error({ err: e }, "giving up on reconcile not recorded"));
     });
     const inbox = new Worker<InboxJob>(INBOX_QUEUE, (job) => d.billing.process(job.data.inboxId), {
@@ -96,13 +100,19 @@ export class Workers {
         "webhook processing failed",
       ),
     );
-    const mail = new Worker<MailJob>(MAIL_QUEUE, (job) => d.mailer.send(job.data), {
-      ...base,
-      concurrency: 2,
-    });
+    const mail = new Worker<MailJob>(
+      MAIL_QUEUE,
+      async (job) => {
+        const unsent = await d.outbox.unsentMail(job.data.outboxId);
+        if (!unsent) return; // sent already (a job queued again by the sweeper)
+        await d.mailer.send(unsent);
+        await d.outbox.markSent(job.data.outboxId);
+      },
+      { ...base, concurrency: 2 },
+    );
     mail.on("failed", (job, err) =>
       d.logger.warn(
-        { subject: job?.data.subject, attempt: job?.attemptsMade, error: err.message },
+        { outboxId: job?.data.outboxId, attempt: job?.attemptsMade, error: err.message },
         "mail not sent",
       ),
     );
@@ -151,6 +161,8 @@ export class Workers {
     for (const id of lagging) await this.d.queues.enqueueReconcile(id);
     const pending = await this.d.inbox.pending();
     for (const id of pending) await this.d.queues.enqueueInbox(id);
+    // Mail whose job went missing (Redis lost it); one still queued or given up is left alone.
+    for (const id of await this.d.outbox.stale(10_000)) await this.d.queues.enqueueMail(id);
     for (const [queue, depth] of Object.entries(await this.d.queues.depths()))
       this.d.metrics.queueDepth.set({ queue }, depth);
     return { tenants: lagging.length, webhooks: pending.length };

@@ -1,5 +1,5 @@
 import nodemailer, { type Transporter } from "nodemailer";
-import type { MailJob } from "../jobs/queues";
+import type { Mail } from "../jobs/queues";
 
 /** Sends one mail over SMTP; failures throw so the mail job is retried with backoff. */
 export class Mailer {
@@ -22,7 +22,7 @@ export class Mailer {
     });
   }
 
-  async send(mail: MailJob): Promise<void> {
+  async send(mail: Mail): Promise<void> {
     await this.transport.sendMail({
       from: this.from,
       to: mail.to,

@@ -1,5 +1,5 @@
 import type { SuspendReason } from "../store/tenant-store";
-import type { MailJob } from "../jobs/queues";
+import type { Mail } from "../jobs/queues";
 import type { BillingNotice } from "../killbill/billing-notices";
 
 export type CustomerNotice =
@@ -15,7 +15,7 @@ export function customerMail(
     suspendReason?: SuspendReason | null;
     dataKeptUntil?: string | null;
   },
-): MailJob {
+): Mail {
   const url = t.url ?? `the address of instance ${t.id}`;
   const texts: Record<CustomerNotice, [string, string]> = {
     ready: [
@@ -77,7 +77,7 @@ export function billingMail(
     daysUntilSuspension: number;
     dataRetentionDays: number;
   },
-): MailJob {
+): Mail {
   const texts: Record<BillingNotice["kind"], () => [string, string]> = {
     payment_required: () => [
       `Payment due for your Odoo instance ${t.id}`,
@@ -121,7 +121,7 @@ export function billingMail(
 export function trialUsedMail(
   to: string,
   t: { tenantId: string; plan: string; returning: boolean; refused: boolean },
-): MailJob {
+): Mail {
   return {
     to,
     subject: t.refused
@@ -140,7 +140,7 @@ export function trialUsedMail(
 export function billingProblemMail(
   to: string,
   p: { subscriptionId: string; accountId: string | null; tenantId: string | null; problem: string },
-): MailJob {
+): Mail {
   return {
     to,
     subject: `[odoo-saas] billing problem: subscription ${p.subscriptionId}`,
@@ -156,7 +156,7 @@ export function operatorFailureMail(
   tenantId: string,
   error: string,
   operationId?: string,
-): MailJob {
+): Mail {
   return {
     to,
     subject: `[odoo-saas] reconcile of ${tenantId} failed`,

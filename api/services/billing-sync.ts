@@ -7,6 +7,7 @@ import { factsFromBilling } from "../killbill/desired-state";
 import { decideBilling, type BillingFacts } from "../killbill/binding";
 import { RELEVANT_EVENT_TYPES } from "../killbill/notification";
 import type { Queues } from "../jobs/queues";
+import type { Outbox } from "../mail/outbox";
 import type { Logger } from "../logger";
 import { billingMail, billingProblemMail, trialUsedMail } from "../mail/messages";
 import type { Metrics } from "../metrics";
@@ -31,6 +32,7 @@ export interface BillingSyncDeps {
   killbill: KillBillClient;
   catalog: Catalog;
   queues: Queues;
+  mail: Outbox;
   metrics: Metrics;
   logger: Logger;
   operatorEmail: string;
@@ -261,7 +263,7 @@ export class BillingSync {
       plan.trialOnly ? "trial refused" : "trial skipped: started paid",
     );
     if (account.email)
-      await this.d.queues.enqueueMail(
+      await this.d.mail.send(
         trialUsedMail(account.email, {
           tenantId: facts.tenantId,
           plan: plan.displayName,
@@ -289,7 +291,7 @@ export class BillingSync {
     }
     const { warningAfterDays, suspendAfterDays } = billingPolicy.overdue;
     for (const notice of notices)
-      await this.d.queues.enqueueMail(
+      await this.d.mail.send(
         billingMail(notice, {
           id: after.id,
           adminEmail: after.spec.adminEmail,
@@ -309,7 +311,7 @@ export class BillingSync {
   ): Promise<string> {
     const p = { subscriptionId, accountId, tenantId, problem };
     if (await this.d.problems.report(p)) {
-      await this.d.queues.enqueueMail(billingProblemMail(this.d.operatorEmail, p));
+      await this.d.mail.send(billingProblemMail(this.d.operatorEmail, p));
       await this.d.problems.markNotified(subscriptionId);
       this.d.logger.warn(p, "billing problem");
     }

@@ -3,6 +3,7 @@ import { EngineError, StackNotFoundError, type TenantStacks } from "../../automa
 import { InvalidTenantSpecError } from "../../stacks/tenant/tenant-spec";
 import type { ProgressBus } from "../jobs/progress-bus";
 import type { Queues } from "../jobs/queues";
+import type { Outbox } from "../mail/outbox";
 import type { Logger } from "../logger";
 import { customerMail, type CustomerNotice } from "../mail/messages";
 import type { Metrics } from "../metrics";
@@ -16,6 +17,7 @@ export interface ReconcilerDeps {
   operations: OperationStore;
   stacks: TenantStacks;
   queues: Queues;
+  mail: Outbox;
   progress: ProgressBus;
   metrics: Metrics;
   logger: Logger;
@@ -164,7 +166,7 @@ export class Reconciler {
         log.warn({ notice }, "customer not mailed: the tenant has no admin e-mail");
       else if (notice) {
         const url = typeof outputs?.url === "string" ? outputs.url : undefined;
-        await this.d.queues.enqueueMail(
+        await this.d.mail.send(
           customerMail(notice, {
             id: t.id,
             adminEmail: t.spec.adminEmail!,

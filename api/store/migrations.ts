@@ -199,6 +199,21 @@ const MIGRATIONS: { id: number; sql: string }[] = [
       CREATE INDEX tenants_state_plan ON tenants (desired_state, (spec->>'plan'), id);
     `,
   },
+  {
+    id: 7,
+    sql: `
+      -- Mail to send, kept until sent: the queue (Redis) holds only its id.
+      CREATE TABLE mail_outbox (
+        id bigserial PRIMARY KEY,
+        to_address text NOT NULL,
+        subject text NOT NULL,
+        body text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        sent_at timestamptz
+      );
+      CREATE INDEX mail_outbox_unsent ON mail_outbox (id) WHERE sent_at IS NULL;
+    `,
+  },
 ];
 
 export async function migrate(pool: Pool): Promise<number[]> {
