@@ -5,6 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Client } from "pg";
+import request from "supertest";
 import { loadConfig, type ApiConfig } from "../api/config";
 import { createLogger } from "../api/logger";
 import { startRuntime, type Runtime } from "../api/runtime";
@@ -110,6 +111,18 @@ export class ApiHarness {
     });
   }
 
+  /** Requests to the API over real HTTP. */
+  api() {
+    return request(this.runtime.url!);
+  }
+
+  /** Kill Bill's push of one notification, on the right callback path. */
+  hook(body: unknown) {
+    return this.api()
+      .post(`/webhooks/killbill/${WEBHOOK_SECRET}`)
+      .send(body as object);
+  }
+
   /** A tenant's operations, oldest first (type and status). */
   async operations(tenantId: string): Promise<{ type: string; status: string }[]> {
     const r = await this.runtime.pool.query(
@@ -129,6 +142,9 @@ export class ApiHarness {
     fs.rmSync(this.dataDir, { recursive: true, force: true });
   }
 }
+
+/** An admin request: the bearer token set. */
+export const asAdmin = (r: request.Test) => r.set("Authorization", `Bearer ${ADMIN_TOKEN}`);
 
 /** Polls until `check` returns a truthy value (or throws the last error after the timeout). */
 export async function eventually<T>(

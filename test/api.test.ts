@@ -1,20 +1,16 @@
 // The API over real HTTP (supertest) against real PostgreSQL and Redis, a real SMTP receiver,
 // a Kill Bill stand-in (test/killbill-stand-in.ts) and the real engine running the
 // provider-free stand-in tenant program.
-import request from "supertest";
-import { ADMIN_TOKEN, ApiHarness, WEBHOOK_SECRET, eventually } from "./api-harness";
+import { ApiHarness, asAdmin, eventually, WEBHOOK_SECRET } from "./api-harness";
 import { notification } from "./killbill-stand-in";
 
 const h = new ApiHarness();
 beforeAll(() => h.start(), 60000);
 afterAll(() => h.stop(), 60000);
 
-const api = () => request(h.runtime.url!);
-const admin = (r: request.Test) => r.set("Authorization", `Bearer ${ADMIN_TOKEN}`);
-const hook = (body: unknown) =>
-  api()
-    .post(`/webhooks/killbill/${WEBHOOK_SECRET}`)
-    .send(body as object);
+const api = () => h.api();
+const admin = asAdmin;
+const hook = (body: unknown) => h.hook(body);
 const tenant = async (id: string) => (await admin(api().get(`/admin/tenants/${id}`))).body;
 const converged = (id: string, state: string) =>
   eventually(
@@ -711,7 +707,7 @@ describe("admin API", () => {
     expect(byKey["repository-check"]).toMatchObject({ pattern: "0 5 * * 0" });
     // Tonight's run: one delayed backup per running tenant, at its own offset in the window.
     await h.runtime.queues.maintenance.add("nightly-backups", { task: "nightly-backups" });
-    const running = (await admin(api().get("/admin/tenants"))).body
+    const running = (await admin(api().get("/admin/tenants?limit=500"))).body.tenants
       .filter((t: any) => t.desiredState === "active" && t.observedState === "active")
       .map((t: any) => t.id)
       .sort();
