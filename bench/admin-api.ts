@@ -7,15 +7,11 @@
 import { ADMIN_TOKEN, ApiHarness } from "../test/api-harness";
 import { encodeCursor } from "../api/services/tenant-service";
 import { Worker } from "node:worker_threads";
-import { median, percentile } from "./stats";
+import { median, numberArg, percentile } from "./stats";
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const TENANTS = arg("tenants", 10000);
-const SECONDS = arg("seconds", 5);
-const CLIENTS = arg("clients", 16);
+const TENANTS = numberArg("tenants", 10000);
+const SECONDS = numberArg("seconds", 5);
+const CLIENTS = numberArg("clients", 16);
 const idOf = (n: number) => `bench-${String(n).padStart(5, "0")}`;
 
 /**

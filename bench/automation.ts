@@ -10,14 +10,10 @@ import { parseTenantSpec } from "../stacks/tenant/tenant-spec";
 import { providerFreeTenantProgram } from "../test/provider-free-program";
 import { bareCliInit, bareCliUp, type BareStack } from "./bare-cli";
 import { sampleRss } from "./rss-sampler";
-import { fmt, median } from "./stats";
+import { fmt, median, numberArg } from "./stats";
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const RUNS = arg("runs", 7);
-const STACKS = arg("stacks", 8);
+const RUNS = numberArg("runs", 7);
+const STACKS = numberArg("stacks", 8);
 const PASSPHRASE = "bench-automation-passphrase";
 
 const spec = (tenantId: string, plan = "basic") =>

@@ -15,17 +15,13 @@ import { BackupRepository } from "../backup/repository";
 import { TenantBackups, type TenantDataLocation } from "../backup/tenant-backups";
 import { readLocalImages } from "../stacks/platform/local-platform";
 import { startPostgresContainer, type PostgresContainer } from "../test/helpers/postgres-container";
-import { median } from "./stats";
+import { median, numberArg } from "./stats";
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const DB_MB = arg("db-mb", 200);
-const FILES_MB = arg("files-mb", 500);
-const RUNS = arg("runs", 3);
-const FLEET = arg("fleet", 50);
-const CONCURRENCY = arg("concurrency", 2);
+const DB_MB = numberArg("db-mb", 200);
+const FILES_MB = numberArg("files-mb", 500);
+const RUNS = numberArg("runs", 3);
+const FLEET = numberArg("fleet", 50);
+const CONCURRENCY = numberArg("concurrency", 2);
 const docker = new Docker();
 const image = readLocalImages().ODOO_SAAS_BACKUP_AGENT_IMAGE;
 const tag = `bench-bk-${process.pid}`;

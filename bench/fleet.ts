@@ -8,10 +8,9 @@ import { StackRunner, TenantStacks } from "../automation";
 import { fleetPreview, fleetUp, type FleetSpec } from "../automation/fleet";
 import { providerFreeTenantProgram } from "../test/provider-free-program";
 import { sampleRss } from "./rss-sampler";
-import { fmt } from "./stats";
+import { fmt, numberArg } from "./stats";
 
-const i = process.argv.indexOf("--stacks");
-const STACKS = i > 0 ? Number(process.argv[i + 1]) : 20;
+const STACKS = numberArg("stacks", 20);
 
 async function main() {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "bench-fleet-"));

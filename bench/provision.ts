@@ -20,16 +20,12 @@ import {
   sweepTenants,
   type E2EPlatform,
 } from "../test/e2e/platform";
-import { median } from "./stats";
+import { median, numberArg } from "./stats";
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const RUNS = arg("runs", 3);
-const TENANTS = arg("tenants", 20);
+const RUNS = numberArg("runs", 3);
+const TENANTS = numberArg("tenants", 20);
 /** Odoo's health check interval (Traefik routes a tenant once healthy); production default 10. */
-const HEALTH = arg("health-interval", 1);
+const HEALTH = numberArg("health-interval", 1);
 const PLAN = "trial";
 const docker = new Docker();
 const catalog = loadCatalog();

@@ -5,11 +5,7 @@
 // non-zero if any guarantee failed. Loopback only.
 // Run: npm run bench:soak [-- --tenants 200 --webhooks 5000 --seconds 300 --seed 1]
 import { runSoak, type SoakReport } from "../test/soak/soak-run";
-
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
+import { numberArg } from "./stats";
 
 /** What must hold at the end; each failed one is named. */
 function broken(r: SoakReport, webhooks: number): string[] {
@@ -33,16 +29,16 @@ function broken(r: SoakReport, webhooks: number): string[] {
 }
 
 async function main() {
-  const webhooks = arg("webhooks", 5000);
+  const webhooks = numberArg("webhooks", 5000);
   const report = await runSoak({
-    tenants: arg("tenants", 200),
+    tenants: numberArg("tenants", 200),
     webhooks,
-    seconds: arg("seconds", 300),
-    seed: arg("seed", 1),
+    seconds: numberArg("seconds", 300),
+    seed: numberArg("seed", 1),
     // Fewer changes per tenant than in CI: two cores apply about one tenant change a second.
     changes: [1, 2],
     faults: ["crash", "redis", "postgres"],
-    convergeTimeoutSeconds: arg("converge-timeout", 2400),
+    convergeTimeoutSeconds: numberArg("converge-timeout", 2400),
     ports: { postgres: 16442, redis: 16390, apiA: 16511, apiB: 16512 },
     log: (line) => console.log(`# ${line}`),
   });

@@ -11,3 +11,9 @@ export function percentile(values: number[], p: number): number {
 }
 
 export const fmt = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+/** A number given on the command line as `--name <value>`, or the fallback. */
+export function numberArg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}

@@ -5,13 +5,10 @@
 import autocannon from "autocannon";
 import { Client } from "pg";
 import { ApiHarness } from "../test/api-harness";
+import { numberArg } from "./stats";
 
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const SECONDS = arg("seconds", 10);
-const CONNECTIONS = arg("connections", 16);
+const SECONDS = numberArg("seconds", 10);
+const CONNECTIONS = numberArg("connections", 16);
 
 function run(opts: autocannon.Options): Promise<autocannon.Result> {
   return new Promise((resolve, reject) =>
