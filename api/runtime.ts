@@ -13,6 +13,7 @@ import { Queues } from "./jobs/queues";
 import { Workers } from "./jobs/workers";
 import { KillBillClient } from "./killbill/client";
 import { createLogger, type Logger } from "./logger";
+import { MailDelivery } from "./mail/delivery";
 import { Mailer } from "./mail/mailer";
 import { Outbox } from "./mail/outbox";
 import { MailOutboxStore } from "./store/mail-outbox-store";
@@ -212,7 +213,7 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
       backups: backupService,
       backupConcurrency: config.BACKUP_CONCURRENCY,
       billing,
-      mailer,
+      delivery: new MailDelivery(outbox, mailer, logger),
       mail,
       outbox,
       tenants,

@@ -20,7 +20,8 @@ function broken(r: SoakReport, webhooks: number): string[] {
     [r.operations.running === 0, `${r.operations.running} operations left running`],
     [r.duplicateApplies === 0, `${r.duplicateApplies} generations applied twice`],
     [r.overlappingRuns === 0, `${r.overlappingRuns} overlapping runs of one tenant`],
-    [r.repeatedMails === 0, `${r.repeatedMails} repeated mails`],
+    [r.resentMails.length === 0, `${r.resentMails.length} mails received twice`],
+    [r.repeatedMails.length === 0, `${r.repeatedMails.length} repeated mails`],
     [r.errorLines.length === 0, `${r.errorLines.length} error log lines`],
     [r.unexpectedExits === 0, `${r.unexpectedExits} API processes died`],
   ]

@@ -1,6 +1,6 @@
 import { UnrecoverableError, Worker, type ConnectionOptions } from "bullmq";
 import type { Logger } from "../logger";
-import type { Mailer } from "../mail/mailer";
+import type { MailDelivery } from "../mail/delivery";
 import type { Outbox } from "../mail/outbox";
 import type { MailOutboxStore } from "../store/mail-outbox-store";
 import { operatorFailureMail } from "../mail/messages";
@@ -33,7 +33,7 @@ export interface WorkerDeps {
   /** Backups and restores at once (each a container reading or writing a tenant's data). */
   backupConcurrency: number;
   billing: BillingSync;
-  mailer: Mailer;
+  delivery: MailDelivery;
   mail: Outbox;
   outbox: MailOutboxStore;
   tenants: TenantStore;
@@ -103,10 +103,7 @@ export class Workers {
     const mail = new Worker<MailJob>(
       MAIL_QUEUE,
       async (job) => {
-        const unsent = await d.outbox.unsentMail(job.data.outboxId);
-        if (!unsent) return; // sent already (a job queued again by the sweeper)
-        await d.mailer.send(unsent);
-        await d.outbox.markSent(job.data.outboxId);
+        await d.delivery.deliver(job.data.outboxId);
       },
       { ...base, concurrency: 2 },
     );

@@ -22,13 +22,19 @@ export class Mailer {
     });
   }
 
-  async send(mail: Mail): Promise<void> {
+  /** `outboxId` makes a stable Message-ID: a copy sent again after a crash is recognisable. */
+  async send(mail: Mail, outboxId: string): Promise<void> {
     await this.transport.sendMail({
+      messageId: `<outbox-${outboxId}@${this.domain}>`,
       from: this.from,
       to: mail.to,
       subject: mail.subject,
       text: mail.text,
     });
+  }
+
+  private get domain(): string {
+    return /@([^>\s]+)/.exec(this.from)?.[1] ?? "odoo-saas.invalid";
   }
 
   close(): void {

@@ -3,8 +3,8 @@ import type { Mail } from "../jobs/queues";
 
 /**
  * Every mail the API means to send, stored before it is queued: a Redis that loses its jobs
- * loses no mail (the sweeper queues unsent ones again). Sent at least once: a crash between the
- * SMTP answer and `markSent` sends it again.
+ * loses no mail (the sweeper queues unsent ones again). A sender claims a mail for a while
+ * before it talks to SMTP, so two processes (or a retry and the sweeper) never send it at once.
  */
 export class MailOutboxStore {
   constructor(private readonly pool: Pool) {}
@@ -17,25 +17,43 @@ export class MailOutboxStore {
     return String(r.rows[0].id);
   }
 
-  /** The mail, unless it was sent already. */
-  async unsentMail(id: string): Promise<Mail | undefined> {
+  /**
+   * The mail, claimed for `leaseMs`; undefined when it was sent already or another sender's
+   * claim still runs.
+   */
+  async claim(id: string, leaseMs: number): Promise<Mail | undefined> {
     const r = await this.pool.query(
-      "SELECT to_address, subject, body FROM mail_outbox WHERE id = $1 AND sent_at IS NULL",
-      [id],
+      `UPDATE mail_outbox SET claimed_until = now() + make_interval(secs => $2)
+        WHERE id = $1 AND sent_at IS NULL AND (claimed_until IS NULL OR claimed_until < now())
+        RETURNING to_address, subject, body`,
+      [id, leaseMs / 1000],
     );
     const m = r.rows[0];
     return m ? { to: m.to_address, subject: m.subject, text: m.body } : undefined;
+  }
+
+  /** Give up a claim without sending (SMTP refused): the next attempt may claim it at once. */
+  async release(id: string): Promise<void> {
+    await this.pool.query(
+      "UPDATE mail_outbox SET claimed_until = NULL WHERE id = $1 AND sent_at IS NULL",
+      [id],
+    );
   }
 
   async markSent(id: string): Promise<void> {
     await this.pool.query("UPDATE mail_outbox SET sent_at = now() WHERE id = $1", [id]);
   }
 
-  /** Mails not sent a while after they were written (their job may be gone with Redis's data). */
+  /**
+   * Mails not sent a while after they were written and claimed by nobody (their job may be gone
+   * with Redis's data, or their sender with its process).
+   */
   async stale(olderThanMs: number, limit = 100): Promise<string[]> {
     const r = await this.pool.query(
       `SELECT id FROM mail_outbox WHERE sent_at IS NULL
-         AND created_at < now() - make_interval(secs => $1) ORDER BY id LIMIT $2`,
+         AND created_at < now() - make_interval(secs => $1)
+         AND (claimed_until IS NULL OR claimed_until < now())
+       ORDER BY id LIMIT $2`,
       [olderThanMs / 1000, limit],
     );
     return r.rows.map((x) => String(x.id));

@@ -214,6 +214,14 @@ const MIGRATIONS: { id: number; sql: string }[] = [
       CREATE INDEX mail_outbox_unsent ON mail_outbox (id) WHERE sent_at IS NULL;
     `,
   },
+  {
+    id: 8,
+    sql: `
+      -- One sender at a time per mail, across API processes and retries: a sender claims the
+      -- row until this time before it talks to SMTP.
+      ALTER TABLE mail_outbox ADD COLUMN claimed_until timestamptz;
+    `,
+  },
 ];
 
 export async function migrate(pool: Pool): Promise<number[]> {

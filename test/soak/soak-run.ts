@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { KB_AUTH, KillBillStandIn } from "../killbill-stand-in";
-import { SmtpReceiver } from "../smtp-receiver";
+import { SmtpReceiver, type ReceivedMail } from "../smtp-receiver";
 import { SoakApiProcess } from "./api-process";
 import { KillBillTraffic, seeded, type Delivery } from "./kill-bill-traffic";
 import { RedisContainer } from "../helpers/redis-container";
@@ -55,8 +55,10 @@ export interface SoakReport {
   /** A generation applied twice, or two engine runs of one tenant at once (must be none). */
   duplicateApplies: number;
   overlappingRuns: number;
-  /** The same mail twice in a row to one customer. */
-  repeatedMails: number;
+  /** The same outbox mail received more than once (same Message-ID). */
+  resentMails: string[];
+  /** Two different mails with one subject in a row to one customer: an effect applied twice. */
+  repeatedMails: string[];
   faults: { kind: Fault; atSeconds: number; downSeconds: number }[];
   /** Resident memory of the process never killed, after warm-up and at the end (MB). */
   rss: { startMb: number; endMb: number; peakMb: number };
@@ -287,6 +289,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
             )
           )[0].count,
         ),
+        resentMails: resentMails(smtp),
         repeatedMails: repeatedMails(smtp),
         faults,
         rss: { startMb, endMb, peakMb },
@@ -386,13 +389,26 @@ async function operationCounts(pg: SoakPostgres) {
   };
 }
 
-function repeatedMails(smtp: SmtpReceiver): number {
-  const last = new Map<string, string>();
-  let repeated = 0;
+const messageId = (m: ReceivedMail) => /^Message-ID: (.*)$/im.exec(m.raw)?.[1]?.trim() ?? "";
+
+function resentMails(smtp: SmtpReceiver): string[] {
+  const seen = new Set<string>();
+  return smtp.messages.flatMap((m) => {
+    const id = messageId(m);
+    if (!seen.has(id)) return (seen.add(id), []);
+    return [`${id} ${m.subject}`];
+  });
+}
+
+function repeatedMails(smtp: SmtpReceiver): string[] {
+  const last = new Map<string, ReceivedMail>();
+  const repeated: string[] = [];
   for (const m of smtp.messages) {
     const to = m.to.join(",");
-    if (last.get(to) === m.subject) repeated++;
-    last.set(to, m.subject);
+    const before = last.get(to);
+    if (before?.subject === m.subject && messageId(before) !== messageId(m))
+      repeated.push(`${messageId(before)} and ${messageId(m)}: ${m.subject}`);
+    last.set(to, m);
   }
   return repeated;
 }
