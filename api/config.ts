@@ -71,6 +71,10 @@ const schema = z.object({
   BACKUP_TIMEZONE: z.string().default(process.env.TZ || "UTC"),
   BACKUP_SPREAD_MINUTES: z.coerce.number().int().min(0).max(720).default(120),
   BACKUP_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(2),
+  /** Drift checks of every tenant's stack (refresh, preview only): daily, spread over a window. */
+  DRIFT_CRON: z.string().default("0 4 * * *"),
+  DRIFT_SPREAD_MINUTES: z.coerce.number().int().min(0).max(720).default(120),
+  DRIFT_CONCURRENCY: z.coerce.number().int().min(1).max(16).default(1),
   /** Terminated tenants past their grace period are deleted: hourly by default. */
   GRACE_CRON: z.string().default("15 * * * *"),
   /** restic retention, the deleted tenants' last backups, prune: daily after the nightly window. */

@@ -9,9 +9,12 @@ export function createMetrics() {
   const instanceSource: { count?: () => Promise<Record<string, number>> } = {};
   /** Counts billed tenants by billing status when /metrics is scraped. */
   const billingStatusSource: { count?: () => Promise<Record<string, number>> } = {};
+  /** Counts tenants whose latest drift check found changes, when /metrics is scraped. */
+  const driftSource: { count?: () => Promise<number> } = {};
   return {
     instanceSource,
     billingStatusSource,
+    driftSource,
     registry,
     webhooks: new Counter({
       name: "odoo_saas_webhooks_total",
@@ -72,6 +75,20 @@ export function createMetrics() {
         const counts = await billingStatusSource.count();
         for (const status of BILLING_STATUSES) this.set({ status }, counts[status] ?? 0);
       },
+    }),
+    driftedTenants: new Gauge({
+      name: "odoo_saas_tenants_drifted",
+      help: "Tenants whose latest drift check found resources changed or deleted out of band",
+      registers: [registry],
+      async collect() {
+        if (driftSource.count) this.set(await driftSource.count());
+      },
+    }),
+    driftChecks: new Counter({
+      name: "odoo_saas_drift_checks_total",
+      help: "Drift checks of tenant stacks, by result (clean, drifted, failed)",
+      labelNames: ["result"] as const,
+      registers: [registry],
     }),
     queueDepth: new Gauge({
       name: "odoo_saas_queue_depth",

@@ -143,6 +143,11 @@ export function openApiDocument() {
   tenantRoute("post", "/admin/tenants/{id}/resume", "Lift the operator hold");
   tenantRoute(
     "post",
+    "/admin/tenants/{id}/drift",
+    "Check the tenant's stack for drift now (never changes it; the result shows in the tenant)",
+  );
+  tenantRoute(
+    "post",
     "/admin/tenants/{id}/reconcile",
     "Read billing again, then enqueue a reconcile",
   );

@@ -14,6 +14,7 @@ import { Workers } from "./jobs/workers";
 import { KillBillClient } from "./killbill/client";
 import { createLogger, type Logger } from "./logger";
 import { MailDelivery } from "./mail/delivery";
+import { DriftService } from "./services/drift-service";
 import { Mailer } from "./mail/mailer";
 import { Outbox } from "./mail/outbox";
 import { MailOutboxStore } from "./store/mail-outbox-store";
@@ -175,7 +176,19 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
     deletedRetentionDays: config.DELETED_BACKUP_RETENTION_DAYS,
     checkSubset: config.CHECK_SUBSET,
   });
+  const drift = new DriftService({
+    tenants,
+    stacks,
+    queues,
+    locks,
+    metrics,
+    logger,
+    now,
+    spreadMs: config.DRIFT_SPREAD_MINUTES * 60_000,
+  });
+  metrics.driftSource.count = () => tenants.driftedCount();
   const service = new TenantService({
+    drift,
     tenants,
     capacity,
     operations,
@@ -214,6 +227,8 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
       backupConcurrency: config.BACKUP_CONCURRENCY,
       billing,
       delivery: new MailDelivery(outbox, mailer, logger),
+      drift,
+      driftConcurrency: config.DRIFT_CONCURRENCY,
       mail,
       outbox,
       tenants,
@@ -233,6 +248,7 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
         graceCron: config.GRACE_CRON,
         backupRetentionCron: config.BACKUP_RETENTION_CRON,
         checkCron: config.CHECK_CRON,
+        driftCron: config.DRIFT_CRON,
         timezone: config.BACKUP_TIMEZONE,
       });
     await schedule();

@@ -79,6 +79,24 @@ export const tenantView = z
     desiredGeneration: z.number(),
     observedGeneration: z.number(),
     url: z.string().nullable(),
+    inputsFingerprint: z
+      .string()
+      .nullable()
+      .describe("digest of the inputs the stack was last applied with"),
+    drift: z
+      .object({
+        checkedAt: z.string(),
+        resources: z.array(
+          z.object({
+            type: z.string(),
+            name: z.string(),
+            op: z.string(),
+            changedProperties: z.array(z.string()),
+          }),
+        ),
+      })
+      .nullable()
+      .describe("the latest drift check: resources changed (update) or deleted out of band"),
     lastError: z.string().nullable(),
     source: z.enum(["killbill", "admin"]),
     lastOperation: z
@@ -122,6 +140,7 @@ export const listTenantsQuery = z
       .optional(),
     lagging: z.enum(["true", "false"]).optional(),
     failed: z.enum(["true", "false"]).optional(),
+    drifted: z.enum(["true", "false"]).optional(),
   })
   .openapi("ListTenantsQuery");
 

@@ -1,4 +1,4 @@
-import type { FleetResult } from "./fleet";
+import type { FleetPreview, FleetResult } from "./fleet";
 import type { PreviewOutcome, ResourceChange } from "./stack-runner";
 
 const OP_SYMBOL: Record<string, string> = {
@@ -33,7 +33,7 @@ export interface ReportOptions {
  * errors listed. Deterministic: the same previews always give the same text.
  */
 export function fleetPreviewMarkdown(
-  results: FleetResult<PreviewOutcome>[],
+  results: FleetResult<FleetPreview>[],
   opts: ReportOptions = {},
 ): string {
   const sorted = [...results].sort((a, b) => a.tenantId.localeCompare(b.tenantId));
@@ -42,6 +42,7 @@ export function fleetPreviewMarkdown(
     { ok: true }
   >[];
   const unchanged = sorted.filter((r) => r.ok && reportable(r.value.changes).length === 0);
+  const skipped = unchanged.filter((r) => r.ok && r.value.skippedByFingerprint).length;
   const failed = sorted.filter((r) => !r.ok) as Extract<
     FleetResult<PreviewOutcome>,
     { ok: false }
@@ -78,7 +79,9 @@ export function fleetPreviewMarkdown(
   }
   if (unchanged.length && !opts.changedOnly) {
     lines.push(
-      `<details><summary>${unchanged.length} tenant${unchanged.length === 1 ? "" : "s"} unchanged</summary>`,
+      `<details><summary>${unchanged.length} tenant${unchanged.length === 1 ? "" : "s"} unchanged` +
+        (skipped ? ` (${skipped} not previewed: inputs as applied, by fingerprint)` : "") +
+        "</summary>",
       "",
       unchanged.map((r) => r.tenantId).join(", "),
       "",

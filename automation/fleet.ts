@@ -1,4 +1,4 @@
-import type { PreviewOutcome, RunOptions, UpOutcome } from "./stack-runner";
+import type { PreviewOutcome, ResourceChange, RunOptions, UpOutcome } from "./stack-runner";
 import type { TenantStacks } from "./tenant-stacks";
 
 export interface FleetSpec {
@@ -62,8 +62,50 @@ export async function runFleet<T>(
   return results.sort((a, b) => a.tenantId.localeCompare(b.tenantId));
 }
 
-export const fleetPreview = (stacks: TenantStacks, specs: FleetSpec[], opts: FleetOptions) =>
-  runFleet<PreviewOutcome>(specs, (spec, run) => stacks.preview(spec, run), opts);
+/** A preview, or the knowledge that none is needed: the inputs are those the stack was applied with. */
+export type FleetPreview = PreviewOutcome & { skippedByFingerprint?: true };
 
-export const fleetUp = (stacks: TenantStacks, specs: FleetSpec[], opts: FleetOptions) =>
-  runFleet<UpOutcome>(specs, (spec, run) => stacks.up(spec, run), opts);
+export interface FleetPreviewOptions extends FleetOptions {
+  /**
+   * The fingerprint each tenant's stack was last applied with; tenants whose inputs still have
+   * it are not previewed. Absent: every tenant is previewed.
+   */
+  applied?: (tenantId: string) => Promise<string | undefined>;
+}
+
+export const fleetPreview = (stacks: TenantStacks, specs: FleetSpec[], opts: FleetPreviewOptions) =>
+  runFleet<FleetPreview>(
+    specs,
+    async (spec, run) => {
+      if (opts.applied) {
+        const [now, applied] = await Promise.all([
+          stacks.fingerprint(spec),
+          opts.applied(spec.tenantId),
+        ]);
+        if (now === applied)
+          return { changes: [], counts: {}, text: "", skippedByFingerprint: true as const };
+      }
+      return stacks.preview(spec, run);
+    },
+    opts,
+  );
+
+export interface FleetUpOptions extends FleetOptions {
+  /** Wraps each tenant's up (e.g. to record it in the API's store under the tenant's lock). */
+  apply?: (tenantId: string, up: () => Promise<UpOutcome>) => Promise<UpOutcome>;
+  /** Refresh first: resources changed out of band are put back (drift fixed). */
+  refresh?: boolean;
+}
+
+export const fleetUp = (stacks: TenantStacks, specs: FleetSpec[], opts: FleetUpOptions) =>
+  runFleet<UpOutcome>(
+    specs,
+    (spec, run) => {
+      const up = () => stacks.up(spec, { ...run, refresh: opts.refresh });
+      return opts.apply ? opts.apply(spec.tenantId, up) : up();
+    },
+    opts,
+  );
+
+export const fleetDrift = (stacks: TenantStacks, specs: FleetSpec[], opts: FleetOptions) =>
+  runFleet<ResourceChange[]>(specs, (spec, run) => stacks.drift(spec.tenantId, run), opts);

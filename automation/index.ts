@@ -15,4 +15,5 @@ export {
   type ResourceChange,
 } from "./stack-runner";
 export { TenantStacks, TENANT_PROJECT, type TenantProgramFactory } from "./tenant-stacks";
+export { FINGERPRINT_OUTPUT } from "./inputs-fingerprint";
 export type { ProgressEvent } from "./progress";

@@ -50,6 +50,8 @@ export interface RunOptions {
   signal?: AbortSignal;
   timeoutMs?: number;
   onProgress?: (event: ProgressEvent) => void;
+  /** `up` only: read every resource back first, so what changed out of band is put right. */
+  refresh?: boolean;
 }
 
 /** Stack outputs with secret values replaced by `[secret]`. */
@@ -79,6 +81,14 @@ export interface PreviewOutcome {
 }
 
 export const SECRET_MASK = "[secret]";
+
+/** Names of the properties whose values differ (the values themselves are never reported). */
+function differingKeys(a: Record<string, unknown> = {}, b: Record<string, unknown> = {}): string[] {
+  if (!Object.keys(b).length) return []; // deleted: nothing to compare
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter(
+    (k) => !k.startsWith("__") && JSON.stringify(a[k]) !== JSON.stringify(b[k]),
+  );
+}
 
 function maskOutputs(outputs: OutputMap): Outputs {
   return Object.fromEntries(
@@ -112,7 +122,7 @@ export class StackRunner {
 
   up(target: StackTarget, opts: RunOptions = {}): Promise<UpOutcome> {
     return this.execute(target, opts, true, async (stack, run) => {
-      const { outputs, summary } = await upFromEvents(stack, run);
+      const { outputs, summary } = await upFromEvents(stack, { ...run, refresh: opts.refresh });
       return {
         outputs,
         changes: { ...(summary.resourceChanges as Record<string, number>) },
@@ -131,7 +141,14 @@ export class StackRunner {
           run.onEvent?.(event);
           const m = event.resourcePreEvent?.metadata;
           if (!m || m.op === "same" || m.op === "read") return;
-          const changed = m.detailedDiff ? Object.keys(m.detailedDiff) : (m.diffs ?? []);
+          // A provider that names no properties (a dynamic provider's own diff): compare inputs.
+          const changed = m.detailedDiff
+            ? Object.keys(m.detailedDiff)
+            : m.diffs?.length
+              ? m.diffs
+              : m.op === "update"
+                ? differingKeys(m.old?.inputs, m.new?.inputs)
+                : [];
           changes.set(m.urn, {
             urn: m.urn,
             type: m.type,
@@ -153,6 +170,35 @@ export class StackRunner {
     return this.execute(target, opts, false, async (stack, run) => {
       const result = await stack.refresh({ ...run });
       return { ...(result.summary.resourceChanges as Record<string, number>) };
+    });
+  }
+
+  /**
+   * What a refresh would change in the recorded state: resources changed or deleted out of
+   * band, by property name (values are never shown). Changes nothing (`refresh --preview-only`).
+   */
+  drift(target: StackTarget, opts: RunOptions = {}): Promise<ResourceChange[]> {
+    return this.execute(target, opts, false, async (stack, run) => {
+      const changes = new Map<string, ResourceChange>();
+      await stack.previewRefresh({
+        signal: run.signal,
+        onEvent: (event: EngineEvent) => {
+          run.onEvent?.(event);
+          // The refresh's verdict per resource: `same`, or `update` / `delete` when what the
+          // provider reads back differs from the recorded state.
+          const m = event.resOutputsEvent?.metadata;
+          if (!m || m.op === "same" || m.op === "refresh" || m.type.startsWith("pulumi:")) return;
+          const changed = m.diffs?.length ? m.diffs : differingKeys(m.old?.outputs, m.new?.outputs);
+          changes.set(m.urn, {
+            urn: m.urn,
+            type: m.type,
+            name: resourceName(m.urn),
+            op: m.op,
+            changedProperties: [...changed].sort(),
+          });
+        },
+      });
+      return [...changes.values()].sort((a, b) => a.urn.localeCompare(b.urn));
     });
   }
 

@@ -10,9 +10,18 @@ import {
 } from "../stacks/tenant/program";
 import { parseTenantSpec, type TenantSpec } from "../stacks/tenant/tenant-spec";
 import type { TenantDataLocation } from "../backup/tenant-backups";
+import { loadCatalog, type Catalog } from "../catalog";
+import { StackNotFoundError } from "./errors";
+import {
+  FINGERPRINT_OUTPUT,
+  inputsFingerprint,
+  platformFingerprint,
+  programVersion,
+} from "./inputs-fingerprint";
 import type {
   Outputs,
   PreviewOutcome,
+  ResourceChange,
   RunOptions,
   StackRunner,
   StackTarget,
@@ -40,31 +49,87 @@ interface TenantSecrets {
   odooMaster: string;
 }
 
+export interface TenantStacksOptions {
+  catalog?: Catalog;
+  /** How long the platform's outputs read for fingerprints are reused (default 30 s). */
+  platformCacheMs?: number;
+}
+
 /** Tenant lifecycle over the Automation API: what the API, the CLI and operators' scripts call. */
 export class TenantStacks {
   private readonly programFor: TenantProgramFactory;
+  private readonly catalog: Catalog;
+  private platform?: { read: Promise<string>; at: number };
 
   constructor(
     private readonly runner: StackRunner,
     programFor?: TenantProgramFactory,
+    private readonly options: TenantStacksOptions = {},
   ) {
+    this.catalog = options.catalog ?? loadCatalog();
     this.programFor =
       programFor ??
       ((spec) =>
         tenantProgram(spec, {
           platformStack: runner.settings.platformStack,
           postgresAdmin: runner.settings.postgresAdmin,
+          catalog: this.catalog,
         }));
   }
 
-  /** Creates or updates the tenant's stack to match the spec (validated first: nothing runs on a bad spec). */
+  /**
+   * Creates or updates the tenant's stack to match the spec (validated first: nothing runs on a
+   * bad spec). The stack records the fingerprint of its inputs as an output.
+   */
   async up(specInput: unknown, opts?: RunOptions): Promise<UpOutcome> {
-    return this.runner.up(this.target(parseTenantSpec(specInput)), opts);
+    const spec = parseTenantSpec(specInput);
+    const fingerprint = await this.fingerprint(spec);
+    return this.runner.up(this.target(spec, fingerprint), opts);
+  }
+
+  /**
+   * The fingerprint of everything the tenant's program depends on (spec, plan, platform
+   * outputs, program code): no engine run, and the platform's outputs are read once per
+   * `platformCacheMs`.
+   */
+  async fingerprint(specInput: unknown): Promise<string> {
+    const spec = parseTenantSpec(specInput);
+    const plan = this.catalog.plan(spec.plan);
+    if (!plan) throw new Error(`unknown plan "${spec.plan}"`);
+    return inputsFingerprint({
+      spec,
+      plan,
+      platform: await this.platformPart(),
+      program: programVersion(),
+    });
+  }
+
+  private platformPart(): Promise<string> {
+    const maxAge = this.options.platformCacheMs ?? 30_000;
+    if (!this.platform || Date.now() - this.platform.at > maxAge) {
+      const read = this.platformOutputs().then((outputs) =>
+        platformFingerprint({ outputs, postgresAdmin: this.runner.settings.postgresAdmin }),
+      );
+      this.platform = { read, at: Date.now() };
+      read.catch(() => (this.platform = undefined)); // an error is not kept
+    }
+    return this.platform.read;
+  }
+
+  /** The platform stack's outputs; null when there is none (programs that read no platform). */
+  private async platformOutputs(): Promise<Outputs | null> {
+    const [project, name] = this.runner.settings.platformStack.split("/").slice(-2);
+    if (!project || !name) return null;
+    return this.runner.secretOutputs({ project, stack: name }).catch((e) => {
+      if (e instanceof StackNotFoundError) return null;
+      throw e;
+    });
   }
 
   /** What `up` would change, as a structured diff plus the engine's text. */
   async preview(specInput: unknown, opts?: RunOptions): Promise<PreviewOutcome> {
-    return this.runner.preview(this.target(parseTenantSpec(specInput)), opts);
+    const spec = parseTenantSpec(specInput);
+    return this.runner.preview(this.target(spec, await this.fingerprint(spec)), opts);
   }
 
   /** Removes every resource of the tenant (database, volume, runtime) and the stack itself. */
@@ -78,6 +143,24 @@ export class TenantStacks {
 
   refresh(tenantId: string, opts?: RunOptions): Promise<Record<string, number>> {
     return this.runner.refresh(
+      { project: TENANT_PROJECT, stack: tenantId, program: noProgram },
+      opts,
+    );
+  }
+
+  /** The fingerprint the stack's last `up` recorded; undefined for a stack without one. */
+  async appliedFingerprint(tenantId: string): Promise<string | undefined> {
+    const outputs = await this.outputs(tenantId).catch((e) => {
+      if (e instanceof StackNotFoundError) return {} as Outputs;
+      throw e;
+    });
+    const value = outputs[FINGERPRINT_OUTPUT];
+    return typeof value === "string" ? value : undefined;
+  }
+
+  /** Resources of the tenant changed or deleted out of band (no change made). */
+  drift(tenantId: string, opts?: RunOptions): Promise<ResourceChange[]> {
+    return this.runner.drift(
       { project: TENANT_PROJECT, stack: tenantId, program: noProgram },
       opts,
     );
@@ -152,11 +235,12 @@ export class TenantStacks {
     return secrets;
   }
 
-  private target(spec: TenantSpec): StackTarget {
+  private target(spec: TenantSpec, fingerprint: string): StackTarget {
+    const program = this.programFor(spec);
     return {
       project: TENANT_PROJECT,
       stack: spec.tenantId,
-      program: this.programFor(spec),
+      program: async () => ({ ...((await program()) ?? {}), [FINGERPRINT_OUTPUT]: fingerprint }),
       prepare: async (stack) => Object.values(await this.secrets(spec.tenantId, stack)),
     };
   }

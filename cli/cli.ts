@@ -9,6 +9,7 @@ import {
   type TenantProgramFactory,
 } from "../automation";
 import {
+  fleetDrift,
   fleetPreview,
   fleetUp,
   type FleetOptions,
@@ -16,10 +17,16 @@ import {
   type FleetSpec,
 } from "../automation/fleet";
 import { fleetPreviewMarkdown } from "../automation/fleet-report";
+import { driftMarkdown } from "../automation/drift-report";
+import { rollout, rolloutOrder } from "../automation/rollout";
+import { RolloutJournal, RolloutJournalError } from "../automation/rollout-journal";
+import { waitForRoute } from "../automation/route-health";
+import { rolloutReporter } from "./rollout-reporter";
 import { setUpKillBill } from "../api/killbill/setup";
-import { killBillCatalogXml, killBillOverdueXml, loadCatalog } from "../catalog";
+import { killBillCatalogXml, killBillOverdueXml, loadCatalog, type Catalog } from "../catalog";
 import { InvalidTenantSpecError, type TenantSpecInput } from "../stacks/tenant/tenant-spec";
 import { AdminApi } from "./api-client";
+import { FleetStore } from "./fleet-store";
 import { SourceError, loadSpecs } from "./tenant-source";
 
 export interface CliDeps {
@@ -30,6 +37,10 @@ export interface CliDeps {
   programFor?: TenantProgramFactory;
   /** Settings; from the environment by default. */
   settings?: AutomationSettings;
+  /** The plan catalog; the project's by default. */
+  catalog?: Catalog;
+  /** A terminal to draw progress bars on (stderr when it is one). */
+  terminal?: NodeJS.WritableStream;
 }
 
 /** Exit codes: 0 done, 1 an operation failed, 2 the command or its input is wrong. */
@@ -43,11 +54,13 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
   const err = (text: string) => deps.stderr(text.endsWith("\n") ? text : `${text}\n`);
   let exitCode: number = EXIT.ok;
   let stacks: TenantStacks | undefined;
+  let settings: AutomationSettings | undefined;
+  const automationSettings = () =>
+    (settings ??= deps.settings ?? automationSettingsFromEnv(deps.env));
   const tenantStacks = () =>
-    (stacks ??= new TenantStacks(
-      new StackRunner(deps.settings ?? automationSettingsFromEnv(deps.env)),
-      deps.programFor,
-    ));
+    (stacks ??= new TenantStacks(new StackRunner(automationSettings()), deps.programFor, {
+      catalog: deps.catalog,
+    }));
   const specs = (opts: { specs?: string }) =>
     loadSpecs({ specs: opts.specs, databaseUrl: deps.env.DATABASE_URL });
   const specFor = async (id: string, opts: { specs?: string }): Promise<TenantSpecInput> => {
@@ -272,16 +285,44 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
           return n;
         }),
       );
+  /** The API's store when it is the source of the specs (no --specs file). */
+  const fleetStore = (o: { specs?: string; concurrency?: number }) =>
+    !o.specs && deps.env.DATABASE_URL
+      ? FleetStore.open(deps.env.DATABASE_URL, o.concurrency)
+      : undefined;
+  /** Where the fingerprints of applied stacks are read: the store, else each stack's outputs. */
+  const appliedFingerprints = async (store: FleetStore | undefined) => {
+    if (store) {
+      const stored = await store.appliedFingerprints();
+      return async (id: string) => stored.get(id);
+    }
+    return (id: string) => tenantStacks().appliedFingerprint(id);
+  };
+  /** The tenants whose inputs differ from those their stack was applied with (all with --all). */
+  const changedSpecs = async (o: { specs?: string; all?: boolean }, store?: FleetStore) => {
+    const all = (await specs(o)) as FleetSpec[];
+    if (o.all) return all;
+    const applied = await appliedFingerprints(store);
+    const changed = await Promise.all(
+      all.map(async (s) => (await tenantStacks().fingerprint(s)) !== (await applied(s.tenantId))),
+    );
+    return all.filter((_, i) => changed[i]);
+  };
   fleetCommand("preview")
-    .description("preview every tenant; --markdown for a pull-request comment")
+    .description(
+      "preview the tenants whose inputs changed since they were applied (--all: every tenant); --markdown for a pull-request comment",
+    )
+    .option("--all", "preview every tenant, even those whose inputs are as applied")
     .option("--markdown", "a Markdown report")
     .option("--changed-only", "leave unchanged tenants out")
     .option("--json", "machine-readable output")
     .action(async (o) => {
+      const store = fleetStore(o);
       const results = await fleetPreview(tenantStacks(), (await specs(o)) as FleetSpec[], {
         concurrency: o.concurrency,
         onResult: progress("previewed"),
-      });
+        applied: o.all ? undefined : await appliedFingerprints(store),
+      }).finally(() => store?.close());
       if (o.json)
         json(
           results.map((r) =>
@@ -294,18 +335,156 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
           if (!o.changedOnly || !r.ok || r.value.changes.length) out(summaryLine(r));
       if (results.some((r) => !r.ok)) exitCode = EXIT.failed;
     });
+  const count = (flag: string, least: number) => (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < least)
+      throw new UsageError(`${flag} takes a whole number of at least ${least}`);
+    return n;
+  };
   fleetCommand("up")
-    .description("bring every tenant to its spec, with bounded concurrency")
+    .description(
+      "roll the tenants whose inputs changed (--all: every tenant) to their specs: a canary, then batches, each backed up first; stops on failures, resumes with --resume",
+    )
+    .option("--all", "every tenant, even those whose inputs are as applied")
+    .addOption(
+      new Option("--canary <n>", "tenants applied first; any failure stops the rollout")
+        .default(1)
+        .argParser(count("--canary", 0)),
+    )
+    .addOption(
+      new Option("--batch-size <n>", "tenants per batch after the canary")
+        .default(10)
+        .argParser(count("--batch-size", 1)),
+    )
+    .addOption(
+      new Option("--max-failures <n>", "stop the rollout once this many tenants failed")
+        .default(1)
+        .argParser(count("--max-failures", 1)),
+    )
+    .option("--resume", "continue the rollout that stopped or was killed")
+    .option(
+      "--state-file <file>",
+      "where the rollout's progress is kept (default: <data dir>/rollouts/fleet-up.json)",
+    )
+    .option(
+      "--health-path <path>",
+      "after each up, this path of an active tenant's route must answer 2xx",
+      "/web/health",
+    )
+    .option("--no-health-check", "no health check after each up")
+    .option(
+      "--health-via <url>",
+      "reach tenants' routes through this http:// router address (Host header: the tenant's)",
+    )
+    .addOption(
+      new Option("--health-timeout <s>", "seconds a tenant's route has to answer")
+        .default(120)
+        .argParser(count("--health-timeout", 1)),
+    )
+    .option("--no-backup", "no backup before each batch (else one per tenant, through the API)")
+    .option("--json", "one JSON line per event instead of a progress bar")
+    .action(async (o) => {
+      if (o.backup && !deps.env.ADMIN_TOKEN)
+        throw new UsageError(
+          "fleet up backs up each batch through the API: set ODOO_SAAS_API_URL and ADMIN_TOKEN, or pass --no-backup",
+        );
+      const store = fleetStore(o);
+      try {
+        const fleetSpecs = o.resume
+          ? ((await specs(o)) as FleetSpec[])
+          : await changedSpecs(o, store);
+        const outputs = new Map<string, Record<string, unknown>>();
+        const up = async (spec: FleetSpec) => {
+          const run = () => tenantStacks().up(spec);
+          const result = store ? await store.applying(spec.tenantId, run) : await run();
+          outputs.set(spec.tenantId, result.outputs);
+        };
+        const health = async (spec: FleetSpec) => {
+          const url = outputs.get(spec.tenantId)?.url;
+          if (spec.state === "suspended" || typeof url !== "string") return; // no route to check
+          await waitForRoute({
+            url,
+            path: o.healthPath,
+            via: o.healthVia,
+            timeoutMs: o.healthTimeout * 1000,
+          });
+        };
+        const backup = async (spec: FleetSpec) => {
+          const queued = await adminApi().call<{ id: string }>(
+            "POST",
+            `/admin/tenants/${spec.tenantId}/backups`,
+          );
+          const op = await adminApi().follow(queued.id, () => undefined);
+          if (op.status !== "succeeded") throw new Error(`backup ${op.status}: ${op.error ?? ""}`);
+        };
+        const report = rolloutReporter(!!o.json, deps.terminal, out, err);
+        const ok = await rollout(
+          fleetSpecs,
+          rolloutOrder(fleetSpecs, deps.catalog ?? loadCatalog()),
+          { up, health: o.healthCheck ? health : undefined, backup: o.backup ? backup : undefined },
+          {
+            canary: o.canary,
+            batchSize: o.batchSize,
+            maxFailures: o.maxFailures,
+            concurrency: o.concurrency,
+            resume: !!o.resume,
+            journal: new RolloutJournal(
+              o.stateFile ?? path.join(automationSettings().dataDir, "rollouts", "fleet-up.json"),
+            ),
+            onEvent: report,
+          },
+        );
+        if (!ok) exitCode = EXIT.failed;
+      } finally {
+        await store?.close();
+      }
+    });
+
+  fleetCommand("drift")
+    .description(
+      "report resources changed or deleted out of band (refresh, preview only); --fix runs up for the drifted tenants",
+    )
+    .option("--fix", "bring each drifted tenant back to its spec (an up)")
+    .option("--markdown", "a Markdown report")
     .option("--json", "machine-readable output")
     .action(async (o) => {
-      const results = await fleetUp(tenantStacks(), (await specs(o)) as FleetSpec[], {
-        concurrency: o.concurrency,
-        onResult: progress("done"),
-      });
-      const failed = results.filter((r) => !r.ok);
-      if (o.json) json(results);
-      else out(`fleet up: ${results.length - failed.length} succeeded, ${failed.length} failed`);
-      if (failed.length) exitCode = EXIT.failed;
+      const store = fleetStore(o);
+      try {
+        const all = (await specs(o)) as FleetSpec[];
+        const results = await fleetDrift(tenantStacks(), all, {
+          concurrency: o.concurrency,
+          onResult: progress("checked"),
+        });
+        const drifted = results.filter((r) => r.ok && r.value.length > 0);
+        const fixed = new Set<string>();
+        if (o.fix)
+          for (const r of await fleetUp(
+            tenantStacks(),
+            all.filter((s) => drifted.some((d) => d.tenantId === s.tenantId)),
+            {
+              concurrency: o.concurrency,
+              onResult: progress("fixed"),
+              refresh: true,
+              apply: store ? (id, up) => store.applying(id, up) : undefined,
+            },
+          ))
+            if (r.ok) fixed.add(r.tenantId);
+        if (o.json) json(results.map((r) => (r.ok ? { ...r, fixed: fixed.has(r.tenantId) } : r)));
+        else if (o.markdown) out(driftMarkdown(results, fixed));
+        else
+          for (const r of results)
+            out(
+              !r.ok
+                ? `${r.tenantId}: not checked: ${r.error.split("\n")[0]}`
+                : r.value.length
+                  ? `${r.tenantId}: ${r.value.map((c) => `${c.op === "delete" ? "deleted" : "changed"} ${c.name}`).join(", ")}${fixed.has(r.tenantId) ? " (fixed)" : ""}`
+                  : `${r.tenantId}: no drift`,
+            );
+        const unfixed = drifted.filter((r) => !fixed.has(r.tenantId));
+        if (unfixed.length || results.some((r) => !r.ok)) exitCode = EXIT.failed;
+      } finally {
+        await store?.close();
+      }
     });
 
   program
@@ -362,6 +541,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
     if (
       e instanceof UsageError ||
       e instanceof SourceError ||
+      e instanceof RolloutJournalError ||
       e instanceof InvalidTenantSpecError
     ) {
       err(`error: ${e.message}`);

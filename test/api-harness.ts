@@ -50,7 +50,7 @@ export class ApiHarness {
   readonly dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "odoo-saas-api-"));
   readonly queuePrefix = `test-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
   /** Test-only knobs per tenant read by the stand-in program (delay, failure). */
-  readonly knobs: Record<string, { delayMs?: number; failWith?: string }> = {};
+  readonly knobs: Record<string, { delayMs?: number; failWith?: string; worldDir?: string }> = {};
   runtime!: Runtime;
   config!: ApiConfig;
 

@@ -1,6 +1,7 @@
 // The API over real HTTP (supertest) against real PostgreSQL and Redis, a real SMTP receiver,
 // a Kill Bill stand-in (test/killbill-stand-in.ts) and the real engine running the
 // provider-free stand-in tenant program.
+import * as fs from "node:fs";
 import { ApiHarness, asAdmin, eventually, WEBHOOK_SECRET } from "./api-harness";
 import { notification } from "./killbill-stand-in";
 
@@ -549,6 +550,99 @@ describe("admin API", () => {
       const res = await admin(api().get(`/admin/tenants?${bad}`));
       expect([bad, res.status]).toEqual([bad, 422]);
     }
+  });
+
+  it("a generation that changes nothing the program reads costs a fingerprint, not an engine run", async () => {
+    const body = {
+      tenantId: "same-co",
+      customerId: "cust-same",
+      plan: "basic",
+      odooVersion: "17",
+      adminEmail: "o@same.example",
+    };
+    expect((await admin(api().post("/admin/tenants")).send(body)).status).toBe(202);
+    const t = await converged("same-co", "active");
+    expect(t.inputsFingerprint).toMatch(/^[0-9a-f]{64}$/);
+    const outputs = async () =>
+      (await h.runtime.pool.query("SELECT outputs FROM tenants WHERE id = 'same-co'")).rows[0]
+        .outputs;
+    const applied = await outputs();
+    // From now on an engine run of this tenant takes 30 s: a skipped one is done long before.
+    h.knobs["same-co"] = { delayMs: 30_000 };
+    await h.runtime.pool.query(
+      "UPDATE tenants SET desired_generation = desired_generation + 1 WHERE id = 'same-co'",
+    );
+    const asked = Date.now();
+    expect((await admin(api().post("/admin/tenants/same-co/reconcile"))).status).toBe(202);
+    const after = await eventually(async () => {
+      const x = await tenant("same-co");
+      return x.converged && x.observedGeneration === t.observedGeneration + 1 && x;
+    }, 10_000);
+    expect(Date.now() - asked).toBeLessThan(5_000);
+    const op = await admin(api().get(`/admin/operations/${after.lastOperation.id}`));
+    expect(op.body).toMatchObject({ type: "up", status: "succeeded", changes: {} });
+    expect(await outputs()).toEqual(applied);
+    // A real change still runs the engine.
+    h.knobs["same-co"] = {};
+    expect((await admin(api().post("/admin/tenants/same-co/suspend"))).status).toBe(202);
+    const suspended = await converged("same-co", "suspended");
+    const run = await admin(api().get(`/admin/operations/${suspended.lastOperation.id}`));
+    expect(run.body.changes).toMatchObject({ update: 1 });
+    expect(suspended.inputsFingerprint).not.toBe(t.inputsFingerprint);
+  });
+
+  it("a drift check finds what was changed out of band, changes nothing, and is listed and counted", async () => {
+    const world = `${h.dataDir}/world`;
+    h.knobs["drift-co"] = { worldDir: world };
+    const body = {
+      tenantId: "drift-co",
+      customerId: "cust-drift",
+      plan: "basic",
+      odooVersion: "17",
+      adminEmail: "o@drift.example",
+    };
+    expect((await admin(api().post("/admin/tenants")).send(body)).status).toBe(202);
+    const t = await converged("drift-co", "active");
+    expect(t.drift).toBeNull();
+    const checked = async (after: string | null) =>
+      eventually(async () => {
+        const x = await tenant("drift-co");
+        return x.drift && x.drift.checkedAt !== after && x;
+      }, 30_000);
+    expect((await admin(api().post("/admin/tenants/drift-co/drift"))).status).toBe(202);
+    const clean = await checked(null);
+    expect(clean.drift.resources).toEqual([]);
+
+    // Someone changes the instance by hand.
+    const file = `${world}/drift-co.json`;
+    fs.writeFileSync(
+      file,
+      JSON.stringify({ ...JSON.parse(fs.readFileSync(file, "utf8")), memoryMb: 1 }),
+    );
+    expect((await admin(api().post("/admin/tenants/drift-co/drift"))).status).toBe(202);
+    const drifted = await checked(clean.drift.checkedAt);
+    expect(drifted.drift.resources).toEqual([
+      {
+        type: "pulumi-nodejs:dynamic:Resource",
+        name: "drift-co-record",
+        op: "update",
+        changedProperties: ["memoryMb"],
+      },
+    ]);
+    expect(JSON.parse(fs.readFileSync(file, "utf8")).memoryMb).toBe(1); // reported, not changed
+    const listed = await admin(api().get("/admin/tenants?drifted=true"));
+    expect(listed.body.tenants.map((x: { id: string }) => x.id)).toEqual(["drift-co"]);
+    const metrics = await api().get("/metrics");
+    expect(metrics.text).toMatch(/^odoo_saas_tenants_drifted 1$/m);
+    expect(metrics.text).toMatch(/^odoo_saas_drift_checks_total\{result="drifted"\} 1$/m);
+
+    // An engine run for a real change puts the resource back: no drift any more.
+    expect(
+      (await admin(api().post("/admin/tenants/drift-co/plan")).send({ plan: "standard" })).status,
+    ).toBe(202);
+    const resized = await converged("drift-co", "active");
+    expect(resized.drift.resources).toEqual([]);
+    expect((await admin(api().get("/admin/tenants?drifted=true"))).body.tenants).toEqual([]);
   });
 
   it("an operation id that is not a UUID is a 422, not a database error", async () => {

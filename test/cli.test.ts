@@ -1,6 +1,9 @@
 // The operator CLI over the real engine (provider-free stand-in program), and the fleet
 // preview's Markdown from fixed results (snapshot).
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { FleetResult } from "../automation/fleet";
@@ -31,10 +34,15 @@ const spec = (tenantId: string, plan: string, extra: object = {}) => ({
   ...extra,
 });
 const specsFile = path.join(root, "specs.json");
+/** A rollout without the API (no backups) and without a router (no health check). */
+const rolloutArgs = ["fleet", "up", "--no-backup", "--no-health-check"];
 fs.writeFileSync(
   specsFile,
   JSON.stringify([spec("beta", "basic"), spec("alpha", "basic"), spec("gamma", "standard")]),
 );
+
+/** Test-only knobs per tenant read by the stand-in program (a failure). */
+const knobs: Record<string, { failWith?: string; worldDir?: string }> = {};
 
 /** Runs the CLI in-process; `catalog` lets a test change a plan as a pull request would. */
 async function cli(args: string[], catalog = loadCatalog()) {
@@ -45,27 +53,43 @@ async function cli(args: string[], catalog = loadCatalog()) {
     settings,
     stdout: (s) => (stdout += s),
     stderr: (s) => (stderr += s),
-    programFor: (s) => providerFreeTenantProgram(s as StandInSpec, catalog),
+    programFor: (s) =>
+      providerFreeTenantProgram({ ...(s as StandInSpec), ...knobs[s.tenantId] }, catalog),
+    catalog,
   });
   return { code, stdout, stderr };
 }
 
 describe("odoo-saas CLI on the real engine", () => {
-  it("fleet up creates every tenant, showing progress and a summary", async () => {
-    const r = await cli(["fleet", "up", "--specs", specsFile, "--concurrency", "3"]);
+  it("fleet up creates every tenant, canary first, showing progress and a summary", async () => {
+    const r = await cli([...rolloutArgs, "--specs", specsFile, "--concurrency", "3"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe("fleet up: 3 succeeded, 0 failed\n");
-    expect(r.stderr.split("\n").filter(Boolean)).toHaveLength(3);
-    expect(r.stderr).toMatch(/^\[1\/3\] \w+: done \(\d+\.\ds\)$/m);
+    const lines = r.stderr.split("\n").filter(Boolean);
+    expect(lines.slice(0, 2)).toEqual([
+      "rollout of 3 tenants, canary 1",
+      "batch 1 (canary): alpha",
+    ]);
+    expect(lines).toContain("batch 2: beta, gamma");
+    expect(r.stderr).toMatch(/^alpha: done \(\d+\.\ds\)$/m);
+    // Nothing changed since: nothing to roll out.
+    expect((await cli([...rolloutArgs, "--specs", specsFile])).stdout).toBe(
+      "fleet up: 0 succeeded, 0 failed\n",
+    );
     expect((await cli(["tenants", "list", "--json"])).stdout).toBe(
       JSON.stringify(["alpha", "beta", "gamma"], null, 2) + "\n",
     );
   });
 
-  it("fleet preview of an unchanged fleet collapses everything into a count", async () => {
+  it("fleet preview of an unchanged fleet runs no preview (fingerprints) and collapses everything into a count", async () => {
     const r = await cli(["fleet", "preview", "--specs", specsFile, "--markdown"]);
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(
+      "## Fleet preview: 0 of 3 tenants would change\n\n<details><summary>3 tenants unchanged (3 not previewed: inputs as applied, by fingerprint)</summary>\n\nalpha, beta, gamma\n\n</details>\n",
+    );
+    // --all previews them anyway, and the engine agrees that nothing would change.
+    const all = await cli(["fleet", "preview", "--all", "--specs", specsFile, "--markdown"]);
+    expect(all.stdout).toBe(
       "## Fleet preview: 0 of 3 tenants would change\n\n<details><summary>3 tenants unchanged</summary>\n\nalpha, beta, gamma\n\n</details>\n",
     );
   });
@@ -95,7 +119,7 @@ describe("odoo-saas CLI on the real engine", () => {
         "",
         "- `~` update `pulumi-nodejs:dynamic:Resource` **beta-record**: `memoryMb`",
         "",
-        "<details><summary>1 tenant unchanged</summary>",
+        "<details><summary>1 tenant unchanged (1 not previewed: inputs as applied, by fingerprint)</summary>",
         "",
         "gamma",
         "",
@@ -152,6 +176,269 @@ describe("odoo-saas CLI on the real engine", () => {
     expect(r.code).toBe(0);
     expect(fs.readdirSync(out).sort()).toEqual(["killbill-catalog.xml", "killbill-overdue.xml"]);
   });
+});
+
+describe("rolling fleet up on the real engine", () => {
+  const fleetFile = path.join(root, "rollout-specs.json");
+  const ids = ["roll-1", "roll-2", "roll-3", "roll-4", "roll-5", "roll-6"];
+  fs.writeFileSync(
+    fleetFile,
+    JSON.stringify(ids.map((id, i) => spec(id, i < 4 ? "basic" : "standard"))),
+  );
+  const state = (name: string) => ["--state-file", path.join(root, `${name}.json`)];
+  const fingerprints = async () =>
+    Object.fromEntries(
+      await Promise.all(
+        ids.map(async (id) => [
+          id,
+          JSON.parse((await cli(["tenants", "show", id, "--json"])).stdout).inputsFingerprint,
+        ]),
+      ),
+    );
+  const events = (stdout: string) =>
+    stdout
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const bigger = () => {
+    const data = JSON.parse(JSON.stringify(planData));
+    data.find((p: { id: string }) => p.id === "basic").memoryMb = 4096;
+    return loadCatalog(data);
+  };
+
+  beforeAll(async () => {
+    const r = await cli([
+      ...rolloutArgs,
+      "--specs",
+      fleetFile,
+      "--canary",
+      "0",
+      "--batch-size",
+      "6",
+      ...state("setup"),
+    ]);
+    expect(r.code).toBe(0);
+  }, 120_000);
+
+  it("stops at the first canary failure and leaves every other tenant untouched", async () => {
+    const before = await fingerprints();
+    knobs["roll-1"] = { failWith: "the canary broke" };
+    const r = await cli(
+      [...rolloutArgs, "--json", "--specs", fleetFile, "--canary", "1", ...state("canary")],
+      bigger(),
+    );
+    delete knobs["roll-1"];
+    expect(r.code).toBe(1);
+    const e = events(r.stdout);
+    // The basic plan changed: its tenants, smallest plan first; r1 is the canary.
+    expect(e[0]).toEqual({
+      event: "rollout-started",
+      tenants: 4,
+      remaining: 4,
+      canary: 1,
+      resumed: false,
+    });
+    expect(e[1]).toEqual({ event: "batch-started", batch: 1, canary: true, tenants: ["roll-1"] });
+    expect(e[2]).toMatchObject({ event: "tenant-failed", tenantId: "roll-1", stage: "up" });
+    expect(e[2].error).toContain("the canary broke");
+    expect(e[3]).toMatchObject({
+      event: "rollout-stopped",
+      reason: "a canary tenant failed",
+      remaining: 3,
+    });
+    const after = await fingerprints();
+    for (const id of ids.slice(1)) expect(after[id]).toBe(before[id]);
+  });
+
+  it("a tenant whose route does not answer fails its health check", async () => {
+    const router = http.createServer((req, res) => {
+      res.statusCode = req.headers.host === "roll-3.odoo.test" ? 503 : 200;
+      res.end();
+    });
+    await new Promise<void>((r) => router.listen(0, "127.0.0.1", () => r()));
+    const via = `http://127.0.0.1:${(router.address() as AddressInfo).port}`;
+    try {
+      const r = await cli(
+        [
+          "fleet",
+          "up",
+          "--no-backup",
+          "--json",
+          "--specs",
+          fleetFile,
+          "--canary",
+          "0",
+          "--batch-size",
+          "2",
+          "--health-via",
+          via,
+          "--health-timeout",
+          "3",
+          ...state("health"),
+        ],
+        bigger(),
+      );
+      expect(r.code).toBe(1);
+      const e = events(r.stdout);
+      expect(
+        e
+          .filter((x) => x.event === "tenant-done")
+          .map((x) => x.tenantId)
+          .sort(),
+      ).toEqual(["roll-1", "roll-2", "roll-4"]);
+      expect(e.find((x) => x.event === "tenant-failed")).toMatchObject({
+        tenantId: "roll-3",
+        stage: "health",
+        error: "health check of https://roll-3.odoo.test/web/health failed: answered 503",
+      });
+      expect(e.at(-1)).toEqual({ event: "rollout-finished", succeeded: 3, failed: 1 });
+    } finally {
+      router.close();
+    }
+  });
+
+  it("--resume continues where a killed rollout stopped, never applying a done tenant again", async () => {
+    const file = path.join(root, "killed.json");
+    const child = spawn(
+      process.execPath,
+      [
+        "-r",
+        "ts-node/register/transpile-only",
+        path.join(__dirname, "helpers", "cli-child.ts"),
+        ...rolloutArgs,
+        "--all",
+        "--json",
+        "--specs",
+        fleetFile,
+        "--canary",
+        "1",
+        "--batch-size",
+        "2",
+        "--concurrency",
+        "1",
+        "--state-file",
+        file,
+      ],
+      {
+        env: {
+          ...process.env,
+          CLI_CHILD_SETTINGS: JSON.stringify(settings),
+          STAND_IN_DELAY_MS: "1500",
+        },
+      },
+    );
+    const done: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      child.on("exit", () => reject(new Error("the rollout ended before it was killed")));
+      child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+        for (const line of chunk.split("\n").filter(Boolean)) {
+          const e = JSON.parse(line);
+          if (e.event === "tenant-done") done.push(e.tenantId);
+          if (done.length === 3) {
+            child.removeAllListeners("exit");
+            child.kill("SIGKILL");
+            child.on("exit", () => resolve());
+          }
+        }
+      });
+    });
+    expect(done).toEqual(["roll-1", "roll-2", "roll-3"]);
+    const r = await cli([
+      ...rolloutArgs,
+      "--resume",
+      "--json",
+      "--specs",
+      fleetFile,
+      "--state-file",
+      file,
+    ]);
+    expect(r.code).toBe(0);
+    const e = events(r.stdout);
+    expect(e[0]).toEqual({
+      event: "rollout-started",
+      tenants: 6,
+      remaining: 3,
+      canary: 1,
+      resumed: true,
+    });
+    expect(
+      e
+        .filter((x) => x.event === "tenant-done")
+        .map((x) => x.tenantId)
+        .sort(),
+    ).toEqual(["roll-4", "roll-5", "roll-6"]);
+    expect(e.at(-1)).toEqual({ event: "rollout-finished", succeeded: 6, failed: 0 });
+  }, 180_000);
+});
+
+describe("fleet drift on the real engine", () => {
+  // The stand-in's records exist out of the engine too, as files: changed or deleted by hand here.
+  const world = path.join(root, "world");
+  const fleetFile = path.join(root, "drift-specs.json");
+  const ids = ["drift-1", "drift-2", "drift-3"];
+  fs.writeFileSync(fleetFile, JSON.stringify(ids.map((id) => spec(id, "basic"))));
+  const record = (id: string) => path.join(world, `${id}.json`);
+
+  beforeAll(async () => {
+    for (const id of ids) knobs[id] = { worldDir: world };
+    const r = await cli([
+      ...rolloutArgs,
+      "--specs",
+      fleetFile,
+      "--canary",
+      "0",
+      "--state-file",
+      path.join(root, "drift-rollout.json"),
+    ]);
+    expect(r.code).toBe(0);
+  }, 120_000);
+
+  it("reports resources changed or deleted out of band, changes nothing, and --fix brings them back", async () => {
+    const clean = await cli(["fleet", "drift", "--specs", fleetFile]);
+    expect(clean).toMatchObject({
+      code: 0,
+      stdout: "drift-1: no drift\ndrift-2: no drift\ndrift-3: no drift\n",
+    });
+
+    const changed = JSON.parse(fs.readFileSync(record("drift-1"), "utf8"));
+    fs.writeFileSync(record("drift-1"), JSON.stringify({ ...changed, memoryMb: 512, cpus: 8 }));
+    fs.rmSync(record("drift-3"));
+    const report = await cli(["fleet", "drift", "--specs", fleetFile, "--markdown"]);
+    expect(report.code).toBe(1);
+    expect(report.stdout).toBe(
+      [
+        "## Drift: 2 of 3 tenants changed out of band",
+        "",
+        "### drift-1 (basic)",
+        "",
+        "- `~` changed `pulumi-nodejs:dynamic:Resource` **drift-1-record**: `cpus`, `memoryMb`",
+        "",
+        "### drift-3 (basic)",
+        "",
+        "- `-` deleted `pulumi-nodejs:dynamic:Resource` **drift-3-record**",
+        "",
+      ].join("\n"),
+    );
+    // Reporting changed nothing: the drift is still there, the record still as it was changed.
+    expect(JSON.parse(fs.readFileSync(record("drift-1"), "utf8")).memoryMb).toBe(512);
+    expect(fs.existsSync(record("drift-3"))).toBe(false);
+
+    const fix = await cli(["fleet", "drift", "--specs", fleetFile, "--fix", "--json"]);
+    expect(fix.code).toBe(0);
+    expect(
+      JSON.parse(fix.stdout).map((r: { tenantId: string; fixed: boolean }) => [
+        r.tenantId,
+        r.fixed,
+      ]),
+    ).toEqual([
+      ["drift-1", true],
+      ["drift-2", false],
+      ["drift-3", true],
+    ]);
+    expect(JSON.parse(fs.readFileSync(record("drift-1"), "utf8")).memoryMb).toBe(changed.memoryMb);
+    expect(fs.existsSync(record("drift-3"))).toBe(true);
+    expect((await cli(["fleet", "drift", "--specs", fleetFile])).code).toBe(0);
+  }, 120_000);
 });
 
 describe("fleet preview Markdown", () => {

@@ -8,16 +8,46 @@ import type { PulumiFn } from "@pulumi/pulumi/automation";
 import { loadCatalog, type Catalog } from "../catalog";
 import type { TenantSpec } from "../stacks/tenant/tenant-spec";
 
+/**
+ * With a `worldDir`, the record also exists outside the engine, as `<worldDir>/<tenantId>.json`
+ * (what a container is to the docker provider): refresh reads it back, so a test can change or
+ * delete it out of band and see drift.
+ */
 const recordProvider: pulumi.dynamic.ResourceProvider = {
   async create(inputs) {
     if (inputs.failWith) throw new Error(inputs.failWith);
+    writeWorld(inputs);
     return { id: `record-${inputs.tenantId}`, outs: inputs };
   },
   async update(_id, _olds, news) {
     if (news.failWith) throw new Error(news.failWith);
+    writeWorld(news);
     return { outs: news };
   },
+  // Compared property by property, so an out-of-band change shows which one differs.
+  async diff(_id, olds, news) {
+    const keys = [...new Set([...Object.keys(olds), ...Object.keys(news)])].filter(
+      (k) => k !== "__provider" && JSON.stringify(olds[k]) !== JSON.stringify(news[k]),
+    );
+    return { changes: keys.length > 0, diffs: keys };
+  },
+  async read(id, props) {
+    if (!props?.worldDir) return { id, props };
+    const file = `${props.worldDir}/${props.tenantId}.json`;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const fs = require("node:fs") as typeof import("node:fs");
+    if (!fs.existsSync(file)) return {}; // gone: deleted out of band
+    return { id, props: JSON.parse(fs.readFileSync(file, "utf8")) };
+  },
 };
+
+function writeWorld(outs: Record<string, unknown>): void {
+  if (!outs.worldDir) return;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const fs = require("node:fs") as typeof import("node:fs");
+  fs.mkdirSync(String(outs.worldDir), { recursive: true });
+  fs.writeFileSync(`${outs.worldDir}/${outs.tenantId}.json`, JSON.stringify(outs));
+}
 
 class TenantRecord extends pulumi.dynamic.Resource {
   declare readonly plan: pulumi.Output<string>;
@@ -34,7 +64,7 @@ class StandInTenant extends pulumi.ComponentResource {
   readonly record: TenantRecord;
   constructor(
     name: string,
-    spec: TenantSpec & { failWith?: string; delayMs?: number },
+    spec: StandInSpec,
     limits: Record<string, number | undefined>,
     opts?: pulumi.ComponentResourceOptions,
   ) {
@@ -47,6 +77,7 @@ class StandInTenant extends pulumi.ComponentResource {
         state: spec.state,
         odooVersion: spec.odooVersion,
         failWith: spec.failWith,
+        worldDir: spec.worldDir,
         ...limits,
       },
       { parent: this },
@@ -55,7 +86,7 @@ class StandInTenant extends pulumi.ComponentResource {
   }
 }
 
-export type StandInSpec = TenantSpec & { failWith?: string; delayMs?: number };
+export type StandInSpec = TenantSpec & { failWith?: string; delayMs?: number; worldDir?: string };
 
 /** The stand-in's record carries the plan's limits, so a catalog change shows as a diff. */
 export function providerFreeTenantProgram(

@@ -5,6 +5,7 @@ export const INBOX_QUEUE = "inbox";
 export const MAIL_QUEUE = "mail";
 export const TENANT_OPS_QUEUE = "tenant-ops";
 export const MAINTENANCE_QUEUE = "maintenance";
+export const DRIFT_QUEUE = "drift";
 
 export interface ReconcileJob {
   tenantId: string;
@@ -22,7 +23,11 @@ export interface TenantOpJob {
   sourceTenantId?: string;
 }
 export type MaintenanceTask =
-  "nightly-backups" | "grace-periods" | "backup-retention" | "repository-check";
+  "nightly-backups" | "grace-periods" | "backup-retention" | "repository-check" | "drift-checks";
+/** Check one tenant's stack for drift (resources changed out of band). */
+export interface DriftJob {
+  tenantId: string;
+}
 export interface MaintenanceJob {
   task: MaintenanceTask;
 }
@@ -44,6 +49,7 @@ export class Queues {
   readonly mail: Queue<MailJob>;
   readonly tenantOps: Queue<TenantOpJob>;
   readonly maintenance: Queue<MaintenanceJob>;
+  readonly drift: Queue<DriftJob>;
 
   constructor(
     connection: ConnectionOptions,
@@ -56,11 +62,12 @@ export class Queues {
     this.mail = new Queue<MailJob>(MAIL_QUEUE, opts);
     this.tenantOps = new Queue<TenantOpJob>(TENANT_OPS_QUEUE, opts);
     this.maintenance = new Queue<MaintenanceJob>(MAINTENANCE_QUEUE, opts);
+    this.drift = new Queue<DriftJob>(DRIFT_QUEUE, opts);
     for (const q of this.all()) q.on("error", onError);
   }
 
   private all() {
-    return [this.reconcile, this.inbox, this.mail, this.tenantOps, this.maintenance];
+    return [this.reconcile, this.inbox, this.mail, this.tenantOps, this.maintenance, this.drift];
   }
 
   async enqueueTenantOp(job: TenantOpJob): Promise<void> {
@@ -91,6 +98,25 @@ export class Queues {
   }
 
   /**
+   * A drift check of the tenant after `delayMs`; `round` (a day, or "now") makes one job per
+   * tenant and round: a check asked for while one waits is the same check.
+   */
+  async enqueueDriftCheck(tenantId: string, round: string, delayMs = 0): Promise<void> {
+    await this.drift.add(
+      "drift",
+      { tenantId },
+      {
+        jobId: `drift-${tenantId}-${round}`,
+        delay: delayMs,
+        attempts: 3,
+        backoff: { type: "exponential", delay: 60_000 },
+        removeOnComplete: true,
+        removeOnFail: 1000,
+      },
+    );
+  }
+
+  /**
    * The lifecycle's schedules, as BullMQ job schedulers (idempotent: every replica may call it;
    * Redis holds one schedule per task). Times are cron patterns in the platform's timezone.
    */
@@ -99,6 +125,7 @@ export class Queues {
     graceCron: string;
     backupRetentionCron: string;
     checkCron: string;
+    driftCron: string;
     timezone: string;
   }): Promise<void> {
     const plans: [MaintenanceTask, string][] = [
@@ -106,6 +133,7 @@ export class Queues {
       ["grace-periods", s.graceCron],
       ["backup-retention", s.backupRetentionCron],
       ["repository-check", s.checkCron],
+      ["drift-checks", s.driftCron],
     ];
     for (const [task, pattern] of plans)
       await this.maintenance.upsertJobScheduler(
@@ -180,7 +208,7 @@ export class Queues {
 
   async depths(): Promise<Record<string, number>> {
     const entries = await Promise.all(
-      [this.reconcile, this.inbox, this.mail, this.tenantOps].map(
+      [this.reconcile, this.inbox, this.mail, this.tenantOps, this.drift].map(
         async (q) =>
           [
             q.name,

@@ -1,6 +1,7 @@
 import { UnrecoverableError, Worker, type ConnectionOptions } from "bullmq";
 import type { Logger } from "../logger";
 import type { MailDelivery } from "../mail/delivery";
+import type { DriftService } from "../services/drift-service";
 import type { Outbox } from "../mail/outbox";
 import type { MailOutboxStore } from "../store/mail-outbox-store";
 import { operatorFailureMail } from "../mail/messages";
@@ -11,11 +12,13 @@ import type { BackupService } from "../services/backup-service";
 import type { InboxStore } from "../store/inbox-store";
 import type { TenantStore } from "../store/tenant-store";
 import {
+  DRIFT_QUEUE,
   INBOX_QUEUE,
   MAIL_QUEUE,
   MAINTENANCE_QUEUE,
   RECONCILE_QUEUE,
   TENANT_OPS_QUEUE,
+  type DriftJob,
   type InboxJob,
   type MailJob,
   type MaintenanceJob,
@@ -34,6 +37,9 @@ export interface WorkerDeps {
   backupConcurrency: number;
   billing: BillingSync;
   delivery: MailDelivery;
+  drift: DriftService;
+  /** Drift checks at once (each a `pulumi refresh --preview-only`). */
+  driftConcurrency: number;
   mail: Outbox;
   outbox: MailOutboxStore;
   tenants: TenantStore;
@@ -139,6 +145,7 @@ export class Workers {
           "grace-periods": () => d.backups.gracePeriods(),
           "backup-retention": () => d.backups.backupRetention(),
           "repository-check": () => d.backups.check(),
+          "drift-checks": async () => ({ tenants: await d.drift.scheduleRound() }),
         };
         const result = await run[task]();
         d.logger.info({ task, result }, "maintenance done");
@@ -148,8 +155,21 @@ export class Workers {
     maintenance.on("failed", (job, err) =>
       d.logger.warn({ task: job?.data.task, error: err.message }, "maintenance failed"),
     );
-    for (const w of [reconcile, inbox, mail, tenantOps, maintenance]) w.on("error", d.onRedisError);
-    this.workers = [reconcile, inbox, mail, tenantOps, maintenance];
+    const drift = new Worker<DriftJob>(DRIFT_QUEUE, (job) => d.drift.check(job.data.tenantId), {
+      ...base,
+      concurrency: d.driftConcurrency,
+      lockDuration: d.jobLockMs,
+      stalledInterval: Math.max(1000, Math.floor(d.jobLockMs / 2)),
+    });
+    drift.on("failed", (job, err) =>
+      d.logger.warn(
+        { tenantId: job?.data.tenantId, attempt: job?.attemptsMade, error: err.message },
+        "drift check failed",
+      ),
+    );
+    const all = [reconcile, inbox, mail, tenantOps, maintenance, drift];
+    for (const w of all) w.on("error", d.onRedisError);
+    this.workers = all;
   }
 
   /** One sweep: re-enqueue lagging tenants and unprocessed webhooks; refresh the queue gauge. */

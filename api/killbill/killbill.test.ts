@@ -276,6 +276,7 @@ describe("decideBilling: which subscription a tenant follows", () => {
     dataKeptUntil: null,
     deletedAt: null,
     skipFinalBackup: false,
+    drift: null,
     createdAt: "",
     updatedAt: "",
     ...patch,

@@ -44,6 +44,7 @@ export function adminRoutes(d: AdminDeps): Router {
           plan: q.plan,
           lagging: q.lagging === "true",
           failed: q.failed === "true",
+          drifted: q.drifted === "true",
         }),
       );
     }),
@@ -133,6 +134,10 @@ export function adminRoutes(d: AdminDeps): Router {
   r.post(
     "/admin/tenants/:id/resume",
     handle(async (req, res) => accepted(res, await d.service.resume(id(req.params)))),
+  );
+  r.post(
+    "/admin/tenants/:id/drift",
+    handle(async (req, res) => accepted(res, await d.service.checkDrift(id(req.params)))),
   );
   r.post(
     "/admin/tenants/:id/reconcile",

@@ -1,5 +1,10 @@
 import { UnrecoverableError } from "bullmq";
-import { EngineError, StackNotFoundError, type TenantStacks } from "../../automation";
+import {
+  EngineError,
+  FINGERPRINT_OUTPUT,
+  StackNotFoundError,
+  type TenantStacks,
+} from "../../automation";
 import { InvalidTenantSpecError } from "../../stacks/tenant/tenant-spec";
 import type { ProgressBus } from "../jobs/progress-bus";
 import type { Queues } from "../jobs/queues";
@@ -106,9 +111,32 @@ export class Reconciler {
     }
   }
 
+  /** The stack's spec for the tenant's desired state. */
+  private stackSpec(t: Tenant) {
+    return {
+      tenantId: t.id,
+      customerId: t.customerId,
+      ...t.spec,
+      // Terminated is stopped like suspended in the stack: no runtime, no route, data kept.
+      state: t.desiredState === "active" ? ("active" as const) : ("suspended" as const),
+    };
+  }
+
+  /**
+   * The stack already runs these exact inputs: its last engine run succeeded with the same
+   * fingerprint. A generation that changes nothing the program reads costs a hash, not a run.
+   */
+  private async inputsUnchanged(t: Tenant): Promise<boolean> {
+    const applied = t.outputs?.[FINGERPRINT_OUTPUT];
+    if (t.desiredState === "deleted" || typeof applied !== "string") return false;
+    const fingerprint = await this.d.stacks.fingerprint(this.stackSpec(t)).catch(() => undefined);
+    return fingerprint === applied && (await this.d.operations.lastEngineRun(t.id)) === "succeeded";
+  }
+
   private async apply(t: Tenant): Promise<void> {
     const type = t.desiredState === "deleted" ? "destroy" : "up";
     const generation = t.desiredGeneration;
+    const unchanged = await this.inputsUnchanged(t);
     const op = await this.d.operations.start(t.id, type, generation);
     const log = this.d.logger.child({ tenantId: t.id, operationId: op.id, generation, type });
     const onProgress = (e: Parameters<ProgressBus["publish"]>[1]) =>
@@ -140,19 +168,15 @@ export class Reconciler {
           if (e instanceof StackNotFoundError) return {}; // never provisioned, or already gone
           throw e;
         });
+      } else if (unchanged) {
+        outputs = t.outputs;
+        changes = {};
+        log.info("inputs unchanged since the last successful run: no engine run");
       } else {
-        const result = await this.d.stacks.up(
-          {
-            tenantId: t.id,
-            customerId: t.customerId,
-            ...t.spec,
-            // Terminated is stopped like suspended in the stack: no runtime, no route, data kept.
-            state: t.desiredState === "active" ? "active" : "suspended",
-          },
-          { onProgress },
-        );
+        const result = await this.d.stacks.up(this.stackSpec(t), { onProgress });
         outputs = result.outputs;
         changes = result.changes;
+        await this.d.tenants.clearDrift(t.id); // the stack matches its program again
       }
       await this.d.tenants.recordApplied(t.id, generation, t.desiredState, outputs, {
         id: op.id,

@@ -1,3 +1,5 @@
+import { FINGERPRINT_OUTPUT } from "../../automation/inputs-fingerprint";
+import type { DriftService } from "./drift-service";
 import type { Catalog } from "../../catalog";
 import { parseTenantSpec, InvalidTenantSpecError } from "../../stacks/tenant/tenant-spec";
 import { ConflictError, NotFoundError, ValidationError } from "../errors";
@@ -51,6 +53,10 @@ export interface TenantView {
   desiredGeneration: number;
   observedGeneration: number;
   url: string | null;
+  /** The fingerprint of the inputs the stack was last applied with (null before the first run). */
+  inputsFingerprint: string | null;
+  /** The latest drift check (null before the first). */
+  drift: Tenant["drift"];
   lastError: string | null;
   source: Tenant["source"];
   lastOperation: {
@@ -66,6 +72,7 @@ export interface TenantView {
 export class TenantService {
   constructor(
     private readonly d: {
+      drift: DriftService;
       tenants: TenantStore;
       capacity: SharedDatabaseCapacity;
       operations: OperationStore;
@@ -212,6 +219,15 @@ export class TenantService {
     return t;
   }
 
+  /** A drift check of the tenant's stack, queued now (the result shows in the tenant's view). */
+  async checkDrift(id: string): Promise<Tenant> {
+    const t = await this.get(id);
+    if (!t.observedState || t.observedState === "deleted")
+      throw new ConflictError(`tenant ${id} has no stack to check`);
+    await this.d.drift.requestCheck(id);
+    return t;
+  }
+
   async preview(id: string): Promise<PreviewOutcome> {
     const t = await this.get(id);
     if (t.desiredState === "deleted") throw new ConflictError(`tenant ${id} is being deleted`);
@@ -308,6 +324,9 @@ function viewOf(
     desiredGeneration: t.desiredGeneration,
     observedGeneration: t.observedGeneration,
     url: typeof t.outputs?.url === "string" ? t.outputs.url : null,
+    inputsFingerprint:
+      typeof t.outputs?.[FINGERPRINT_OUTPUT] === "string" ? t.outputs[FINGERPRINT_OUTPUT] : null,
+    drift: t.drift,
     lastError: t.lastError,
     source: t.source,
     lastOperation: op

@@ -222,6 +222,14 @@ const MIGRATIONS: { id: number; sql: string }[] = [
       ALTER TABLE mail_outbox ADD COLUMN claimed_until timestamptz;
     `,
   },
+  {
+    id: 9,
+    sql: `
+      -- The latest drift check: resources changed or deleted out of band ([] when none).
+      ALTER TABLE tenants ADD COLUMN drift jsonb, ADD COLUMN drift_checked_at timestamptz;
+      CREATE INDEX tenants_drifted ON tenants (id) WHERE jsonb_array_length(drift) > 0;
+    `,
+  },
 ];
 
 export async function migrate(pool: Pool): Promise<number[]> {

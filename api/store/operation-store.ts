@@ -131,6 +131,16 @@ export class OperationStore {
   }
 
   /** The latest operation of each of these tenants (one index scan per tenant). */
+  /** How the tenant's latest engine run (up or destroy) ended; undefined when it never had one. */
+  async lastEngineRun(tenantId: string): Promise<Operation["status"] | undefined> {
+    const r = await this.pool.query(
+      `SELECT status FROM operations WHERE tenant_id = $1 AND type IN ('up', 'destroy')
+        ORDER BY started_at DESC LIMIT 1`,
+      [tenantId],
+    );
+    return r.rows[0]?.status;
+  }
+
   async latestFor(tenantIds: string[]): Promise<Map<string, Operation>> {
     const r = await this.pool.query(
       `SELECT o.* FROM unnest($1::text[]) AS t(id)

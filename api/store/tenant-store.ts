@@ -1,3 +1,4 @@
+import { FINGERPRINT_OUTPUT } from "../../automation/inputs-fingerprint";
 import type { Pool, PoolClient } from "pg";
 
 import type { BillingStatus } from "../killbill/billing-status";
@@ -28,6 +29,8 @@ export interface TenantPageQuery {
   lagging?: boolean;
   /** Only tenants whose last reconcile failed. */
   failed?: boolean;
+  /** Only tenants whose latest drift check found resources changed out of band. */
+  drifted?: boolean;
 }
 
 export interface TenantDesiredSpec {
@@ -67,8 +70,18 @@ export interface Tenant {
   deletedAt: string | null;
   /** An operator deleted it with ?skipBackup=true: no final backup. */
   skipFinalBackup: boolean;
+  /** The latest drift check (null before the first): what was changed or deleted out of band. */
+  drift: { checkedAt: string; resources: DriftedResource[] } | null;
   createdAt: string;
   updatedAt: string;
+}
+
+/** A resource a drift check found changed (`update`) or gone (`delete`); property names only. */
+export interface DriftedResource {
+  type: string;
+  name: string;
+  op: string;
+  changedProperties: string[];
 }
 
 export interface DesiredInput {
@@ -117,6 +130,9 @@ const row = (r: any): Tenant => ({
   dataKeptUntil: r.data_kept_until ? r.data_kept_until.toISOString() : null,
   deletedAt: r.deleted_at ? r.deleted_at.toISOString() : null,
   skipFinalBackup: r.skip_final_backup,
+  drift: r.drift_checked_at
+    ? { checkedAt: r.drift_checked_at.toISOString(), resources: r.drift ?? [] }
+    : null,
   createdAt: r.created_at.toISOString(),
   updatedAt: r.updated_at.toISOString(),
 });
@@ -408,6 +424,37 @@ export class TenantStore {
   }
 
   /**
+   * An engine run outside the API (an operator's rollout) is about to change the stack: until it
+   * records its outputs, no fingerprint vouches for the stack.
+   */
+  async forgetFingerprint(id: string): Promise<void> {
+    await this.pool.query(
+      `UPDATE tenants SET outputs = outputs - '${FINGERPRINT_OUTPUT}' WHERE id = $1`,
+      [id],
+    );
+  }
+
+  /** The outputs of a stack applied outside the API (an operator's rollout). */
+  async recordStackOutputs(id: string, outputs: Record<string, unknown>): Promise<void> {
+    await this.pool.query("UPDATE tenants SET outputs = $2 WHERE id = $1", [id, outputs]);
+  }
+
+  /**
+   * Each tenant's stack fingerprint, for tenants whose latest engine run succeeded (a failed or
+   * interrupted run may have changed the stack: no fingerprint vouches for it).
+   */
+  async appliedFingerprints(): Promise<Map<string, string>> {
+    const r = await this.pool.query(
+      `SELECT t.id, t.outputs->>'${FINGERPRINT_OUTPUT}' AS fingerprint FROM tenants t
+        WHERE t.outputs ? '${FINGERPRINT_OUTPUT}'
+          AND (SELECT o.status FROM operations o
+                WHERE o.tenant_id = t.id AND o.type IN ('up', 'destroy')
+                ORDER BY o.started_at DESC LIMIT 1) = 'succeeded'`,
+    );
+    return new Map(r.rows.map((x) => [x.id as string, x.fingerprint as string]));
+  }
+
+  /**
    * One page of tenants in id order after `after` (keyset: each page costs the same whatever the
    * fleet's size), filtered. One more row than asked is read to tell whether a next page exists.
    */
@@ -419,11 +466,53 @@ export class TenantStore {
           AND ($3::text IS NULL OR spec->>'plan' = $3)
           AND (NOT $4 OR observed_generation < desired_generation)
           AND (NOT $5 OR last_error IS NOT NULL)
+          AND (NOT $7 OR jsonb_array_length(drift) > 0)
         ORDER BY id LIMIT $6`,
-      [q.after ?? null, q.state ?? null, q.plan ?? null, !!q.lagging, !!q.failed, q.limit + 1],
+      [
+        q.after ?? null,
+        q.state ?? null,
+        q.plan ?? null,
+        !!q.lagging,
+        !!q.failed,
+        q.limit + 1,
+        !!q.drifted,
+      ],
     );
     const rows = r.rows.map(row);
     return { tenants: rows.slice(0, q.limit), more: rows.length > q.limit };
+  }
+
+  /** The result of a drift check. */
+  async recordDrift(id: string, resources: DriftedResource[]): Promise<void> {
+    await this.pool.query("UPDATE tenants SET drift = $2, drift_checked_at = now() WHERE id = $1", [
+      id,
+      JSON.stringify(resources),
+    ]);
+  }
+
+  /** An engine run made the stack match its program again: no drift any more. */
+  async clearDrift(id: string): Promise<void> {
+    await this.pool.query(
+      `UPDATE tenants SET drift = '[]', drift_checked_at = now()
+        WHERE id = $1 AND jsonb_array_length(drift) > 0`,
+      [id],
+    );
+  }
+
+  async driftedCount(): Promise<number> {
+    const r = await this.pool.query(
+      "SELECT count(*)::int AS n FROM tenants WHERE jsonb_array_length(drift) > 0",
+    );
+    return r.rows[0].n;
+  }
+
+  /** Tenants with a stack to check for drift (provisioned, not deleted), in id order. */
+  async withStacks(): Promise<string[]> {
+    const r = await this.pool.query(
+      `SELECT id FROM tenants WHERE observed_state IS NOT NULL AND observed_state <> 'deleted'
+         AND desired_state <> 'deleted' ORDER BY id`,
+    );
+    return r.rows.map((x) => x.id);
   }
 
   /** Tenants whose observed generation lags the desired one (what the sweeper re-enqueues). */
@@ -435,7 +524,6 @@ export class TenantStore {
     return r.rows.map((x) => x.id);
   }
 
-  /** Records a successful reconcile of `generation` (never moves the observed generation back). */
   /**
    * A generation applied, and the operation that applied it succeeded: one statement, so a crash
    * or a lost connection can never keep one without the other (a succeeded run not counted as
