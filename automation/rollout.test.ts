@@ -57,11 +57,20 @@ describe("rollout", () => {
     const step = (name: "backup" | "up" | "health") => async (s: FleetSpec) => {
       calls.push(`${name} ${s.tenantId}`);
       if (fail[s.tenantId] === name) throw new Error(`${name} refused\nmore lines`);
+      return name === "backup" ? `b-${s.tenantId}` : undefined;
+    };
+    const restore = async (s: FleetSpec, backupId: string) => {
+      calls.push(`restore ${s.tenantId} ${backupId}`);
     };
     const ok = await rollout(
       specs,
       specs.map((s) => s.tenantId),
-      { backup: step("backup"), up: step("up"), health: step("health") },
+      {
+        backup: step("backup"),
+        up: async (s) => void (await step("up")(s)),
+        health: async (s) => void (await step("health")(s)),
+        restore,
+      },
       { ...o, concurrency: 1, resume: o.resume ?? false, onEvent: (e) => events.push(e) },
     );
     return { ok, calls, events };
@@ -91,6 +100,29 @@ describe("rollout", () => {
     ]);
     expect(r.ok).toBe(false);
     expect(r.events.at(-1)).toEqual({ event: "rollout-finished", succeeded: 4, failed: 1 });
+  });
+
+  test("a failed up restores the backup its batch took, and says so", async () => {
+    const r = await run(
+      fleet.slice(0, 2),
+      { t2: "up" },
+      { canary: 0, batchSize: 2, maxFailures: 5, journal: journal() },
+    );
+    expect(r.calls).toEqual([
+      "backup t1",
+      "backup t2",
+      "up t1",
+      "health t1",
+      "up t2",
+      "restore t2 b-t2",
+    ]);
+    expect(r.events).toContainEqual({ event: "tenant-restored", tenantId: "t2", backupId: "b-t2" });
+    expect(r.events).toContainEqual({
+      event: "tenant-failed",
+      tenantId: "t2",
+      stage: "up",
+      error: "up refused; backup b-t2 restored",
+    });
   });
 
   test("a failed canary stops the rollout and leaves the rest untouched", async () => {

@@ -15,6 +15,7 @@ export type RolloutEvent =
   | { event: "batch-started"; batch: number; canary: boolean; tenants: string[] }
   | { event: "tenant-done"; tenantId: string; seconds: number }
   | { event: "tenant-failed"; tenantId: string; stage: "backup" | "up" | "health"; error: string }
+  | { event: "tenant-restored"; tenantId: string; backupId: string }
   | {
       event: "rollout-stopped";
       reason: string;
@@ -25,9 +26,14 @@ export type RolloutEvent =
   | { event: "rollout-finished"; succeeded: number; failed: number };
 
 export interface RolloutSteps {
-  /** A backup of these tenants before their batch runs; throws (per tenant) to leave one out. */
-  backup?: (spec: FleetSpec) => Promise<void>;
+  /** A backup of the tenant before its batch runs (its id); throws to leave the tenant out. */
+  backup?: (spec: FleetSpec) => Promise<string | undefined>;
   up: (spec: FleetSpec) => Promise<void>;
+  /**
+   * After a failed up: the tenant's database and files back as the batch's backup has them (an
+   * upgrade that failed half-way leaves them half-migrated).
+   */
+  restore?: (spec: FleetSpec, backupId: string) => Promise<void>;
   /** After a successful up: throws when the tenant does not answer as it should. */
   health?: (spec: FleetSpec) => Promise<void>;
 }
@@ -128,6 +134,29 @@ export async function rollout(
     record.done[id] = result;
     o.journal.write(record);
   };
+  const backups = new Map<string, string>();
+  /** The up; on failure, the backup taken before it is restored where there is one. */
+  const applied = async (spec: FleetSpec) => {
+    const id = spec.tenantId;
+    try {
+      await steps.up(spec);
+      return true;
+    } catch (e) {
+      let error = (e as Error).message.split("\n")[0];
+      const backupId = backups.get(id);
+      if (steps.restore && backupId)
+        try {
+          await steps.restore(spec, backupId);
+          o.onEvent({ event: "tenant-restored", tenantId: id, backupId });
+          error += `; backup ${backupId} restored`;
+        } catch (r) {
+          error += `; restoring backup ${backupId} failed: ${(r as Error).message.split("\n")[0]}`;
+        }
+      finishTenant(id, { ok: false, stage: "up", error });
+      o.onEvent({ event: "tenant-failed", tenantId: id, stage: "up", error });
+      return false;
+    }
+  };
   const runTenant = async (id: string) => {
     const spec = byId.get(id)!;
     const started = performance.now();
@@ -146,7 +175,7 @@ export async function rollout(
         return false;
       }
     };
-    if (!(await stage("up", steps.up)) || !(await stage("health", steps.health))) return;
+    if (!(await applied(spec)) || !(await stage("health", steps.health))) return;
     finishTenant(id, { ok: true });
     o.onEvent({
       event: "tenant-done",
@@ -167,7 +196,8 @@ export async function rollout(
       if (!steps.backup) ready.push(id);
       else
         try {
-          await steps.backup(byId.get(id)!);
+          const backupId = await steps.backup(byId.get(id)!);
+          if (backupId) backups.set(id, backupId);
           ready.push(id);
         } catch (e) {
           const error = (e as Error).message.split("\n")[0];

@@ -409,19 +409,29 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
             timeoutMs: o.healthTimeout * 1000,
           });
         };
-        const backup = async (spec: FleetSpec) => {
-          const queued = await adminApi().call<{ id: string }>(
-            "POST",
-            `/admin/tenants/${spec.tenantId}/backups`,
-          );
+        /** An operation of the API's, followed to its end; throws unless it succeeded. */
+        const apiOperation = async (what: string, path: string, body?: unknown) => {
+          const queued = await adminApi().call<{ id: string }>("POST", path, body);
           const op = await adminApi().follow(queued.id, () => undefined);
-          if (op.status !== "succeeded") throw new Error(`backup ${op.status}: ${op.error ?? ""}`);
+          if (op.status !== "succeeded") throw new Error(`${what} ${op.status}: ${op.error ?? ""}`);
+          return op;
+        };
+        const backup = async (spec: FleetSpec) => {
+          const op = await apiOperation("backup", `/admin/tenants/${spec.tenantId}/backups`);
+          return (op.details as { backupId?: string } | null)?.backupId;
+        };
+        const restore = async (spec: FleetSpec, backupId: string) => {
+          await apiOperation("restore", `/admin/tenants/${spec.tenantId}/restore`, { backupId });
         };
         const report = rolloutReporter(!!o.json, deps.terminal, out, err);
         const ok = await rollout(
           fleetSpecs,
           rolloutOrder(fleetSpecs, deps.catalog ?? loadCatalog()),
-          { up, health: o.healthCheck ? health : undefined, backup: o.backup ? backup : undefined },
+          {
+            up,
+            health: o.healthCheck ? health : undefined,
+            ...(o.backup ? { backup, restore } : {}),
+          },
           {
             canary: o.canary,
             batchSize: o.batchSize,

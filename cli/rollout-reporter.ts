@@ -25,6 +25,8 @@ function progressLine(e: RolloutEvent): string | undefined {
       return `${e.tenantId}: done (${e.seconds.toFixed(1)}s)`;
     case "tenant-failed":
       return `${e.tenantId}: ${e.stage} failed: ${e.error}`;
+    case "tenant-restored":
+      return `${e.tenantId}: backup ${e.backupId} restored`;
     default:
       return undefined;
   }

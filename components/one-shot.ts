@@ -11,6 +11,11 @@ export interface OneShotArgs {
   labels?: pulumi.Input<Record<string, string>>;
   /** A change of any value runs the command again; nothing else does (env changes do not). */
   triggers: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /**
+   * false: the command runs only when a trigger changes, never when the resource is first
+   * created (an upgrade, which a new database does not need).
+   */
+  runOnCreate?: boolean;
   timeoutSeconds?: number;
 }
 
@@ -23,6 +28,7 @@ interface Props {
   labels: Record<string, string>;
   triggers: Record<string, string>;
   timeoutSeconds: number;
+  runOnCreate: boolean;
   name: string;
   exitCode?: number;
 }
@@ -86,13 +92,22 @@ async function runToCompletion(p: Props): Promise<number> {
 }
 
 const provider: pulumi.dynamic.ResourceProvider = {
+  // A trigger change runs the command: by replacing the resource (a new one runs it), or, for
+  // one that does not run on create, by an update that runs it.
   async diff(_id, olds: Props, news: Props) {
     const changed = JSON.stringify(olds.triggers) !== JSON.stringify(news.triggers);
-    return { changes: changed, replaces: changed ? ["triggers"] : [] };
+    const replace = changed && news.runOnCreate !== false;
+    return { changes: changed, replaces: replace ? ["triggers"] : [] };
   },
   async create(inputs: Props) {
-    const exitCode = await runToCompletion(inputs);
-    return { id: `${inputs.name}-${Date.now().toString(36)}`, outs: { ...inputs, exitCode } };
+    const id = `${inputs.name}-${Date.now().toString(36)}`;
+    // (No `exitCode: undefined` in the outputs: the provider protocol has no undefined.)
+    if (inputs.runOnCreate === false) return { id, outs: inputs };
+    return { id, outs: { ...inputs, exitCode: await runToCompletion(inputs) } };
+  },
+  async update(_id, _olds: Props, news: Props) {
+    const exitCode = await runToCompletion(news);
+    return { outs: { ...news, exitCode } };
   },
   // Nothing to remove: the container is removed as soon as it has finished.
   async delete() {},
@@ -118,6 +133,7 @@ export class OneShot extends pulumi.dynamic.Resource {
         mounts: args.mounts ?? [],
         labels: args.labels ?? {},
         timeoutSeconds: args.timeoutSeconds ?? 900,
+        runOnCreate: args.runOnCreate ?? true,
         exitCode: undefined,
       },
       { ...opts, additionalSecretOutputs: ["env"] },

@@ -495,7 +495,7 @@ describe("admin API", () => {
     }
   });
 
-  it("lists a page at a time with a cursor, and filters by state, plan, lagging and failed", async () => {
+  it("lists a page at a time with a cursor, each tenant once while tenants are added, and filters by state, plan, lagging and failed", async () => {
     // [id, desired state, plan, desired generation, observed generation, last error]
     const rows: [string, string, string, number, number, string | null][] = [
       ["list-a", "active", "premium", 1, 1, null],
@@ -537,6 +537,33 @@ describe("admin API", () => {
     expect(ids(await pages("&lagging=true"))).toEqual(["list-c", "list-d", "list-f"]);
     expect(ids(await pages("&failed=true&plan=basic"))).toEqual(["list-d"]);
     for (const v of await pages("&lagging=true")) expect(v.converged).toBe(false);
+
+    // Tenants created during a walk: each tenant is seen once; those after the cursor are seen,
+    // those before it are not (they are in the next walk).
+    const before = (await pages("")).map((v) => v.id);
+    const walked: string[] = [];
+    let cursor: string | null = null;
+    let n = 0;
+    do {
+      const res = await admin(
+        api().get(`/admin/tenants?limit=3${cursor ? `&cursor=${cursor}` : ""}`),
+      );
+      walked.push(...res.body.tenants.map((v: { id: string }) => v.id));
+      cursor = res.body.nextCursor;
+      n++;
+      for (const id of [`aaa-walk-${n}`, `zzz-walk-${n}`])
+        await h.runtime.pool.query(
+          `INSERT INTO tenants (id, customer_id, spec, desired_state, desired_generation,
+             observed_generation, observed_state, source)
+           VALUES ($1, 'walk-co', $2, 'active', 1, 1, 'active', 'admin')`,
+          [id, { plan: "basic", odooVersion: "17", customDomains: [] }],
+        );
+    } while (cursor);
+    expect(new Set(walked).size).toBe(walked.length);
+    expect(walked.filter((id) => !id.includes("-walk-"))).toEqual(before);
+    expect(walked.filter((id) => id.startsWith("zzz-walk-")).length).toBe(n - 1);
+    expect(walked.some((id) => id.startsWith("aaa-walk-"))).toBe(false);
+    await h.runtime.pool.query("DELETE FROM tenants WHERE customer_id = 'walk-co'");
 
     for (const bad of [
       "limit=0",

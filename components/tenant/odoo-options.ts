@@ -42,6 +42,14 @@ export function odooInitCommand(database: string): string[] {
 }
 
 /**
+ * The one-shot that migrates a database to a new build of its Odoo image: every installed module
+ * updated (`-u all`), then exit. Odoo serves a database its code has not migrated wrongly, or not.
+ */
+export function odooUpgradeCommand(database: string): string[] {
+  return ["odoo", `--database=${database}`, "-u", "all", "--stop-after-init"];
+}
+
+/**
  * Health check of the Odoo runtime. `/web/health` exists from Odoo 15 on (and answers only once the
  * database is initialised); Odoo 14 gets a TCP check of its HTTP port instead. Traefik routes a
  * container only once it is healthy, so the interval is also how soon a new tenant is reachable.

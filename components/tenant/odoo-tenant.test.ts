@@ -72,6 +72,7 @@ describe("OdooTenant on the shared PostgreSQL server (container runtime)", () =>
       "acme-odoo docker:index/container:Container",
       // Its CPU limit, changed in place on a plan change (a new `cpus` would replace it).
       `acme-odoo-cpus ${DYNAMIC}`,
+      `acme-upgrade ${DYNAMIC}`,
     ]);
     expect(byName("acme-odoo-cpus").inputs).toMatchObject({ cpus: 2 }); // the standard plan
   });
@@ -125,6 +126,21 @@ describe("OdooTenant on the shared PostgreSQL server (container runtime)", () =>
       labels: { "odoo-saas.tenant": "acme", "odoo-saas.customer": "acme-corp" },
       triggers: { database: "acme-database-id" },
       timeoutSeconds: 900,
+      runOnCreate: true,
+    });
+  });
+
+  it("a new build of the Odoo image updates every module once, with that image, not at creation", async () => {
+    await declare({ odooImage: "odoo:17.0-20261101" });
+    const { __provider, ...upgrade } = byName("acme-upgrade").inputs;
+    expect(__provider).toEqual(expect.any(String));
+    expect(upgrade).toMatchObject({
+      image: "odoo:17.0-20261101",
+      command: ["odoo", "--database=odoo_acme_corp_acme", "-u", "all", "--stop-after-init"],
+      networks: ["saas-data"],
+      mounts: [{ source: "odoo-acme-filestore", target: "/var/lib/odoo" }],
+      triggers: { image: "odoo:17.0-20261101" },
+      runOnCreate: false,
     });
   });
 

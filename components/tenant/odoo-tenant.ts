@@ -10,7 +10,7 @@ import { DEDICATED_OWNER_SCRIPT } from "./dedicated-owner";
 import { odooConfigFile, odooMasterPasswordHash } from "./odoo-config";
 import { cephfsAdminPath, cephfsVolumeOptions } from "./filestore";
 import { tenantNames, type TenantNames } from "./names";
-import { odooCommand, odooHealthcheck, odooInitCommand } from "./odoo-options";
+import { odooCommand, odooHealthcheck, odooInitCommand, odooUpgradeCommand } from "./odoo-options";
 import type { OdooVersion } from "./odoo-versions";
 import { TenantDatabase } from "./tenant-database";
 import type { TenantPlatform } from "./tenant-platform";
@@ -143,6 +143,24 @@ export class OdooTenant extends pulumi.ComponentResource {
         )
       : undefined;
 
+    // A new build of the tenant's Odoo image (same version): its modules are updated once, by the
+    // new image, before the runtime is replaced with it. If the update fails, the runtime keeps
+    // the old image (it waits on this) and the up fails; a rollout restores the database.
+    const upgrade = new OneShot(
+      `${name}-upgrade`,
+      {
+        image: args.odooImage,
+        command: odooUpgradeCommand(names.database),
+        env: { ...connection, PASSWORD: password },
+        networks: [platform.dataNetwork.name],
+        mounts: [{ source: volume.name, target: filestore.target }],
+        labels: ownership,
+        triggers: { image: args.odooImage },
+        runOnCreate: false,
+      },
+      { ...child, dependsOn: [...database.ready, ...(init ? [init] : [])] },
+    );
+
     this.hosts = pulumi
       .output(platform.baseDomain)
       .apply((domain) => [`${args.subdomain}.${domain}`, ...(args.customDomains ?? [])]);
@@ -193,7 +211,10 @@ export class OdooTenant extends pulumi.ComponentResource {
         healthcheck: odooHealthcheck(args.odooVersion, platform.odooHealthcheckIntervalSeconds),
         running: args.state === "active",
       },
-      { ...child, dependsOn: [...database.ready, ...(init ? [init] : []), filestoreReleased] },
+      {
+        ...child,
+        dependsOn: [...database.ready, ...(init ? [init] : []), upgrade, filestoreReleased],
+      },
     );
 
     this.url = this.hosts.apply((h) => `https://${h[0]}`);

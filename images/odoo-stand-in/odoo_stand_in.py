@@ -136,8 +136,23 @@ class Database:
         log("INFO", f"Database {self.name}: module base installed (without demo: {bool(without_demo)})")
 
     def update(self, modules):
-        """`-u`: a module update touches the installed modules' version."""
-        self.query("UPDATE ir_module_module SET latest_version = latest_version WHERE state = 'installed'")
+        """`-u`: a module update, recorded in `stand_in_module_updates` (the test hook) with the
+        image build that ran it. With STAND_IN_FAIL_UPDATE set (a build whose update breaks), it
+        changes the database half-way, then fails, as a failed migration does."""
+        self.query(
+            """
+            CREATE TABLE IF NOT EXISTS stand_in_module_updates (
+              id serial PRIMARY KEY, modules varchar NOT NULL, build varchar NOT NULL,
+              at timestamp NOT NULL DEFAULT now());
+            UPDATE ir_module_module SET latest_version = latest_version WHERE state = 'installed';
+            """
+        )
+        if os.environ.get("STAND_IN_FAIL_UPDATE"):
+            self.query("INSERT INTO res_users (login) VALUES ('half-migrated') ON CONFLICT DO NOTHING")
+            log("ERROR", f"Database {self.name}: module update failed ({modules})")
+            sys.exit(1)
+        build = os.environ.get("STAND_IN_BUILD", "")
+        self.query("INSERT INTO stand_in_module_updates (modules, build) VALUES (%s, %s)", (modules, build))
         log("INFO", f"Database {self.name}: modules updated ({modules})")
 
 

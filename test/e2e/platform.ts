@@ -11,6 +11,7 @@ import { Catalog, loadCatalog } from "../../catalog";
 import { tenantProgram } from "../../stacks/tenant/program";
 import type { AutomationSettings } from "../../automation/settings";
 import type { Runtime } from "../../components/workload";
+import type { PlatformConfigInput } from "../../components/platform/platform-config";
 import {
   localPlatformConfig,
   PLATFORM_PROJECT,
@@ -35,6 +36,8 @@ export interface E2EPlatform {
   adminPassword: string;
   /** A client of the platform's PostgreSQL as its administrator. */
   admin(database?: string): Promise<Client>;
+  /** Runs the platform stack again with its configuration changed (as an operator's PR would). */
+  reconfigure(change: (c: PlatformConfigInput) => PlatformConfigInput): Promise<void>;
   /** Destroys the platform stack, then removes anything labelled as the platform's that is left. */
   teardown(): Promise<void>;
 }
@@ -48,6 +51,7 @@ const PLATFORMS = {
   e2ed: { http: 18480, https: 18843, pg: 15833 },
   e2ef: { http: 18580, https: 18943, pg: 15933 },
   e2eg: { http: 18680, https: 19043, pg: 16033 },
+  e2eh: { http: 18780, https: 19143, pg: 16133 },
 };
 export type PlatformName = keyof typeof PLATFORMS;
 
@@ -55,7 +59,7 @@ export type PlatformName = keyof typeof PLATFORMS;
  * The catalog with each plan's CPUs capped at this machine's (2 cores here): Docker refuses a
  * limit above the host's, and the dedicated plans ask for 4 and 8.
  */
-const HOST_CATALOG = new Catalog(
+export const HOST_CATALOG = new Catalog(
   loadCatalog().plans.map((p) => ({ ...p, cpus: Math.min(p.cpus, os.cpus().length) })),
 );
 
@@ -125,6 +129,9 @@ export async function startPlatform(
     pgPort: ports.pg,
     adminPassword,
     admin,
+    reconfigure: async (change) => {
+      await runner.up(platformTarget(prefix, change(localPlatformConfig(options)), adminPassword));
+    },
     teardown,
   };
 }
