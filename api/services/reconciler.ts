@@ -126,17 +126,19 @@ export class Reconciler {
    * The stack already runs these exact inputs: its last engine run succeeded with the same
    * fingerprint. A generation that changes nothing the program reads costs a hash, not a run.
    */
-  private async inputsUnchanged(t: Tenant): Promise<boolean> {
+  private async inputsUnchanged(t: Tenant, operationId: string): Promise<boolean> {
     const applied = t.outputs?.[FINGERPRINT_OUTPUT];
-    if (t.desiredState === "deleted" || typeof applied !== "string") return false;
+    if (typeof applied !== "string") return false;
     const fingerprint = await this.d.stacks.fingerprint(this.stackSpec(t)).catch(() => undefined);
-    return fingerprint === applied && (await this.d.operations.lastEngineRun(t.id)) === "succeeded";
+    return (
+      fingerprint === applied &&
+      (await this.d.operations.lastEngineRun(t.id, operationId)) === "succeeded"
+    );
   }
 
   private async apply(t: Tenant): Promise<void> {
     const type = t.desiredState === "deleted" ? "destroy" : "up";
     const generation = t.desiredGeneration;
-    const unchanged = await this.inputsUnchanged(t);
     const op = await this.d.operations.start(t.id, type, generation);
     const log = this.d.logger.child({ tenantId: t.id, operationId: op.id, generation, type });
     const onProgress = (e: Parameters<ProgressBus["publish"]>[1]) =>
@@ -168,7 +170,7 @@ export class Reconciler {
           if (e instanceof StackNotFoundError) return {}; // never provisioned, or already gone
           throw e;
         });
-      } else if (unchanged) {
+      } else if (await this.inputsUnchanged(t, op.id)) {
         outputs = t.outputs;
         changes = {};
         log.info("inputs unchanged since the last successful run: no engine run");

@@ -131,12 +131,15 @@ export class OperationStore {
   }
 
   /** The latest operation of each of these tenants (one index scan per tenant). */
-  /** How the tenant's latest engine run (up or destroy) ended; undefined when it never had one. */
-  async lastEngineRun(tenantId: string): Promise<Operation["status"] | undefined> {
+  /**
+   * How the tenant's latest engine run (up or destroy) other than `except` ended; undefined when
+   * it never had one.
+   */
+  async lastEngineRun(tenantId: string, except: string): Promise<Operation["status"] | undefined> {
     const r = await this.pool.query(
       `SELECT status FROM operations WHERE tenant_id = $1 AND type IN ('up', 'destroy')
-        ORDER BY started_at DESC LIMIT 1`,
-      [tenantId],
+          AND id <> $2 ORDER BY started_at DESC LIMIT 1`,
+      [tenantId, except],
     );
     return r.rows[0]?.status;
   }
