@@ -82,6 +82,20 @@ export interface PreviewOutcome {
 
 export const SECRET_MASK = "[secret]";
 
+/** A step of the engine's as reported: the resource, its operation, its changed property names. */
+function resourceChange(
+  m: { urn: string; type: string; op: OpType },
+  changed: string[],
+): ResourceChange {
+  return {
+    urn: m.urn,
+    type: m.type,
+    name: resourceName(m.urn),
+    op: m.op,
+    changedProperties: [...changed].sort(),
+  };
+}
+
 /** Names of the properties whose values differ (the values themselves are never reported). */
 function differingKeys(a: Record<string, unknown> = {}, b: Record<string, unknown> = {}): string[] {
   if (!Object.keys(b).length) return []; // deleted: nothing to compare
@@ -149,13 +163,7 @@ export class StackRunner {
               : m.op === "update"
                 ? differingKeys(m.old?.inputs, m.new?.inputs)
                 : [];
-          changes.set(m.urn, {
-            urn: m.urn,
-            type: m.type,
-            name: resourceName(m.urn),
-            op: m.op,
-            changedProperties: [...changed].sort(),
-          });
+          changes.set(m.urn, resourceChange(m, changed));
         },
       });
       return {
@@ -189,13 +197,7 @@ export class StackRunner {
           const m = event.resOutputsEvent?.metadata;
           if (!m || m.op === "same" || m.op === "refresh" || m.type.startsWith("pulumi:")) return;
           const changed = m.diffs?.length ? m.diffs : differingKeys(m.old?.outputs, m.new?.outputs);
-          changes.set(m.urn, {
-            urn: m.urn,
-            type: m.type,
-            name: resourceName(m.urn),
-            op: m.op,
-            changedProperties: [...changed].sort(),
-          });
+          changes.set(m.urn, resourceChange(m, changed));
         },
       });
       return [...changes.values()].sort((a, b) => a.urn.localeCompare(b.urn));
