@@ -42,6 +42,14 @@ export interface MailJob {
   outboxId: string;
 }
 
+/** Waits at most a second for a job to be added; its failure is the sweeper's to make up for. */
+async function withinASecond(added: Promise<void>): Promise<void> {
+  await Promise.race([
+    added.catch(() => undefined),
+    new Promise((r) => setTimeout(r, 1000).unref()),
+  ]);
+}
+
 /** The durable queues (Redis, BullMQ) and the one way each job is added. */
 export class Queues {
   readonly reconcile: Queue<ReconcileJob>;
@@ -166,9 +174,13 @@ export class Queues {
    * For callers that answer someone (an admin request): the change is already stored, so if Redis
    * does not take the job within a second the caller goes on and the sweeper enqueues it later.
    */
-  async requestReconcile(tenantId: string): Promise<void> {
-    const added = this.enqueueReconcile(tenantId).catch(() => undefined);
-    await Promise.race([added, new Promise((r) => setTimeout(r, 1000).unref())]);
+  requestReconcile(tenantId: string): Promise<void> {
+    return withinASecond(this.enqueueReconcile(tenantId));
+  }
+
+  /** The stored mail's job, the same way: the sweeper queues it later if Redis does not take it. */
+  requestMail(outboxId: string): Promise<void> {
+    return withinASecond(this.enqueueMail(outboxId));
   }
 
   async enqueueInbox(inboxId: string): Promise<void> {

@@ -9,9 +9,6 @@ export class Outbox {
   ) {}
 
   async send(mail: Mail): Promise<void> {
-    const id = await this.store.add(mail);
-    // Stored: if Redis does not take the job within a second, the sweeper queues it later.
-    const queued = this.queues.enqueueMail(id).catch(() => undefined);
-    await Promise.race([queued, new Promise((r) => setTimeout(r, 1000).unref())]);
+    await this.queues.requestMail(await this.store.add(mail));
   }
 }
