@@ -125,6 +125,7 @@ it("Redis down 20 s with its data lost: answered meanwhile, logged once, every c
   const schedulers = await h.runtime.queues.maintenance.getJobSchedulers();
   expect(schedulers.map((s) => s.key).sort()).toEqual([
     "backup-retention",
+    "drift-checks",
     "grace-periods",
     "nightly-backups",
     "repository-check",

@@ -551,7 +551,9 @@ describe("admin API", () => {
       walked.push(...res.body.tenants.map((v: { id: string }) => v.id));
       cursor = res.body.nextCursor;
       n++;
-      for (const id of [`aaa-walk-${n}`, `zzz-walk-${n}`])
+      // Zero-padded, so each new "zzz" sorts after every earlier one (ids compare as text).
+      const k = String(n).padStart(3, "0");
+      for (const id of [`aaa-walk-${k}`, `zzz-walk-${k}`])
         await h.runtime.pool.query(
           `INSERT INTO tenants (id, customer_id, spec, desired_state, desired_generation,
              observed_generation, observed_state, source)

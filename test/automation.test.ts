@@ -82,6 +82,7 @@ describe("tenant stacks on the real engine (file:// backend)", () => {
       plan: "basic",
       state: "active",
       databasePassword: "[secret]",
+      inputsFingerprint: await stacks.fingerprint(spec("lifecycle")),
     });
     expect(
       events
