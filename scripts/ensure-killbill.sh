@@ -5,7 +5,10 @@
 # already answering is reused. Prints its URL on the last line of stdout; progress on stderr.
 #
 # Env: KILLBILL_PORT (8080), KILLBILL_DB_PORT (5499), ODOO_SAAS_KILLBILL_DIR (/var/lib/odoo-saas-killbill),
-#      ODOO_SAAS_CACHE (~/.cache/odoo-saas). Stop it: scripts/ensure-killbill.sh --stop
+#      ODOO_SAAS_CACHE (~/.cache/odoo-saas), KILLBILL_FRESH=1 (stop a running one and start on an
+#      empty database: for a suite that moves the clock, which is global to the server, so every
+#      account an earlier run left would bill, dun and notify dead callbacks as it moves).
+# Stop it: scripts/ensure-killbill.sh --stop
 set -euo pipefail
 log() { printf '[ensure-killbill] %s\n' "$*" >&2; }
 
@@ -21,14 +24,27 @@ as_postgres() { runuser -u postgres -- "$@"; }
 
 healthy() { curl -fsS -o /dev/null --max-time 2 "$url/1.0/healthcheck" 2>/dev/null; }
 
+stop_server() {
+  local pid
+  pid=$(cat "$home/killbill.pid" 2>/dev/null || true)
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 30); do
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || break
+    sleep 1
+  done
+}
+
 if [ "${1:-}" = --stop ]; then
-  [ -f "$home/killbill.pid" ] && kill "$(cat "$home/killbill.pid")" 2>/dev/null || true
+  stop_server
   [ -d "$home/pgdata" ] && as_postgres "$pg_bin/pg_ctl" -D "$home/pgdata" -m fast stop >/dev/null 2>&1 || true
   log "stopped"
   exit 0
 fi
 
-if healthy; then
+fresh=${KILLBILL_FRESH:-0}
+if [ "$fresh" = 1 ]; then
+  stop_server
+elif healthy; then
   log "Kill Bill already answers on $url"
   echo "$url"
   exit 0
@@ -81,6 +97,10 @@ if ! as_postgres "$pg_bin/pg_ctl" -D "$home/pgdata" status >/dev/null 2>&1; then
     -o "-p $db_port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$home -c fsync=off -c synchronous_commit=off" start >/dev/null
 fi
 psql_kb() { psql -h 127.0.0.1 -p "$db_port" -U killbill -v ON_ERROR_STOP=1 -qAt "$@"; }
+if [ "$fresh" = 1 ]; then
+  log "starting on an empty database (KILLBILL_FRESH)"
+  psql_kb -d postgres -c "DROP DATABASE IF EXISTS killbill WITH (FORCE)"
+fi
 if [ -z "$(psql_kb -d postgres -c "SELECT 1 FROM pg_database WHERE datname = 'killbill'")" ]; then
   log "loading Kill Bill's schema"
   psql_kb -d postgres -c "CREATE DATABASE killbill"

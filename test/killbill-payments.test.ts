@@ -1,7 +1,8 @@
 // Money against a real Kill Bill (0.22.26) whose test clock moves: trials ending, invoices paid by
 // bank transfer or not at all, failed collections, the overdue policy's warning and suspension,
 // cancellation at the end of term, one trial per customer, plan changes. Kill Bill's clock is
-// global to its server, so this suite runs a Kill Bill server of its own (port 8095). The API
+// global to its server, so this suite runs a Kill Bill server of its own (port 8095), restarted on
+// an empty database each time (what earlier runs left would bill as the clock moves). The API
 // runs for real (PostgreSQL, Redis, SMTP, the provider-free tenant program on the engine); our
 // own clock follows Kill Bill's.
 import request from "supertest";
@@ -49,6 +50,7 @@ beforeAll(async () => {
     port: 8095,
     dbPort: 5498,
     dir: "/var/lib/odoo-saas-killbill-clock",
+    fresh: true,
   });
   h = new ApiHarness({ killbill: kb, now: () => clock });
   await h.start({ workers: true });

@@ -27,6 +27,8 @@ export class RealKillBill {
     port: number;
     dbPort: number;
     dir: string;
+    /** Restart it on an empty database (a suite that moves the clock: nothing else bills then). */
+    fresh?: boolean;
   }): Promise<RealKillBill> {
     const script = path.join(__dirname, "..", "scripts", "ensure-killbill.sh");
     const url = execFileSync("bash", [script], {
@@ -38,6 +40,7 @@ export class RealKillBill {
             KILLBILL_PORT: String(server.port),
             KILLBILL_DB_PORT: String(server.dbPort),
             ODOO_SAAS_KILLBILL_DIR: server.dir,
+            KILLBILL_FRESH: server.fresh ? "1" : "0",
           }
         : process.env,
     })
