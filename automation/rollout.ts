@@ -50,6 +50,8 @@ export interface RolloutOptions {
   onEvent: (e: RolloutEvent) => void;
 }
 
+const firstLine = (e: unknown) => (e as Error).message.split("\n")[0];
+
 /**
  * The order a rollout applies tenants in: smallest plan first (CPUs, then memory), then by id, so
  * the canary risks the least and the same fleet always gives the same order.
@@ -134,6 +136,10 @@ export async function rollout(
     record.done[id] = result;
     o.journal.write(record);
   };
+  const failTenant = (id: string, stage: "backup" | "up" | "health", error: string) => {
+    finishTenant(id, { ok: false, stage, error });
+    o.onEvent({ event: "tenant-failed", tenantId: id, stage, error });
+  };
   const backups = new Map<string, string>();
   /** The up; on failure, the backup taken before it is restored where there is one. */
   const applied = async (spec: FleetSpec) => {
@@ -142,7 +148,7 @@ export async function rollout(
       await steps.up(spec);
       return true;
     } catch (e) {
-      let error = (e as Error).message.split("\n")[0];
+      let error = firstLine(e);
       const backupId = backups.get(id);
       if (steps.restore && backupId)
         try {
@@ -150,32 +156,21 @@ export async function rollout(
           o.onEvent({ event: "tenant-restored", tenantId: id, backupId });
           error += `; backup ${backupId} restored`;
         } catch (r) {
-          error += `; restoring backup ${backupId} failed: ${(r as Error).message.split("\n")[0]}`;
+          error += `; restoring backup ${backupId} failed: ${firstLine(r)}`;
         }
-      finishTenant(id, { ok: false, stage: "up", error });
-      o.onEvent({ event: "tenant-failed", tenantId: id, stage: "up", error });
+      failTenant(id, "up", error);
       return false;
     }
   };
   const runTenant = async (id: string) => {
     const spec = byId.get(id)!;
     const started = performance.now();
-    const stage = async (
-      name: "backup" | "up" | "health",
-      step?: (s: FleetSpec) => Promise<void>,
-    ) => {
-      if (!step) return true;
-      try {
-        await step(spec);
-        return true;
-      } catch (e) {
-        const error = (e as Error).message.split("\n")[0];
-        finishTenant(id, { ok: false, stage: name, error });
-        o.onEvent({ event: "tenant-failed", tenantId: id, stage: name, error });
-        return false;
-      }
-    };
-    if (!(await applied(spec)) || !(await stage("health", steps.health))) return;
+    if (!(await applied(spec))) return;
+    try {
+      await steps.health?.(spec);
+    } catch (e) {
+      return failTenant(id, "health", firstLine(e));
+    }
     finishTenant(id, { ok: true });
     o.onEvent({
       event: "tenant-done",
@@ -200,9 +195,7 @@ export async function rollout(
           if (backupId) backups.set(id, backupId);
           ready.push(id);
         } catch (e) {
-          const error = (e as Error).message.split("\n")[0];
-          finishTenant(id, { ok: false, stage: "backup", error });
-          o.onEvent({ event: "tenant-failed", tenantId: id, stage: "backup", error });
+          failTenant(id, "backup", firstLine(e));
         }
     }
     const queue = [...ready];
