@@ -87,6 +87,18 @@ const schema = z.object({
     .default("5%"),
   /** How long the last backups of a deleted tenant are kept. */
   DELETED_BACKUP_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(90),
+  /**
+   * How the control plane checks that a tenant answers through the edge before it counts as
+   * converged: \`direct\` (its public URL), an origin that reaches the router from here (e.g.
+   * https://127.0.0.1:8443, https://traefik:443; the tenant's host is sent as SNI and Host), or
+   * \`off\` (a control plane that cannot reach the edge; converged then means the engine run ended).
+   */
+  EDGE_PROBE: z
+    .string()
+    .regex(/^(direct|off|https?:\/\/[^/]+\/?)$/, "direct, off, or an http(s):// origin")
+    .default("direct"),
+  /** How long a tenant has to answer through the edge after its engine run. */
+  EDGE_PROBE_TIMEOUT_MS: z.coerce.number().int().min(1000).default(180_000),
   /** The shared PostgreSQL server's max_connections; default: the platform stack's output. */
   SHARED_POSTGRES_MAX_CONNECTIONS: z.coerce.number().int().min(20).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

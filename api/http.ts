@@ -3,6 +3,7 @@ import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Respon
 import type { z } from "zod";
 import { formatIssues } from "../catalog";
 import { HttpError, ValidationError } from "./errors";
+import { KillBillError } from "./killbill/client";
 import type { Logger } from "./logger";
 import { isOutage, OutageLog } from "./outage";
 
@@ -77,13 +78,19 @@ export function errorHandler(logger: Logger, outages = new OutageLog(logger)): E
       return res.status(503).json({
         error: { code: "unavailable", message: "temporarily unavailable; retry later", requestId },
       });
+    } else if (err instanceof KillBillError) {
+      // Kill Bill failed us, not the client: what it said, as a gateway error.
+      status = 502;
+      body = { code: "billing_unavailable", message: err.message };
     } else if (typeof err?.status === "number" && err.status >= 400 && err.status < 500) {
       status = err.status;
       body = { code: "bad_request", message: "bad request" };
     } else {
       body = { code: "internal", message: "internal error" };
     }
-    if (status >= 500)
+    if (status === 502)
+      logger.warn({ error: err.message, requestId }, "Kill Bill failed a request");
+    else if (status >= 500)
       logger.error({ err, requestId, path: loggablePath(req.path) }, "request failed");
     if (res.headersSent) return res.end();
     res.status(status).json({ error: { ...body, requestId } });

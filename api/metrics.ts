@@ -11,8 +11,11 @@ export function createMetrics() {
   const billingStatusSource: { count?: () => Promise<Record<string, number>> } = {};
   /** Counts tenants whose latest drift check found changes, when /metrics is scraped. */
   const driftSource: { count?: () => Promise<number> } = {};
+  /** Counts quarantined billing work by kind, when /metrics is scraped. */
+  const billingQuarantineSource: { count?: () => Promise<Record<string, number>> } = {};
   return {
     instanceSource,
+    billingQuarantineSource,
     billingStatusSource,
     driftSource,
     registry,
@@ -89,6 +92,23 @@ export function createMetrics() {
       help: "Drift checks of tenant stacks, by result (clean, drifted, failed)",
       labelNames: ["result"] as const,
       registers: [registry],
+    }),
+    databaseMoveDowntime: new Histogram({
+      name: "odoo_saas_database_move_downtime_seconds",
+      help: "How long a tenant did not answer while its database moved (Odoo stopped -> answering through the edge)",
+      buckets: [5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600],
+      registers: [registry],
+    }),
+    billingQuarantined: new Gauge({
+      name: "odoo_saas_billing_quarantined",
+      help: "Billing work that failed and waits for its retry (event, subscription, account), by kind",
+      labelNames: ["kind"] as const,
+      registers: [registry],
+      async collect() {
+        if (!billingQuarantineSource.count) return;
+        for (const [kind, n] of Object.entries(await billingQuarantineSource.count()))
+          this.set({ kind }, n);
+      },
     }),
     queueDepth: new Gauge({
       name: "odoo_saas_queue_depth",

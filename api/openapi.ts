@@ -154,7 +154,8 @@ export function openApiDocument() {
   r.registerPath({
     method: "get",
     path: "/admin/billing/problems",
-    summary: "Kill Bill subscriptions that bill a customer without an instance of them",
+    summary:
+      "Subscriptions that bill a customer without an instance of them, and billing work that failed and is retried on its own",
     security,
     responses: { 200: json(z.array(s.billingProblemView), "open problems"), 401: errors[401] },
   });
@@ -164,10 +165,7 @@ export function openApiDocument() {
     summary: "Read every Kill Bill account again now (also done at start and periodically)",
     security,
     responses: {
-      200: json(
-        z.object({ accounts: z.number(), subscriptions: z.number(), changed: z.number() }),
-        "what was read",
-      ),
+      200: json(s.resyncReport, "what was read, changed, and could not be read"),
       401: errors[401],
     },
   });

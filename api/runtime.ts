@@ -37,7 +37,11 @@ import { BackupStore } from "./store/backup-store";
 import { AdvisoryLocks } from "./store/advisory-locks";
 import { PaymentFailureStore } from "./store/payment-failure-store";
 import { TrialStore } from "./store/trial-store";
-import { SharedDatabaseCapacity } from "./services/database-capacity";
+import { TenantAdmission } from "./services/tenant-admission";
+import { NodeCapacity } from "./services/node-capacity";
+import { DatabaseMove } from "./services/database-move";
+import { EdgeProbe } from "./services/edge-probe";
+import { BillingQuarantineStore } from "./store/billing-quarantine-store";
 
 export interface RuntimeOptions {
   /** Serve HTTP (the API role). */
@@ -123,16 +127,30 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
     apiKey: config.KILLBILL_API_KEY,
     apiSecret: config.KILLBILL_API_SECRET,
   });
-  const capacity = new SharedDatabaseCapacity({
+  const nodes = new NodeCapacity();
+  const admission = new TenantAdmission({
     tenants,
     catalog,
     maxConnections: async () =>
       config.SHARED_POSTGRES_MAX_CONNECTIONS ?? (await stacks.sharedPostgresMaxConnections()),
+    placement: async () => {
+      const s = await stacks.platformSettings();
+      return (
+        s && {
+          tenantLimitCap: s.tenantLimitCap,
+          swarmVolumeConstraint: s.swarmVolumeConstraint,
+          localVolumes: s.filestore?.kind !== "cephfs",
+        }
+      );
+    },
+    nodes: () => nodes.nodes(),
     logger,
   });
+  const quarantine = new BillingQuarantineStore(pool);
   const billing = new BillingSync({
     inbox,
-    capacity,
+    admission,
+    quarantine,
     tenants,
     problems,
     trials: new TrialStore(pool),
@@ -158,12 +176,13 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
   if (repository.isLocal) fs.mkdirSync(repository.location, { recursive: true, mode: 0o700 });
   const locks = new AdvisoryLocks(pool, "tenant");
   const tenantRuntime = new TenantRuntime();
+  const engine = new TenantBackups(new BackupAgent(config.BACKUP_AGENT_IMAGE, repository));
   const backupService = new BackupService({
     tenants,
     backups: new BackupStore(pool),
     operations,
     stacks,
-    engine: new TenantBackups(new BackupAgent(config.BACKUP_AGENT_IMAGE, repository)),
+    engine,
     locks,
     runtime: tenantRuntime,
     queues,
@@ -190,7 +209,8 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
   const service = new TenantService({
     drift,
     tenants,
-    capacity,
+    admission,
+    quarantine,
     operations,
     queues,
     catalog,
@@ -222,6 +242,19 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
         logger,
         locks,
         backups: backupService,
+        moves: new DatabaseMove({
+          tenants,
+          stacks,
+          engine,
+          backups: backupService,
+          runtime: tenantRuntime,
+          now,
+          retentionDays: dataRetentionDays,
+        }),
+        edge: new EdgeProbe({ mode: config.EDGE_PROBE, timeoutMs: config.EDGE_PROBE_TIMEOUT_MS }),
+        runtime: tenantRuntime,
+        catalog,
+        operatorEmail: config.OPERATOR_EMAIL,
       }),
       backups: backupService,
       backupConcurrency: config.BACKUP_CONCURRENCY,
@@ -229,8 +262,8 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
       delivery: new MailDelivery(outbox, mailer, logger),
       drift,
       driftConcurrency: config.DRIFT_CONCURRENCY,
-      mail,
       outbox,
+      quarantine,
       tenants,
       inbox,
       metrics,
@@ -238,7 +271,6 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
       reconcileConcurrency: config.RECONCILE_CONCURRENCY,
       jobLockMs: config.JOB_LOCK_MS,
       sweepIntervalMs: config.SWEEP_INTERVAL_MS,
-      operatorEmail: config.OPERATOR_EMAIL,
       onRedisError,
     });
     workers.startSweeper();

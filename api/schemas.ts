@@ -75,7 +75,22 @@ export const tenantView = z
     observedState: z.enum(["active", "suspended", "terminated", "deleted"]).nullable(),
     status: z.enum(["creating", "running", "stopped", "paused", "terminated", "deleted", "error"]),
     dataKeptUntil: z.string().nullable(),
-    converged: z.boolean(),
+    converged: z
+      .boolean()
+      .describe(
+        "the desired state is applied and, when it runs, the tenant answers through the edge",
+      ),
+    pending: z
+      .object({ changes: z.array(z.string()), error: z.string().nullable() })
+      .nullable()
+      .describe("while not converged: what is still to be carried out, and why not yet"),
+    database: z.object({
+      placement: z.enum(["shared", "dedicated"]).nullable(),
+      move: z
+        .object({ from: z.string(), to: z.string(), phase: z.string(), startedAt: z.string() })
+        .nullable(),
+      kept: z.array(z.object({ placement: z.string(), keptUntil: z.string() })),
+    }),
     desiredGeneration: z.number(),
     observedGeneration: z.number(),
     url: z.string().nullable(),
@@ -154,15 +169,49 @@ export const billingTransitionView = z
   .openapi("BillingTransition");
 
 export const billingProblemView = z
-  .object({
-    subscriptionId: z.string(),
-    accountId: z.string().nullable(),
-    tenantId: z.string().nullable(),
-    problem: z.string(),
-    firstSeen: z.string(),
-    lastSeen: z.string(),
-  })
+  .discriminatedUnion("kind", [
+    z.object({
+      kind: z.literal("problem").describe("a subscription billing a customer without an instance"),
+      subscriptionId: z.string(),
+      accountId: z.string().nullable(),
+      tenantId: z.string().nullable(),
+      problem: z.string(),
+      firstSeen: z.string(),
+      lastSeen: z.string(),
+    }),
+    z.object({
+      kind: z.literal("quarantined").describe("billing work that failed, retried on its own"),
+      unit: z.enum(["event", "subscription", "account"]),
+      subscriptionId: z.string().nullable(),
+      accountId: z.string().nullable(),
+      tenantId: z.string().nullable(),
+      eventId: z.string().nullable(),
+      problem: z.string(),
+      cause: z.string().nullable(),
+      attempts: z.number(),
+      nextAttemptAt: z.string(),
+      firstSeen: z.string(),
+      lastSeen: z.string(),
+    }),
+  ])
   .openapi("BillingProblem");
+
+export const resyncReport = z
+  .object({
+    accounts: z.number(),
+    subscriptions: z.number(),
+    changed: z.number(),
+    failed: z
+      .array(
+        z.object({
+          kind: z.enum(["event", "subscription", "account"]),
+          id: z.string(),
+          reason: z.string(),
+        }),
+      )
+      .describe("what could not be read or applied: quarantined and retried on its own"),
+  })
+  .openapi("ResyncReport");
 
 export const operationView = z
   .object({

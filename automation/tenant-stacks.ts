@@ -11,6 +11,13 @@ import {
 import { parseTenantSpec, type TenantSpec } from "../stacks/tenant/tenant-spec";
 import type { TenantDataLocation } from "../backup/tenant-backups";
 import { loadCatalog, type Catalog } from "../catalog";
+import {
+  DATABASE_PLACEMENTS,
+  tenantDatabases,
+  type DatabasePlacement,
+} from "../components/tenant/database-placement";
+import type { TenantSettings } from "../components/platform/tenant-settings";
+import { tenantNames } from "../components/tenant/names";
 import { StackNotFoundError } from "./errors";
 import {
   FINGERPRINT_OUTPUT,
@@ -82,9 +89,27 @@ export class TenantStacks {
    * bad spec). The stack records the fingerprint of its inputs as an output.
    */
   async up(specInput: unknown, opts?: RunOptions): Promise<UpOutcome> {
-    const spec = parseTenantSpec(specInput);
+    const spec = await this.withDatabases(parseTenantSpec(specInput));
     const fingerprint = await this.fingerprint(spec);
     return this.runner.up(this.target(spec, fingerprint), opts);
+  }
+
+  /**
+   * A spec that does not say where its databases are (an operator's spec file) keeps the stack's:
+   * whatever its plan, no run started here serves from or drops another database than the stack
+   * holds. Only a database move (the API's) changes them.
+   */
+  private async withDatabases(spec: TenantSpec): Promise<TenantSpec> {
+    if (spec.databases) return spec;
+    const out = await this.outputs(spec.tenantId).catch((e) => {
+      if (e instanceof StackNotFoundError) return {} as Outputs;
+      throw e;
+    });
+    const placement = (v: unknown): v is DatabasePlacement =>
+      DATABASE_PLACEMENTS.includes(v as DatabasePlacement);
+    if (!placement(out.databasePlacement)) return spec; // a new stack: the plan's placement
+    const kept = Array.isArray(out.keptDatabases) ? out.keptDatabases.filter(placement) : [];
+    return { ...spec, databases: { serving: out.databasePlacement, kept, serversRunning: false } };
   }
 
   /**
@@ -97,7 +122,8 @@ export class TenantStacks {
     const plan = this.catalog.plan(spec.plan);
     if (!plan) throw new Error(`unknown plan "${spec.plan}"`);
     return inputsFingerprint({
-      spec,
+      // A spec that names no databases declares the plan's: the same inputs, the same fingerprint.
+      spec: { ...spec, databases: tenantDatabases(plan, spec.databases) },
       plan,
       platform: await this.platformPart(),
       program: programVersion(),
@@ -128,7 +154,7 @@ export class TenantStacks {
 
   /** What `up` would change, as a structured diff plus the engine's text. */
   async preview(specInput: unknown, opts?: RunOptions): Promise<PreviewOutcome> {
-    const spec = parseTenantSpec(specInput);
+    const spec = await this.withDatabases(parseTenantSpec(specInput));
     return this.runner.preview(this.target(spec, await this.fingerprint(spec)), opts);
   }
 
@@ -175,53 +201,70 @@ export class TenantStacks {
   }
 
   /**
-   * Where the tenant's data is and who may act on it, for backups and restores: its stack's
-   * outputs, its role's password (stack config) and, on the shared server, the platform's admin.
-   * Throws StackNotFoundError for a tenant that was never provisioned.
+   * Where the tenant's database at `placement` is and who may act on it, for backups, restores and
+   * moves: from the tenant's names and the platform (never from a run's outputs), its role's
+   * password (stack config) and, on the shared server, the platform's admin. undefined for a stack
+   * that holds no tenant data; throws StackNotFoundError for a tenant never provisioned.
    */
-  async dataLocation(tenantId: string): Promise<TenantDataLocation | undefined> {
-    const ref = { project: TENANT_PROJECT, stack: tenantId };
+  async dataLocation(
+    tenant: { id: string; customerId: string },
+    placement: DatabasePlacement,
+  ): Promise<TenantDataLocation | undefined> {
+    const ref = { project: TENANT_PROJECT, stack: tenant.id };
     const out = await this.runner.secretOutputs(ref);
     // A stack that declares no database and no volume holds no tenant data (nothing to back up).
     if (typeof out.databaseName !== "string" && typeof out.volumeName !== "string")
       return undefined;
     const stack = await this.runner.stack(ref, noProgram, false);
-    const secrets = await this.secrets(tenantId, stack);
-    const password = secrets.database;
-    const role = out.databaseRole as string;
-    const dedicated = out.databasePlacement === "dedicated";
+    const secrets = await this.secrets(tenant.id, stack);
+    const names = tenantNames(tenant.customerId, tenant.id);
     const [project, name] = this.runner.settings.platformStack.split("/").slice(-2);
     const platform = await this.runner.secretOutputs({ project, stack: name });
     const settings = platform.tenantSettings as {
       dataNetwork: string;
       postgres: { adminUser: string; tenantHost: string; tenantPort: number };
     };
+    const dedicated = placement === "dedicated";
     return {
-      tenantId,
+      tenantId: tenant.id,
       database: {
-        // Stacks from before these outputs existed: the platform's shared server.
-        host: (out.databaseHost as string | undefined) ?? settings.postgres.tenantHost,
-        port: Number(out.databasePort ?? settings.postgres.tenantPort),
-        name: out.databaseName as string,
-        role,
-        password,
+        host: dedicated ? names.dedicatedPostgres : settings.postgres.tenantHost,
+        port: dedicated ? 5432 : settings.postgres.tenantPort,
+        name: names.database,
+        role: names.role,
+        password: secrets.database,
       },
       // A dedicated server's superuser is `postgres`, whose password only the control plane knows.
       admin: dedicated
         ? { user: "postgres", password: secrets.superuser }
         : { user: settings.postgres.adminUser, password: platform.postgresAdminPassword as string },
-      volume: out.volumeName as string,
-      network: (out.dataNetwork as string | undefined) ?? settings.dataNetwork,
+      volume: names.volume,
+      network: settings.dataNetwork,
     };
   }
 
   /** The shared PostgreSQL server's max_connections, as the platform stack exports it. */
   async sharedPostgresMaxConnections(): Promise<number | undefined> {
-    const [project, name] = this.runner.settings.platformStack.split("/").slice(-2);
-    const platform = await this.runner.secretOutputs({ project, stack: name });
-    const settings = platform.tenantSettings as { postgres?: { maxConnections?: number } };
-    return settings?.postgres?.maxConnections;
+    return (await this.platformSettings())?.postgres?.maxConnections;
   }
+
+  /**
+   * The platform's `tenantSettings` output (read at most once per `platformCacheMs`); undefined
+   * without a platform stack.
+   */
+  platformSettings(): Promise<Partial<TenantSettings> | undefined> {
+    const maxAge = this.options.platformCacheMs ?? 30_000;
+    if (!this.settings || Date.now() - this.settings.at > maxAge) {
+      const read = this.platformOutputs().then(
+        (o) => (o?.tenantSettings ?? undefined) as Partial<TenantSettings> | undefined,
+      );
+      this.settings = { read, at: Date.now() };
+      read.catch(() => (this.settings = undefined));
+    }
+    return this.settings.read;
+  }
+
+  private settings?: { read: Promise<Partial<TenantSettings> | undefined>; at: number };
 
   /** Secrets already read or generated, so a run costs no extra config read. */
   private readonly passwords = new Map<string, TenantSecrets>();

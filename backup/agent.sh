@@ -13,6 +13,47 @@ verb=$1; shift
 emit() { printf '%s\n' "$1"; }
 summary() { grep '"message_type":"summary"' | tail -n1; }
 psql_admin() { PGUSER=$ADMIN_USER PGPASSWORD=$ADMIN_PASSWORD psql -v ON_ERROR_STOP=1 -qAtX -d postgres "$@"; }
+# What changes whenever the data does: per relation its file and its row counters (a TRUNCATE or a
+# rewrite changes the file), every sequence's value, and when the counters were last reset or the
+# server started (counters restart from zero after a crash and could count up to the same). The
+# planner's statistics (rewritten by every autoanalyze) are not data.
+FINGERPRINT="SELECT md5(concat_ws('|',
+    (SELECT string_agg(c.oid || ':' || c.relfilenode || ':' || coalesce(s.n_tup_ins, 0) || ':' ||
+            coalesce(s.n_tup_upd, 0) || ':' || coalesce(s.n_tup_del, 0), ',' ORDER BY c.oid)
+       FROM pg_class c LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid
+      WHERE c.relkind IN ('r', 'p', 'm', 't') AND NOT c.relisshared
+        AND c.oid NOT IN (SELECT unnest(ARRAY[oid, reltoastrelid]) FROM pg_class
+                           WHERE oid IN ('pg_statistic'::regclass, 'pg_statistic_ext_data'::regclass))),
+    (SELECT string_agg(schemaname || '.' || sequencename || '=' || coalesce(last_value, 0), ',' ORDER BY schemaname, sequencename)
+       FROM pg_sequences),
+    (SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()),
+    pg_postmaster_start_time()))"
+# Every table's exact row count and every sequence's value, one line: what a copy must reproduce.
+CONTENT="SELECT concat_ws('|',
+    (SELECT string_agg(format('%s.%s=%s', schemaname, relname,
+              (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', schemaname, relname), false, true, '')))[1]::text),
+            ',' ORDER BY schemaname, relname) FROM pg_stat_user_tables),
+    (SELECT string_agg(schemaname || '.' || sequencename || '=' || coalesce(last_value, 0), ',' ORDER BY schemaname, sequencename)
+       FROM pg_sequences))"
+# $1 staging database, $2 target, $3 role, $4 the name the old one is kept under until dropped:
+# nobody may connect to the live database while it is renamed away (an Odoo still holding
+# sessions is disconnected; it reconnects to the new one).
+swap_in() {
+  local staging=$1 target=$2 role=$3 old=$4 limit exists
+  limit=$(psql_admin -c "SELECT coalesce((SELECT datconnlimit FROM pg_database WHERE datname = '$target'), -1)")
+  exists=$(psql_admin -c "SELECT count(*) FROM pg_database WHERE datname = '$target'")
+  psql_admin -c "ALTER DATABASE \"$staging\" CONNECTION LIMIT $limit" \
+             -c "REVOKE ALL ON DATABASE \"$staging\" FROM PUBLIC" \
+             -c "GRANT CONNECT, TEMPORARY ON DATABASE \"$staging\" TO \"$role\""
+  if [ "$exists" = 1 ]; then
+    psql_admin -c "ALTER DATABASE \"$target\" WITH ALLOW_CONNECTIONS false" \
+               -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '$target'" >/dev/null
+    psql_admin -1 -c "ALTER DATABASE \"$target\" RENAME TO \"$old\"" \
+                  -c "ALTER DATABASE \"$staging\" RENAME TO \"$target\""
+  else
+    psql_admin -c "ALTER DATABASE \"$staging\" RENAME TO \"$target\""
+  fi
+}
 
 case $verb in
 init) # Creates the repository once (format 2: compressed); a no-op when it exists.
@@ -28,23 +69,8 @@ backup) # $1 tenant, $2 backup id, $3 the last good backup's database snapshot a
   if [ -n "${BACKUP_TIME:-}" ]; then tags+=(--time "$BACKUP_TIME"); fi # an injected clock (tests)
   modules="SELECT coalesce(json_object_agg(name, latest_version), '{}') FROM ir_module_module WHERE state = 'installed'"
   if ! psql -qAtX -c 'SELECT 1 FROM ir_module_module LIMIT 0' >/dev/null 2>&1; then modules="SELECT '{}'::json"; fi
-  # What changes whenever the data does: per relation its file and its row counters (a TRUNCATE or
-  # a rewrite changes the file), every sequence's value, and when the counters were last reset or
-  # the server started (counters restart from zero after a crash and could count up to the same).
-  # The planner's statistics (rewritten by every autoanalyze) are not data.
-  fingerprint="SELECT md5(concat_ws('|',
-      (SELECT string_agg(c.oid || ':' || c.relfilenode || ':' || coalesce(s.n_tup_ins, 0) || ':' ||
-              coalesce(s.n_tup_upd, 0) || ':' || coalesce(s.n_tup_del, 0), ',' ORDER BY c.oid)
-         FROM pg_class c LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid
-        WHERE c.relkind IN ('r', 'p', 'm', 't') AND NOT c.relisshared
-          AND c.oid NOT IN (SELECT unnest(ARRAY[oid, reltoastrelid]) FROM pg_class
-                             WHERE oid IN ('pg_statistic'::regclass, 'pg_statistic_ext_data'::regclass))),
-      (SELECT string_agg(schemaname || '.' || sequencename || '=' || coalesce(last_value, 0), ',' ORDER BY 1)
-         FROM pg_sequences),
-      (SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()),
-      pg_postmaster_start_time()))"
   info=$(psql -v ON_ERROR_STOP=1 -qAtX -c "SELECT json_build_object('pgVersion', current_setting('server_version'),
-    'modules', ($modules), 'fingerprint', ($fingerprint))")
+    'modules', ($modules), 'fingerprint', ($FINGERPRINT))")
   emit "{\"event\":\"database-info\",\"info\":$info}"
   current=$(printf '%s' "$info" | sed -n 's/.*"fingerprint" *: *"\([0-9a-f]*\)".*/\1/p')
   if [ "$last_db" != - ] && [ "$current" = "$last_fingerprint" ]; then
@@ -98,21 +124,7 @@ restore) # $1 db snapshot, $2 filestore snapshot, $3 source db name, $4 target d
     mv "$src/filestore/$source_db" "$src/filestore/$target"
   fi
   emit '{"event":"filestore-restored"}'
-  # The swap: nobody may connect to the live database while it is renamed away (an Odoo still
-  # holding sessions is disconnected; it reconnects to the restored one).
-  limit=$(psql_admin -c "SELECT coalesce((SELECT datconnlimit FROM pg_database WHERE datname = '$target'), -1)")
-  exists=$(psql_admin -c "SELECT count(*) FROM pg_database WHERE datname = '$target'")
-  psql_admin -c "ALTER DATABASE \"$staging\" CONNECTION LIMIT $limit" \
-             -c "REVOKE ALL ON DATABASE \"$staging\" FROM PUBLIC" \
-             -c "GRANT CONNECT, TEMPORARY ON DATABASE \"$staging\" TO \"$role\""
-  if [ "$exists" = 1 ]; then
-    psql_admin -c "ALTER DATABASE \"$target\" WITH ALLOW_CONNECTIONS false" \
-               -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '$target'" >/dev/null
-    psql_admin -1 -c "ALTER DATABASE \"$target\" RENAME TO \"$old\"" \
-                  -c "ALTER DATABASE \"$staging\" RENAME TO \"$target\""
-  else
-    psql_admin -c "ALTER DATABASE \"$staging\" RENAME TO \"$target\""
-  fi
+  swap_in "$staging" "$target" "$role" "$old"
   emit '{"event":"database-swapped"}'
   mkdir -p /filestore/.previous
   find /filestore -mindepth 1 -maxdepth 1 ! -name .restore ! -name .previous -exec mv -t /filestore/.previous {} +
@@ -120,6 +132,34 @@ restore) # $1 db snapshot, $2 filestore snapshot, $3 source db name, $4 target d
   rm -rf /filestore/.restore /filestore/.previous
   psql_admin -c "DROP DATABASE IF EXISTS \"$old\" WITH (FORCE)"
   emit '{"event":"restored"}' ;;
+
+copy-database) # $1 role, $2 operation id. The tenant's database from the server SRC_* names to
+               # the one PG* names (same database name), as a staging copy whose every table's row
+               # count and every sequence match the source's, then swapped in. Nothing may write
+               # the source meanwhile (its Odoo is stopped).
+  role=$1; op=$2; db=$PGDATABASE
+  staging="${db:0:40}_copy_${op:0:8}"; old="${db:0:40}_old_${op:0:8}"
+  from_source() { PGHOST=$SRC_HOST PGPORT=$SRC_PORT PGUSER=$SRC_ADMIN_USER PGPASSWORD=$SRC_ADMIN_PASSWORD "$@"; }
+  psql_admin -c "DROP DATABASE IF EXISTS \"$staging\" WITH (FORCE)"
+  psql_admin -c "CREATE DATABASE \"$staging\" OWNER \"$role\" TEMPLATE template0 ENCODING 'UTF8'"
+  from_source pg_dump --format=custom --compress=0 -d "$db" | PGUSER=$ADMIN_USER PGPASSWORD=$ADMIN_PASSWORD \
+    pg_restore --exit-on-error --no-owner --no-privileges --role="$role" -d "$staging"
+  emit '{"event":"database-copied"}'
+  want=$(from_source psql -v ON_ERROR_STOP=1 -qAtX -d "$db" -c "$CONTENT")
+  got=$(PGUSER=$ADMIN_USER PGPASSWORD=$ADMIN_PASSWORD psql -v ON_ERROR_STOP=1 -qAtX -d "$staging" -c "$CONTENT")
+  if [ "$want" != "$got" ]; then
+    echo "the copy differs from the source: source $want; copy $got" >&2
+    psql_admin -c "DROP DATABASE IF EXISTS \"$staging\" WITH (FORCE)"; exit 1
+  fi
+  counts=$(printf '%s' "$want" | cut -d'|' -f1 | tr ',' '\n' | awk -F= 'NF > 1 {n++; s += $NF} END {printf "%d %d", n, s}')
+  emit "{\"event\":\"database-verified\",\"tables\":${counts% *},\"rows\":${counts#* }}"
+  swap_in "$staging" "$db" "$role" "$old"
+  psql_admin -c "DROP DATABASE IF EXISTS \"$old\" WITH (FORCE)"
+  fingerprint=$(PGUSER=$ADMIN_USER PGPASSWORD=$ADMIN_PASSWORD psql -v ON_ERROR_STOP=1 -qAtX -d "$db" -c "$FINGERPRINT")
+  emit "{\"event\":\"copied\",\"fingerprint\":\"$fingerprint\"}" ;;
+
+fingerprint) # The database's fingerprint (PG* names it, as its administrator).
+  emit "{\"event\":\"fingerprint\",\"fingerprint\":\"$(PGUSER=$ADMIN_USER PGPASSWORD=$ADMIN_PASSWORD psql -v ON_ERROR_STOP=1 -qAtX -c "$FINGERPRINT")\"}" ;;
 
 dump-sql) # $1 db snapshot: the database as plain SQL (Odoo's dump.sql), on stdout.
   restic dump "$1" /db.dump | pg_restore --no-owner --no-privileges -f - ;;

@@ -206,6 +206,55 @@ export class TenantBackups {
       throw new BackupError("the restore did not complete");
   }
 
+  /**
+   * Copies the tenant's database from one server to another (a database move): dumped from
+   * `from`, restored under a staging name on `to`, checked table by table (exact row counts) and
+   * sequence by sequence against the source, then swapped in. Its writer must be stopped. The
+   * target's fingerprint afterwards, and what was copied.
+   */
+  async copyDatabase(
+    from: TenantDataLocation,
+    to: TenantDataLocation,
+    operationId: string,
+    opts: AgentOptions = {},
+  ): Promise<{ fingerprint: string; tables: number; rows: number }> {
+    const events = await this.agent.run(
+      "copy-database",
+      [to.database.role, operationId],
+      {
+        network: to.network,
+        env: {
+          ...pgEnv(to),
+          SRC_HOST: from.database.host,
+          SRC_PORT: String(from.database.port),
+          SRC_ADMIN_USER: from.admin.user,
+          SRC_ADMIN_PASSWORD: from.admin.password,
+        },
+      },
+      opts,
+    );
+    const verified = events.find((e) => e.event === "database-verified");
+    const done = events.find((e) => e.event === "copied");
+    if (!verified || typeof done?.fingerprint !== "string")
+      throw new BackupError("the database copy did not complete");
+    return {
+      fingerprint: done.fingerprint,
+      tables: Number(verified.tables),
+      rows: Number(verified.rows),
+    };
+  }
+
+  /** The database's fingerprint now (what changes whenever its data does). */
+  async fingerprint(location: TenantDataLocation): Promise<string> {
+    const events = await this.agent.run("fingerprint", [], {
+      network: location.network,
+      env: pgEnv(location),
+    });
+    const f = events.find((e) => e.event === "fingerprint")?.fingerprint;
+    if (typeof f !== "string") throw new BackupError("no fingerprint read");
+    return f;
+  }
+
   /** The database as plain SQL (Odoo's `dump.sql`), streamed from the repository. */
   dumpSql(databaseSnapshot: string) {
     return this.agent.start("dump-sql", [databaseSnapshot], {});

@@ -1,7 +1,9 @@
 import * as fs from "node:fs";
 import { Pool } from "pg";
 import { z } from "zod";
+import { stackSpecOf } from "../api/services/change-plan";
 import { TenantStore } from "../api/store/tenant-store";
+import { loadCatalog } from "../catalog";
 import type { TenantSpecInput } from "../stacks/tenant/tenant-spec";
 
 export class SourceError extends Error {
@@ -33,15 +35,9 @@ export async function loadSpecs(opts: {
   const pool = new Pool({ connectionString: opts.databaseUrl, max: 2 });
   try {
     const tenants = await new TenantStore(pool).list();
-    return tenants
-      .filter((t) => t.desiredState !== "deleted")
-      .map((t) => ({
-        tenantId: t.id,
-        customerId: t.customerId,
-        ...t.spec,
-        odooVersion: t.spec.odooVersion as TenantSpecInput["odooVersion"],
-        state: t.desiredState as "active" | "suspended",
-      }));
+    const catalog = loadCatalog();
+    // Exactly what the API's reconciler applies (databases where they are), so fingerprints agree.
+    return tenants.filter((t) => t.desiredState !== "deleted").map((t) => stackSpecOf(t, catalog));
   } finally {
     await pool.end();
   }

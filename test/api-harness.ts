@@ -78,6 +78,9 @@ export class ApiHarness {
       BACKUP_REPOSITORY: path.join(this.dataDir, "backups"),
       BACKUP_PASSWORD: "backup-password-0123456789abcdef",
       BACKUP_AGENT_IMAGE: backupAgentImage(),
+      // The provider-free program runs no Odoo and has no edge: converged means the engine run
+      // ended (suites on a real platform set the edge: test/e2e/platform.ts).
+      EDGE_PROBE: "off",
       ...this.options.env,
       ...extra,
     };

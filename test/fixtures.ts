@@ -1,3 +1,5 @@
+import type { Tenant } from "../api/store/tenant-store";
+
 /**
  * The `tenantSettings` output of the platform program with
  * `baseDomain=odoo.example.com` and `traefik.acmeEmail` set, everything else default. The platform
@@ -29,3 +31,38 @@ export const defaultTenantSettings = {
   odooHealthcheckIntervalSeconds: 10,
   swarmEndpointMode: "vip",
 };
+
+/** A tenant as the store returns it: billed, active, converged on standard; `patch` wins. */
+export function tenantFixture(patch: Partial<Tenant> = {}): Tenant {
+  return {
+    id: "acme",
+    customerId: "acme-corp",
+    spec: { plan: "standard", odooVersion: "17", adminEmail: "o@acme.example" },
+    desiredState: "active",
+    desiredGeneration: 3,
+    observedGeneration: 3,
+    observedState: "active",
+    outputs: null,
+    lastError: null,
+    source: "killbill",
+    killbillSubscriptionId: "s-old",
+    killbillAccountId: "a-1",
+    billingState: "active",
+    billingStatus: "paid",
+    billingEndsOn: null,
+    operatorHold: false,
+    suspendReason: null,
+    terminatedAt: null,
+    dataKeptUntil: null,
+    deletedAt: null,
+    skipFinalBackup: false,
+    drift: null,
+    databasePlacement: "shared",
+    retiredDatabases: [],
+    databaseMove: null,
+    appliedSpec: null,
+    createdAt: "",
+    updatedAt: "",
+    ...patch,
+  };
+}

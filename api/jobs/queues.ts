@@ -6,6 +6,7 @@ export const MAIL_QUEUE = "mail";
 export const TENANT_OPS_QUEUE = "tenant-ops";
 export const MAINTENANCE_QUEUE = "maintenance";
 export const DRIFT_QUEUE = "drift";
+export const BILLING_QUEUE = "billing";
 
 export interface ReconcileJob {
   tenantId: string;
@@ -28,14 +29,14 @@ export type MaintenanceTask =
 export interface DriftJob {
   tenantId: string;
 }
+/**
+ * Billing work of its own: a quarantined unit's retry (by its key), or a subscription read again
+ * when it starts.
+ */
+export type BillingJob =
+  { kind: "retry"; key: string } | { kind: "subscription"; subscriptionId: string; cause: string };
 export interface MaintenanceJob {
   task: MaintenanceTask;
-}
-/** A mail as it is written (api/mail/messages.ts) and kept in the outbox until sent. */
-export interface Mail {
-  to: string;
-  subject: string;
-  text: string;
 }
 /** Send the outbox's mail `outboxId` (the mail itself lives in PostgreSQL, not in Redis). */
 export interface MailJob {
@@ -58,6 +59,7 @@ export class Queues {
   readonly tenantOps: Queue<TenantOpJob>;
   readonly maintenance: Queue<MaintenanceJob>;
   readonly drift: Queue<DriftJob>;
+  readonly billing: Queue<BillingJob>;
 
   constructor(
     connection: ConnectionOptions,
@@ -71,11 +73,20 @@ export class Queues {
     this.tenantOps = new Queue<TenantOpJob>(TENANT_OPS_QUEUE, opts);
     this.maintenance = new Queue<MaintenanceJob>(MAINTENANCE_QUEUE, opts);
     this.drift = new Queue<DriftJob>(DRIFT_QUEUE, opts);
+    this.billing = new Queue<BillingJob>(BILLING_QUEUE, opts);
     for (const q of this.all()) q.on("error", onError);
   }
 
   private all() {
-    return [this.reconcile, this.inbox, this.mail, this.tenantOps, this.maintenance, this.drift];
+    return [
+      this.reconcile,
+      this.inbox,
+      this.mail,
+      this.tenantOps,
+      this.maintenance,
+      this.drift,
+      this.billing,
+    ];
   }
 
   async enqueueTenantOp(job: TenantOpJob): Promise<void> {
@@ -156,8 +167,8 @@ export class Queues {
    * waits is a no-op. A generation that arrives while one runs is picked up by the running job's
    * loop, or by the sweeper.
    */
-  async enqueueReconcile(tenantId: string): Promise<void> {
-    await this.reconcile.add(
+  async enqueueReconcile(tenantId: string, opts: { promote?: boolean } = {}): Promise<void> {
+    const job = await this.reconcile.add(
       "reconcile",
       { tenantId },
       {
@@ -168,6 +179,9 @@ export class Queues {
         removeOnFail: true,
       },
     );
+    // A new desired state must not wait out the backoff of a retry of the old one (a failing
+    // plan change): the waiting retry runs now, and applies the newest generation.
+    if (opts.promote && (await job.isDelayed())) await job.promote().catch(() => undefined);
   }
 
   /**
@@ -175,12 +189,37 @@ export class Queues {
    * does not take the job within a second the caller goes on and the sweeper enqueues it later.
    */
   requestReconcile(tenantId: string): Promise<void> {
-    return withinASecond(this.enqueueReconcile(tenantId));
+    return withinASecond(this.enqueueReconcile(tenantId, { promote: true }));
   }
 
   /** The stored mail's job, the same way: the sweeper queues it later if Redis does not take it. */
   requestMail(outboxId: string): Promise<void> {
     return withinASecond(this.enqueueMail(outboxId));
+  }
+
+  /** A quarantined billing unit's retry, once per attempt (the sweeper adds it when it is due). */
+  async enqueueBillingRetry(key: string, attempt: number): Promise<void> {
+    await this.billing.add(
+      "retry",
+      { kind: "retry", key },
+      { jobId: `retry-${key}-${attempt}`, removeOnComplete: true, removeOnFail: 1000 },
+    );
+  }
+
+  /** A subscription read again at `at` (one that starts then); the resync covers a lost job. */
+  async enqueueSubscriptionCheck(subscriptionId: string, at: Date): Promise<void> {
+    await this.billing.add(
+      "subscription",
+      { kind: "subscription", subscriptionId, cause: "start date" },
+      {
+        jobId: `starts-${subscriptionId}-${at.getTime()}`,
+        delay: Math.max(0, at.getTime() - Date.now()),
+        attempts: 5,
+        backoff: { type: "exponential", delay: 10_000 },
+        removeOnComplete: true,
+        removeOnFail: 1000,
+      },
+    );
   }
 
   async enqueueInbox(inboxId: string): Promise<void> {
@@ -189,9 +228,10 @@ export class Queues {
       { inboxId },
       {
         jobId: `inbox-${inboxId}`,
-        // Kill Bill may be down for a while: keep trying for about two hours, then leave it to the
-        // sweeper (the event stays unprocessed in the inbox). The failed job is not kept: a kept
-        // job id would make the sweeper's re-add a no-op.
+        // What Kill Bill does not answer is quarantined by the service, with its own backoff; this
+        // retries what failed here (the store away), then leaves it to the sweeper (the event
+        // stays unprocessed). The failed job is not kept: a kept job id would make the sweeper's
+        // re-add a no-op.
         attempts: 12,
         backoff: { type: "exponential", delay: 2000 },
         removeOnComplete: true,
@@ -220,7 +260,7 @@ export class Queues {
 
   async depths(): Promise<Record<string, number>> {
     const entries = await Promise.all(
-      [this.reconcile, this.inbox, this.mail, this.tenantOps, this.drift].map(
+      [this.reconcile, this.inbox, this.mail, this.tenantOps, this.drift, this.billing].map(
         async (q) =>
           [
             q.name,

@@ -2,22 +2,23 @@ import { UnrecoverableError, Worker, type ConnectionOptions } from "bullmq";
 import type { Logger } from "../logger";
 import type { MailDelivery } from "../mail/delivery";
 import type { DriftService } from "../services/drift-service";
-import type { Outbox } from "../mail/outbox";
 import type { MailOutboxStore } from "../store/mail-outbox-store";
-import { operatorFailureMail } from "../mail/messages";
 import type { Metrics } from "../metrics";
 import type { BillingSync } from "../services/billing-sync";
 import type { Reconciler } from "../services/reconciler";
 import type { BackupService } from "../services/backup-service";
+import type { BillingQuarantineStore } from "../store/billing-quarantine-store";
 import type { InboxStore } from "../store/inbox-store";
 import type { TenantStore } from "../store/tenant-store";
 import {
+  BILLING_QUEUE,
   DRIFT_QUEUE,
   INBOX_QUEUE,
   MAIL_QUEUE,
   MAINTENANCE_QUEUE,
   RECONCILE_QUEUE,
   TENANT_OPS_QUEUE,
+  type BillingJob,
   type DriftJob,
   type InboxJob,
   type MailJob,
@@ -40,8 +41,8 @@ export interface WorkerDeps {
   drift: DriftService;
   /** Drift checks at once (each a `pulumi refresh --preview-only`). */
   driftConcurrency: number;
-  mail: Outbox;
   outbox: MailOutboxStore;
+  quarantine: BillingQuarantineStore;
   tenants: TenantStore;
   inbox: InboxStore;
   metrics: Metrics;
@@ -49,7 +50,6 @@ export interface WorkerDeps {
   reconcileConcurrency: number;
   jobLockMs: number;
   sweepIntervalMs: number;
-  operatorEmail: string;
   /** Errors of the workers' Redis connections (an outage is logged once, not per retry). */
   onRedisError: (err: Error) => void;
 }
@@ -89,12 +89,9 @@ export class Workers {
       if (!final) return;
       // Tell operators once, and keep the sweeper from retrying this generation forever.
       const generation = (err as { generation?: number }).generation;
-      void Promise.all([
-        generation !== undefined
-          ? d.tenants.recordGaveUp(job.data.tenantId, generation)
-          : undefined,
-        d.mail.send(operatorFailureMail(d.operatorEmail, job.data.tenantId, err.message)),
-      ]).catch((e) => d.logger.error({ err: e }, "giving up on reconcile not recorded"));
+      void d.reconciler
+        .gaveUp(job.data.tenantId, generation, err.message)
+        .catch((e) => d.logger.error({ err: e }, "giving up on reconcile not recorded"));
     });
     const inbox = new Worker<InboxJob>(INBOX_QUEUE, (job) => d.billing.process(job.data.inboxId), {
       ...base,
@@ -167,7 +164,23 @@ export class Workers {
         "drift check failed",
       ),
     );
-    const all = [reconcile, inbox, mail, tenantOps, maintenance, drift];
+    const billing = new Worker<BillingJob>(
+      BILLING_QUEUE,
+      async (job) => {
+        const data = job.data;
+        if (data.kind === "subscription")
+          await d.billing.syncSubscription(data.subscriptionId, data.cause);
+        else {
+          const entry = await d.quarantine.get(data.key);
+          if (entry) await d.billing.retry(entry);
+        }
+      },
+      { ...base, concurrency: 2 },
+    );
+    billing.on("failed", (job, err) =>
+      d.logger.warn({ job: job?.data, error: err.message }, "billing job failed"),
+    );
+    const all = [reconcile, inbox, mail, tenantOps, maintenance, drift, billing];
     for (const w of all) w.on("error", d.onRedisError);
     this.workers = all;
   }
@@ -178,6 +191,9 @@ export class Workers {
     for (const id of lagging) await this.d.queues.enqueueReconcile(id);
     const pending = await this.d.inbox.pending();
     for (const id of pending) await this.d.queues.enqueueInbox(id);
+    // Quarantined billing work whose retry is due (one job per attempt).
+    for (const q of await this.d.quarantine.due())
+      await this.d.queues.enqueueBillingRetry(q.key, q.attempts);
     // Mail whose job went missing (Redis lost it); one still queued or given up is left alone.
     for (const id of await this.d.outbox.stale(10_000)) await this.d.queues.enqueueMail(id);
     for (const [queue, depth] of Object.entries(await this.d.queues.depths()))

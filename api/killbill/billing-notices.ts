@@ -1,11 +1,13 @@
 import type { Tenant } from "../store/tenant-store";
 
-/** What the customer is told about their bill; lifecycle mails (suspended, resumed, …) come from the reconciler once done. */
+/**
+ * What the customer is told about their bill. Lifecycle mails (suspended, resumed, …) and plan
+ * changes come from the reconciler, once carried out.
+ */
 export type BillingNotice =
   | { kind: "payment_required"; fromTrial: boolean }
   | { kind: "payment_received" }
   | { kind: "overdue" }
-  | { kind: "plan_changed"; from: string; to: string }
   | { kind: "cancellation_requested"; endsOn: string };
 
 /**
@@ -22,8 +24,6 @@ export function billingNotices(before: Tenant | undefined, after: Tenant): Billi
   if (is === "paid" && (was === "payment_required" || was === "overdue"))
     notices.push({ kind: "payment_received" });
   if (is === "overdue" && was !== "overdue") notices.push({ kind: "overdue" });
-  if (before && before.spec.plan !== after.spec.plan && after.desiredState !== "terminated")
-    notices.push({ kind: "plan_changed", from: before.spec.plan, to: after.spec.plan });
   if (after.billingEndsOn && after.billingEndsOn !== before?.billingEndsOn)
     notices.push({ kind: "cancellation_requested", endsOn: after.billingEndsOn });
   return notices;

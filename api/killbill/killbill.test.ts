@@ -7,6 +7,7 @@ import { billingStatusOf, type BillingReadings } from "./billing-status";
 import { factsFromBilling } from "./desired-state";
 import { customerIdFromAccount } from "./identity";
 import { notificationSchema } from "./notification";
+import { tenantFixture } from "../../test/fixtures";
 
 const catalog = loadCatalog();
 const account: KillBillAccount = {
@@ -254,33 +255,7 @@ describe("customerIdFromAccount", () => {
 });
 
 describe("decideBilling: which subscription a tenant follows", () => {
-  const tenant = (patch: Partial<Tenant> = {}): Tenant => ({
-    id: "acme",
-    customerId: "acme-corp",
-    spec: { plan: "standard", odooVersion: "17", adminEmail: "o@acme.example" },
-    desiredState: "active",
-    desiredGeneration: 3,
-    observedGeneration: 3,
-    observedState: "active",
-    outputs: null,
-    lastError: null,
-    source: "killbill",
-    killbillSubscriptionId: "s-old",
-    killbillAccountId: "a-1",
-    billingState: "active",
-    billingStatus: "paid",
-    billingEndsOn: null,
-    operatorHold: false,
-    suspendReason: null,
-    terminatedAt: null,
-    dataKeptUntil: null,
-    deletedAt: null,
-    skipFinalBackup: false,
-    drift: null,
-    createdAt: "",
-    updatedAt: "",
-    ...patch,
-  });
+  const tenant = tenantFixture;
   const facts = (patch: Partial<BillingFacts> = {}): BillingFacts => ({
     tenantId: "acme",
     subscriptionId: "s-new",
@@ -446,7 +421,8 @@ describe("billingNotices: each billing change told once", () => {
       ["overdue"],
     ],
     ["overdue again (duplicate)", { billingStatus: "overdue" }, { billingStatus: "overdue" }, []],
-    ["upgrade", {}, { spec: { plan: "standard", odooVersion: "17" } }, ["plan_changed"]],
+    // A plan change is told by the reconciler once carried out, never when billing decides it.
+    ["upgrade", {}, { spec: { plan: "standard", odooVersion: "17" } }, []],
     ["cancellation requested", {}, { billingEndsOn: "2026-12-26" }, ["cancellation_requested"]],
     [
       "cancellation already told",

@@ -1,5 +1,5 @@
 import type { SuspendReason } from "../store/tenant-store";
-import type { Mail } from "../jobs/queues";
+import type { Mail } from "./mail";
 import type { BillingNotice } from "../killbill/billing-notices";
 
 export type CustomerNotice =
@@ -96,13 +96,6 @@ export function billingMail(
       `${money(t.due.amount, t.due.currency)} is overdue. Please pay it within ${t.daysUntilSuspension} days,\n` +
         `or your Odoo instance ${t.id} will be suspended (your data is kept).\n`,
     ],
-    plan_changed: () => {
-      const n = notice as Extract<BillingNotice, { kind: "plan_changed" }>;
-      return [
-        `Your Odoo instance ${t.id} moves to the ${n.to} plan`,
-        `Your plan changed from ${n.from} to ${n.to}. Your instance is resized now;\nyour data stays as it is.\n`,
-      ];
-    },
     cancellation_requested: () => {
       const n = notice as Extract<BillingNotice, { kind: "cancellation_requested" }>;
       return [
@@ -115,6 +108,32 @@ export function billingMail(
   };
   const [subject, text] = texts[notice.kind]();
   return { to: t.adminEmail, subject, text };
+}
+
+/**
+ * A plan change, told once it has been carried out (the instance answers on the new plan), or, when
+ * it could not be, that it is delayed and the instance runs as before meanwhile.
+ */
+export function planChangeMail(
+  outcome: "done" | "delayed",
+  t: { id: string; adminEmail: string; from: string; to: string; url?: string },
+): Mail {
+  return outcome === "done"
+    ? {
+        to: t.adminEmail,
+        subject: `Your Odoo instance ${t.id} now runs on the ${t.to} plan`,
+        text:
+          `Your instance ${t.id} moved from the ${t.from} plan to the ${t.to} plan and runs on it now` +
+          `${t.url ? ` at ${t.url}` : ""}.\nYour data is as it was.\n`,
+      }
+    : {
+        to: t.adminEmail,
+        subject: `Your move to the ${t.to} plan is delayed`,
+        text:
+          `Your instance ${t.id} could not be moved to the ${t.to} plan yet. Our operations team has\n` +
+          `been alerted and is on it. Meanwhile ${t.id} keeps running on the ${t.from} plan with all\n` +
+          "your data; you will get another e-mail once the move is done.\n",
+      };
 }
 
 /** A customer who asked for a second trial (or a trial to come back): refused, or started paid. */
@@ -148,6 +167,28 @@ export function billingProblemMail(
       `Kill Bill subscription ${p.subscriptionId} (account ${p.accountId ?? "unknown"}` +
       `${p.tenantId ? `, tenant ${p.tenantId}` : ""}) has no instance of its own:\n\n${p.problem}\n\n` +
       "Fix it in Kill Bill (the next event or resync picks it up), or see GET /admin/billing/problems.\n",
+  };
+}
+
+/** Billing work that keeps failing, set aside and retried on its own. */
+export function billingQuarantineMail(
+  to: string,
+  q: {
+    kind: string;
+    subjectId: string;
+    accountId: string | null;
+    reason: string;
+    attempts: number;
+    nextAttemptAt: string;
+  },
+): Mail {
+  return {
+    to,
+    subject: `[odoo-saas] billing ${q.kind} ${q.subjectId} quarantined`,
+    text:
+      `Applying Kill Bill ${q.kind} ${q.subjectId}${q.accountId ? ` (account ${q.accountId})` : ""} failed ` +
+      `${q.attempts} times:\n\n${q.reason}\n\nEverything else goes on. It is retried with growing delays ` +
+      `(next at ${q.nextAttemptAt}) until it succeeds; see GET /admin/billing/problems.\n`,
   };
 }
 

@@ -15,7 +15,8 @@ import type { BackupRecord, BackupStore } from "../store/backup-store";
 import type { Operation, OperationStore } from "../store/operation-store";
 import type { AdvisoryLocks } from "../store/advisory-locks";
 import type { Tenant, TenantStore } from "../store/tenant-store";
-import type { TenantRuntime } from "./tenant-runtime";
+import { currentPlacement } from "./change-plan";
+import { runtimeRefOf, type TenantRuntime } from "./tenant-runtime";
 
 const DAY_MS = 86_400_000;
 
@@ -55,10 +56,12 @@ export class BackupService {
     reason: BackupReason,
     onLog?: (line: string) => void,
   ): Promise<BackupRecord | undefined> {
-    const location = await this.d.stacks.dataLocation(t.id).catch((e) => {
-      if (e instanceof StackNotFoundError) return undefined; // removed out of band: nothing left
-      throw e;
-    });
+    const location = await this.d.stacks
+      .dataLocation(t, currentPlacement(t, this.d.catalog))
+      .catch((e) => {
+        if (e instanceof StackNotFoundError) return undefined; // removed out of band: nothing left
+        throw e;
+      });
     if (!location) return undefined; // a stack without a database or volume holds no data
     // Labelled with what runs (a pre-change backup is of the old plan and version).
     const applied = t.outputs ?? {};
@@ -241,9 +244,9 @@ export class BackupService {
     const backup = await this.d.backups.get(job.backupId!);
     if (!backup?.databaseSnapshot || !backup.filestoreSnapshot || !backup.databaseName)
       throw new BackupError(`backup ${job.backupId} has no snapshots`);
-    const location = await this.d.stacks.dataLocation(t.id);
+    const location = await this.d.stacks.dataLocation(t, currentPlacement(t, this.d.catalog));
     if (!location) throw new ConflictError(`tenant ${t.id}'s stack holds no database or filestore`);
-    const runtime = this.runtimeRef(t);
+    const runtime = runtimeRefOf(t);
     const wasRunning = runtime ? await this.d.runtime.stop(runtime) : false;
     onLog(`runtime ${wasRunning ? "stopped" : "was not running"}; restoring backup ${backup.id}`);
     try {
@@ -374,9 +377,10 @@ export class BackupService {
 
   /**
    * Terminated tenants past their grace period are deleted (their destroy takes the final backup
-   * first). Hourly: a grace period ends within the hour of its date.
+   * first), and databases a move left behind past theirs are dropped from their stacks. Hourly: a
+   * grace period ends within the hour of its date.
    */
-  async gracePeriods(): Promise<{ deleted: string[] }> {
+  async gracePeriods(): Promise<{ deleted: string[]; retiredDropped: string[] }> {
     const deleted: string[] = [];
     for (const t of await this.d.tenants.pastRetention(this.d.now())) {
       const { tenant, changed } = await this.d.tenants.setDesired({
@@ -394,7 +398,12 @@ export class BackupService {
         "grace period over: deleting",
       );
     }
-    return { deleted };
+    const retiredDropped = await this.d.tenants.dropRetiredDatabases(this.d.now());
+    for (const id of retiredDropped) {
+      await this.d.queues.enqueueReconcile(id);
+      this.d.logger.info({ tenantId: id }, "a moved database's retention is over: dropping it");
+    }
+    return { deleted, retiredDropped };
   }
 
   /**
@@ -435,13 +444,6 @@ export class BackupService {
         `tenant ${tenantId} has no provisioned data to back up or restore into`,
       );
     return t;
-  }
-
-  private runtimeRef(t: Tenant) {
-    const name = t.outputs?.runtimeName;
-    const runtime = t.outputs?.runtime;
-    if (typeof name !== "string") return undefined;
-    return { name, runtime: runtime === "swarm" ? ("swarm" as const) : ("container" as const) };
   }
 }
 

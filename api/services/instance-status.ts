@@ -33,8 +33,10 @@ export function instanceStatus(
   runtime: RuntimeObservation | undefined,
 ): InstanceStatus {
   const converged = t.observedGeneration >= t.desiredGeneration;
-  if (t.lastError && !converged) return "error";
-  if (t.observedGeneration === 0) return "creating";
+  // A failing change whose state part was applied (suspended while a plan change fails) shows that
+  // state; the failing rest shows in the tenant's `pending`.
+  if (t.lastError && !converged && t.observedState !== t.desiredState) return "error";
+  if (t.observedGeneration === 0 && t.observedState === null) return "creating";
   const state = converged ? t.desiredState : t.observedState;
   switch (state) {
     case "deleted":

@@ -81,7 +81,31 @@ describe("instanceStatus: from the desired state and the runtime the engine repo
     ["its container died", converged, "stopped", "error"],
     ["its container was removed by hand", converged, "missing", "error"],
     ["the engine could not be read", converged, undefined, "running"],
-    ["a failed run", { lastError: "boom" }, "running", "error"],
+    [
+      "a failed first provisioning",
+      { lastError: "boom", observedState: null, observedGeneration: 0 },
+      undefined,
+      "error",
+    ],
+    [
+      "a failed suspension (still running)",
+      { lastError: "boom", desiredState: "suspended" },
+      "running",
+      "error",
+    ],
+    // Its state is what it should be; the failing plan change shows in the tenant's `pending`.
+    ["a failed resize: running on its old plan", { lastError: "boom" }, "running", "running"],
+    [
+      "suspended while its plan change fails",
+      {
+        lastError: "boom",
+        desiredState: "suspended",
+        observedState: "suspended",
+        suspendReason: "payment_failed",
+      },
+      "missing",
+      "paused",
+    ],
     ["a resize in progress", {}, "running", "running"],
     [
       "suspended for an unpaid balance",

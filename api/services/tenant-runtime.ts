@@ -8,6 +8,15 @@ export interface RuntimeRef {
   name: string;
 }
 
+/** The tenant's Odoo runtime as its last successful run left it; undefined before the first. */
+export function runtimeRefOf(t: {
+  outputs: Record<string, unknown> | null;
+}): RuntimeRef | undefined {
+  const name = t.outputs?.runtimeName;
+  if (typeof name !== "string") return undefined;
+  return { name, runtime: t.outputs?.runtime === "swarm" ? "swarm" : "container" };
+}
+
 /**
  * The tenant's Odoo runtime as the engine sees it, read back (not inferred from the last
  * operation), and the brief stop a restore needs. The stack still owns the runtime: a stop and

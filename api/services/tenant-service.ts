@@ -15,7 +15,9 @@ import type {
   TenantStore,
 } from "../store/tenant-store";
 import type { BillingSync } from "./billing-sync";
-import type { SharedDatabaseCapacity } from "./database-capacity";
+import type { TenantAdmission } from "./tenant-admission";
+import type { BillingQuarantineStore } from "../store/billing-quarantine-store";
+import { appliedPlan, stackSpecOf } from "./change-plan";
 import type { PreviewOutcome, TenantStacks } from "../../automation";
 import type { Metrics } from "../metrics";
 import type { BillingStatus } from "../killbill/billing-status";
@@ -23,6 +25,24 @@ import type { BackupService } from "./backup-service";
 import { INSTANCE_STATUSES, instanceStatus, type InstanceStatus } from "./instance-status";
 import { unmaintainedReason } from "../../components/tenant/odoo-versions";
 import type { RuntimeObservation, TenantRuntime } from "./tenant-runtime";
+
+/** A billing problem, or billing work set aside after a failure (with its retry). */
+export type BillingIssue =
+  | ({ kind: "problem" } & BillingProblem)
+  | {
+      kind: "quarantined";
+      unit: "event" | "subscription" | "account";
+      subscriptionId: string | null;
+      accountId: string | null;
+      tenantId: string | null;
+      eventId: string | null;
+      problem: string;
+      cause: string | null;
+      attempts: number;
+      nextAttemptAt: string;
+      firstSeen: string;
+      lastSeen: string;
+    };
 
 /** A tenant as the admin API shows it. */
 export interface TenantView {
@@ -49,7 +69,16 @@ export interface TenantView {
   status: InstanceStatus;
   /** A terminated tenant's stopped instance and data are kept until then. */
   dataKeptUntil: string | null;
+  /** The desired state is applied and the tenant answers through the edge (when it runs). */
   converged: boolean;
+  /** While not converged: what is still to be carried out, and why it has not been yet. */
+  pending: { changes: string[]; error: string | null } | null;
+  /** Where the database is, and a move under way (null when none). */
+  database: {
+    placement: string | null;
+    move: { from: string; to: string; phase: string; startedAt: string } | null;
+    kept: { placement: string; keptUntil: string }[];
+  };
   desiredGeneration: number;
   observedGeneration: number;
   url: string | null;
@@ -74,7 +103,8 @@ export class TenantService {
     private readonly d: {
       drift: DriftService;
       tenants: TenantStore;
-      capacity: SharedDatabaseCapacity;
+      admission: TenantAdmission;
+      quarantine: BillingQuarantineStore;
       operations: OperationStore;
       queues: Queues;
       catalog: Catalog;
@@ -106,9 +136,33 @@ export class TenantService {
     return this.d.runtime.observeAllRecent().catch(() => undefined);
   }
 
-  /** Subscriptions that bill a customer without an instance of them. */
-  billingProblems(): Promise<BillingProblem[]> {
-    return this.d.problems.open();
+  /**
+   * What operators must see in billing: subscriptions that bill a customer without an instance of
+   * them (`problem`), and billing work that failed and waits for its retry (`quarantined`: an
+   * event, a subscription, an account), each with its reason.
+   */
+  async billingProblems(): Promise<BillingIssue[]> {
+    const [problems, quarantined] = await Promise.all([
+      this.d.problems.open(),
+      this.d.quarantine.open(),
+    ]);
+    return [
+      ...problems.map((p) => ({ kind: "problem" as const, ...p })),
+      ...quarantined.map((q) => ({
+        kind: "quarantined" as const,
+        unit: q.kind,
+        subscriptionId: q.kind === "subscription" ? q.subjectId : null,
+        accountId: q.accountId,
+        tenantId: q.tenantId,
+        eventId: q.kind === "event" ? q.subjectId : null,
+        problem: q.reason,
+        cause: q.cause,
+        attempts: q.attempts,
+        nextAttemptAt: q.nextAttemptAt,
+        firstSeen: q.firstFailed,
+        lastSeen: q.lastFailed,
+      })),
+    ];
   }
 
   /** The tenant's billing status transitions, oldest first, with their causes. */
@@ -117,7 +171,10 @@ export class TenantService {
     return this.d.tenants.billingTransitions(id);
   }
 
-  /** Reads every Kill Bill account again now (it also runs at start and periodically). */
+  /**
+   * Reads every Kill Bill account again now (it also runs at start and periodically); what it
+   * could not read is in the report (and quarantined), never a failure of the whole.
+   */
   resyncBilling() {
     return this.d.billing.resync();
   }
@@ -148,8 +205,8 @@ export class TenantService {
     const spec = this.validate(input);
     const unmaintained = unmaintainedReason(spec.odooVersion);
     if (unmaintained) throw new ValidationError(unmaintained);
-    const full = await this.d.capacity.refusal({ tenantId: spec.tenantId, plan: spec.plan });
-    if (full) throw new ConflictError(full);
+    const refused = await this.d.admission.refusal({ tenantId: spec.tenantId, plan: spec.plan });
+    if (refused) throw new ConflictError(refused);
     const { tenantId, customerId, state, ...rest } = spec;
     const tenant = await this.d.tenants.insertNew({
       id: tenantId,
@@ -166,8 +223,8 @@ export class TenantService {
   async changePlan(id: string, plan: string) {
     if (!this.d.catalog.plan(plan))
       throw new ValidationError(`unknown plan "${plan}"`, { known: this.d.catalog.planIds });
-    const full = await this.d.capacity.refusal({ tenantId: id, plan });
-    if (full) throw new ConflictError(full);
+    const refused = await this.d.admission.refusal({ tenantId: id, plan });
+    if (refused) throw new ConflictError(refused);
     return this.update(id, (t) => ({ spec: { ...t.spec, plan } }));
   }
 
@@ -231,12 +288,7 @@ export class TenantService {
   async preview(id: string): Promise<PreviewOutcome> {
     const t = await this.get(id);
     if (t.desiredState === "deleted") throw new ConflictError(`tenant ${id} is being deleted`);
-    return this.d.stacks.preview({
-      tenantId: t.id,
-      customerId: t.customerId,
-      ...t.spec,
-      state: t.desiredState,
-    });
+    return this.d.stacks.preview(stackSpecOf(t, this.d.catalog));
   }
 
   private async update(
@@ -282,6 +334,24 @@ export class TenantService {
   }
 }
 
+/** What a tenant that has not converged still has to carry out, in words. */
+function pendingChanges(t: Tenant): string[] {
+  const changes: string[] = [];
+  if (t.observedState !== t.desiredState)
+    changes.push(`state ${t.observedState ?? "none"} -> ${t.desiredState}`);
+  const plan = appliedPlan(t);
+  if (plan && plan !== t.spec.plan) changes.push(`plan ${plan} -> ${t.spec.plan}`);
+  const version = t.appliedSpec?.odooVersion ?? t.outputs?.odooVersion;
+  if (typeof version === "string" && version !== t.spec.odooVersion)
+    changes.push(`Odoo ${version} -> ${t.spec.odooVersion}`);
+  if (t.databaseMove)
+    changes.push(
+      `database move ${t.databaseMove.from} -> ${t.databaseMove.to} (${t.databaseMove.phase})`,
+    );
+  if (!changes.length) changes.push("apply the newest desired state");
+  return changes;
+}
+
 /** A page cursor: opaque to clients (the last id of the page, base64url). */
 export const encodeCursor = (lastId: string) => Buffer.from(lastId).toString("base64url");
 export const decodeCursor = (cursor: string) => Buffer.from(cursor, "base64url").toString();
@@ -321,6 +391,22 @@ function viewOf(
     status: instanceStatus(t, runtime),
     dataKeptUntil: t.dataKeptUntil,
     converged: t.observedGeneration >= t.desiredGeneration,
+    pending:
+      t.observedGeneration >= t.desiredGeneration
+        ? null
+        : { changes: pendingChanges(t), error: t.lastError },
+    database: {
+      placement: t.databasePlacement,
+      move: t.databaseMove
+        ? {
+            from: t.databaseMove.from,
+            to: t.databaseMove.to,
+            phase: t.databaseMove.phase,
+            startedAt: t.databaseMove.startedAt,
+          }
+        : null,
+      kept: t.retiredDatabases,
+    },
     desiredGeneration: t.desiredGeneration,
     observedGeneration: t.observedGeneration,
     url: typeof t.outputs?.url === "string" ? t.outputs.url : null,

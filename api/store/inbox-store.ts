@@ -48,9 +48,13 @@ export class InboxStore {
     return r.rows[0] ? row(r.rows[0]) : undefined;
   }
 
+  /** Unprocessed events, but those set aside (quarantined): their retry has its own time. */
   async pending(limit = 100): Promise<string[]> {
     const r = await this.pool.query(
-      "SELECT id FROM webhook_inbox WHERE processed_at IS NULL ORDER BY id LIMIT $1",
+      `SELECT id FROM webhook_inbox i WHERE processed_at IS NULL
+          AND NOT EXISTS (SELECT 1 FROM billing_quarantine q
+                           WHERE q.key = 'event:' || i.id AND q.resolved_at IS NULL)
+        ORDER BY id LIMIT $1`,
       [limit],
     );
     return r.rows.map((x) => String(x.id));

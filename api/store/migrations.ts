@@ -230,6 +230,50 @@ const MIGRATIONS: { id: number; sql: string }[] = [
       CREATE INDEX tenants_drifted ON tenants (id) WHERE jsonb_array_length(drift) > 0;
     `,
   },
+  {
+    id: 10,
+    sql: `
+      -- Where the tenant's database is: set by the run that provisions it and changed only by a
+      -- completed move, never by a plan alone. Databases a move left behind are kept until their
+      -- date; a move under way keeps its progress. The stack spec the last successful run applied.
+      ALTER TABLE tenants
+        ADD COLUMN database_placement text CHECK (database_placement IN ('shared', 'dedicated')),
+        ADD COLUMN retired_databases jsonb NOT NULL DEFAULT '[]',
+        ADD COLUMN database_move jsonb,
+        ADD COLUMN applied_spec jsonb;
+      UPDATE tenants SET database_placement = outputs->>'databasePlacement'
+        WHERE outputs->>'databasePlacement' IN ('shared', 'dedicated');
+      UPDATE tenants SET applied_spec = spec || jsonb_build_object('tenantId', id,
+          'customerId', customer_id,
+          'state', CASE WHEN desired_state = 'active' THEN 'active' ELSE 'suspended' END)
+        WHERE observed_generation >= desired_generation AND observed_state IS NOT NULL
+          AND observed_state <> 'deleted';
+    `,
+  },
+  {
+    id: 11,
+    sql: `
+      -- Billing work that failed, contained to its unit (an event, a subscription, an account):
+      -- retried with backoff on its own while everything else goes on; shown to operators.
+      CREATE TABLE billing_quarantine (
+        key text PRIMARY KEY,
+        kind text NOT NULL CHECK (kind IN ('event', 'subscription', 'account')),
+        subject_id text NOT NULL,
+        account_id text,
+        tenant_id text,
+        reason text NOT NULL,
+        cause text,
+        attempts integer NOT NULL DEFAULT 1,
+        first_failed timestamptz NOT NULL DEFAULT now(),
+        last_failed timestamptz NOT NULL DEFAULT now(),
+        next_attempt_at timestamptz NOT NULL,
+        notified_at timestamptz,
+        resolved_at timestamptz
+      );
+      CREATE INDEX billing_quarantine_due ON billing_quarantine (next_attempt_at)
+        WHERE resolved_at IS NULL;
+    `,
+  },
 ];
 
 export async function migrate(pool: Pool): Promise<number[]> {

@@ -1,5 +1,7 @@
 import { FINGERPRINT_OUTPUT } from "../../automation/inputs-fingerprint";
+import type { DatabasePlacement } from "../../components/tenant/database-placement";
 import type { Pool, PoolClient } from "pg";
+import type { Mail } from "../mail/mail";
 
 import type { BillingStatus } from "../killbill/billing-status";
 import {
@@ -42,6 +44,26 @@ export interface TenantDesiredSpec {
   customDomains?: string[];
 }
 
+/** A database a move left behind, kept until its date (then the stack drops it). */
+export interface RetiredDatabase {
+  placement: DatabasePlacement;
+  keptUntil: string;
+}
+
+/** A database move under way: what it has done so far, so a crash resumes it where it stopped. */
+export interface DatabaseMoveProgress {
+  from: DatabasePlacement;
+  to: DatabasePlacement;
+  /** prepared: the target exists; stopped: Odoo stopped; copied: the data verified on the target. */
+  phase: "prepared" | "stopped" | "copied";
+  operationId: string;
+  startedAt: string;
+  /** When Odoo was stopped (the downtime starts). */
+  stoppedAt?: string;
+  /** The target database's fingerprint right after the copy: anything else means it was written. */
+  copiedFingerprint?: string;
+}
+
 export interface Tenant {
   id: string;
   customerId: string;
@@ -72,6 +94,12 @@ export interface Tenant {
   skipFinalBackup: boolean;
   /** The latest drift check (null before the first): what was changed or deleted out of band. */
   drift: { checkedAt: string; resources: DriftedResource[] } | null;
+  /** Where the tenant's database is (null before it was first provisioned). */
+  databasePlacement: DatabasePlacement | null;
+  retiredDatabases: RetiredDatabase[];
+  databaseMove: DatabaseMoveProgress | null;
+  /** The stack spec the last successful engine run applied (null before the first). */
+  appliedSpec: Record<string, unknown> | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -104,6 +132,8 @@ export type BillingOutcome =
       changed: boolean;
       /** The tenant as it was before (undefined when new). */
       before?: Tenant;
+      /** The outbox rows of the customer's mails about it, to queue. */
+      mailIds: string[];
     }
   /** The tenant's binding moved while the caller read Kill Bill: read again. */
   | { decision: undefined; retry: true };
@@ -133,6 +163,10 @@ const row = (r: any): Tenant => ({
   drift: r.drift_checked_at
     ? { checkedAt: r.drift_checked_at.toISOString(), resources: r.drift ?? [] }
     : null,
+  databasePlacement: r.database_placement,
+  retiredDatabases: r.retired_databases ?? [],
+  databaseMove: r.database_move,
+  appliedSpec: r.applied_spec,
   createdAt: r.created_at.toISOString(),
   updatedAt: r.updated_at.toISOString(),
 });
@@ -265,6 +299,8 @@ export class TenantStore {
     defaults: { odooVersion: string },
     /** What made us read Kill Bill (recorded with a billing status transition). */
     cause: string,
+    /** The customer's mails about the change, written to the outbox in the same transaction. */
+    mailsFor: (before: Tenant | undefined, after: Tenant) => Mail[] = () => [],
   ): Promise<BillingOutcome> {
     return this.transaction(async (client) => {
       const current = (
@@ -275,7 +311,7 @@ export class TenantStore {
         return { decision: undefined, retry: true as const };
       const decision = decideBilling(t, facts);
       if (decision.action === "ignore" || decision.action === "conflict")
-        return { decision, tenant: t, changed: false };
+        return { decision, tenant: t, changed: false, mailIds: [] };
       const fresh = decision.action === "create" || decision.action === "recreate";
       const spec: TenantDesiredSpec = fresh
         ? {
@@ -318,7 +354,9 @@ export class TenantStore {
         // Created meanwhile by a concurrent event or an operator: read again and decide again.
         if (!inserted.rows[0]) return { decision: undefined, retry: true as const };
         await this.recordTransition(client, facts.tenantId, null, facts.billingStatus, cause);
-        return { decision, tenant: row(inserted.rows[0]), changed: true };
+        const tenant = row(inserted.rows[0]);
+        const mailIds = await this.addMails(client, mailsFor(undefined, tenant));
+        return { decision, tenant, changed: true, mailIds };
       }
       // The customer id names the tenant's database: it never changes while the tenant lives.
       const customerId = fresh ? facts.customerId : t.customerId;
@@ -355,7 +393,9 @@ export class TenantStore {
       );
       if (t.billingStatus !== facts.billingStatus || decision.action !== "update")
         await this.recordTransition(client, t.id, t.billingStatus, facts.billingStatus, cause);
-      return { decision, tenant: row(updated.rows[0]), changed, before: t };
+      const tenant = row(updated.rows[0]);
+      const mailIds = await this.addMails(client, mailsFor(t, tenant));
+      return { decision, tenant, changed, before: t, mailIds };
     });
   }
 
@@ -525,25 +565,95 @@ export class TenantStore {
   }
 
   /**
-   * A generation applied, and the operation that applied it succeeded: one statement, so a crash
-   * or a lost connection can never keep one without the other (a succeeded run not counted as
-   * applied would run again).
+   * What an engine run applied, in one transaction with everything that follows from it: the
+   * observed state and outputs; with `generation`, the generation done and its operation
+   * succeeded (a succeeded run not counted as applied would run again); the customer's mails
+   * about it, written to the outbox (returned: their ids, to queue). Without `generation` it is a
+   * step of one (a suspension applied before the rest of its change).
    */
   async recordApplied(
     id: string,
-    generation: number,
-    state: DesiredState,
-    outputs: Record<string, unknown> | null,
-    operation: { id: string; changes: Record<string, number> },
-  ) {
-    await this.pool.query(
-      `WITH op AS (
-         UPDATE operations SET status = 'succeeded', finished_at = now(), changes = $6
-         WHERE id = $5)
-       UPDATE tenants SET observed_generation = GREATEST(observed_generation, $2), observed_state = $3,
-         outputs = $4, last_error = NULL, updated_at = now() WHERE id = $1`,
-      [id, generation, state, outputs, operation.id, operation.changes],
+    r: {
+      generation?: number;
+      state: DesiredState;
+      outputs: Record<string, unknown> | null;
+      appliedSpec?: Record<string, unknown>;
+      databasePlacement?: DatabasePlacement;
+      retiredDatabases?: RetiredDatabase[];
+      operation?: {
+        id: string;
+        changes: Record<string, number>;
+        details?: Record<string, unknown>;
+      };
+      mails?: Mail[];
+    },
+  ): Promise<string[]> {
+    return this.transaction(async (client) => {
+      if (r.operation)
+        await client.query(
+          `UPDATE operations SET status = 'succeeded', finished_at = now(), changes = $2,
+             details = coalesce(details, '{}'::jsonb) || coalesce($3, '{}'::jsonb)
+           WHERE id = $1`,
+          [r.operation.id, r.operation.changes, r.operation.details ?? null],
+        );
+      await client.query(
+        `UPDATE tenants SET observed_generation = GREATEST(observed_generation, coalesce($2, 0)),
+           observed_state = $3, outputs = $4, applied_spec = coalesce($5, applied_spec),
+           database_placement = coalesce($6, database_placement),
+           retired_databases = coalesce($7, retired_databases),
+           database_move = CASE WHEN $6::text IS NULL THEN database_move END,
+           last_error = CASE WHEN $2::int IS NULL THEN last_error END, updated_at = now()
+         WHERE id = $1`,
+        [
+          id,
+          r.generation ?? null,
+          r.state,
+          r.outputs,
+          r.appliedSpec ?? null,
+          r.databasePlacement ?? null,
+          r.retiredDatabases ? JSON.stringify(r.retiredDatabases) : null,
+        ],
+      );
+      return this.addMails(client, r.mails ?? []);
+    });
+  }
+
+  /** Mails written to the outbox inside the caller's transaction; their ids. */
+  private async addMails(client: PoolClient, mails: Mail[]): Promise<string[]> {
+    const ids: string[] = [];
+    for (const m of mails) {
+      const r = await client.query(
+        "INSERT INTO mail_outbox (to_address, subject, body) VALUES ($1, $2, $3) RETURNING id",
+        [m.to, m.subject, m.text],
+      );
+      ids.push(String(r.rows[0].id));
+    }
+    return ids;
+  }
+
+  /** A database move's progress (null: none under way). */
+  async recordMove(id: string, move: DatabaseMoveProgress | null): Promise<void> {
+    await this.pool.query("UPDATE tenants SET database_move = $2 WHERE id = $1", [
+      id,
+      move ? JSON.stringify(move) : null,
+    ]);
+  }
+
+  /**
+   * Databases moves left behind whose retention has ended are dropped from their tenants' stacks:
+   * a new generation each, which the reconciler applies. The tenants concerned.
+   */
+  async dropRetiredDatabases(now: Date): Promise<string[]> {
+    const r = await this.pool.query(
+      `UPDATE tenants SET retired_databases = coalesce((SELECT jsonb_agg(d) FROM jsonb_array_elements(retired_databases) d
+           WHERE (d->>'keptUntil')::timestamptz > $1), '[]'),
+         desired_generation = desired_generation + 1, updated_at = now()
+       WHERE desired_state <> 'deleted' AND EXISTS (SELECT 1 FROM jsonb_array_elements(retired_databases) d
+           WHERE (d->>'keptUntil')::timestamptz <= $1)
+       RETURNING id`,
+      [now],
     );
+    return r.rows.map((x) => x.id);
   }
 
   /** The reconcile of `generation` failed for good: the sweeper stops retrying it. */

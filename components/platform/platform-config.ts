@@ -45,6 +45,11 @@ export const platformConfigSchema = z.strictObject({
       httpsPort: z.number().int().default(443),
       /** Host address they are published on (container runtime); default every address. */
       publishHostIp: z.string().optional(),
+      /**
+       * The HTTPS port customers reach tenants on, when a load balancer in front maps another one
+       * (default `httpsPort`). When it is not 443 it is part of every tenant's URL.
+       */
+      publicHttpsPort: z.number().int().positive().optional(),
     })
     .prefault({}),
   postgres: z
@@ -120,6 +125,16 @@ export const platformConfigSchema = z.strictObject({
       api: limits.prefault({ cpus: 1, memoryMb: 1024 }),
     })
     .prefault({}),
+  /**
+   * Development platforms on hosts smaller than the plans: tenants' CPU (and memory) limits are
+   * capped at this. Production leaves it unset; the API then refuses a plan no node can run.
+   */
+  tenantLimitCap: z
+    .strictObject({
+      cpus: z.number().positive().optional(),
+      memoryMb: z.number().int().min(64).optional(),
+    })
+    .optional(),
   /** How often Odoo's health is checked; Traefik routes a tenant only once it is healthy. */
   odooHealthcheckIntervalSeconds: z.number().int().min(1).max(300).default(10),
 });

@@ -392,6 +392,7 @@ export class Platform extends pulumi.ComponentResource {
       urls.api = `https://api.${config.baseDomain}`;
     }
 
+    const publicHttpsPort = config.traefik.publicHttpsPort ?? config.traefik.httpsPort;
     this.tenantSettings = pulumi
       .all([edge.name, data.name, edge.id, data.id, pinned])
       .apply(([edgeNetwork, dataNetwork, edgeNetworkId, dataNetworkId, volumeConstraint]) => ({
@@ -411,6 +412,8 @@ export class Platform extends pulumi.ComponentResource {
         odooHealthcheckIntervalSeconds: config.odooHealthcheckIntervalSeconds,
         swarmEndpointMode: config.swarmEndpointMode,
         ...(volumeConstraint ? { swarmVolumeConstraint: volumeConstraint } : {}),
+        ...(config.tenantLimitCap ? { tenantLimitCap: config.tenantLimitCap } : {}),
+        ...(publicHttpsPort !== 443 ? { publicHttpsPort } : {}),
       }));
     this.postgresAdminPassword = adminPassword;
     if (config.filestore.kind === "cephfs" && !args.cephfsSecret)

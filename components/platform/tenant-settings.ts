@@ -38,6 +38,12 @@ export const tenantSettingsSchema = z.object({
   swarmEndpointMode: z.enum(["vip", "dnsrr"]).default("vip"),
   /** Swarm: the node holding local volumes (`node.id == …` or `node.hostname == …` constraint). */
   swarmVolumeConstraint: z.string().optional(),
+  /** A development platform's cap on tenants' CPU and memory limits (a host smaller than the plans). */
+  tenantLimitCap: z
+    .object({ cpus: z.number().positive().optional(), memoryMb: z.number().int().optional() })
+    .optional(),
+  /** The HTTPS port tenants answer on, when it is not 443: part of their URL. */
+  publicHttpsPort: z.number().int().positive().optional(),
 });
 
 export type TenantSettings = z.infer<typeof tenantSettingsSchema>;

@@ -68,3 +68,8 @@ export function odooHealthcheck(version: string, intervalSeconds: number): Workl
     startPeriodSeconds: 120,
   };
 }
+
+/** What answers once a tenant is up, through the edge: `/web/health` from 15 on, the sign-in page before. */
+export function odooHealthPath(version: string): string {
+  return Number(version) >= 15 ? "/web/health" : "/web/login";
+}

@@ -68,7 +68,7 @@ describe("OdooTenant on the shared PostgreSQL server (container runtime)", () =>
       `acme-database ${DYNAMIC}`,
       "acme-filestore docker:index/volume:Volume",
       "acme-filestore-release pulumi-nodejs:dynamic:Resource",
-      `acme-init ${DYNAMIC}`,
+      `acme-init-shared ${DYNAMIC}`,
       "acme-odoo docker:index/container:Container",
       // Its CPU limit, changed in place on a plan change (a new `cpus` would replace it).
       `acme-odoo-cpus ${DYNAMIC}`,
@@ -99,13 +99,13 @@ describe("OdooTenant on the shared PostgreSQL server (container runtime)", () =>
 
   it("a clone of a template is not initialised again; a new database is, once, before Odoo starts", async () => {
     await declare({ templateDatabase: "odoo_template_17" });
-    expect(recorder.resources.find((r) => r.name === "acme-init")).toBeUndefined();
+    expect(recorder.resources.find((r) => r.name.startsWith("acme-init"))).toBeUndefined();
     recorder.resources.splice(0);
     await declare();
-    const { __provider, ...init } = byName("acme-init").inputs;
+    const { __provider, ...init } = byName("acme-init-shared").inputs;
     expect(__provider).toEqual(expect.any(String));
     expect(init).toEqual({
-      name: "acme-init",
+      name: "acme-init-shared",
       image: "odoo:17.0",
       command: [
         "odoo",
@@ -310,7 +310,7 @@ describe("OdooTenant with a dedicated PostgreSQL (premium)", () => {
     expect(odooEnv).toContain("HOST=odoo-acme-postgres");
     expect(odooEnv).toContain("USER=odoo_acme_corp_acme");
     expect(odooEnv.join(" ")).not.toContain("superuser-secret");
-    expect(byName("acme-init").inputs.triggers).toEqual({ database: "acme-pgdata-id" });
+    expect(byName("acme-init-dedicated").inputs.triggers).toEqual({ database: "acme-pgdata-id" });
   });
 
   it("makes the tenant's role a plain owner of its database (no superuser), once per server", async () => {
@@ -333,6 +333,69 @@ describe("OdooTenant with a dedicated PostgreSQL (premium)", () => {
 
   it("refuses a dedicated plan without a superuser password", async () => {
     await expect(declare({ planId: "premium" })).rejects.toThrow(/databaseSuperuserPassword/);
+  });
+});
+
+describe("OdooTenant's databases: where it serves from, and what it keeps", () => {
+  const premium = { planId: "premium", databaseSuperuserPassword: "superuser-secret" };
+  const names = () => recorder.resources.map((r) => r.name);
+  const odooEnv = () => byName("acme-odoo").inputs.envs.value as string[];
+
+  it("a move's preparation: the dedicated target exists and runs beside the shared source Odoo serves from", async () => {
+    await declare({
+      ...premium,
+      databases: { serving: "shared", kept: ["dedicated"], serversRunning: true },
+    });
+    expect(names()).toEqual(
+      expect.arrayContaining([
+        "acme-database",
+        "acme-pgdata",
+        "acme-postgres",
+        "acme-owner",
+        "acme-init-shared",
+        "acme-init-dedicated",
+      ]),
+    );
+    expect(odooEnv()).toContain("HOST=postgres");
+    // The target is initialised on its own, without the tenant's files (they are the source's).
+    expect(byName("acme-init-dedicated").inputs.mounts).toEqual([]);
+    expect(byName("acme-init-shared").inputs.mounts).toEqual([
+      { source: "odoo-acme-filestore", target: "/var/lib/odoo" },
+    ]);
+  });
+
+  it("after the switch: Odoo on the dedicated server, the shared database kept, not dropped", async () => {
+    await declare({ ...premium, databases: { serving: "dedicated", kept: ["shared"] } });
+    expect(odooEnv()).toContain("HOST=odoo-acme-postgres");
+    expect(names()).toContain("acme-database");
+  });
+
+  it("a kept dedicated server does not run (its volume stays); nor does its role's one-shot", async () => {
+    await declare({
+      planId: "standard",
+      databaseSuperuserPassword: "superuser-secret",
+      databases: { serving: "shared", kept: ["dedicated"] },
+    });
+    expect(names()).toEqual(expect.arrayContaining(["acme-pgdata", "acme-pgdata-release"]));
+    expect(names()).not.toContain("acme-postgres");
+    expect(names()).not.toContain("acme-owner");
+  });
+
+  it("the platform's cap bounds the limits of Odoo and of a dedicated server (a small host)", async () => {
+    await declare({
+      ...premium,
+      platform: { ...platform("container"), tenantLimitCap: { cpus: 2 } },
+    });
+    expect(byName("acme-odoo-cpus").inputs).toMatchObject({ cpus: 2 });
+    expect(byName("acme-postgres").inputs.cpus).toBe("2.0");
+    expect(byName("acme-odoo").inputs.memory).toBe(8192); // memory uncapped
+  });
+
+  it("the URL carries the port where the edge is not on 443", async () => {
+    const local = await declare({ platform: { ...platform("container"), publicHttpsPort: 8443 } });
+    expect(await valueOf(local.url)).toBe("https://acme.odoo.example.com:8443");
+    const prod = await declare({ platform: { ...platform("container"), publicHttpsPort: 443 } });
+    expect(await valueOf(prod.url)).toBe("https://acme.odoo.example.com");
   });
 });
 

@@ -2,17 +2,21 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { Plan } from "../../catalog";
 import { OneShot } from "../one-shot";
-import { postgresDataPath } from "../postgres-data-path";
 import { VolumeRelease } from "../volume-release";
 import { dockerWorkload, type Workload } from "../workload";
 import { CephfsDirectory } from "./cephfs-directory";
-import { DEDICATED_OWNER_SCRIPT } from "./dedicated-owner";
+import {
+  cappedLimits,
+  tenantDatabases,
+  type DatabasePlacement,
+  type TenantDatabases,
+} from "./database-placement";
 import { odooConfigFile, odooMasterPasswordHash } from "./odoo-config";
 import { cephfsAdminPath, cephfsVolumeOptions } from "./filestore";
-import { tenantNames, type TenantNames } from "./names";
+import { tenantNames } from "./names";
 import { odooCommand, odooHealthcheck, odooInitCommand, odooUpgradeCommand } from "./odoo-options";
 import type { OdooVersion } from "./odoo-versions";
-import { TenantDatabase } from "./tenant-database";
+import { databaseServer, type DatabaseEndpoint } from "./tenant-database-servers";
 import type { TenantPlatform } from "./tenant-platform";
 import { traefikLabels } from "./traefik-labels";
 
@@ -40,21 +44,12 @@ export interface OdooTenantArgs {
   databaseSuperuserPassword?: pulumi.Input<string>;
   /** Odoo's master password (`admin_passwd`); Odoo gets only its hash. */
   odooMasterPassword?: pulumi.Input<string>;
+  /** Where the database is served from and which others are kept (default: the plan's placement). */
+  databases?: Partial<TenantDatabases>;
   platform: TenantPlatform;
 }
 
 const LABEL_PREFIX = "odoo-saas";
-
-interface DatabaseEndpoint {
-  host: pulumi.Input<string>;
-  port: pulumi.Input<number>;
-  /** What Odoo's runtime and the initialisation wait for. */
-  ready: pulumi.Resource[];
-  /** Changes when the database is created anew, so its initialisation runs again. */
-  generation: pulumi.Input<string>;
-  /** false when the database starts as a clone of an initialised template. */
-  needsInit: boolean;
-}
 
 /** One customer's Odoo: database and role, filestore volume, runtime and its Traefik routing. */
 export class OdooTenant extends pulumi.ComponentResource {
@@ -70,6 +65,13 @@ export class OdooTenant extends pulumi.ComponentResource {
   readonly volumeName: pulumi.Output<string>;
   /** undefined while a container-runtime tenant is suspended. */
   readonly runtime: Workload;
+  /** Where Odoo's database is, and the other databases this stack keeps. */
+  readonly databases: TenantDatabases;
+  /**
+   * Resolves once every resource of the tenant was applied: outputs that wait on it are never
+   * written by a run that failed half-way (they keep describing what exists).
+   */
+  readonly applied: pulumi.Output<boolean>;
 
   constructor(name: string, args: OdooTenantArgs, opts?: pulumi.ComponentResourceOptions) {
     super("odoo-saas:tenant:OdooTenant", name, {}, opts);
@@ -83,10 +85,29 @@ export class OdooTenant extends pulumi.ComponentResource {
     };
     const password = pulumi.secret(args.databasePassword);
 
-    const database =
-      plan.database.placement === "dedicated"
-        ? this.dedicatedDatabase(name, names, args, password, ownership)
-        : this.sharedDatabase(name, names, args, password);
+    const limits = cappedLimits(plan, platform.tenantLimitCap);
+    const placements = tenantDatabases(plan, args.databases);
+    const servers = new Map<DatabasePlacement, DatabaseEndpoint>();
+    for (const placement of [placements.serving, ...placements.kept]) {
+      const serving = placement === placements.serving;
+      servers.set(
+        placement,
+        databaseServer(placement, {
+          name,
+          parent: this,
+          names,
+          plan,
+          platform,
+          password,
+          templateDatabase: args.templateDatabase,
+          superuserPassword: args.databaseSuperuserPassword,
+          ownership,
+          limits,
+          running: (serving && args.state === "active") || placements.serversRunning,
+        }),
+      );
+    }
+    const database = servers.get(placements.serving)!;
 
     const volumeArgs = this.filestoreVolumeArgs(name, args);
     const volume = new docker.Volume(
@@ -126,22 +147,42 @@ export class OdooTenant extends pulumi.ComponentResource {
     };
 
     // Odoo refuses to serve a database that was never initialised, and with the database list
-    // off nothing else can initialise it: `-i base` runs once, before the runtime starts.
-    const init = database.needsInit
-      ? new OneShot(
-          `${name}-init`,
+    // off nothing else can initialise it: `-i base` runs once per database, before the runtime
+    // starts (on a database that already has it, as after a move, it changes nothing). A kept
+    // database (a move's target) is initialised without the tenant's files: they are the serving
+    // database's.
+    const inits = new Map<DatabasePlacement, OneShot>();
+    for (const [placement, server] of servers) {
+      if (!server.needsInit) continue;
+      const serving = placement === placements.serving;
+      inits.set(
+        placement,
+        new OneShot(
+          `${name}-init-${placement}`,
           {
             image: args.odooImage,
             command: odooInitCommand(names.database),
-            env: { ...connection, PASSWORD: password },
+            env: {
+              HOST: server.host,
+              PORT: pulumi.interpolate`${server.port}`,
+              USER: names.role,
+              PASSWORD: password,
+            },
             networks: [platform.dataNetwork.name],
-            mounts: [{ source: volume.name, target: filestore.target }],
+            mounts: serving ? [{ source: volume.name, target: filestore.target }] : [],
             labels: ownership,
-            triggers: { database: database.generation },
+            triggers: { database: server.generation },
           },
-          { ...child, dependsOn: database.ready },
-        )
-      : undefined;
+          {
+            ...child,
+            dependsOn: server.ready,
+            // Stacks from before a tenant could hold two databases named it `<name>-init`.
+            aliases: serving ? [{ name: `${name}-init` }] : [],
+          },
+        ),
+      );
+    }
+    const init = inits.get(placements.serving);
 
     // A new build of the tenant's Odoo image (same version): its modules are updated once, by the
     // new image, before the runtime is replaced with it. If the update fails, the runtime keeps
@@ -207,7 +248,7 @@ export class OdooTenant extends pulumi.ComponentResource {
           platform.filestore.kind === "local" && platform.swarmVolumeConstraint
             ? [platform.swarmVolumeConstraint]
             : undefined,
-        limits: { cpus: plan.cpus, memoryMb: plan.memoryMb },
+        limits,
         healthcheck: odooHealthcheck(args.odooVersion, platform.odooHealthcheckIntervalSeconds),
         running: args.state === "active",
       },
@@ -217,7 +258,8 @@ export class OdooTenant extends pulumi.ComponentResource {
       },
     );
 
-    this.url = this.hosts.apply((h) => `https://${h[0]}`);
+    const port = platform.publicHttpsPort;
+    this.url = this.hosts.apply((h) => tenantUrl(h[0], port));
     this.databaseName = pulumi.output(names.database);
     this.databaseRole = pulumi.output(names.role);
     this.databasePassword = password;
@@ -225,6 +267,18 @@ export class OdooTenant extends pulumi.ComponentResource {
     this.databasePort = pulumi.output(database.port);
     this.runtimeName = pulumi.output(names.runtime);
     this.volumeName = volume.name;
+    this.databases = placements;
+    const everything: pulumi.Resource[] = [
+      ...[...servers.values()].flatMap((s) => s.ready),
+      ...inits.values(),
+      volume,
+      filestoreReleased,
+      upgrade,
+      ...(this.runtime ? [this.runtime] : []),
+    ];
+    this.applied = pulumi
+      .all(everything.map((r) => (r as pulumi.CustomResource).id))
+      .apply(() => true);
     this.registerOutputs({
       url: this.url,
       hosts: this.hosts,
@@ -238,7 +292,6 @@ export class OdooTenant extends pulumi.ComponentResource {
     });
   }
 
-  /** Role + database on the platform's shared server; nobody but the owner may connect. */
   /**
    * The filestore volume's driver options: none for a local volume; for CephFS a kernel mount of
    * the tenant's own directory, which is created first, owned by the Odoo user and given the
@@ -272,130 +325,9 @@ export class OdooTenant extends pulumi.ComponentResource {
       dependsOn: [directory],
     };
   }
+}
 
-  private sharedDatabase(
-    name: string,
-    names: TenantNames,
-    args: OdooTenantArgs,
-    password: pulumi.Output<string>,
-  ): DatabaseEndpoint {
-    const pg = args.platform.postgres;
-    const db = new TenantDatabase(
-      `${name}-database`,
-      {
-        admin: pulumi
-          .all([pg.adminHost, pg.adminPort, pg.adminUser, pg.adminPassword, pg.sslMode])
-          .apply(([host, port, user, password, sslMode]) => ({
-            host,
-            port,
-            user,
-            password,
-            sslMode: sslMode as "disable" | "require" | "verify-ca" | "verify-full",
-          })),
-        role: names.role,
-        password,
-        database: names.database,
-        template: args.templateDatabase,
-        connectionLimit: args.plan.database.connectionLimit,
-      },
-      { parent: this, deleteBeforeReplace: true },
-    );
-    return {
-      host: pg.tenantHost,
-      port: pg.tenantPort,
-      ready: [db],
-      generation: db.id,
-      needsInit: !args.templateDatabase,
-    };
-  }
-
-  /** A PostgreSQL server of the tenant's own, on the data network, with its own volume. */
-  private dedicatedDatabase(
-    name: string,
-    names: TenantNames,
-    args: OdooTenantArgs,
-    password: pulumi.Output<string>,
-    ownership: Record<string, string>,
-  ): DatabaseEndpoint {
-    const { platform, plan } = args;
-    const data = new docker.Volume(
-      `${name}-pgdata`,
-      {
-        name: `${names.dedicatedPostgres}-data`,
-        labels: Object.entries(ownership).map(([label, value]) => ({ label, value })),
-      },
-      { parent: this, ignoreChanges: ["labels"] },
-    );
-    const dataReleased = new VolumeRelease(
-      `${name}-pgdata-release`,
-      { volume: data.name },
-      { parent: this, dependsOn: [data] },
-    );
-    if (!args.databaseSuperuserPassword)
-      throw new Error(
-        `plan ${plan.id} has a dedicated database: it needs databaseSuperuserPassword`,
-      );
-    const superuserPassword = pulumi.secret(args.databaseSuperuserPassword);
-    const server = dockerWorkload(
-      `${name}-postgres`,
-      {
-        runtime: platform.runtime,
-        endpointMode: platform.swarmEndpointMode,
-        name: names.dedicatedPostgres,
-        image: platform.dedicatedPostgresImage,
-        command: ["postgres", "-c", `max_connections=${plan.database.connectionLimit + 10}`],
-        // The image's superuser is `postgres`; the tenant's role is made a plain owner below.
-        secretEnv: { POSTGRES_PASSWORD: superuserPassword },
-        // As much as the plan gives Odoo: the server is the tenant's alone.
-        limits: { cpus: plan.cpus, memoryMb: plan.memoryMb },
-        labels: ownership,
-        networks: [platform.dataNetwork],
-        placement: platform.swarmVolumeConstraint ? [platform.swarmVolumeConstraint] : undefined,
-        mounts: [
-          {
-            source: data.name,
-            target: pulumi.output(platform.dedicatedPostgresImage).apply(postgresDataPath),
-          },
-        ],
-        healthcheck: {
-          tests: ["CMD", "pg_isready", "-U", "postgres"],
-          intervalSeconds: 10,
-          timeoutSeconds: 5,
-          retries: 5,
-          startPeriodSeconds: 30,
-        },
-        // Data stays; only the server stops with the tenant.
-        running: args.state === "active",
-      },
-      { parent: this, dependsOn: [dataReleased] },
-    );
-    const owner = new OneShot(
-      `${name}-owner`,
-      {
-        image: platform.dedicatedPostgresImage,
-        command: ["bash", "-c", DEDICATED_OWNER_SCRIPT],
-        env: {
-          PGHOST: names.dedicatedPostgres,
-          PGPASSWORD: superuserPassword,
-          TENANT_ROLE: names.role,
-          TENANT_PASSWORD: password,
-          TENANT_DATABASE: names.database,
-          TENANT_CONNECTION_LIMIT: String(plan.database.connectionLimit),
-        },
-        networks: [platform.dataNetwork.name],
-        labels: ownership,
-        // Once per server (a new volume is a new server) and per connection limit.
-        triggers: { server: data.id, connectionLimit: String(plan.database.connectionLimit) },
-      },
-      { parent: this, dependsOn: server ? [server] : [data] },
-    );
-    return {
-      host: names.dedicatedPostgres,
-      port: 5432,
-      ready: server ? [server, data, owner] : [data, owner],
-      // The server's volume holds the database: a new volume is a new database.
-      generation: data.id,
-      needsInit: true,
-    };
-  }
+/** The tenant's address: its first host, with the port where the edge is not on 443. */
+export function tenantUrl(host: string, httpsPort?: number): string {
+  return `https://${host}${httpsPort && httpsPort !== 443 ? `:${httpsPort}` : ""}`;
 }

@@ -1,5 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { NetworkRef, Runtime, SwarmEndpointMode } from "../workload";
+import type { ContainerLimits } from "./database-placement";
 import type { FilestoreBackend } from "./filestore";
 
 /** What a tenant needs from the platform (the platform stack's outputs, read by StackReference). */
@@ -34,4 +35,8 @@ export interface TenantPlatform {
   swarmEndpointMode: SwarmEndpointMode;
   /** Swarm: keeps services with local volumes on the node that holds them. */
   swarmVolumeConstraint?: string;
+  /** A development platform's cap on tenants' limits (a host smaller than the plans). */
+  tenantLimitCap?: Partial<ContainerLimits>;
+  /** The HTTPS port tenants answer on when it is not 443 (it is then part of their URL). */
+  publicHttpsPort?: number;
 }

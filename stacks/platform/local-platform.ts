@@ -76,6 +76,9 @@ export function localPlatformConfig(
       ]),
     ),
     dedicatedPostgresImage: images.ODOO_SAAS_POSTGRES_IMAGE,
+    // This host may be smaller than the dedicated plans (4 and 8 CPUs): their CPU limit is capped
+    // at the host's, which Docker accepts. Production platforms set no cap.
+    tenantLimitCap: { cpus: os.cpus().length },
     odooHealthcheckIntervalSeconds: o.healthcheckIntervalSeconds ?? 2,
   };
 }

@@ -54,6 +54,7 @@ export function tenantProgram(spec: TenantSpec, options: TenantProgramOptions): 
       databasePassword: password,
       databaseSuperuserPassword: tenantConfig.getSecret(DATABASE_SUPERUSER_PASSWORD_KEY),
       odooMasterPassword: tenantConfig.getSecret(ODOO_MASTER_PASSWORD_KEY),
+      databases: spec.databases,
       platform: {
         ...settings,
         edgeNetwork: { name: settings.edgeNetwork, id: settings.edgeNetworkId },
@@ -70,21 +71,26 @@ export function tenantProgram(spec: TenantSpec, options: TenantProgramOptions): 
         },
       },
     });
+    // Every output waits until the whole tenant was applied: a run that fails half-way leaves the
+    // stack's outputs as the last successful run wrote them, describing what exists.
+    const settled = <T>(value: pulumi.Input<T>) =>
+      pulumi.all([tenant.applied, value]).apply(([, v]) => v as pulumi.Unwrap<T>);
     return {
-      url: tenant.url,
-      hosts: tenant.hosts,
-      plan: plan.id,
-      state: spec.state,
-      odooVersion: spec.odooVersion,
-      databaseName: tenant.databaseName,
-      databaseRole: tenant.databaseRole,
-      databaseHost: tenant.databaseHost,
-      databasePort: tenant.databasePort,
-      databasePlacement: plan.database.placement,
-      dataNetwork: settings.dataNetwork,
-      runtime: settings.runtime,
-      runtimeName: tenant.runtimeName,
-      volumeName: tenant.volumeName,
+      url: settled(tenant.url),
+      hosts: settled(tenant.hosts),
+      plan: settled(plan.id),
+      state: settled(spec.state),
+      odooVersion: settled(spec.odooVersion),
+      databaseName: settled(tenant.databaseName),
+      databaseRole: settled(tenant.databaseRole),
+      databaseHost: settled(tenant.databaseHost),
+      databasePort: settled(tenant.databasePort),
+      databasePlacement: settled(tenant.databases.serving),
+      keptDatabases: settled(tenant.databases.kept),
+      dataNetwork: settled(settings.dataNetwork),
+      runtime: settled(settings.runtime),
+      runtimeName: settled(tenant.runtimeName),
+      volumeName: settled(tenant.volumeName),
     };
   };
 }

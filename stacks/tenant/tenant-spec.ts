@@ -6,6 +6,7 @@ import {
   RESERVED_SUBDOMAINS,
   tenantNames,
 } from "../../components/tenant/names";
+import { DATABASE_PLACEMENTS } from "../../components/tenant/database-placement";
 import { ODOO_VERSIONS } from "../../components/tenant/odoo-versions";
 
 const hostname = z
@@ -41,6 +42,18 @@ export const tenantSpecSchema = z.strictObject({
   adminEmail: z.email().optional(),
   state: z.enum(["active", "suspended"]).default("active"),
   customDomains: z.array(hostname).max(10).default([]),
+  /**
+   * Where the database is served from and which others the stack keeps. Absent: where the stack
+   * serves from now (a new stack: the plan's placement). Only a database move changes it.
+   */
+  databases: z
+    .strictObject({
+      serving: z.enum(DATABASE_PLACEMENTS),
+      kept: z.array(z.enum(DATABASE_PLACEMENTS)).max(1).default([]),
+      serversRunning: z.boolean().default(false),
+    })
+    .refine((d) => !d.kept.includes(d.serving), "a database cannot be both served and kept")
+    .optional(),
 });
 
 export type TenantSpecInput = z.input<typeof tenantSpecSchema>;

@@ -15,7 +15,8 @@ process.env.DOCKER_HOST = engine.dockerHost;
 beforeAll(() => engine.start());
 
 const tenantId = "engine-gone";
-const e = apiOnPlatform("container", "e2eg", [tenantId]);
+const moving = "engine-move";
+const e = apiOnPlatform("container", "e2eg", [tenantId, moving]);
 
 const operations = async () =>
   (
@@ -76,3 +77,62 @@ it("the engine stopped during an up: a failed operation naming the engine, retri
   expect(waits[0]).toBeGreaterThanOrEqual(4000);
   for (let i = 1; i < waits.length; i++) expect(waits[i]).toBeGreaterThan(waits[i - 1]);
 }, 420000);
+
+it("the engine stops in the middle of a move to a dedicated database: nothing is lost, the move resumes", async () => {
+  await e
+    .api()
+    .post("/admin/tenants")
+    .set(auth)
+    .send({ tenantId: moving, customerId: "engine-move-corp", plan: "standard", odooVersion: "17" })
+    .expect(202);
+  await e.converged(moving, "active");
+  await e.attach(moving, "before-the-move.txt", "written before");
+  await e
+    .api()
+    .post(`/admin/tenants/${moving}/plan`)
+    .set(auth)
+    .send({ plan: "premium" })
+    .expect(202);
+  // The data is copied and the switch to the new server is under way: the engine goes.
+  await eventually(
+    async () =>
+      (
+        await e.h.runtime.pool.query(
+          "SELECT database_move->>'phase' AS phase FROM tenants WHERE id = $1",
+          [moving],
+        )
+      ).rows[0]?.phase === "copied",
+    300_000,
+    "the copy to finish",
+  );
+  await engine.stop();
+  try {
+    const failed = await eventually(
+      async () =>
+        (
+          await e.h.runtime.pool.query(
+            "SELECT error FROM operations WHERE tenant_id = $1 AND status = 'failed'",
+            [moving],
+          )
+        ).rows[0]?.error as string | undefined,
+      120_000,
+      "the move to fail",
+    );
+    expect(failed).toMatch(/the switch to the dedicated database failed|cannot be reached/);
+    const stuck = await e.view(moving);
+    expect(stuck.converged).toBe(false);
+    expect(stuck.pending.changes).toEqual(
+      expect.arrayContaining([
+        "plan standard -> premium",
+        expect.stringMatching(/^database move shared -> dedicated/),
+      ]),
+    );
+    expect(stuck.database.placement).toBe("shared"); // where the data is, until a switch succeeds
+    await new Promise((r) => setTimeout(r, 10_000));
+  } finally {
+    await engine.start();
+  }
+  const done = await e.converged(moving, "active");
+  expect(done.database).toMatchObject({ placement: "dedicated", move: null });
+  expect(await e.attachments(moving)).toEqual(["before-the-move.txt"]);
+}, 900_000);

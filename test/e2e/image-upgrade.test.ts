@@ -11,7 +11,7 @@ import { tenantNames } from "../../components/tenant/names";
 import { readLocalImages } from "../../stacks/platform/local-platform";
 import { ADMIN_TOKEN, eventually } from "../api-harness";
 import { apiOnPlatform, auth, hostOf } from "./api-on-platform";
-import { docker, HOST_CATALOG, waitReachable } from "./platform";
+import { docker, waitReachable } from "./platform";
 
 const tenantId = "upgrade-co";
 const e = apiOnPlatform("container", "e2eh", [tenantId]);
@@ -59,7 +59,6 @@ async function fleetUp(name: string) {
         ADMIN_TOKEN,
       },
       settings: e.p.settings,
-      catalog: HOST_CATALOG,
       stdout: (s) => (stdout += s),
       stderr: (s) => (stderr += s),
     },

@@ -7,8 +7,6 @@ import * as path from "node:path";
 import Docker from "dockerode";
 import { Client } from "pg";
 import { StackRunner, TenantStacks } from "../../automation";
-import { Catalog, loadCatalog } from "../../catalog";
-import { tenantProgram } from "../../stacks/tenant/program";
 import type { AutomationSettings } from "../../automation/settings";
 import type { Runtime } from "../../components/workload";
 import type { PlatformConfigInput } from "../../components/platform/platform-config";
@@ -52,16 +50,9 @@ const PLATFORMS = {
   e2ef: { http: 18580, https: 18943, pg: 15933 },
   e2eg: { http: 18680, https: 19043, pg: 16033 },
   e2eh: { http: 18780, https: 19143, pg: 16133 },
+  e2ei: { http: 18880, https: 19243, pg: 16233 },
 };
 export type PlatformName = keyof typeof PLATFORMS;
-
-/**
- * The catalog with each plan's CPUs capped at this machine's (2 cores here): Docker refuses a
- * limit above the host's, and the dedicated plans ask for 4 and 8.
- */
-export const HOST_CATALOG = new Catalog(
-  loadCatalog().plans.map((p) => ({ ...p, cpus: Math.min(p.cpus, os.cpus().length) })),
-);
 
 /** Brings the platform stack up (Traefik, PostgreSQL, Redis, networks) and waits until it serves. */
 export async function startPlatform(
@@ -122,9 +113,7 @@ export async function startPlatform(
     prefix,
     settings,
     runner,
-    tenants: new TenantStacks(runner, (spec) =>
-      tenantProgram(spec, { platformStack: settings.platformStack, catalog: HOST_CATALOG }),
-    ),
+    tenants: new TenantStacks(runner),
     httpsPort: ports.https,
     pgPort: ports.pg,
     adminPassword,
@@ -142,6 +131,8 @@ export const apiEnvFor = (p: E2EPlatform) => ({
   PULUMI_BACKEND_URL: p.settings.backendUrl,
   PULUMI_CONFIG_PASSPHRASE: p.settings.passphrase,
   ODOO_SAAS_PLATFORM_STACK: p.settings.platformStack,
+  // Converged means answering through this platform's Traefik, reached on loopback.
+  EDGE_PROBE: `https://127.0.0.1:${p.httpsPort}`,
 });
 
 /** Removes what a platform left on the engine (services, containers, volumes, networks). */
