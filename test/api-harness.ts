@@ -6,7 +6,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Client } from "pg";
 import request from "supertest";
+import * as pulumi from "@pulumi/pulumi";
 import { loadConfig, type ApiConfig } from "../api/config";
+import { StackRunner } from "../automation";
 import { createLogger } from "../api/logger";
 import { startRuntime, type Runtime } from "../api/runtime";
 import { KB_AUTH, KillBillStandIn } from "./killbill-stand-in";
@@ -28,6 +30,11 @@ export interface ApiHarnessOptions {
   now?: () => Date;
   /** Where the API's logs go (JSON lines); silent otherwise. */
   logTo?: { write(line: string): void };
+  /**
+   * A platform stack to read, declaring only its `tenantSettings` output (a provider-free
+   * stand-in of the platform: what admission reads, without Traefik or PostgreSQL).
+   */
+  platformSettings?: Record<string, unknown>;
 }
 
 /** The backup agent images/build.sh made (a placeholder where no image is needed). */
@@ -97,7 +104,18 @@ export class ApiHarness {
     await admin.query(`CREATE DATABASE ${this.database}`);
     await admin.end();
     this.config = loadConfig(this.env());
+    if (this.options.platformSettings) await this.declarePlatform(this.options.platformSettings);
     await this.startRuntime(opts);
+  }
+
+  /** The provider-free platform stack: only the outputs the API reads. */
+  private async declarePlatform(tenantSettings: Record<string, unknown>): Promise<void> {
+    const [project, stack] = this.config.automation.platformStack.split("/").slice(-2);
+    await new StackRunner(this.config.automation).up({
+      project,
+      stack,
+      program: async () => ({ tenantSettings, postgresAdminPassword: pulumi.secret("unused") }),
+    });
   }
 
   async startRuntime(opts: { workers?: boolean } = {}): Promise<void> {

@@ -289,7 +289,8 @@ describe("rolling fleet up on the real engine", () => {
       expect(e.find((x) => x.event === "tenant-failed")).toMatchObject({
         tenantId: "roll-3",
         stage: "health",
-        error: "health check of https://roll-3.odoo.test/web/health failed: answered 503",
+        error:
+          "https://roll-3.odoo.test/web/health did not answer through the edge within 3 s (last: answered 503)",
       });
       expect(e.at(-1)).toEqual({ event: "rollout-finished", succeeded: 3, failed: 1 });
     } finally {

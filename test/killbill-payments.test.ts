@@ -166,13 +166,42 @@ describe("billing status follows a real Kill Bill through time", () => {
       const t = await tenant("mover-co");
       return t.plan === "standard" && t.converged && t;
     });
-    await mailed("o@mover.example", /moves to the standard plan/);
+    await mailed("o@mover.example", /now runs on the Standard plan/);
     await kb.changePlan(s.subscriptionId, "odoo-basic-monthly");
     await eventually(async () => {
       const t = await tenant("mover-co");
       return t.plan === "basic" && t.converged && t;
     });
-    await mailed("o@mover.example", /moves to the basic plan/);
+    await mailed("o@mover.example", /now runs on the Basic plan/);
+  });
+
+  let future: string; // a subscription dated day 10, of a customer whose trial is used
+  it("a subscription dated in the future runs nothing, claims nothing and writes nothing until its day", async () => {
+    const later = await kb.createAccount({
+      name: "Later",
+      externalKey: "later-corp",
+      email: "o@later.example",
+    });
+    await kb.subscribe(later, "odoo-basic-monthly", "later-one");
+    await settled("later-one", "active", "trial");
+    const day = new Date(clock.getTime() + 10 * 86_400_000).toISOString().slice(0, 10);
+    const res = await kb.call(
+      "POST",
+      `/1.0/kb/subscriptions?entitlementDate=${day}&billingDate=${day}`,
+      { accountId: later, planName: "odoo-basic-monthly", bundleExternalKey: "later-two" },
+    );
+    future = res.headers.get("location")!.split("/").pop()!;
+    expect(await kb.subscription(future)).toMatchObject({ state: "PENDING", phaseType: "TRIAL" });
+    await eventually(
+      async () =>
+        (
+          await h.runtime.pool.query(
+            "SELECT 1 FROM webhook_inbox WHERE account_id = $1 AND result LIKE $2",
+            [later, `%not started: subscription ${future}%`],
+          )
+        ).rows.length > 0,
+    );
+    expect((await api().get("/admin/tenants/later-two").set(auth)).status).toBe(404);
   });
 
   it("day 15: trials end — invoice open (payment_required), a failed collection suspends at once", async () => {
@@ -186,6 +215,12 @@ describe("billing status follows a real Kill Bill through time", () => {
     const cardView = await settled("card-co", "suspended", "suspended");
     expect(cardView.suspendReason).toBe("payment_failed");
     expect((await mailed("o@card.example", /is suspended/)).text).toContain("a payment failed");
+  });
+
+  it("the future-dated subscription started on its day: then the trial policy applied (started paid)", async () => {
+    await eventually(async () => (await kb.subscription(future)).phaseType === "EVERGREEN", 90000);
+    await settled("later-two", "active", "paid");
+    await mailed("o@later.example", /later-two starts on a paid plan/);
   });
 
   it("a payment recorded -> paid, the customer thanked; a failed collection paid later -> resumed", async () => {

@@ -18,6 +18,8 @@ interface Inputs {
   password: string;
   connectionLimit: number;
   template?: string;
+  /** Another name than the tenant's (a rename, which must be refused). */
+  database?: string;
 }
 const target = (inputs: Inputs) => ({
   project: "odoo-saas-tdb-test",
@@ -28,7 +30,7 @@ const target = (inputs: Inputs) => ({
       admin: { ...ADMIN, sslMode: "disable" },
       role: ROLE,
       password: inputs.password,
-      database: DB,
+      database: inputs.database ?? DB,
       template: inputs.template,
       connectionLimit: inputs.connectionLimit,
     });
@@ -152,6 +154,25 @@ describe("TenantDatabase on the real PostgreSQL", () => {
     expect(
       await sql("SELECT name FROM res_partner WHERE name = 'kept'", [], ADMIN, DB),
     ).toHaveLength(1);
+  });
+
+  it("a new name would drop the database: refused with the reason, the data untouched", async () => {
+    await expect(
+      runner.up(
+        target({
+          password: "second-password",
+          connectionLimit: 8,
+          template: TEMPLATE,
+          database: `${DB}_renamed`,
+        }),
+      ),
+    ).rejects.toThrow(/would be replaced by .*_renamed.*which drops its data: refused/);
+    expect(
+      await sql("SELECT name FROM res_partner WHERE name = 'kept'", [], ADMIN, DB),
+    ).toHaveLength(1);
+    expect(await sql("SELECT 1 FROM pg_database WHERE datname = $1", [`${DB}_renamed`])).toEqual(
+      [],
+    );
   });
 
   it("refresh sees changes made out of band, and up puts them right", async () => {

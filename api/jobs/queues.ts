@@ -202,7 +202,11 @@ export class Queues {
     await this.billing.add(
       "retry",
       { kind: "retry", key },
-      { jobId: `retry-${key}-${attempt}`, removeOnComplete: true, removeOnFail: 1000 },
+      {
+        jobId: `retry-${key.replace(":", "-")}-${attempt}`,
+        removeOnComplete: true,
+        removeOnFail: 1000,
+      },
     );
   }
 

@@ -21,7 +21,8 @@ export interface PlacementSettings {
  * than failing at the engine:
  *  - the shared PostgreSQL server must have room for every tenant's connection limit;
  *  - one node must offer the plan's CPU and memory limits (within the platform's cap).
- * What cannot be read (no platform stack yet, the engine away) refuses nothing; it is warned once.
+ * What cannot be read (no platform stack yet, the engine away) refuses nothing; it is warned once:
+ * the engine still refuses what it cannot run, and the reconcile reports it.
  */
 export class TenantAdmission {
   private readonly warned = new Set<string>();
@@ -50,10 +51,11 @@ export class TenantAdmission {
       this.d.placement().catch(() => undefined),
       this.d.nodes().catch(() => undefined),
     ]);
+    if (!settings) return this.unknown("no platform stack to read: CPU and memory");
     if (!nodes) return this.unknown("the engine's nodes could not be read: CPU and memory");
-    const limits = cappedLimits(plan, settings?.tenantLimitCap);
+    const limits = cappedLimits(plan, settings.tenantLimitCap);
     const pinned =
-      settings?.swarmVolumeConstraint &&
+      settings.swarmVolumeConstraint &&
       (settings.localVolumes || plan.database.placement === "dedicated")
         ? settings.swarmVolumeConstraint
         : undefined;

@@ -199,17 +199,21 @@ async function observe(s: State): Promise<State | undefined> {
 
 const provider: pulumi.dynamic.ResourceProvider = {
   async diff(_id, olds: State, news: State) {
-    const replaces = ["role", "database"].filter(
-      (k) => olds[k as keyof State] !== news[k as keyof State],
-    );
+    // Replacing would drop the customer's database and create an empty one: never by a diff.
+    const renamed = (["role", "database"] as const).filter((k) => olds[k] !== news[k]);
+    if (renamed.length)
+      throw new Error(
+        `the tenant database ${olds.database} (role ${olds.role}) would be replaced by ` +
+          `${news.database} (role ${news.role}), which drops its data: refused. A tenant's ` +
+          "database keeps its name; moving it is a backup and restore, not a diff",
+      );
     const changed =
-      replaces.length > 0 ||
       olds.password !== news.password ||
       olds.connectionLimit !== news.connectionLimit ||
       olds.publicRevoked === false ||
       JSON.stringify(olds.admin) !== JSON.stringify(news.admin);
     // The template matters only at creation: a later template never replaces a live database.
-    return { changes: changed, replaces, deleteBeforeReplace: true };
+    return { changes: changed };
   },
   async create(inputs: State) {
     await converge(inputs, true);
