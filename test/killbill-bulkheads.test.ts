@@ -11,10 +11,13 @@ import { KillBillFaults } from "./helpers/killbill-faults";
 import { RealKillBill } from "./killbill-server";
 
 const auth = { Authorization: `Bearer ${ADMIN_TOKEN}` };
-/** A production-like platform: no cap on tenants' limits (the plans ask what they ask). */
+/**
+ * A production-like platform: no cap on tenants' limits (the plans ask what they ask), and a
+ * shared PostgreSQL large enough for the resync's 50 tenants.
+ */
 const platformSettings = {
   ...defaultTenantSettings,
-  postgres: { ...defaultTenantSettings.postgres },
+  postgres: { ...defaultTenantSettings.postgres, maxConnections: 5000 },
 };
 
 let kb: RealKillBill;
