@@ -1,8 +1,8 @@
 import express, { type Express } from "express";
-import { HttpError } from "./errors";
-import { errorHandler, requestId } from "./http";
-import type { Logger } from "./logger";
-import { OutageLog } from "./outage";
+import { HttpError } from "./common/errors";
+import { errorHandler, requestId } from "./routes/http";
+import type { Logger } from "./common/logger";
+import { OutageLog } from "./common/outage";
 import { adminRoutes, type AdminDeps } from "./routes/admin";
 import { healthRoutes, type HealthDeps } from "./routes/health";
 import { webhookRoutes, type WebhookDeps } from "./routes/webhooks";

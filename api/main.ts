@@ -1,6 +1,6 @@
 // `npm start`: the API and its workers in one process (set API_ROLE=http or worker to split them).
 import { ConfigError, loadConfig } from "./config";
-import { createLogger } from "./logger";
+import { createLogger } from "./common/logger";
 import { startRuntime } from "./runtime";
 
 async function main() {

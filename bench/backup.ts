@@ -13,7 +13,7 @@ import Docker from "dockerode";
 import { BackupAgent } from "../backup/agent";
 import { BackupRepository } from "../backup/repository";
 import { TenantBackups, type TenantDataLocation } from "../backup/tenant-backups";
-import { readLocalImages } from "../stacks/platform/local-platform";
+import { readLocalImages } from "../automation/local-platform";
 import { startPostgresContainer, type PostgresContainer } from "../test/helpers/postgres-container";
 import { median, numberArg } from "./stats";
 

@@ -10,7 +10,7 @@ import { odooCommand, odooHealthcheck, odooInitCommand } from "../components/ten
 import { tenantNames } from "../components/tenant/names";
 import { traefikLabels } from "../components/tenant/traefik-labels";
 import { loadCatalog } from "../catalog";
-import { readLocalImages } from "../stacks/platform/local-platform";
+import { readLocalImages } from "../automation/local-platform";
 import { ADMIN_TOKEN, ApiHarness, eventually } from "../test/api-harness";
 import {
   apiEnvFor,

@@ -45,7 +45,7 @@ if [ "${ODOO_SAAS_LOCAL_KILLBILL:-1}" != 0 ]; then
     sed 's/^/[killbill] /' >&2
 fi
 if [ "${ODOO_SAAS_LOCAL_PLATFORM:-1}" != 0 ]; then
-  node -r ts-node/register/transpile-only stacks/platform/local.ts
+  node -r ts-node/register/transpile-only cli/local-platform.ts
   # A tenant is converged once it answers through the local Traefik.
   export EDGE_PROBE=${EDGE_PROBE:-https://127.0.0.1:8443}
 fi

@@ -2,7 +2,7 @@
 // new worker starts, the tenant converges. Real PostgreSQL, Redis and engine; Kill Bill stand-in.
 import { execFileSync, spawn } from "node:child_process";
 import request from "supertest";
-import { createLogger } from "../api/logger";
+import { createLogger } from "../api/common/logger";
 import { startRuntime, type Runtime } from "../api/runtime";
 import { ADMIN_TOKEN, ApiHarness, eventually } from "./api-harness";
 import { providerFreeTenantProgram } from "./provider-free-program";

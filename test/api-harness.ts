@@ -9,7 +9,7 @@ import request from "supertest";
 import * as pulumi from "@pulumi/pulumi";
 import { loadConfig, type ApiConfig } from "../api/config";
 import { StackRunner } from "../automation";
-import { createLogger } from "../api/logger";
+import { createLogger } from "../api/common/logger";
 import { startRuntime, type Runtime } from "../api/runtime";
 import { KB_AUTH, KillBillStandIn } from "./killbill-stand-in";
 import { providerFreeTenantProgram, type StandInSpec } from "./provider-free-program";

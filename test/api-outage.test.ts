@@ -6,7 +6,7 @@
 import Docker from "dockerode";
 import request from "supertest";
 import { AdvisoryLocks } from "../api/store/advisory-locks";
-import { readLocalImages } from "../stacks/platform/local-platform";
+import { readLocalImages } from "../automation/local-platform";
 import { ADMIN_TOKEN, ApiHarness, WEBHOOK_SECRET, eventually } from "./api-harness";
 
 const docker = new Docker();

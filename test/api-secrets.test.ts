@@ -2,7 +2,7 @@
 // operator's, suspend, resume, delete, refused and failing requests) with every log line captured,
 // then searched for each secret the platform holds.
 import request from "supertest";
-import { loggablePath } from "../api/http";
+import { loggablePath } from "../api/routes/http";
 import { ADMIN_TOKEN, ApiHarness, WEBHOOK_SECRET, eventually } from "./api-harness";
 import { KB_AUTH } from "./killbill-stand-in";
 

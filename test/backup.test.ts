@@ -11,7 +11,7 @@ import { BackupAgent } from "../backup/agent";
 import { DockerDemux } from "../backup/demux";
 import { BackupRepository } from "../backup/repository";
 import { TenantBackups, type TenantDataLocation } from "../backup/tenant-backups";
-import { readLocalImages } from "../stacks/platform/local-platform";
+import { readLocalImages } from "../automation/local-platform";
 import { startPostgresContainer, type PostgresContainer } from "./helpers/postgres-container";
 
 const docker = new Docker();

@@ -1,4 +1,4 @@
-import type { Tenant } from "../api/store/tenant-store";
+import type { Tenant } from "../api/domain/tenant";
 
 /**
  * The `tenantSettings` output of the platform program with

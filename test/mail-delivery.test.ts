@@ -1,7 +1,7 @@
 // Sending outbox mail on the real PostgreSQL and a real SMTP receiver: one copy per mail, whoever
 // tries to send it and whatever fails in between.
 import { Client, Pool } from "pg";
-import { createLogger } from "../api/logger";
+import { createLogger } from "../api/common/logger";
 import { MailDelivery } from "../api/mail/delivery";
 import { Mailer } from "../api/mail/mailer";
 import { migrate } from "../api/store/migrations";

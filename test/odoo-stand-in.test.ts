@@ -5,7 +5,7 @@ import { demuxed, execOutput } from "./helpers/docker-output";
 import * as os from "node:os";
 import * as path from "node:path";
 import Docker from "dockerode";
-import { readLocalImages } from "../stacks/platform/local-platform";
+import { readLocalImages } from "../automation/local-platform";
 import { eventually } from "./api-harness";
 
 const docker = new Docker();

@@ -1,4 +1,4 @@
-import type { Tenant } from "../store/tenant-store";
+import type { Tenant } from "../domain/tenant";
 
 /**
  * What the customer is told about their bill. Lifecycle mails (suspended, resumed, …) and plan

@@ -1,24 +1,4 @@
-import type { SuspendReason } from "../store/tenant-store";
-
-/**
- * Where a tenant stands with its bill, as the operator and the customer see it:
- *   trial            the subscription is in its trial phase;
- *   payment_required an invoice is open (no collection has failed yet, nothing overdue);
- *   paid             nothing is owed;
- *   overdue          Kill Bill's overdue policy has warned (the instance still runs);
- *   suspended        stopped for money: a failed payment, the overdue policy's blocking state,
- *                    or a paused bundle;
- *   ended            the subscription was cancelled or expired.
- */
-export const BILLING_STATUSES = [
-  "trial",
-  "payment_required",
-  "paid",
-  "overdue",
-  "suspended",
-  "ended",
-] as const;
-export type BillingStatus = (typeof BILLING_STATUSES)[number];
+import type { BillingStatus, SuspendReason } from "../domain/tenant";
 
 /** What Kill Bill says now, re-read over REST for one subscription and its account. */
 export interface BillingReadings {

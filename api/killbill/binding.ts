@@ -1,5 +1,11 @@
-import type { DesiredState, SuspendReason, Tenant } from "../store/tenant-store";
-import type { BillingStatus } from "./billing-status";
+import type {
+  BillingStatus,
+  BillingWrite,
+  DesiredState,
+  SuspendReason,
+  Tenant,
+  TenantDesiredSpec,
+} from "../domain/tenant";
 
 /** What one Kill Bill subscription, re-read with its account, says about the tenant it names. */
 export interface BillingFacts {
@@ -79,4 +85,52 @@ export function decideBilling(t: Tenant | undefined, f: BillingFacts): BillingDe
 export function effectiveState(billing: DesiredState, operatorHold: boolean): DesiredState {
   if (billing === "terminated" || billing === "deleted") return billing;
   return operatorHold ? "suspended" : billing;
+}
+
+const canonical = (v: unknown) => JSON.stringify(v, Object.keys(v as object).sort());
+
+/**
+ * The decision for a reading and, when it acts, what it writes: a new tenant's spec (the plan, the
+ * default Odoo version, the account's e-mail), or the tenant's own with billing's plan and e-mail;
+ * the desired state billing and an operator's hold make together. The customer id names the
+ * tenant's database, so it never changes while the tenant lives.
+ */
+export function billingChange(
+  t: Tenant | undefined,
+  f: BillingFacts,
+  defaults: { odooVersion: string },
+): { decision: BillingDecision; write?: BillingWrite } {
+  const decision = decideBilling(t, f);
+  if (decision.action === "ignore" || decision.action === "conflict") return { decision };
+  const fresh = decision.action === "create" || decision.action === "recreate";
+  const email = f.adminEmail ? { adminEmail: f.adminEmail } : {};
+  const spec: TenantDesiredSpec = fresh
+    ? { plan: f.plan, odooVersion: defaults.odooVersion, ...email, customDomains: [] }
+    : { ...t!.spec, plan: f.plan || t!.spec.plan, ...email };
+  const hold = fresh ? false : t!.operatorHold;
+  const desiredState = effectiveState(f.billingState, hold);
+  const customerId = fresh || !t ? f.customerId : t.customerId;
+  return {
+    decision,
+    write: {
+      tenantId: f.tenantId,
+      fresh: !t,
+      customerId,
+      spec,
+      desiredState,
+      operatorHold: hold,
+      suspendReason: hold ? "operator" : (f.suspendReason ?? null),
+      subscriptionId: f.subscriptionId,
+      accountId: f.accountId,
+      billingState: f.billingState,
+      billingStatus: f.billingStatus,
+      endsOn: f.endsOn,
+      changed:
+        !t ||
+        desiredState !== t.desiredState ||
+        customerId !== t.customerId ||
+        canonical(spec) !== canonical(t.spec),
+      transition: !t || t.billingStatus !== f.billingStatus || decision.action !== "update",
+    },
+  };
 }

@@ -1,6 +1,6 @@
 import { loadCatalog } from "../../catalog";
 import type { KillBillAccount, KillBillSubscription } from "./client";
-import type { DesiredState, Tenant } from "../store/tenant-store";
+import type { DesiredState, Tenant } from "../domain/tenant";
 import { decideBilling, effectiveState, type BillingFacts } from "./binding";
 import { billingNotices } from "./billing-notices";
 import { billingStatusOf, type BillingReadings } from "./billing-status";

@@ -1,5 +1,5 @@
 import nodemailer, { type Transporter } from "nodemailer";
-import type { Mail } from "./mail";
+import type { Mail } from "../domain/mail";
 
 /** Sends one mail over SMTP; failures throw so the mail job is retried with backoff. */
 export class Mailer {

@@ -1,5 +1,5 @@
-import type { SuspendReason } from "../store/tenant-store";
-import type { Mail } from "./mail";
+import type { SuspendReason } from "../domain/tenant";
+import type { Mail } from "../domain/mail";
 import type { BillingNotice } from "../killbill/billing-notices";
 
 export type CustomerNotice =

@@ -1,5 +1,5 @@
 import type { Queues } from "../jobs/queues";
-import type { Mail } from "./mail";
+import type { Mail } from "../domain/mail";
 import type { MailOutboxStore } from "../store/mail-outbox-store";
 
 /** How the API sends mail: stored in the outbox (PostgreSQL) first, then queued for the worker. */

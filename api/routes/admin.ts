@@ -1,6 +1,6 @@
 import { Router } from "express";
-import { NotFoundError } from "../errors";
-import { bearerAuth, handle, parse } from "../http";
+import { NotFoundError } from "../common/errors";
+import { bearerAuth, handle, parse } from "./http";
 import type { OperationEvent, ProgressBus } from "../jobs/progress-bus";
 import {
   listTenantsQuery,
@@ -11,7 +11,7 @@ import {
   planChangeBody,
   restoreBody,
   tenantIdParam,
-} from "../schemas";
+} from "./schemas";
 import { decodeCursor, type TenantService } from "../services/tenant-service";
 import type { OperationStore } from "../store/operation-store";
 

@@ -1,9 +1,9 @@
 import { Router } from "express";
 import type { Redis } from "ioredis";
 import type { Pool } from "pg";
-import { handle } from "../http";
-import type { Metrics } from "../metrics";
-import { openApiDocument } from "../openapi";
+import { handle } from "./http";
+import type { Metrics } from "../common/metrics";
+import { openApiDocument } from "./openapi";
 
 export interface HealthDeps {
   pool: Pool;

@@ -1,8 +1,8 @@
 import express from "express";
 import request from "supertest";
-import { createMetrics } from "../metrics";
-import { errorHandler } from "../http";
-import { createLogger } from "../logger";
+import { createMetrics } from "../common/metrics";
+import { errorHandler } from "./http";
+import { createLogger } from "../common/logger";
 import type { InboxStore } from "../store/inbox-store";
 import type { Queues } from "../jobs/queues";
 import { webhookRoutes } from "./webhooks";

@@ -1,11 +1,11 @@
 import express, { Router } from "express";
 import { formatIssues } from "../../catalog";
-import { HttpError } from "../errors";
-import { handle, safeEqual } from "../http";
+import { HttpError } from "../common/errors";
+import { handle, safeEqual } from "./http";
 import type { Queues } from "../jobs/queues";
 import { KILLBILL_EVENT_TYPES, notificationSchema } from "../killbill/notification";
-import type { Logger } from "../logger";
-import type { Metrics } from "../metrics";
+import type { Logger } from "../common/logger";
+import type { Metrics } from "../common/metrics";
 import type { InboxStore } from "../store/inbox-store";
 
 export interface WebhookDeps {

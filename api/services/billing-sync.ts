@@ -4,19 +4,24 @@ import type { KillBillAccount, KillBillClient, KillBillSubscription } from "../k
 import { billingNotices } from "../killbill/billing-notices";
 import type { BillingReadings } from "../killbill/billing-status";
 import { factsFromBilling } from "../killbill/desired-state";
-import { decideBilling, type BillingFacts } from "../killbill/binding";
+import {
+  billingChange,
+  decideBilling,
+  type BillingDecision,
+  type BillingFacts,
+} from "../killbill/binding";
 import { RELEVANT_EVENT_TYPES } from "../killbill/notification";
 import type { Queues } from "../jobs/queues";
-import type { Mail } from "../mail/mail";
+import type { Mail } from "../domain/mail";
 import type { Outbox } from "../mail/outbox";
-import type { Logger } from "../logger";
+import type { Logger } from "../common/logger";
 import {
   billingMail,
   billingProblemMail,
   billingQuarantineMail,
   trialUsedMail,
 } from "../mail/messages";
-import type { Metrics } from "../metrics";
+import type { Metrics } from "../common/metrics";
 import type { BillingProblemStore } from "../store/billing-problem-store";
 import type {
   BillingQuarantineStore,
@@ -25,7 +30,8 @@ import type {
 } from "../store/billing-quarantine-store";
 import type { InboxRow, InboxStore } from "../store/inbox-store";
 import type { PaymentFailureStore } from "../store/payment-failure-store";
-import type { Tenant, TenantStore } from "../store/tenant-store";
+import type { TenantStore } from "../store/tenant-store";
+import { billingBasis, type Tenant } from "../domain/tenant";
 import type { TrialStore } from "../store/trial-store";
 import type { AdvisoryLocks } from "../store/advisory-locks";
 import type { TenantAdmission } from "./tenant-admission";
@@ -337,7 +343,7 @@ export class BillingSync {
       });
       if (refused) return this.problem(subscriptionId, account.accountId, facts.tenantId, refused);
     }
-    const trial = await this.trialPolicy(subscription, account, facts, current);
+    const trial = await this.trialPolicy(subscription, account, facts, current, decision);
     if (trial === "refused")
       return said(
         `refused: ${facts.customerId} already had its trial; subscription ${subscriptionId} cancelled`,
@@ -373,35 +379,38 @@ export class BillingSync {
   ): Promise<SyncOutcome> {
     const kb = this.d.killbill;
     for (let attempt = 0; attempt < 3; attempt++) {
-      const bound = (await this.d.tenants.get(facts.tenantId))?.killbillSubscriptionId ?? null;
+      const read = await this.d.tenants.get(facts.tenantId);
+      const bound = read?.killbillSubscriptionId ?? null;
       facts.boundLive =
         bound && bound !== facts.subscriptionId && facts.live
           ? isLive(await kb.subscription(bound))
           : undefined;
-      const outcome = await this.d.tenants.applyBilling(
-        facts,
-        bound,
-        { odooVersion: this.d.defaultOdooVersion },
-        cause,
-        (before, after) => this.mailsFor(before, after, money),
-      );
-      if (!outcome.decision) continue; // the binding moved while we read Kill Bill
-      const { decision, tenant, changed } = outcome;
+      // Decided here, once, on the tenant as read; written only while it is still so.
+      const { decision, write } = billingChange(read, facts, {
+        odooVersion: this.d.defaultOdooVersion,
+      });
       if (decision.action === "conflict")
         return this.problem(facts.subscriptionId, facts.accountId, facts.tenantId, decision.reason);
       await this.d.problems.resolve(facts.subscriptionId);
       if (decision.action === "ignore") return said(`ignored: ${decision.reason}`);
-      const status = `${tenant!.billingStatus}${converted ? ", trial already used: started paid" : ""}`;
+      if (!write) continue;
+      const outcome = await this.d.tenants.writeBilling(write, billingBasis(read), cause, (b, a) =>
+        this.mailsFor(b, a, money),
+      );
+      if (!outcome) continue; // the tenant changed while we read Kill Bill: decide again
+      const { tenant } = outcome;
+      const changed = write.changed;
+      const status = `${tenant.billingStatus}${converted ? ", trial already used: started paid" : ""}`;
       // The desired state and the customer's mails about it are stored (one transaction): each
       // is queued now, or by the sweeper if Redis does not take it.
-      if (changed) await this.d.queues.enqueueReconcile(tenant!.id, { promote: true });
+      if (changed) await this.d.queues.enqueueReconcile(tenant.id, { promote: true });
       for (const id of outcome.mailIds) await this.d.queues.requestMail(id);
       if (!changed)
         return said(
-          `${tenant!.id}: unchanged (${tenant!.desiredState}, ${tenant!.spec.plan}, ${status})`,
+          `${tenant.id}: unchanged (${tenant.desiredState}, ${tenant.spec.plan}, ${status})`,
         );
       return said(
-        `${tenant!.id}: ${decision.action}, ${tenant!.desiredState} on ${tenant!.spec.plan}, ${status} (generation ${tenant!.desiredGeneration})`,
+        `${tenant.id}: ${decision.action}, ${tenant.desiredState} on ${tenant.spec.plan}, ${status} (generation ${tenant.desiredGeneration})`,
         true,
       );
     }
@@ -421,6 +430,8 @@ export class BillingSync {
     account: KillBillAccount,
     facts: BillingFacts,
     tenant: Tenant | undefined,
+    /** This reading's decision (a subscription that cannot have the tenant claims no trial). */
+    decision: BillingDecision,
   ): Promise<"eligible" | "converted" | "refused" | "none"> {
     const plan = this.d.catalog.plan(facts.plan);
     if (
@@ -430,16 +441,14 @@ export class BillingSync {
       !(s.phaseType === "TRIAL" || plan.trialOnly)
     )
       return "none";
-    // A subscription that cannot have this tenant (a billing problem) claims no trial.
-    const decision = decideBilling(tenant, facts).action;
-    if (decision === "conflict" || decision === "ignore") return "none";
+    if (decision.action === "conflict" || decision.action === "ignore") return "none";
     const returning =
       tenant?.killbillAccountId === facts.accountId &&
       !!tenant.killbillSubscriptionId &&
       tenant.killbillSubscriptionId !== s.subscriptionId;
     let why: string;
     if (returning)
-      why = `${facts.tenantId} was subscribed before (subscription ${tenant!.killbillSubscriptionId}): coming back is no new trial`;
+      why = `${facts.tenantId} was subscribed before (subscription ${tenant.killbillSubscriptionId}): coming back is no new trial`;
     else {
       const holder = await this.d.trials.claim({
         customerId: facts.customerId,

@@ -1,6 +1,6 @@
 import { loadCatalog } from "../../catalog";
 import { tenantFixture } from "../../test/fixtures";
-import type { Tenant } from "../store/tenant-store";
+import type { Tenant } from "../domain/tenant";
 import { changeSteps, moveSpecs, stackSpecOf } from "./change-plan";
 
 const catalog = loadCatalog();

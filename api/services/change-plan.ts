@@ -1,7 +1,7 @@
 import type { Catalog } from "../../catalog";
 import type { DatabasePlacement } from "../../components/tenant/database-placement";
 import type { TenantSpecInput } from "../../stacks/tenant/tenant-spec";
-import type { Tenant } from "../store/tenant-store";
+import type { Tenant } from "../domain/tenant";
 
 /** What a tenant's stack is given: its desired spec, with its databases where they really are. */
 export type StackSpec = TenantSpecInput & {

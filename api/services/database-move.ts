@@ -1,8 +1,9 @@
 import type { ProgressEvent, TenantStacks, UpOutcome } from "../../automation";
 import type { TenantBackups } from "../../backup/tenant-backups";
 import type { DatabasePlacement } from "../../components/tenant/database-placement";
-import type { Logger } from "../logger";
-import type { DatabaseMoveProgress, Tenant, TenantStore } from "../store/tenant-store";
+import type { Logger } from "../common/logger";
+import type { TenantStore } from "../store/tenant-store";
+import type { DatabaseMoveProgress, Tenant } from "../domain/tenant";
 import type { BackupService } from "./backup-service";
 import { moveSpecs, type StackSpec } from "./change-plan";
 import { runtimeRefOf, type TenantRuntime } from "./tenant-runtime";

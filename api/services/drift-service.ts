@@ -1,9 +1,10 @@
 import type { TenantStacks } from "../../automation";
 import type { Queues } from "../jobs/queues";
-import type { Logger } from "../logger";
-import type { Metrics } from "../metrics";
+import type { Logger } from "../common/logger";
+import type { Metrics } from "../common/metrics";
 import type { AdvisoryLocks } from "../store/advisory-locks";
-import type { DriftedResource, TenantStore } from "../store/tenant-store";
+import type { TenantStore } from "../store/tenant-store";
+import type { DriftedResource } from "../domain/tenant";
 import { spreadOffset } from "./backup-service";
 
 export interface DriftServiceDeps {

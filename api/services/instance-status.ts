@@ -1,4 +1,4 @@
-import type { Tenant } from "../store/tenant-store";
+import type { Tenant } from "../domain/tenant";
 import type { RuntimeObservation } from "./tenant-runtime";
 
 /** The instance's status as the operator and the customer see it. */

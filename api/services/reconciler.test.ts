@@ -1,4 +1,4 @@
-import type { Tenant } from "../store/tenant-store";
+import type { Tenant } from "../domain/tenant";
 import { spreadOffset } from "./backup-service";
 import { instanceStatus } from "./instance-status";
 import { backupBefore, noticeFor } from "./reconciler";

@@ -10,8 +10,8 @@ import type { Catalog } from "../../catalog";
 import { InvalidTenantSpecError } from "../../stacks/tenant/tenant-spec";
 import type { OperationEvent, ProgressBus } from "../jobs/progress-bus";
 import type { Queues } from "../jobs/queues";
-import type { Logger } from "../logger";
-import type { Mail } from "../mail/mail";
+import type { Logger } from "../common/logger";
+import type { Mail } from "../domain/mail";
 import {
   customerMail,
   operatorFailureMail,
@@ -19,10 +19,11 @@ import {
   type CustomerNotice,
 } from "../mail/messages";
 import type { Outbox } from "../mail/outbox";
-import type { Metrics } from "../metrics";
+import type { Metrics } from "../common/metrics";
 import type { AdvisoryLocks } from "../store/advisory-locks";
 import type { OperationStore } from "../store/operation-store";
-import type { DesiredState, Tenant, TenantStore } from "../store/tenant-store";
+import type { TenantStore } from "../store/tenant-store";
+import type { DesiredState, Tenant } from "../domain/tenant";
 import type { BackupService } from "./backup-service";
 import { appliedPlan, changeSteps, type StackSpec } from "./change-plan";
 import type { DatabaseMove, MoveOutcome } from "./database-move";

@@ -1,7 +1,7 @@
 import type { Catalog } from "../../catalog";
 import { sharedPostgresAdmits } from "../../components/platform/shared-postgres-capacity";
 import { cappedLimits, type ContainerLimits } from "../../components/tenant/database-placement";
-import type { Logger } from "../logger";
+import type { Logger } from "../common/logger";
 import type { TenantStore } from "../store/tenant-store";
 import { placementRefusal, type NodeResources } from "./node-capacity";
 

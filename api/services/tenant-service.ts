@@ -2,25 +2,20 @@ import { FINGERPRINT_OUTPUT } from "../../automation/inputs-fingerprint";
 import type { DriftService } from "./drift-service";
 import type { Catalog } from "../../catalog";
 import { parseTenantSpec, InvalidTenantSpecError } from "../../stacks/tenant/tenant-spec";
-import { ConflictError, NotFoundError, ValidationError } from "../errors";
+import { ConflictError, NotFoundError, ValidationError } from "../common/errors";
 import type { Queues } from "../jobs/queues";
 import type { Operation, OperationStore } from "../store/operation-store";
 import { effectiveState } from "../killbill/binding";
 import type { BillingProblem, BillingProblemStore } from "../store/billing-problem-store";
-import type {
-  DesiredState,
-  SuspendReason,
-  Tenant,
-  TenantPageQuery,
-  TenantStore,
-} from "../store/tenant-store";
+import type { TenantPageQuery, TenantStore } from "../store/tenant-store";
+import type { DesiredState, SuspendReason, Tenant } from "../domain/tenant";
 import type { BillingSync } from "./billing-sync";
 import type { TenantAdmission } from "./tenant-admission";
 import type { BillingQuarantineStore } from "../store/billing-quarantine-store";
 import { appliedPlan, stackSpecOf } from "./change-plan";
 import type { PreviewOutcome, TenantStacks } from "../../automation";
-import type { Metrics } from "../metrics";
-import type { BillingStatus } from "../killbill/billing-status";
+import type { Metrics } from "../common/metrics";
+import type { BillingStatus } from "../domain/tenant";
 import type { BackupService } from "./backup-service";
 import { INSTANCE_STATUSES, instanceStatus, type InstanceStatus } from "./instance-status";
 import { unmaintainedReason } from "../../components/tenant/odoo-versions";

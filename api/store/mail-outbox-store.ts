@@ -1,5 +1,5 @@
 import type { Pool } from "pg";
-import type { Mail } from "../mail/mail";
+import type { Mail } from "../domain/mail";
 
 /**
  * Every mail the API means to send, stored before it is queued: a Redis that loses its jobs

@@ -1,5 +1,5 @@
 import type { Pool } from "pg";
-import type { Logger } from "../logger";
+import type { Logger } from "../common/logger";
 
 export type OperationStatus = "queued" | "running" | "succeeded" | "failed" | "abandoned";
 export type OperationType = "up" | "destroy" | "backup" | "restore";

@@ -1,26 +1,21 @@
 import { FINGERPRINT_OUTPUT } from "../../automation/inputs-fingerprint";
 import type { DatabasePlacement } from "../../components/tenant/database-placement";
 import type { Pool, PoolClient } from "pg";
-import type { Mail } from "../mail/mail";
+import type {
+  BillingStatus,
+  BillingWrite,
+  DatabaseMoveProgress,
+  DesiredState,
+  DriftedResource,
+  RetiredDatabase,
+  SuspendReason,
+  Tenant,
+  TenantDesiredSpec,
+} from "../domain/tenant";
+import { billingBasis } from "../domain/tenant";
+import type { Mail } from "../domain/mail";
 
-import type { BillingStatus } from "../killbill/billing-status";
-import {
-  decideBilling,
-  effectiveState,
-  type BillingDecision,
-  type BillingFacts,
-} from "../killbill/binding";
-
-/**
- * active: running; suspended: stopped, billing or an operator will bring it back; terminated: the
- * subscription ended, stopped with its data kept until `dataKeptUntil` (reactivation brings it
- * back); deleted: destroyed, after a final verified backup.
- */
-export type DesiredState = "active" | "suspended" | "terminated" | "deleted";
-/** Why a tenant is suspended, so the customer is told the real reason. */
-export type SuspendReason = "overdue" | "paused" | "operator" | "payment_failed";
-
-/** The desired spec of a tenant without its state (state is kept apart, as billing moves it). */
+/** A page of the tenant list: after an id, filtered. */
 export interface TenantPageQuery {
   /** The last id of the previous page. */
   after?: string;
@@ -35,83 +30,6 @@ export interface TenantPageQuery {
   drifted?: boolean;
 }
 
-export interface TenantDesiredSpec {
-  plan: string;
-  odooVersion: string;
-  /** Where customer mail goes; absent when the billing account has no e-mail. */
-  adminEmail?: string;
-  subdomain?: string;
-  customDomains?: string[];
-}
-
-/** A database a move left behind, kept until its date (then the stack drops it). */
-export interface RetiredDatabase {
-  placement: DatabasePlacement;
-  keptUntil: string;
-}
-
-/** A database move under way: what it has done so far, so a crash resumes it where it stopped. */
-export interface DatabaseMoveProgress {
-  from: DatabasePlacement;
-  to: DatabasePlacement;
-  /** prepared: the target exists; stopped: Odoo stopped; copied: the data verified on the target. */
-  phase: "prepared" | "stopped" | "copied";
-  operationId: string;
-  startedAt: string;
-  /** When Odoo was stopped (the downtime starts). */
-  stoppedAt?: string;
-  /** The target database's fingerprint right after the copy: anything else means it was written. */
-  copiedFingerprint?: string;
-}
-
-export interface Tenant {
-  id: string;
-  customerId: string;
-  spec: TenantDesiredSpec;
-  desiredState: DesiredState;
-  desiredGeneration: number;
-  observedGeneration: number;
-  observedState: DesiredState | null;
-  outputs: Record<string, unknown> | null;
-  lastError: string | null;
-  source: "killbill" | "admin";
-  killbillSubscriptionId: string | null;
-  killbillAccountId: string | null;
-  /** What billing alone says (null for tenants an operator created). */
-  billingState: DesiredState | null;
-  /** Where the tenant stands with its bill (null for tenants an operator created). */
-  billingStatus: BillingStatus | null;
-  /** A requested cancellation's last day (ISO date); null when none. */
-  billingEndsOn: string | null;
-  /** An operator's suspension: billing cannot lift it. */
-  operatorHold: boolean;
-  suspendReason: SuspendReason | null;
-  /** When the tenant was terminated, and until when its stopped instance and data are kept. */
-  terminatedAt: string | null;
-  dataKeptUntil: string | null;
-  deletedAt: string | null;
-  /** An operator deleted it with ?skipBackup=true: no final backup. */
-  skipFinalBackup: boolean;
-  /** The latest drift check (null before the first): what was changed or deleted out of band. */
-  drift: { checkedAt: string; resources: DriftedResource[] } | null;
-  /** Where the tenant's database is (null before it was first provisioned). */
-  databasePlacement: DatabasePlacement | null;
-  retiredDatabases: RetiredDatabase[];
-  databaseMove: DatabaseMoveProgress | null;
-  /** The stack spec the last successful engine run applied (null before the first). */
-  appliedSpec: Record<string, unknown> | null;
-  createdAt: string;
-  updatedAt: string;
-}
-
-/** A resource a drift check found changed (`update`) or gone (`delete`); property names only. */
-export interface DriftedResource {
-  type: string;
-  name: string;
-  op: string;
-  changedProperties: string[];
-}
-
 export interface DesiredInput {
   id: string;
   customerId: string;
@@ -123,20 +41,6 @@ export interface DesiredInput {
   suspendReason?: SuspendReason | null;
   skipFinalBackup?: boolean;
 }
-
-export type BillingOutcome =
-  | {
-      decision: BillingDecision;
-      tenant?: Tenant;
-      /** The desired state or spec changed: a reconcile is due. */
-      changed: boolean;
-      /** The tenant as it was before (undefined when new). */
-      before?: Tenant;
-      /** The outbox rows of the customer's mails about it, to queue. */
-      mailIds: string[];
-    }
-  /** The tenant's binding moved while the caller read Kill Bill: read again. */
-  | { decision: undefined; retry: true };
 
 const row = (r: any): Tenant => ({
   id: r.id,
@@ -289,113 +193,86 @@ export class TenantStore {
   }
 
   /**
-   * Applies what a Kill Bill subscription says, under the binding rules of `decideBilling`, in one
-   * transaction. `expectedBinding` is the subscription the caller saw the tenant bound to when it
-   * read Kill Bill; if that moved meanwhile, nothing is written and the caller reads again.
+   * Writes what a billing reading decided (the service decides: killbill/binding.ts), with its
+   * status transition and the customer's mails, in one transaction; only while the tenant is as
+   * the decision read it (`basis`), else nothing is written and undefined says: decide again.
    */
-  async applyBilling(
-    facts: BillingFacts,
-    expectedBinding: string | null,
-    defaults: { odooVersion: string },
+  async writeBilling(
+    w: BillingWrite,
+    basis: string,
     /** What made us read Kill Bill (recorded with a billing status transition). */
     cause: string,
-    /** The customer's mails about the change, written to the outbox in the same transaction. */
-    mailsFor: (before: Tenant | undefined, after: Tenant) => Mail[] = () => [],
-  ): Promise<BillingOutcome> {
+    mailsFor: (before: Tenant | undefined, after: Tenant) => Mail[],
+  ): Promise<{ tenant: Tenant; before?: Tenant; mailIds: string[] } | undefined> {
     return this.transaction(async (client) => {
       const current = (
-        await client.query("SELECT * FROM tenants WHERE id = $1 FOR UPDATE", [facts.tenantId])
+        await client.query("SELECT * FROM tenants WHERE id = $1 FOR UPDATE", [w.tenantId])
       ).rows[0];
-      const t = current ? row(current) : undefined;
-      if ((t?.killbillSubscriptionId ?? null) !== expectedBinding)
-        return { decision: undefined, retry: true as const };
-      const decision = decideBilling(t, facts);
-      if (decision.action === "ignore" || decision.action === "conflict")
-        return { decision, tenant: t, changed: false, mailIds: [] };
-      const fresh = decision.action === "create" || decision.action === "recreate";
-      const spec: TenantDesiredSpec = fresh
-        ? {
-            plan: facts.plan,
-            odooVersion: defaults.odooVersion,
-            ...(facts.adminEmail ? { adminEmail: facts.adminEmail } : {}),
-            customDomains: [],
-          }
-        : {
-            ...t!.spec,
-            plan: facts.plan || t!.spec.plan,
-            ...(facts.adminEmail ? { adminEmail: facts.adminEmail } : {}),
-          };
-      const hold = fresh ? false : t!.operatorHold;
-      const desired = effectiveState(facts.billingState, hold);
-      const reason = hold ? "operator" : (facts.suspendReason ?? null);
-      const dates = this.lifecycleDates(current, desired, spec.plan);
-      if (!t) {
-        const inserted = await client.query(
-          `INSERT INTO tenants (id, customer_id, spec, desired_state, source, killbill_subscription_id,
-             killbill_account_id, billing_state, suspend_reason, terminated_at, data_kept_until,
-             billing_status, billing_ends_on)
-           VALUES ($1, $2, $3, $4, 'killbill', $5, $6, $7, $8, $9, $10, $11, $12)
-           ON CONFLICT (id) DO NOTHING RETURNING *`,
-          [
-            facts.tenantId,
-            facts.customerId,
-            spec,
-            desired,
-            facts.subscriptionId,
-            facts.accountId,
-            facts.billingState,
-            reason,
-            dates.terminatedAt,
-            dates.dataKeptUntil,
-            facts.billingStatus,
-            facts.endsOn,
-          ],
+      const before = current ? row(current) : undefined;
+      if (billingBasis(before) !== basis) return undefined;
+      const dates = this.lifecycleDates(current, w.desiredState, w.spec.plan);
+      const written = before
+        ? await client.query(
+            `UPDATE tenants SET customer_id = $2, spec = $3, desired_state = $4, source = 'killbill',
+               killbill_subscription_id = $5, killbill_account_id = $6, billing_state = $7,
+               suspend_reason = $8, operator_hold = $9,
+               desired_generation = desired_generation + $10, updated_at = now(),
+               terminated_at = $11, data_kept_until = $12, deleted_at = $13,
+               skip_final_backup = skip_final_backup AND $4 = 'deleted',
+               billing_status = $14, billing_ends_on = $15
+             WHERE id = $1 RETURNING *`,
+            [
+              w.tenantId,
+              w.customerId,
+              w.spec,
+              w.desiredState,
+              w.subscriptionId,
+              w.accountId,
+              w.billingState,
+              w.suspendReason,
+              w.operatorHold,
+              w.changed ? 1 : 0,
+              dates.terminatedAt,
+              dates.dataKeptUntil,
+              dates.deletedAt,
+              w.billingStatus,
+              w.endsOn,
+            ],
+          )
+        : await client.query(
+            `INSERT INTO tenants (id, customer_id, spec, desired_state, source, killbill_subscription_id,
+               killbill_account_id, billing_state, suspend_reason, terminated_at, data_kept_until,
+               billing_status, billing_ends_on)
+             VALUES ($1, $2, $3, $4, 'killbill', $5, $6, $7, $8, $9, $10, $11, $12)
+             ON CONFLICT (id) DO NOTHING RETURNING *`,
+            [
+              w.tenantId,
+              w.customerId,
+              w.spec,
+              w.desiredState,
+              w.subscriptionId,
+              w.accountId,
+              w.billingState,
+              w.suspendReason,
+              dates.terminatedAt,
+              dates.dataKeptUntil,
+              w.billingStatus,
+              w.endsOn,
+            ],
+          );
+      // Created meanwhile by a concurrent event or an operator: decide again.
+      if (!written.rows[0]) return undefined;
+      if (w.transition)
+        await this.recordTransition(
+          client,
+          w.tenantId,
+          before?.billingStatus ?? null,
+          w.billingStatus,
+          cause,
         );
-        // Created meanwhile by a concurrent event or an operator: read again and decide again.
-        if (!inserted.rows[0]) return { decision: undefined, retry: true as const };
-        await this.recordTransition(client, facts.tenantId, null, facts.billingStatus, cause);
-        const tenant = row(inserted.rows[0]);
-        const mailIds = await this.addMails(client, mailsFor(undefined, tenant));
-        return { decision, tenant, changed: true, mailIds };
-      }
-      // The customer id names the tenant's database: it never changes while the tenant lives.
-      const customerId = fresh ? facts.customerId : t.customerId;
-      const changed =
-        desired !== t.desiredState ||
-        customerId !== t.customerId ||
-        canonical(spec) !== canonical(t.spec);
-      const updated = await client.query(
-        `UPDATE tenants SET customer_id = $2, spec = $3, desired_state = $4, source = 'killbill',
-           killbill_subscription_id = $5, killbill_account_id = $6, billing_state = $7,
-           suspend_reason = $8, operator_hold = $9,
-           desired_generation = desired_generation + $10, updated_at = now(),
-           terminated_at = $11, data_kept_until = $12, deleted_at = $13,
-           skip_final_backup = skip_final_backup AND $4 = 'deleted',
-           billing_status = $14, billing_ends_on = $15
-         WHERE id = $1 RETURNING *`,
-        [
-          t.id,
-          customerId,
-          spec,
-          desired,
-          facts.subscriptionId,
-          facts.accountId,
-          facts.billingState,
-          reason,
-          hold,
-          changed ? 1 : 0,
-          dates.terminatedAt,
-          dates.dataKeptUntil,
-          dates.deletedAt,
-          facts.billingStatus,
-          facts.endsOn,
-        ],
-      );
-      if (t.billingStatus !== facts.billingStatus || decision.action !== "update")
-        await this.recordTransition(client, t.id, t.billingStatus, facts.billingStatus, cause);
-      const tenant = row(updated.rows[0]);
-      const mailIds = await this.addMails(client, mailsFor(t, tenant));
-      return { decision, tenant, changed, before: t, mailIds };
+      const tenant = row(written.rows[0]);
+      const mailIds = await this.addMails(client, mailsFor(before, tenant));
+      return { tenant, before, mailIds };
     });
   }
 

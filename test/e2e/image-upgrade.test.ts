@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { runCli } from "../../cli/cli";
 import { tenantNames } from "../../components/tenant/names";
-import { readLocalImages } from "../../stacks/platform/local-platform";
+import { readLocalImages } from "../../automation/local-platform";
 import { ADMIN_TOKEN, eventually } from "../api-harness";
 import { apiOnPlatform, auth, hostOf } from "./api-on-platform";
 import { docker, waitReachable } from "./platform";

@@ -16,7 +16,7 @@ import {
   platformTarget,
   requestByHost,
   waitForLocalPlatform,
-} from "../../stacks/platform/local-platform";
+} from "../../automation/local-platform";
 import { eventually } from "../api-harness";
 
 export const BASE_DOMAIN = "odoo-e2e.test";

@@ -4,7 +4,7 @@
 // API_HTTP=false leaves HTTP out; LOG_FILE takes the JSON log lines. Prints READY when started.
 import pino from "pino";
 import { loadConfig } from "../../api/config";
-import { createLogger } from "../../api/logger";
+import { createLogger } from "../../api/common/logger";
 import { startRuntime } from "../../api/runtime";
 import { providerFreeTenantProgram } from "../provider-free-program";
 

@@ -2,7 +2,7 @@
 // loopback, with a SQL helper: what the backup tests and bench/backup back up and restore.
 import type Docker from "dockerode";
 import { Client } from "pg";
-import { readLocalImages } from "../../stacks/platform/local-platform";
+import { readLocalImages } from "../../automation/local-platform";
 
 export interface PostgresContainer {
   /** Its name on the network (the agent's PGHOST). */

@@ -2,7 +2,7 @@
 // take it away (`remove`) and start it again empty, as a Redis restarted without its data.
 import Docker from "dockerode";
 import { Redis } from "ioredis";
-import { readLocalImages } from "../../stacks/platform/local-platform";
+import { readLocalImages } from "../../automation/local-platform";
 import { eventually } from "../api-harness";
 
 const docker = new Docker();

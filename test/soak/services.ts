@@ -2,7 +2,7 @@
 // image built here on a loopback port, so a fault can stop it and start it again (data kept).
 import Docker from "dockerode";
 import { Client } from "pg";
-import { readLocalImages } from "../../stacks/platform/local-platform";
+import { readLocalImages } from "../../automation/local-platform";
 import { eventually } from "../api-harness";
 
 const docker = new Docker();

@@ -4,17 +4,17 @@ import * as https from "node:https";
 import * as path from "node:path";
 import { Client } from "pg";
 import type { Stack } from "@pulumi/pulumi/automation";
-import type { StackRunner, StackTarget, UpOutcome } from "../../automation";
-import type { PlatformConfigInput } from "../../components/platform/platform-config";
-import { ODOO_VERSIONS } from "../../components/tenant/odoo-versions";
-import type { Runtime } from "../../components/workload";
-import { platformProgram } from "./program";
+import type { StackRunner, StackTarget, UpOutcome } from ".";
+import type { PlatformConfigInput } from "../components/platform/platform-config";
+import { ODOO_VERSIONS } from "../components/tenant/odoo-versions";
+import type { Runtime } from "../components/workload";
+import { platformProgram } from "../stacks/platform/program";
 
 /** The platform's Pulumi project (Pulumi.yaml); its config keys live in this namespace. */
 export const PLATFORM_PROJECT = "odoo-saas-platform";
 
 /** images/images.env: the images images/build.sh made on this machine, by variable. */
-export function readLocalImages(file = path.join(__dirname, "..", "..", "images", "images.env")) {
+export function readLocalImages(file = path.join(__dirname, "..", "images", "images.env")) {
   if (!fs.existsSync(file))
     throw new Error(`${file} is missing: run images/build.sh (scripts/prepare.sh does)`);
   const images: Record<string, string> = {};

@@ -6,15 +6,15 @@
 // (required), ODOO_SAAS_LOCAL_DOMAIN (odoo.localhost), ODOO_SAAS_LOCAL_HTTPS_PORT (8443),
 // ODOO_SAAS_LOCAL_HTTP_PORT (8880), ODOO_SAAS_LOCAL_POSTGRES_PORT (15432), ODOO_SAAS_LOCAL_RUNTIME
 // (container | swarm).
-import { StackRunner } from "../../automation";
-import { automationSettingsFromEnv } from "../../automation/settings";
-import type { Runtime } from "../../components/workload";
+import { StackRunner } from "../automation";
+import { automationSettingsFromEnv } from "../automation/settings";
+import type { Runtime } from "../components/workload";
 import {
   localPlatformConfig,
   PLATFORM_PROJECT,
   upPlatform,
   waitForLocalPlatform,
-} from "./local-platform";
+} from "../automation/local-platform";
 
 async function main() {
   const env = process.env;

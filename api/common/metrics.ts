@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { BILLING_STATUSES } from "./killbill/billing-status";
+import { BILLING_STATUSES } from "../domain/tenant";
 
 /** Prometheus metrics of the API and its workers (one registry, passed in, never global). */
 export function createMetrics() {

@@ -1,15 +1,15 @@
 import { UnrecoverableError, Worker, type ConnectionOptions } from "bullmq";
-import type { Logger } from "../logger";
-import type { MailDelivery } from "../mail/delivery";
-import type { DriftService } from "../services/drift-service";
-import type { MailOutboxStore } from "../store/mail-outbox-store";
-import type { Metrics } from "../metrics";
-import type { BillingSync } from "../services/billing-sync";
-import type { Reconciler } from "../services/reconciler";
-import type { BackupService } from "../services/backup-service";
-import type { BillingQuarantineStore } from "../store/billing-quarantine-store";
-import type { InboxStore } from "../store/inbox-store";
-import type { TenantStore } from "../store/tenant-store";
+import type { Logger } from "./common/logger";
+import type { MailDelivery } from "./mail/delivery";
+import type { DriftService } from "./services/drift-service";
+import type { MailOutboxStore } from "./store/mail-outbox-store";
+import type { Metrics } from "./common/metrics";
+import type { BillingSync } from "./services/billing-sync";
+import type { Reconciler } from "./services/reconciler";
+import type { BackupService } from "./services/backup-service";
+import type { BillingQuarantineStore } from "./store/billing-quarantine-store";
+import type { InboxStore } from "./store/inbox-store";
+import type { TenantStore } from "./store/tenant-store";
 import {
   BILLING_QUEUE,
   DRIFT_QUEUE,
@@ -26,7 +26,7 @@ import {
   type TenantOpJob,
   type Queues,
   type ReconcileJob,
-} from "./queues";
+} from "./jobs/queues";
 
 export interface WorkerDeps {
   connection: ConnectionOptions;

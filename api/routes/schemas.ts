@@ -1,6 +1,6 @@
 import { extendZodWithOpenApi } from "@asteasolutions/zod-to-openapi";
 import { z } from "zod";
-import { BILLING_STATUSES } from "./killbill/billing-status";
+import { BILLING_STATUSES } from "../domain/tenant";
 
 extendZodWithOpenApi(z);
 

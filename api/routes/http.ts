@@ -1,11 +1,11 @@
 import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from "express";
 import type { z } from "zod";
-import { formatIssues } from "../catalog";
-import { HttpError, ValidationError } from "./errors";
-import { KillBillError } from "./killbill/client";
-import type { Logger } from "./logger";
-import { isOutage, OutageLog } from "./outage";
+import { formatIssues } from "../../catalog";
+import { HttpError, ValidationError } from "../common/errors";
+import { KillBillError } from "../killbill/client";
+import type { Logger } from "../common/logger";
+import { isOutage, OutageLog } from "../common/outage";
 
 /** Constant-time string comparison (digests first, so lengths leak nothing either). */
 export function safeEqual(a: string, b: string): boolean {
