@@ -92,36 +92,38 @@ export class DatabaseMove {
 
     const runtime = runtimeRefOf(t);
     const meantToRun = final.state === "active";
-    const wasRunning = runtime ? await this.d.runtime.stop(runtime) : false;
-    const stoppedAt = progress.stoppedAt ?? (wasRunning ? iso(new Date()) : undefined);
-    progress = { ...progress, phase: "stopped", ...(stoppedAt ? { stoppedAt } : {}) };
-    await this.d.tenants.recordMove(t.id, progress);
-    ctx.onLog(`Odoo ${wasRunning ? "stopped" : "was not running"}; copying the database`);
-
     const source = await this.d.stacks.dataLocation(t, from);
     const target = await this.d.stacks.dataLocation(t, to);
-    if (!source || !target) throw new Error(`tenant ${t.id}'s stack holds no database to move`);
-    let copied: { tables: number; rows: number };
-    try {
-      if (progress.copiedFingerprint) {
-        const now = await this.d.engine.fingerprint(target);
-        if (now !== progress.copiedFingerprint)
-          throw new MoveConflictError(
-            `the ${to} database of ${t.id} was written after this move copied it there: it is not ` +
-              `overwritten. Compare it with the ${from} one and resolve by hand (restore the ` +
-              `pre-move backup ${backup?.id ?? ""} into the tenant, or keep ${to})`,
-          );
-      }
-      const copy = await this.d.engine.copyDatabase(source, target, ctx.operationId, {
-        onLog: ctx.onLog,
-      });
-      copied = { tables: copy.tables, rows: copy.rows };
-      progress = { ...progress, phase: "copied", copiedFingerprint: copy.fingerprint };
+    let copied = { tables: 0, rows: 0 };
+    let stoppedAt = progress.stoppedAt;
+    if (!source || !target) ctx.onLog("the stack holds no tenant data: nothing to copy");
+    else {
+      const wasRunning = runtime ? await this.d.runtime.stop(runtime) : false;
+      stoppedAt ??= wasRunning ? iso(new Date()) : undefined;
+      progress = { ...progress, phase: "stopped", ...(stoppedAt ? { stoppedAt } : {}) };
       await this.d.tenants.recordMove(t.id, progress);
-      ctx.onLog(`copied and verified: ${copy.tables} tables, ${copy.rows} rows; switching`);
-    } catch (e) {
-      if (runtime && (wasRunning || meantToRun)) await this.d.runtime.start(runtime);
-      throw e;
+      ctx.onLog(`Odoo ${wasRunning ? "stopped" : "was not running"}; copying the database`);
+      try {
+        if (progress.copiedFingerprint) {
+          const now = await this.d.engine.fingerprint(target);
+          if (now !== progress.copiedFingerprint)
+            throw new MoveConflictError(
+              `the ${to} database of ${t.id} was written after this move copied it there: it is not ` +
+                `overwritten. Compare it with the ${from} one and resolve by hand (restore the ` +
+                `pre-move backup ${backup?.id ?? ""} into the tenant, or keep ${to})`,
+            );
+        }
+        const copy = await this.d.engine.copyDatabase(source, target, ctx.operationId, {
+          onLog: ctx.onLog,
+        });
+        copied = { tables: copy.tables, rows: copy.rows };
+        progress = { ...progress, phase: "copied", copiedFingerprint: copy.fingerprint };
+        await this.d.tenants.recordMove(t.id, progress);
+        ctx.onLog(`copied and verified: ${copy.tables} tables, ${copy.rows} rows; switching`);
+      } catch (e) {
+        if (runtime && (wasRunning || meantToRun)) await this.d.runtime.start(runtime);
+        throw e;
+      }
     }
 
     let result: UpOutcome;
