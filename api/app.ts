@@ -1,5 +1,5 @@
 import express, { type Express } from "express";
-import { HttpError } from "./common/errors";
+import { HttpError } from "./routes/http";
 import { errorHandler, requestId } from "./routes/http";
 import type { Logger } from "./common/logger";
 import { OutageLog } from "./common/outage";

@@ -32,6 +32,8 @@ import { BackupAgent } from "../backup/agent";
 import { BackupRepository } from "../backup/repository";
 import { TenantBackups } from "../backup/tenant-backups";
 import { BackupService } from "./services/backup-service";
+import { ExportService } from "./services/export-service";
+import { LifecycleJobs } from "./services/lifecycle-jobs";
 import { TenantRuntime } from "./services/tenant-runtime";
 import { BackupStore } from "./store/backup-store";
 import { AdvisoryLocks } from "./store/advisory-locks";
@@ -176,10 +178,11 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
   if (repository.isLocal) fs.mkdirSync(repository.location, { recursive: true, mode: 0o700 });
   const locks = new AdvisoryLocks(pool, "tenant");
   const tenantRuntime = new TenantRuntime();
+  const backupStore = new BackupStore(pool);
   const engine = new TenantBackups(new BackupAgent(config.BACKUP_AGENT_IMAGE, repository));
   const backupService = new BackupService({
     tenants,
-    backups: new BackupStore(pool),
+    backups: backupStore,
     operations,
     stacks,
     engine,
@@ -188,6 +191,14 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
     queues,
     progress,
     metrics,
+    logger,
+    catalog,
+  });
+  const lifecycle = new LifecycleJobs({
+    tenants,
+    backups: backupStore,
+    engine,
+    queues,
     logger,
     catalog,
     now,
@@ -218,6 +229,7 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
     billing,
     problems,
     backups: backupService,
+    exports: new ExportService({ backups: backupStore, engine, logger }),
     runtime: tenantRuntime,
     metrics,
   });
@@ -257,6 +269,7 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
         operatorEmail: config.OPERATOR_EMAIL,
       }),
       backups: backupService,
+      lifecycle,
       backupConcurrency: config.BACKUP_CONCURRENCY,
       billing,
       delivery: new MailDelivery(outbox, mailer, logger),

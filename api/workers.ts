@@ -7,6 +7,7 @@ import type { Metrics } from "./common/metrics";
 import type { BillingSync } from "./services/billing-sync";
 import type { Reconciler } from "./services/reconciler";
 import type { BackupService } from "./services/backup-service";
+import type { LifecycleJobs } from "./services/lifecycle-jobs";
 import type { BillingQuarantineStore } from "./store/billing-quarantine-store";
 import type { InboxStore } from "./store/inbox-store";
 import type { TenantStore } from "./store/tenant-store";
@@ -34,6 +35,7 @@ export interface WorkerDeps {
   queues: Queues;
   reconciler: Reconciler;
   backups: BackupService;
+  lifecycle: LifecycleJobs;
   /** Backups and restores at once (each a container reading or writing a tenant's data). */
   backupConcurrency: number;
   billing: BillingSync;
@@ -138,10 +140,10 @@ export class Workers {
       async (job) => {
         const task = job.data.task;
         const run: Record<typeof task, () => Promise<unknown>> = {
-          "nightly-backups": async () => ({ tenants: await d.backups.nightly() }),
-          "grace-periods": () => d.backups.gracePeriods(),
-          "backup-retention": () => d.backups.backupRetention(),
-          "repository-check": () => d.backups.check(),
+          "nightly-backups": async () => ({ tenants: await d.lifecycle.nightly() }),
+          "grace-periods": () => d.lifecycle.gracePeriods(),
+          "backup-retention": () => d.lifecycle.backupRetention(),
+          "repository-check": () => d.lifecycle.check(),
           "drift-checks": async () => ({ tenants: await d.drift.scheduleRound() }),
         };
         const result = await run[task]();

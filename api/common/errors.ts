@@ -1,8 +1,10 @@
-/** Errors services throw; one middleware maps them to HTTP answers. */
-export class HttpError extends Error {
+/**
+ * What went wrong, in the domain's terms: services and jobs throw these; the HTTP layer alone
+ * turns a kind into a status (api/routes/http.ts).
+ */
+export abstract class DomainError extends Error {
+  abstract readonly code: "not_found" | "conflict" | "invalid";
   constructor(
-    readonly status: number,
-    readonly code: string,
     message: string,
     readonly details?: unknown,
   ) {
@@ -10,20 +12,17 @@ export class HttpError extends Error {
   }
 }
 
-export class NotFoundError extends HttpError {
+export class NotFoundError extends DomainError {
+  readonly code = "not_found";
   constructor(what: string) {
-    super(404, "not_found", `${what} not found`);
+    super(`${what} not found`);
   }
 }
 
-export class ConflictError extends HttpError {
-  constructor(message: string) {
-    super(409, "conflict", message);
-  }
+export class ConflictError extends DomainError {
+  readonly code = "conflict";
 }
 
-export class ValidationError extends HttpError {
-  constructor(message: string, details?: unknown) {
-    super(422, "invalid", message, details);
-  }
+export class ValidationError extends DomainError {
+  readonly code = "invalid";
 }

@@ -105,7 +105,7 @@ export function adminRoutes(d: AdminDeps): Router {
     "/admin/tenants/:id/export",
     handle(async (req, res) => {
       const tenantId = id(req.params);
-      const { filename, stream } = await d.service.backups.exportZip(
+      const { filename, stream } = await d.service.exports.exportZip(
         tenantId,
         parse(exportQuery, req.query).backup,
       );

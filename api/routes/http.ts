@@ -2,7 +2,7 @@ import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from "express";
 import type { z } from "zod";
 import { formatIssues } from "../../catalog";
-import { HttpError, ValidationError } from "../common/errors";
+import { DomainError, ValidationError } from "../common/errors";
 import { KillBillError } from "../killbill/client";
 import type { Logger } from "../common/logger";
 import { isOutage, OutageLog } from "../common/outage";
@@ -45,6 +45,21 @@ export function bearerAuth(token: string): RequestHandler {
 export const loggablePath = (path: string) =>
   path.replace(/^\/webhooks\/killbill\/[^/]+/, "/webhooks/killbill/[secret]");
 
+/** An answer of the HTTP layer itself (no such endpoint, no token, not a notification). */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+/** The status of each kind of domain error. */
+const STATUS: Record<DomainError["code"], number> = { not_found: 404, conflict: 409, invalid: 422 };
+
 /** Wraps an async handler so its rejections reach the error middleware. */
 export const handle =
   (fn: (req: Request, res: Response) => Promise<unknown>): RequestHandler =>
@@ -61,8 +76,8 @@ export function errorHandler(logger: Logger, outages = new OutageLog(logger)): E
     const requestId = String(res.locals.requestId ?? "");
     let status = 500;
     let body: { code: string; message: string; details?: unknown };
-    if (err instanceof HttpError) {
-      status = err.status;
+    if (err instanceof HttpError || err instanceof DomainError) {
+      status = err instanceof HttpError ? err.status : STATUS[err.code];
       body = { code: err.code, message: err.message, details: err.details };
     } else if (err?.type === "entity.parse.failed") {
       status = 400;

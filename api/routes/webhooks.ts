@@ -1,6 +1,6 @@
 import express, { Router } from "express";
 import { formatIssues } from "../../catalog";
-import { HttpError } from "../common/errors";
+import { HttpError } from "./http";
 import { handle, safeEqual } from "./http";
 import type { Queues } from "../jobs/queues";
 import { KILLBILL_EVENT_TYPES, notificationSchema } from "../killbill/notification";

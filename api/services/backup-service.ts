@@ -1,7 +1,3 @@
-import { createHash } from "node:crypto";
-import type { Readable } from "node:stream";
-import archiver from "archiver";
-import * as tar from "tar-stream";
 import { StackNotFoundError, type TenantStacks } from "../../automation";
 import { BackupError } from "../../backup/errors";
 import type { BackupReason, TenantBackups } from "../../backup/tenant-backups";
@@ -19,8 +15,6 @@ import type { Tenant } from "../domain/tenant";
 import { currentPlacement } from "./change-plan";
 import { runtimeRefOf, type TenantRuntime } from "./tenant-runtime";
 
-const DAY_MS = 86_400_000;
-
 export interface BackupServiceDeps {
   tenants: TenantStore;
   backups: BackupStore;
@@ -34,16 +28,12 @@ export interface BackupServiceDeps {
   metrics: Metrics;
   logger: Logger;
   catalog: Catalog;
-  now: () => Date;
-  /** Nightly backups start over this window, each tenant at its own offset. */
-  spreadMs: number;
-  /** How long the last backups of a deleted tenant are kept. */
-  deletedRetentionDays: number;
-  /** Share of the repository's data `restic check` reads back, e.g. "5%". */
-  checkSubset: string;
 }
 
-/** Backups, restores, exports and the data lifecycle's scheduled work. */
+/**
+ * Backups and restores of one tenant: a verified backup (before a change, the final one, on
+ * demand), a restore into the tenant or a copy, each an operation under the tenant's lock.
+ */
 export class BackupService {
   constructor(private readonly d: BackupServiceDeps) {}
 
@@ -295,148 +285,6 @@ export class BackupService {
       );
   }
 
-  /**
-   * Odoo's own backup format, streamed: `manifest.json`, `dump.sql` (plain SQL) and `filestore/`
-   * of the backup's database, zipped on the fly from the repository (never whole in memory).
-   */
-  async exportZip(
-    tenantId: string,
-    backupId?: string,
-  ): Promise<{ filename: string; stream: Readable }> {
-    const backup = backupId
-      ? await this.d.backups.get(backupId)
-      : await this.d.backups.latestGood(tenantId);
-    if (
-      !backup ||
-      backup.tenantId !== tenantId ||
-      backup.status !== "succeeded" ||
-      backup.forgottenAt
-    )
-      throw new NotFoundError(
-        backupId
-          ? `a good backup ${backupId} of tenant ${tenantId}`
-          : `a good backup of tenant ${tenantId}`,
-      );
-    const zip = archiver("zip", { zlib: { level: 6 } });
-    const manifest = {
-      odoo_dump: "1",
-      db_name: backup.databaseName,
-      version: `${backup.odooVersion}.0`,
-      version_info: [Number(backup.odooVersion), 0, 0, "final", 0, ""],
-      major_version: `${backup.odooVersion}.0`,
-      pg_version: backup.pgVersion,
-      modules: backup.modules ?? {},
-    };
-    const write = async () => {
-      zip.append(JSON.stringify(manifest, null, 4), { name: "manifest.json" });
-      const sql = await this.d.engine.dumpSql(backup.databaseSnapshot!);
-      zip.on("close", () => void sql.cancel());
-      await appended(zip, sql.stdout, "dump.sql");
-      await sql.done;
-      const files = await this.d.engine.dumpFiles(backup.filestoreSnapshot!, backup.databaseName!);
-      zip.on("close", () => void files.cancel());
-      const extract = tar.extract();
-      files.stdout.pipe(extract);
-      for await (const entry of extract) {
-        const rel = entry.header.name
-          .replace(/^\.?\/?/, "")
-          .split("/")
-          .slice(1)
-          .join("/");
-        if (entry.header.type !== "file" || !rel) {
-          entry.resume();
-          continue;
-        }
-        await appended(zip, entry as unknown as Readable, `filestore/${rel}`);
-      }
-      await files.done;
-      await zip.finalize();
-    };
-    write().catch((e) => {
-      this.d.logger.warn(
-        { tenantId, backupId: backup.id, error: (e as Error).message },
-        "export failed",
-      );
-      zip.abort();
-      zip.destroy(e as Error);
-    });
-    const day = backup.startedAt.slice(0, 10);
-    return { filename: `${tenantId}_${day}_${backup.id.slice(0, 8)}.zip`, stream: zip };
-  }
-
-  /** Enqueues tonight's backups: every running tenant, spread over the window, limited by workers. */
-  async nightly(): Promise<number> {
-    const day = this.d.now().toISOString().slice(0, 10);
-    const tenants = (await this.d.tenants.list()).filter(
-      (t) => t.observedState === "active" && t.desiredState === "active",
-    );
-    for (const t of tenants)
-      await this.d.queues.enqueueScheduledBackup(t.id, day, spreadOffset(t.id, this.d.spreadMs));
-    this.d.logger.info({ tenants: tenants.length, day }, "nightly backups enqueued");
-    return tenants.length;
-  }
-
-  /**
-   * Terminated tenants past their grace period are deleted (their destroy takes the final backup
-   * first), and databases a move left behind past theirs are dropped from their stacks. Hourly: a
-   * grace period ends within the hour of its date.
-   */
-  async gracePeriods(): Promise<{ deleted: string[]; retiredDropped: string[] }> {
-    const deleted: string[] = [];
-    for (const t of await this.d.tenants.pastRetention(this.d.now())) {
-      const { tenant, changed } = await this.d.tenants.setDesired({
-        id: t.id,
-        customerId: t.customerId,
-        spec: t.spec,
-        desiredState: "deleted",
-        source: t.source,
-      });
-      if (!changed) continue;
-      deleted.push(tenant.id);
-      await this.d.queues.enqueueReconcile(tenant.id);
-      this.d.logger.info(
-        { tenantId: t.id, dataKeptUntil: t.dataKeptUntil },
-        "grace period over: deleting",
-      );
-    }
-    const retiredDropped = await this.d.tenants.dropRetiredDatabases(this.d.now());
-    for (const id of retiredDropped) {
-      await this.d.queues.enqueueReconcile(id);
-      this.d.logger.info({ tenantId: id }, "a moved database's retention is over: dropping it");
-    }
-    return { deleted, retiredDropped };
-  }
-
-  /**
-   * restic's retention per tenant by its plan's `backupRetention`; the last backups of tenants
-   * deleted longer ago than the deleted-tenant retention are dropped; then one prune. Daily, after
-   * the nightly window (forget and prune take the repository's exclusive lock).
-   */
-  async backupRetention(): Promise<{ forgotten: number }> {
-    let forgotten = 0;
-    for (const t of await this.d.tenants.list()) {
-      if (t.desiredState === "deleted") continue;
-      const plan = this.d.catalog.plan(t.spec.plan);
-      if (!plan || !(await this.d.backups.latestGood(t.id))) continue;
-      forgotten += await this.d.backups.forgotten(
-        await this.d.engine.forget(t.id, plan.backupRetention),
-      );
-    }
-    const before = new Date(this.d.now().getTime() - this.d.deletedRetentionDays * DAY_MS);
-    const expired = await this.d.backups.expiredOfDeleted(before);
-    if (expired.snapshots.length) {
-      await this.d.engine.forgetSnapshots(expired.snapshots);
-      forgotten += await this.d.backups.forgotten(expired.snapshots);
-    }
-    if (forgotten) await this.d.engine.prune();
-    return { forgotten };
-  }
-
-  /** `restic check`, reading back a share of the data. */
-  check(): Promise<void> {
-    return this.d.engine.check(this.d.checkSubset);
-  }
-
   private async provisioned(tenantId: string): Promise<Tenant> {
     const t = await this.d.tenants.get(tenantId);
     if (!t) throw new NotFoundError(`tenant ${tenantId}`);
@@ -446,25 +294,4 @@ export class BackupService {
       );
     return t;
   }
-}
-
-/** A tenant's stable offset in the nightly window (the same every night, spread evenly). */
-export function spreadOffset(tenantId: string, windowMs: number): number {
-  if (windowMs <= 0) return 0;
-  const h = createHash("sha256").update(tenantId).digest().readUInt32BE(0);
-  return h % windowMs;
-}
-
-/** Appends a stream to the zip and waits until archiver has consumed it. */
-function appended(zip: archiver.Archiver, source: Readable, name: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onEntry = (e: archiver.EntryData) => {
-      if (e.name !== name) return;
-      zip.off("entry", onEntry);
-      resolve();
-    };
-    zip.on("entry", onEntry);
-    source.once("error", reject);
-    zip.append(source, { name });
-  });
 }

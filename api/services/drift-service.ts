@@ -5,7 +5,7 @@ import type { Metrics } from "../common/metrics";
 import type { AdvisoryLocks } from "../store/advisory-locks";
 import type { TenantStore } from "../store/tenant-store";
 import type { DriftedResource } from "../domain/tenant";
-import { spreadOffset } from "./backup-service";
+import { spreadOffset } from "./spread-offset";
 
 export interface DriftServiceDeps {
   tenants: TenantStore;

@@ -1,5 +1,5 @@
 import type { Tenant } from "../domain/tenant";
-import { spreadOffset } from "./backup-service";
+import { spreadOffset } from "./spread-offset";
 import { instanceStatus } from "./instance-status";
 import { backupBefore, noticeFor } from "./reconciler";
 

@@ -17,6 +17,7 @@ import type { PreviewOutcome, TenantStacks } from "../../automation";
 import type { Metrics } from "../common/metrics";
 import type { BillingStatus } from "../domain/tenant";
 import type { BackupService } from "./backup-service";
+import type { ExportService } from "./export-service";
 import { INSTANCE_STATUSES, instanceStatus, type InstanceStatus } from "./instance-status";
 import { unmaintainedReason } from "../../components/tenant/odoo-versions";
 import type { RuntimeObservation, TenantRuntime } from "./tenant-runtime";
@@ -107,6 +108,7 @@ export class TenantService {
       billing: BillingSync;
       problems: BillingProblemStore;
       backups: BackupService;
+      exports: ExportService;
       runtime: TenantRuntime;
       metrics: Metrics;
     },
@@ -124,6 +126,10 @@ export class TenantService {
 
   get backups(): BackupService {
     return this.d.backups;
+  }
+
+  get exports(): ExportService {
+    return this.d.exports;
   }
 
   /** The engine's view of every runtime; none (status from the last operation) if it cannot be read. */
