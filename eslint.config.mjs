@@ -1,4 +1,5 @@
 import js from "@eslint/js";
+import jest from "eslint-plugin-jest";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
@@ -8,6 +9,16 @@ export default tseslint.config(
   {
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
+    },
+  },
+  {
+    // A test that is skipped, focused or left to do is not a test: none lands.
+    files: ["**/*.test.ts", "test/**/*.ts"],
+    plugins: { jest },
+    rules: {
+      "jest/no-disabled-tests": "error",
+      "jest/no-focused-tests": "error",
+      "jest/no-commented-out-tests": "error",
     },
   },
   {

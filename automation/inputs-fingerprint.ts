@@ -46,21 +46,26 @@ export function inputsFingerprint(i: FingerprintInputs): string {
  * The platform outputs a tenant program reads. Secrets enter as digests of digests only, so the
  * fingerprint (stored in the API's database and stack outputs) reveals nothing about them.
  */
-export function platformFingerprint(platform: {
+export function platformFingerprint(platform: PlatformInputs): string {
+  return sha256(stringify(platformFingerprintDocument(platform))!);
+}
+
+interface PlatformInputs {
   outputs: Record<string, unknown> | null;
   /** The control plane's own address of the platform's PostgreSQL, when set. */
   postgresAdmin?: { host: string; port: number };
-}): string {
+}
+
+/** What the platform's part of a fingerprint is computed from (secrets as digests of digests). */
+export function platformFingerprintDocument(platform: PlatformInputs): Record<string, unknown> {
   const o = platform.outputs;
   const secret = (v: unknown) => (v === undefined ? null : sha256(sha256(String(v))));
-  return sha256(
-    stringify({
-      tenantSettings: o?.tenantSettings ?? null,
-      postgresAdminPassword: secret(o?.postgresAdminPassword),
-      filestoreKey: secret(o?.filestoreKey),
-      postgresAdmin: platform.postgresAdmin ?? null,
-    })!,
-  );
+  return {
+    tenantSettings: o?.tenantSettings ?? null,
+    postgresAdminPassword: secret(o?.postgresAdminPassword),
+    filestoreKey: secret(o?.filestoreKey),
+    postgresAdmin: platform.postgresAdmin ?? null,
+  };
 }
 
 /** The source whose change may change any tenant's resources (the tenant program's code). */

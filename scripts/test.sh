@@ -12,8 +12,18 @@ echo "[test] jest" >&2
 results=$(mktemp)
 status=0
 npx jest --ci --json --outputFile="$results" "$@" || status=$?
-# A plain closing line any CI log reader understands.
+# A plain closing line any CI log reader understands; then what passing means beyond no failure:
+# nothing skipped or left to do, and (a whole run) every suite in the tree ran.
+suites=$([ $# -eq 0 ] && git ls-files --cached --others --exclude-standard '*.test.ts' | wc -l || echo 0)
 node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-  console.log(`jest: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`);' "$results" || true
+  const expected = Number(process.argv[2]);
+  console.log(`jest: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped, ${r.numTodoTests} todo; ${r.numTotalTestSuites} suites`);
+  const problems = [];
+  if (r.numPendingTests) problems.push(`${r.numPendingTests} tests skipped`);
+  if (r.numTodoTests) problems.push(`${r.numTodoTests} tests left to do`);
+  if (expected && r.numTotalTestSuites < expected)
+    problems.push(`${r.numTotalTestSuites} suites ran, ${expected} exist`);
+  for (const p of problems) console.error(`[test] not a pass: ${p}`);
+  process.exit(problems.length ? 1 : 0);' "$results" "$suites" || status=1
 rm -f "$results"
 exit $status

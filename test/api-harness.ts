@@ -144,6 +144,26 @@ export class ApiHarness {
       .send(body as object);
   }
 
+  /**
+   * Waits until the tenant's view says converged in `state` (the API's own meaning: applied and,
+   * where the edge is checked, answering); its view. With `failOnError`, its error fails at once.
+   */
+  converged(
+    id: string,
+    state: string,
+    opts: { timeoutMs?: number; failOnError?: boolean } = {},
+  ): Promise<any> {
+    return eventually(
+      async () => {
+        const t = (await asAdmin(this.api().get(`/admin/tenants/${id}`))).body;
+        if (opts.failOnError && t.lastError) throw new Error(t.lastError);
+        return t.converged && t.observedState === state && t;
+      },
+      opts.timeoutMs ?? 90_000,
+      `${id} ${state}`,
+    );
+  }
+
   /** A tenant's operations, oldest first (type and status). */
   async operations(tenantId: string): Promise<{ type: string; status: string }[]> {
     const r = await this.runtime.pool.query(

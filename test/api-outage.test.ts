@@ -8,6 +8,7 @@ import request from "supertest";
 import { AdvisoryLocks } from "../api/store/advisory-locks";
 import { readLocalImages } from "../automation/local-platform";
 import { ADMIN_TOKEN, ApiHarness, WEBHOOK_SECRET, eventually } from "./api-harness";
+import { PROVIDER_FREE, KILL_BILL_STAND_IN } from "./stand-ins";
 
 const docker = new Docker();
 const PORT = 15998;
@@ -64,7 +65,7 @@ afterAll(async () => {
   await db?.remove({ force: true });
 });
 
-describe("PostgreSQL down under the API", () => {
+describe(`PostgreSQL down under the API ${PROVIDER_FREE} ${KILL_BILL_STAND_IN}`, () => {
   it("answers 503 with Retry-After, logs the outage once, and recovers", async () => {
     expect((await hook()).status).toBe(200);
     // A connection held through the outage (a tenant's lock, held for an engine run's length).

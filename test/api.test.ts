@@ -4,6 +4,7 @@
 import * as fs from "node:fs";
 import { ApiHarness, asAdmin, eventually, WEBHOOK_SECRET } from "./api-harness";
 import { notification } from "./killbill-stand-in";
+import { PROVIDER_FREE, KILL_BILL_STAND_IN } from "./stand-ins";
 
 const h = new ApiHarness();
 beforeAll(() => h.start(), 60000);
@@ -13,15 +14,7 @@ const api = () => h.api();
 const admin = asAdmin;
 const hook = (body: unknown) => h.hook(body);
 const tenant = async (id: string) => (await admin(api().get(`/admin/tenants/${id}`))).body;
-const converged = (id: string, state: string) =>
-  eventually(
-    async () => {
-      const t = await tenant(id);
-      return t.converged && t.observedState === state && t;
-    },
-    90000,
-    `${id} ${state}`,
-  );
+const converged = (id: string, state: string) => h.converged(id, state);
 const operations = (id: string) => h.operations(id);
 const mailsTo = (address: string) => h.smtp.messages.filter((m) => m.to.includes(address));
 /** An account with one subscription in a bundle keyed by the tenant id (Kill Bill stand-in). */
@@ -34,7 +27,7 @@ const subscriptionEvent = (
   metaData: Record<string, unknown> | null = null,
 ) => hook(notification(eventType, "SUBSCRIPTION", sub.subscriptionId, sub.accountId, metaData));
 
-describe("Kill Bill webhooks -> desired state -> reconcile", () => {
+describe(`Kill Bill webhooks -> desired state -> reconcile ${PROVIDER_FREE} ${KILL_BILL_STAND_IN}`, () => {
   it("provisions once for duplicated events (REQUESTED + EFFECTIVE + ENTITLEMENT + a retry)", async () => {
     const sub = subscribe("dup-co", "cust-dup", "owner@dup.example", "odoo-basic-monthly");
     const meta = (actionType: string) => ({
@@ -285,7 +278,7 @@ describe("Kill Bill webhooks -> desired state -> reconcile", () => {
   });
 });
 
-describe("mail", () => {
+describe(`mail ${PROVIDER_FREE} ${KILL_BILL_STAND_IN}`, () => {
   it("a refused send does not fail the operation and is retried until delivered", async () => {
     h.smtp.failNext = 1;
     const res = await admin(api().post("/admin/tenants")).send({
@@ -326,7 +319,7 @@ describe("mail", () => {
   });
 });
 
-describe("webhook input handling", () => {
+describe(`webhook input handling ${PROVIDER_FREE} ${KILL_BILL_STAND_IN}`, () => {
   const inboxCount = async () =>
     Number((await h.runtime.pool.query("SELECT count(*) FROM webhook_inbox")).rows[0].count);
 
@@ -439,7 +432,7 @@ describe("webhook input handling", () => {
   });
 });
 
-describe("admin API", () => {
+describe(`admin API ${PROVIDER_FREE} ${KILL_BILL_STAND_IN}`, () => {
   it("concurrent creates: exactly one 202 per new id, every other 409, the winner untouched", async () => {
     const ids = Array.from({ length: 10 }, (_, i) => `race-${i}`);
     const attempts = ids.flatMap((id) =>

@@ -20,6 +20,7 @@ import type { AutomationSettings } from "../automation/settings";
 import { locksAreStale } from "../automation/stale-lock";
 import { InvalidTenantSpecError } from "../stacks/tenant/tenant-spec";
 import { providerFreeTenantProgram, type StandInSpec } from "./provider-free-program";
+import { PROVIDER_FREE } from "./stand-ins";
 
 const PASSPHRASE = "automation-test-passphrase";
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), "odoo-saas-automation-"));
@@ -70,7 +71,7 @@ async function storedPassword(runner: StackRunner, tenantId: string): Promise<st
   return (await stack.getAllConfig())["tenant:databasePassword"].value;
 }
 
-describe("tenant stacks on the real engine (file:// backend)", () => {
+describe(`tenant stacks on the real engine (file:// backend) ${PROVIDER_FREE}`, () => {
   const { runner, stacks, setKnobs } = tenants(settings("file"));
 
   it("up -> outputs -> no-change preview -> plan change preview -> destroy -> gone", async () => {
@@ -279,7 +280,7 @@ describe("tenant stacks on the real engine (file:// backend)", () => {
   });
 });
 
-describe("tenant stacks on the postgres:// backend", () => {
+describe(`tenant stacks on the postgres:// backend ${PROVIDER_FREE}`, () => {
   const admin = {
     host: "127.0.0.1",
     port: 5432,

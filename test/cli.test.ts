@@ -13,6 +13,7 @@ import { loadCatalog } from "../catalog";
 import { planData } from "../catalog/plans";
 import { runCli } from "../cli/cli";
 import { providerFreeTenantProgram, type StandInSpec } from "./provider-free-program";
+import { PROVIDER_FREE } from "./stand-ins";
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "odoo-saas-cli-"));
 afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -60,7 +61,7 @@ async function cli(args: string[], catalog = loadCatalog()) {
   return { code, stdout, stderr };
 }
 
-describe("odoo-saas CLI on the real engine", () => {
+describe(`odoo-saas CLI on the real engine ${PROVIDER_FREE}`, () => {
   it("fleet up creates every tenant, canary first, showing progress and a summary", async () => {
     const r = await cli([...rolloutArgs, "--specs", specsFile, "--concurrency", "3"]);
     expect(r.code).toBe(0);
@@ -178,7 +179,7 @@ describe("odoo-saas CLI on the real engine", () => {
   });
 });
 
-describe("rolling fleet up on the real engine", () => {
+describe(`rolling fleet up on the real engine ${PROVIDER_FREE}`, () => {
   const fleetFile = path.join(root, "rollout-specs.json");
   const ids = ["roll-1", "roll-2", "roll-3", "roll-4", "roll-5", "roll-6"];
   fs.writeFileSync(
@@ -372,7 +373,7 @@ describe("rolling fleet up on the real engine", () => {
   }, 180_000);
 });
 
-describe("fleet drift on the real engine", () => {
+describe(`fleet drift on the real engine ${PROVIDER_FREE}`, () => {
   // The stand-in's records exist out of the engine too, as files: changed or deleted by hand here.
   const world = path.join(root, "world");
   const fleetFile = path.join(root, "drift-specs.json");
@@ -442,7 +443,7 @@ describe("fleet drift on the real engine", () => {
   }, 120_000);
 });
 
-describe("fleet preview Markdown", () => {
+describe(`fleet preview Markdown ${PROVIDER_FREE}`, () => {
   const change = (tenant: string, name: string, op: string, type: string, props: string[]) => ({
     urn: `urn:pulumi:${tenant}::odoo-saas-tenant::${type}::${name}`,
     type,

@@ -5,6 +5,7 @@
 import request from "supertest";
 import { ADMIN_TOKEN, ApiHarness, WEBHOOK_SECRET, eventually } from "./api-harness";
 import { RealKillBill } from "./killbill-server";
+import { PROVIDER_FREE } from "./stand-ins";
 
 let kb: RealKillBill;
 let h: ApiHarness;
@@ -20,15 +21,7 @@ const operations = async (id: string) =>
       [id],
     )
   ).rows;
-const converged = (id: string, state: string) =>
-  eventually(
-    async () => {
-      const t = await tenant(id);
-      return t.converged && t.observedState === state && t;
-    },
-    60000,
-    `${id} ${state}`,
-  );
+const converged = (id: string, state: string) => h.converged(id, state);
 /** Resolves once Kill Bill's `eventType` about `accountId` has been processed; its result. */
 const processed = (eventType: string, accountId: string, after = new Date(0)) =>
   eventually(
@@ -61,7 +54,7 @@ afterAll(async () => {
   await h?.stop();
 });
 
-describe("a real Kill Bill drives desired state", () => {
+describe(`a real Kill Bill drives desired state ${PROVIDER_FREE}`, () => {
   it("a returning customer's instance survives account-level events (the old cancelled bundle is ignored)", async () => {
     const account = await kb.createAccount({
       name: "Back",

@@ -9,6 +9,7 @@ import { defaultTenantSettings } from "./fixtures";
 import { ADMIN_TOKEN, ApiHarness, WEBHOOK_SECRET, eventually } from "./api-harness";
 import { KillBillFaults } from "./helpers/killbill-faults";
 import { RealKillBill } from "./killbill-server";
+import { PROVIDER_FREE } from "./stand-ins";
 
 const auth = { Authorization: `Bearer ${ADMIN_TOKEN}` };
 /**
@@ -25,15 +26,7 @@ let faults: KillBillFaults;
 let h: ApiHarness;
 const api = () => request(h.runtime.url!);
 const tenant = async (id: string) => (await api().get(`/admin/tenants/${id}`).set(auth)).body;
-const converged = (id: string, state = "active") =>
-  eventually(
-    async () => {
-      const t = await tenant(id);
-      return t.converged && t.observedState === state && t;
-    },
-    90_000,
-    `${id} ${state}`,
-  );
+const converged = (id: string, state = "active") => h.converged(id, state);
 const problems = async () =>
   (await api().get("/admin/billing/problems").set(auth).expect(200)).body as Record<
     string,
@@ -74,7 +67,7 @@ afterAll(async () => {
   await faults?.stop();
 });
 
-describe("one customer's problem never blocks another's (real Kill Bill)", () => {
+describe(`one customer's problem never blocks another's (real Kill Bill) ${PROVIDER_FREE}`, () => {
   it("a future-dated subscription runs nothing until it starts, and its account's other events go on", async () => {
     const account = await kb.createAccount(
       { name: "Later", externalKey: "later-corp", email: "o@later.example" },
@@ -285,7 +278,7 @@ describe("one customer's problem never blocks another's (real Kill Bill)", () =>
   }, 120_000);
 });
 
-describe("the resync visits every account (a Kill Bill tenant of its own, no workers)", () => {
+describe(`the resync visits every account (a Kill Bill tenant of its own, no workers) ${PROVIDER_FREE}`, () => {
   it("one poisoned account among 50: the other 49 are applied, it is reported and quarantined", async () => {
     const own = await RealKillBill.start();
     await own.registerCallback("http://127.0.0.1:9/nowhere"); // the API learns by resync only

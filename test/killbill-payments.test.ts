@@ -8,6 +8,7 @@
 import request from "supertest";
 import { ADMIN_TOKEN, ApiHarness, WEBHOOK_SECRET, eventually } from "./api-harness";
 import { RealKillBill } from "./killbill-server";
+import { PROVIDER_FREE } from "./stand-ins";
 
 let kb: RealKillBill;
 let h: ApiHarness;
@@ -63,7 +64,7 @@ afterAll(async () => {
   await h?.stop();
 });
 
-describe("billing status follows a real Kill Bill through time", () => {
+describe(`billing status follows a real Kill Bill through time ${PROVIDER_FREE}`, () => {
   // Day 0 customers, each taken through the clock moves below.
   let bank: string; // pays by bank transfer (AUTO_PAY_OFF): invoices wait for a payment
   let prompt: string; // the same, pays as soon as the trial ends

@@ -71,16 +71,7 @@ export function apiOnPlatform(
     },
     api,
     view,
-    converged: (id, state) =>
-      eventually(
-        async () => {
-          const t = await view(id);
-          if (t.lastError) throw new Error(t.lastError);
-          return t.converged && t.observedState === state && t;
-        },
-        240_000,
-        `${id} ${state}`,
-      ),
+    converged: (id, state) => h.converged(id, state, { timeoutMs: 240_000, failOnError: true }),
     operationDone: (opId) =>
       eventually(
         async () => {

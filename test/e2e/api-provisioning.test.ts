@@ -4,6 +4,7 @@
 import { eventually } from "../api-harness";
 import { apiOnPlatform, auth } from "./api-on-platform";
 import { BASE_DOMAIN, docker, request as viaTraefik, waitReachable } from "./platform";
+import { ODOO_STAND_IN } from "../stand-ins";
 
 const tenantId = "api-acme";
 const host = `${tenantId}.${BASE_DOMAIN}`;
@@ -11,7 +12,7 @@ const e = apiOnPlatform("container", "e2ea", [tenantId, "api-broken"]);
 const view = () => e.view(tenantId);
 const converged = (state: string) => e.converged(tenantId, state);
 
-describe("the API provisions real tenants", () => {
+describe(`the API provisions real tenants ${ODOO_STAND_IN}`, () => {
   it("POST /admin/tenants: the tenant answers through Traefik and the customer is mailed its URL", async () => {
     const created = await e.api().post("/admin/tenants").set(auth).send({
       tenantId,

@@ -11,6 +11,7 @@ import { ADMIN_TOKEN, eventually, WEBHOOK_SECRET } from "../api-harness";
 import { notification } from "../killbill-stand-in";
 import { apiOnPlatform, auth } from "./api-on-platform";
 import { docker } from "./platform";
+import { ODOO_STAND_IN, KILL_BILL_STAND_IN } from "../stand-ins";
 
 const DAY_MS = 86_400_000;
 let clock = Date.now();
@@ -63,7 +64,7 @@ const databases = async (like: string) => {
   }
 };
 
-describe("no customer data is lost", () => {
+describe(`no customer data is lost ${ODOO_STAND_IN} ${KILL_BILL_STAND_IN}`, () => {
   let sub: ReturnType<typeof e.h.killbill.subscribe>;
   let manual: { id: string };
 

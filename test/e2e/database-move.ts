@@ -8,6 +8,7 @@ import { eventually } from "../api-harness";
 import type { Runtime } from "../../components/workload";
 import { apiOnPlatform, auth, hostOf } from "./api-on-platform";
 import { docker, request as viaTraefik, type PlatformName } from "./platform";
+import { ODOO_STAND_IN } from "../stand-ins";
 
 const DAY_MS = 86_400_000;
 
@@ -85,107 +86,109 @@ export function databaseMoveStories(runtime: Runtime, platform: PlatformName): v
     ).rows.map((r) => r.move);
   const mailsTo = () => e.h.smtp.messages.filter((m) => m.to.includes("owner@move.example"));
 
-  it("standard -> premium: the data moves to a server of its own, the shared copy is kept", async () => {
-    await e
-      .api()
-      .post("/admin/tenants")
-      .set(auth)
-      .send({
-        tenantId: ID,
-        customerId: "move-corp",
-        plan: "standard",
-        odooVersion: "17",
-        adminEmail: "owner@move.example",
-      })
-      .expect(202);
-    const first = await e.converged(ID, "active");
-    // The URL answers as shown: the local platform's port is part of it.
-    expect(first.url).toBe(`https://${hostOf(ID)}:${e.p.httpsPort}`);
-    expect(first.database).toMatchObject({ placement: "shared", move: null, kept: [] });
-    const admin = await e.p.admin(database);
-    await admin.query("CREATE TABLE customer_notes (id serial PRIMARY KEY, body text NOT NULL)");
-    await admin.query(`ALTER TABLE customer_notes OWNER TO ${database}`);
-    await admin.query(`ALTER SEQUENCE customer_notes_id_seq OWNER TO ${database}`);
-    await admin.end();
-    await addNote("shared", "written on the shared server");
-    await e.attach(ID, "invoice.pdf", "the customer's file");
+  describe(`database moves on the ${runtime} runtime ${ODOO_STAND_IN}`, () => {
+    it("standard -> premium: the data moves to a server of its own, the shared copy is kept", async () => {
+      await e
+        .api()
+        .post("/admin/tenants")
+        .set(auth)
+        .send({
+          tenantId: ID,
+          customerId: "move-corp",
+          plan: "standard",
+          odooVersion: "17",
+          adminEmail: "owner@move.example",
+        })
+        .expect(202);
+      const first = await e.converged(ID, "active");
+      // The URL answers as shown: the local platform's port is part of it.
+      expect(first.url).toBe(`https://${hostOf(ID)}:${e.p.httpsPort}`);
+      expect(first.database).toMatchObject({ placement: "shared", move: null, kept: [] });
+      const admin = await e.p.admin(database);
+      await admin.query("CREATE TABLE customer_notes (id serial PRIMARY KEY, body text NOT NULL)");
+      await admin.query(`ALTER TABLE customer_notes OWNER TO ${database}`);
+      await admin.query(`ALTER SEQUENCE customer_notes_id_seq OWNER TO ${database}`);
+      await admin.end();
+      await addNote("shared", "written on the shared server");
+      await e.attach(ID, "invoice.pdf", "the customer's file");
 
-    await changePlan("premium");
-    const moved = await e.converged(ID, "active");
-    // Converged means answering through the edge: right now, on the first request.
-    expect((await viaTraefik(e.p.httpsPort, hostOf(ID), "/web/health")).status).toBe(200);
-    expect(moved).toMatchObject({
-      plan: "premium",
-      database: { placement: "dedicated", move: null },
-    });
-    expect(moved.database.kept).toEqual([{ placement: "shared", keptUntil: expect.any(String) }]);
-    expect(await notes("dedicated")).toEqual(["written on the shared server"]);
-    expect(await e.attachments(ID)).toEqual(["invoice.pdf"]);
-    // The source is kept as it was (not dropped): the retention decides.
-    expect(await notes("shared")).toEqual(["written on the shared server"]);
-    const [move] = await moveDetails();
-    expect(move).toMatchObject({ from: "shared", to: "dedicated", tables: expect.any(Number) });
-    expect(move.rows).toBeGreaterThanOrEqual(2);
-    expect(move.backupId).toEqual(expect.any(String));
-    console.log(`[database move ${runtime}] shared -> dedicated: downtime ${move.downtimeMs} ms`);
-    // Told once it is done, in those words; never "moves to" beforehand.
-    await eventually(async () =>
-      mailsTo().some((m) => m.subject.includes("now runs on the Premium plan")),
-    );
-    expect(mailsTo().filter((m) => /plan/i.test(m.subject))).toHaveLength(1);
-  }, 900_000);
+      await changePlan("premium");
+      const moved = await e.converged(ID, "active");
+      // Converged means answering through the edge: right now, on the first request.
+      expect((await viaTraefik(e.p.httpsPort, hostOf(ID), "/web/health")).status).toBe(200);
+      expect(moved).toMatchObject({
+        plan: "premium",
+        database: { placement: "dedicated", move: null },
+      });
+      expect(moved.database.kept).toEqual([{ placement: "shared", keptUntil: expect.any(String) }]);
+      expect(await notes("dedicated")).toEqual(["written on the shared server"]);
+      expect(await e.attachments(ID)).toEqual(["invoice.pdf"]);
+      // The source is kept as it was (not dropped): the retention decides.
+      expect(await notes("shared")).toEqual(["written on the shared server"]);
+      const [move] = await moveDetails();
+      expect(move).toMatchObject({ from: "shared", to: "dedicated", tables: expect.any(Number) });
+      expect(move.rows).toBeGreaterThanOrEqual(2);
+      expect(move.backupId).toEqual(expect.any(String));
+      console.log(`[database move ${runtime}] shared -> dedicated: downtime ${move.downtimeMs} ms`);
+      // Told once it is done, in those words; never "moves to" beforehand.
+      await eventually(async () =>
+        mailsTo().some((m) => m.subject.includes("now runs on the Premium plan")),
+      );
+      expect(mailsTo().filter((m) => /plan/i.test(m.subject))).toHaveLength(1);
+    }, 900_000);
 
-  it("premium -> standard: back to the shared server with what was written meanwhile", async () => {
-    await addNote("dedicated", "written on the dedicated server");
-    await e.attach(ID, "order.pdf", "another file");
-    await changePlan("standard");
-    const back = await e.converged(ID, "active");
-    expect(back.database).toMatchObject({ placement: "shared", move: null });
-    expect(back.database.kept.map((k: { placement: string }) => k.placement)).toEqual([
-      "dedicated",
-    ]);
-    expect(await notes("shared")).toEqual([
-      "written on the shared server",
-      "written on the dedicated server",
-    ]);
-    expect(await e.attachments(ID)).toEqual(["invoice.pdf", "order.pdf"]);
-    // New rows get new ids: the sequence came along.
-    await addNote("shared", "written after coming back");
-    expect(await notes("shared")).toHaveLength(3);
-    const moves = await moveDetails();
-    expect(moves.map((m) => `${m.from} -> ${m.to}`)).toEqual([
-      "shared -> dedicated",
-      "dedicated -> shared",
-    ]);
-    console.log(
-      `[database move ${runtime}] dedicated -> shared: downtime ${moves[1].downtimeMs} ms`,
-    );
-    // The dedicated server is stopped, its data kept.
-    const volume = await docker.getVolume(`odoo-${ID}-postgres-data`).inspect();
-    expect(volume.Name).toBe(`odoo-${ID}-postgres-data`);
-  }, 900_000);
+    it("premium -> standard: back to the shared server with what was written meanwhile", async () => {
+      await addNote("dedicated", "written on the dedicated server");
+      await e.attach(ID, "order.pdf", "another file");
+      await changePlan("standard");
+      const back = await e.converged(ID, "active");
+      expect(back.database).toMatchObject({ placement: "shared", move: null });
+      expect(back.database.kept.map((k: { placement: string }) => k.placement)).toEqual([
+        "dedicated",
+      ]);
+      expect(await notes("shared")).toEqual([
+        "written on the shared server",
+        "written on the dedicated server",
+      ]);
+      expect(await e.attachments(ID)).toEqual(["invoice.pdf", "order.pdf"]);
+      // New rows get new ids: the sequence came along.
+      await addNote("shared", "written after coming back");
+      expect(await notes("shared")).toHaveLength(3);
+      const moves = await moveDetails();
+      expect(moves.map((m) => `${m.from} -> ${m.to}`)).toEqual([
+        "shared -> dedicated",
+        "dedicated -> shared",
+      ]);
+      console.log(
+        `[database move ${runtime}] dedicated -> shared: downtime ${moves[1].downtimeMs} ms`,
+      );
+      // The dedicated server is stopped, its data kept.
+      const volume = await docker.getVolume(`odoo-${ID}-postgres-data`).inspect();
+      expect(volume.Name).toBe(`odoo-${ID}-postgres-data`);
+    }, 900_000);
 
-  it("the moved-away database is dropped once its retention ends, and nothing else", async () => {
-    clock += 31 * DAY_MS;
-    await e.h.runtime.queues.maintenance.add("grace-periods", { task: "grace-periods" });
-    await eventually(
-      async () => (await e.view(ID)).database.kept.length === 0 && (await e.view(ID)).converged,
-      240_000,
-      "the kept dedicated database dropped",
-    );
-    await eventually(
-      () =>
-        docker
-          .getVolume(`odoo-${ID}-postgres-data`)
-          .inspect()
-          .then(
-            () => false,
-            () => true,
-          ),
-      60_000,
-      "the dedicated server's volume removed",
-    );
-    expect(await notes("shared")).toHaveLength(3);
-    expect(await e.attachments(ID)).toEqual(["invoice.pdf", "order.pdf"]);
-  }, 600_000);
+    it("the moved-away database is dropped once its retention ends, and nothing else", async () => {
+      clock += 31 * DAY_MS;
+      await e.h.runtime.queues.maintenance.add("grace-periods", { task: "grace-periods" });
+      await eventually(
+        async () => (await e.view(ID)).database.kept.length === 0 && (await e.view(ID)).converged,
+        240_000,
+        "the kept dedicated database dropped",
+      );
+      await eventually(
+        () =>
+          docker
+            .getVolume(`odoo-${ID}-postgres-data`)
+            .inspect()
+            .then(
+              () => false,
+              () => true,
+            ),
+        60_000,
+        "the dedicated server's volume removed",
+      );
+      expect(await notes("shared")).toHaveLength(3);
+      expect(await e.attachments(ID)).toEqual(["invoice.pdf", "order.pdf"]);
+    }, 600_000);
+  });
 }
