@@ -279,6 +279,51 @@ describe(`Kill Bill webhooks -> desired state -> reconcile ${PROVIDER_FREE} ${KI
 });
 
 describe(`mail ${PROVIDER_FREE} ${KILL_BILL_STAND_IN}`, () => {
+  it("the outbox failing when a finished run is recorded: nothing is recorded half, the tenant converges, one mail", async () => {
+    // The first mail to this address cannot be written (a sequence: not undone by the rollback).
+    await h.runtime.pool.query(`
+      CREATE SEQUENCE outbox_fault;
+      CREATE FUNCTION outbox_fault() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.to_address = 'o@once.example' AND nextval('outbox_fault') = 1 THEN
+          RAISE EXCEPTION 'injected: the outbox cannot be written';
+        END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER outbox_fault BEFORE INSERT ON mail_outbox
+        FOR EACH ROW EXECUTE FUNCTION outbox_fault();`);
+    try {
+      const res = await admin(api().post("/admin/tenants")).send({
+        tenantId: "once-co",
+        customerId: "c",
+        plan: "trial",
+        odooVersion: "17",
+        adminEmail: "o@once.example",
+      });
+      expect(res.status).toBe(202);
+      const t = await converged("once-co", "active");
+      expect(t.lastError).toBeNull();
+      const ops = await h.runtime.pool.query(
+        "SELECT status, error FROM operations WHERE tenant_id = 'once-co' ORDER BY started_at",
+      );
+      // The run whose record failed is failed (never succeeded, then rewritten); the next one
+      // recorded the generation and its mail together.
+      expect(ops.rows).toEqual([
+        { status: "failed", error: expect.stringContaining("the outbox cannot be written") },
+        { status: "succeeded", error: null },
+      ]);
+      await eventually(async () => mailsTo("o@once.example").length === 1);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(mailsTo("o@once.example").map((m) => m.subject)).toEqual([
+        "Your Odoo instance once-co is ready",
+      ]);
+    } finally {
+      await h.runtime.pool.query(
+        "DROP TRIGGER outbox_fault ON mail_outbox; DROP FUNCTION outbox_fault(); DROP SEQUENCE outbox_fault;",
+      );
+    }
+  });
+
   it("a refused send does not fail the operation and is retried until delivered", async () => {
     h.smtp.failNext = 1;
     const res = await admin(api().post("/admin/tenants")).send({

@@ -64,9 +64,10 @@ export class OperationStore {
       );
     if (queuedId) {
       const r = await this.pool.query(
-        // A retried job runs its operation again (after a failed attempt or a crash).
+        // A retried job runs its operation again (after a failed attempt or a crash); one that
+        // succeeded is done for good.
         `UPDATE operations SET status = 'running', started_at = now(), generation = $2,
-           finished_at = NULL, error = NULL WHERE id = $1 RETURNING *`,
+           finished_at = NULL, error = NULL WHERE id = $1 AND status <> 'succeeded' RETURNING *`,
         [queuedId, generation],
       );
       if (r.rows[0]) return row(r.rows[0]);
@@ -92,6 +93,10 @@ export class OperationStore {
     return row(r.rows[0]);
   }
 
+  /**
+   * How a running operation ended. Only a running one: an outcome once recorded is never
+   * rewritten (a late failure path cannot turn a success into a failure). Whether it was recorded.
+   */
   async finish(
     id: string,
     status: "succeeded" | "failed",
@@ -101,10 +106,11 @@ export class OperationStore {
       changes?: Record<string, number>;
       details?: Record<string, unknown>;
     } = {},
-  ): Promise<void> {
-    await this.pool.query(
+  ): Promise<boolean> {
+    const r = await this.pool.query(
       `UPDATE operations SET status = $2, finished_at = now(), error = $3, log_tail = $4, changes = $5,
-         details = coalesce(details, '{}'::jsonb) || coalesce($6, '{}'::jsonb) WHERE id = $1`,
+         details = coalesce(details, '{}'::jsonb) || coalesce($6, '{}'::jsonb)
+       WHERE id = $1 AND status = 'running'`,
       [
         id,
         status,
@@ -114,6 +120,7 @@ export class OperationStore {
         details.details ?? null,
       ],
     );
+    return r.rowCount === 1;
   }
 
   async get(id: string): Promise<Operation | undefined> {

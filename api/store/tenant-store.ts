@@ -470,7 +470,7 @@ export class TenantStore {
         await client.query(
           `UPDATE operations SET status = 'succeeded', finished_at = now(), changes = $2,
              details = coalesce(details, '{}'::jsonb) || coalesce($3, '{}'::jsonb)
-           WHERE id = $1`,
+           WHERE id = $1 AND status = 'running'`,
           [r.operation.id, r.operation.changes, r.operation.details ?? null],
         );
       await client.query(
