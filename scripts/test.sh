@@ -5,6 +5,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/prepare.sh"
 echo "[test] tsc" >&2
 npx tsc -p tsconfig.json --noEmit
+echo "[test] documentation links" >&2
+node scripts/check-links.mjs
 echo "[test] eslint + prettier" >&2
 npx eslint . --max-warnings 0
 npx prettier --check . >/dev/null || { npx prettier --list-different .; exit 1; }
