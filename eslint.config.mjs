@@ -12,6 +12,11 @@ export default tseslint.config(
     },
   },
   {
+    // Node scripts (the link check).
+    files: ["scripts/**/*.mjs"],
+    languageOptions: { globals: { console: "readonly", process: "readonly", URL: "readonly" } },
+  },
+  {
     // A test that is skipped, focused or left to do is not a test: none lands.
     files: ["**/*.test.ts", "test/**/*.ts"],
     plugins: { jest },
