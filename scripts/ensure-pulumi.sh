@@ -30,6 +30,17 @@ reports_version() { # $1 = pulumi binary; true when it prints exactly v$version
   [ "$got" = "v$version" ]
 }
 
+# The Node.js language host and the dynamic-provider launcher go beside a CLI built here (where
+# the CLI looks first), unless the official distribution's own are there; ours are kept current.
+language_host() { # $1 = the CLI's directory
+  local ours="$repo_root/providers/language-host" f
+  for f in pulumi-language-nodejs pulumi-resource-pulumi-nodejs; do
+    if [ -e "$1/$f" ] && ! grep -q "odoo-saas" "$1/$f" 2>/dev/null; then continue; fi # official
+    cmp -s "$ours/$f" "$1/$f" 2>/dev/null || install -m 0755 "$ours/$f" "$1/$f"
+  done
+}
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
 if command -v pulumi >/dev/null 2>&1 && reports_version "$(command -v pulumi)"; then
   log "using pulumi v$version on PATH: $(command -v pulumi)"
   dirname "$(command -v pulumi)"
@@ -38,6 +49,7 @@ fi
 
 if [ -x "$bin_dir/pulumi" ] && reports_version "$bin_dir/pulumi"; then
   log "using cached pulumi v$version: $bin_dir/pulumi"
+  language_host "$bin_dir"
   echo "$bin_dir"
   exit 0
 fi
@@ -106,5 +118,6 @@ if ! try_installer; then
   build_from_go_proxy
 fi
 reports_version "$bin_dir/pulumi" || { log "built pulumi does not report v$version"; exit 1; }
+language_host "$bin_dir"
 log "pulumi v$version ready: $bin_dir/pulumi"
 echo "$bin_dir"

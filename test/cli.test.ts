@@ -443,7 +443,7 @@ describe(`fleet drift on the real engine ${PROVIDER_FREE}`, () => {
   }, 120_000);
 });
 
-describe(`fleet preview Markdown ${PROVIDER_FREE}`, () => {
+describe("fleet preview Markdown", () => {
   const change = (tenant: string, name: string, op: string, type: string, props: string[]) => ({
     urn: `urn:pulumi:${tenant}::odoo-saas-tenant::${type}::${name}`,
     type,

@@ -3,10 +3,14 @@ import { filestoreBackendSchema } from "../tenant/filestore";
 import { ODOO_VERSIONS } from "../tenant/odoo-versions";
 
 const image = z.string().min(1);
-const limits = z.strictObject({
-  cpus: z.number().positive().max(256),
-  memoryMb: z.number().int().min(64),
-});
+/** A service's CPU and memory limits; either may be set alone (the other keeps its default). */
+const limits = (defaults: { cpus: number; memoryMb: number }) =>
+  z
+    .strictObject({
+      cpus: z.number().positive().max(256).default(defaults.cpus),
+      memoryMb: z.number().int().min(64).default(defaults.memoryMb),
+    })
+    .prefault({});
 
 /**
  * The platform stack's settings (`pulumi config`, namespace `odoo-saas-platform`), validated at
@@ -116,13 +120,13 @@ export const platformConfigSchema = z.strictObject({
   /** CPU and memory limits of the platform's own services. */
   limits: z
     .strictObject({
-      traefik: limits.prefault({ cpus: 1, memoryMb: 512 }),
-      postgres: limits.prefault({ cpus: 2, memoryMb: 4096 }),
-      redis: limits.prefault({ cpus: 0.5, memoryMb: 512 }),
-      killbill: limits.prefault({ cpus: 2, memoryMb: 2048 }),
-      killbillDb: limits.prefault({ cpus: 1, memoryMb: 1024 }),
-      kaui: limits.prefault({ cpus: 1, memoryMb: 1024 }),
-      api: limits.prefault({ cpus: 1, memoryMb: 1024 }),
+      traefik: limits({ cpus: 1, memoryMb: 512 }),
+      postgres: limits({ cpus: 2, memoryMb: 4096 }),
+      redis: limits({ cpus: 0.5, memoryMb: 512 }),
+      killbill: limits({ cpus: 2, memoryMb: 2048 }),
+      killbillDb: limits({ cpus: 1, memoryMb: 1024 }),
+      kaui: limits({ cpus: 1, memoryMb: 1024 }),
+      api: limits({ cpus: 1, memoryMb: 1024 }),
     })
     .prefault({}),
   /**
