@@ -8,7 +8,7 @@
 #      ODOO_SAAS_CACHE (~/.cache/odoo-saas), KILLBILL_FRESH=1 (stop a running one and start on an
 #      empty database: for a suite that moves the clock, which is global to the server, so every
 #      account an earlier run left would bill, dun and notify dead callbacks as it moves).
-# Stop it: scripts/ensure-killbill.sh --stop
+# Stop it: scripts/ensure-killbill.sh --stop. Its artifacts alone (the image build): --artifacts.
 set -euo pipefail
 log() { printf '[ensure-killbill] %s\n' "$*" >&2; }
 
@@ -34,24 +34,8 @@ stop_server() {
   done
 }
 
-if [ "${1:-}" = --stop ]; then
-  stop_server
-  [ -d "$home/pgdata" ] && as_postgres "$pg_bin/pg_ctl" -D "$home/pgdata" -m fast stop >/dev/null 2>&1 || true
-  log "stopped"
-  exit 0
-fi
-
-fresh=${KILLBILL_FRESH:-0}
-if [ "$fresh" = 1 ]; then
-  stop_server
-elif healthy; then
-  log "Kill Bill already answers on $url"
-  echo "$url"
-  exit 0
-fi
-started=$SECONDS
-
-# -- artifacts (Maven Central, cached)
+# -- artifacts (Maven Central, cached): the war, the Jetty runner, the schema from its jars
+artifacts() {
 command -v java >/dev/null || { log "java is required (Java 17)"; exit 1; }
 if ! command -v mvn >/dev/null; then
   log "installing maven"
@@ -84,6 +68,32 @@ for module in ["util", "account", "beatrix", "catalog", "entitlement", "invoice"
 PY
   mv "$cache/schema.sql.tmp" "$cache/schema.sql"
 fi
+}
+
+if [ "${1:-}" = --artifacts ]; then # for images/build.sh: fetch them, print where they are
+  artifacts
+  echo "$cache"
+  exit 0
+fi
+
+if [ "${1:-}" = --stop ]; then
+  stop_server
+  [ -d "$home/pgdata" ] && as_postgres "$pg_bin/pg_ctl" -D "$home/pgdata" -m fast stop >/dev/null 2>&1 || true
+  log "stopped"
+  exit 0
+fi
+
+fresh=${KILLBILL_FRESH:-0}
+if [ "$fresh" = 1 ]; then
+  stop_server
+elif healthy; then
+  log "Kill Bill already answers on $url"
+  echo "$url"
+  exit 0
+fi
+started=$SECONDS
+
+artifacts
 
 # -- its own PostgreSQL cluster on loopback
 mkdir -p "$home"

@@ -23,7 +23,8 @@ describe(`the API provisions real tenants ${ODOO_STAND_IN}`, () => {
     });
     expect(created.status).toBe(202);
     const t = await converged("active");
-    expect(t.url).toBe(`https://${host}`);
+    // The URL as it answers: the local platform publishes Traefik on another port than 443.
+    expect(t.url).toBe(`https://${host}:${e.p.httpsPort}`);
     expect(t.lastOperation.status).toBe("succeeded");
     await waitReachable(e.p, host);
     await eventually(

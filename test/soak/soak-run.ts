@@ -108,6 +108,8 @@ export async function runSoak(o: SoakOptions): Promise<SoakReport> {
     BACKUP_REPOSITORY: path.join(dir, "backups"),
     BACKUP_PASSWORD: "soak-backup-password-0123456789",
     SHARED_POSTGRES_MAX_CONNECTIONS: "100000",
+    // The provider-free program runs no Odoo and has no edge to answer through.
+    EDGE_PROBE: "off",
   };
   const [a, b] = [
     new SoakApiProcess("a", o.ports.apiA, env, path.join(dir, "a.log")),
