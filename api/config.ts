@@ -23,6 +23,13 @@ const schema = z.object({
    */
   KILLBILL_WEBHOOK_SECRET_PREVIOUS: secret("KILLBILL_WEBHOOK_SECRET_PREVIOUS").optional(),
   KILLBILL_URL: z.url().default("http://127.0.0.1:8080"),
+  /**
+   * Where Kill Bill reaches this API (e.g. http://saas-api:3000 on the control network): set, the
+   * API makes its Kill Bill tenant ready at start (tenant, catalog, overdue policy, the callback
+   * `<base>/webhooks/killbill/<secret>`), retrying until Kill Bill answers, as
+   * `odoo-saas killbill setup` does.
+   */
+  KILLBILL_CALLBACK_BASE: z.url().optional(),
   KILLBILL_USERNAME: z.string().default("admin"),
   KILLBILL_PASSWORD: z.string().min(1),
   KILLBILL_API_KEY: z.string().min(1),

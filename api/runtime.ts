@@ -12,6 +12,7 @@ import { ProgressBus } from "./jobs/progress-bus";
 import { Queues } from "./jobs/queues";
 import { Workers } from "./workers";
 import { KillBillClient } from "./killbill/client";
+import { setUpKillBill } from "./killbill/setup";
 import { createLogger, type Logger } from "./common/logger";
 import { MailDelivery } from "./mail/delivery";
 import { DriftService } from "./services/drift-service";
@@ -122,13 +123,14 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
   const problems = new BillingProblemStore(pool);
   const outbox = new MailOutboxStore(pool);
   const mail = new Outbox(outbox, queues);
-  const killbill = new KillBillClient({
+  const killbillConnection = {
     url: config.KILLBILL_URL,
     username: config.KILLBILL_USERNAME,
     password: config.KILLBILL_PASSWORD,
     apiKey: config.KILLBILL_API_KEY,
     apiSecret: config.KILLBILL_API_SECRET,
-  });
+  };
+  const killbill = new KillBillClient(killbillConnection);
   const nodes = new NodeCapacity();
   const admission = new TenantAdmission({
     tenants,
@@ -235,6 +237,7 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
   });
 
   let workers: Workers | undefined;
+  let killBillSetUp: { stop(): void } | undefined;
   let mailer: Mailer | undefined;
   let resync: NodeJS.Timeout | undefined;
   if (opts.workers ?? true) {
@@ -313,6 +316,16 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
     void runResync();
     resync = setInterval(runResync, config.KILLBILL_RESYNC_INTERVAL_MS);
     resync.unref();
+    if (config.KILLBILL_CALLBACK_BASE)
+      killBillSetUp = setUpUntilDone(
+        () =>
+          setUpKillBill(
+            killbillConnection,
+            catalog,
+            `${config.KILLBILL_CALLBACK_BASE!.replace(/\/$/, "")}/webhooks/killbill/${config.KILLBILL_WEBHOOK_SECRET}`,
+          ),
+        logger,
+      );
   }
 
   let server: Server | undefined;
@@ -367,12 +380,41 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
     queues,
     async close() {
       if (resync) clearInterval(resync);
+      killBillSetUp?.stop();
       if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
       await workers?.close();
       mailer?.close();
       await queues.close();
       await redis.quit().catch(() => undefined);
       await pool.end();
+    },
+  };
+}
+
+/**
+ * Makes the Kill Bill tenant ready in the background, retrying every 10 s until it succeeds (Kill
+ * Bill may start after the API); each kind of failure is logged once.
+ */
+function setUpUntilDone(setUp: () => Promise<string[]>, logger: Logger): { stop(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const said = new Set<string>();
+  const attempt = () =>
+    setUp().then(
+      (steps) => logger.info({ steps }, "Kill Bill tenant ready for this API"),
+      (err: Error) => {
+        const kind = err.message.replace(/\d+/g, "#");
+        if (!said.has(kind))
+          logger.warn({ error: err.message }, "Kill Bill set-up failed; retrying");
+        said.add(kind);
+        if (!stopped) timer = setTimeout(attempt, 10_000);
+      },
+    );
+  void attempt();
+  return {
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
     },
   };
 }

@@ -1,7 +1,10 @@
 import * as os from "node:os";
 import * as path from "node:path";
+import * as fs from "node:fs";
 import { z } from "zod";
 import { formatIssues } from "../catalog";
+import { tenantSettingsSchema } from "../components/platform/tenant-settings";
+import type { PlatformOutputs } from "../stacks/tenant/program";
 
 /** Passphrase used only when development mode is explicitly on; never in production. */
 export const DEVELOPMENT_PASSPHRASE = "odoo-saas-development-only";
@@ -34,12 +37,39 @@ const settingsShape = z.object({
     .string()
     .regex(/^[\w.-]+:\d{1,5}$/, "host:port")
     .optional(),
+  /**
+   * What tenant programs read of the platform (its `tenantSettings` output, as JSON), handed to a
+   * control plane by the platform itself (the API as a platform service): tenant programs then
+   * read no platform stack, and need no access to its state. With it, the platform's PostgreSQL
+   * admin password and (CephFS) the filestore key.
+   */
+  ODOO_SAAS_PLATFORM_SETTINGS: z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        const parsed = tenantSettingsSchema.safeParse(JSON.parse(text));
+        if (parsed.success) return parsed.data;
+        ctx.addIssue({ code: "custom", message: formatIssues(parsed.error).replace(/\n/g, "; ") });
+      } catch {
+        ctx.addIssue({ code: "custom", message: "not JSON" });
+      }
+      return z.NEVER;
+    })
+    .optional(),
+  ODOO_SAAS_PLATFORM_POSTGRES_ADMIN_PASSWORD: z.string().min(1).optional(),
+  ODOO_SAAS_PLATFORM_FILESTORE_KEY: z.string().optional(),
 });
 
 /** The environment variables the automation layer reads. */
 export const AUTOMATION_VARIABLES: readonly string[] = Object.keys(settingsShape.shape);
 
 const settingsSchema = settingsShape.superRefine((env, ctx) => {
+  if (env.ODOO_SAAS_PLATFORM_SETTINGS && !env.ODOO_SAAS_PLATFORM_POSTGRES_ADMIN_PASSWORD)
+    ctx.addIssue({
+      code: "custom",
+      path: ["ODOO_SAAS_PLATFORM_POSTGRES_ADMIN_PASSWORD"],
+      message: "required with ODOO_SAAS_PLATFORM_SETTINGS",
+    });
   if (!env.PULUMI_CONFIG_PASSPHRASE && env.ODOO_SAAS_DEV !== "1")
     ctx.addIssue({
       code: "custom",
@@ -58,6 +88,8 @@ export interface AutomationSettings {
   platformStack: string;
   /** Where this control plane reaches the platform's PostgreSQL, if not where the platform says. */
   postgresAdmin?: { host: string; port: number };
+  /** The platform's outputs, handed over directly (else read from `platformStack`). */
+  platform?: PlatformOutputs;
 }
 
 export class SettingsError extends Error {
@@ -66,8 +98,9 @@ export class SettingsError extends Error {
 
 /** Parses the automation settings from the environment, failing with every problem listed. */
 export function automationSettingsFromEnv(
-  env: NodeJS.ProcessEnv = process.env,
+  rawEnv: NodeJS.ProcessEnv = process.env,
 ): AutomationSettings {
+  const env = withSecretFiles(rawEnv);
   const parsed = settingsSchema.safeParse(env);
   if (!parsed.success)
     throw new SettingsError(`invalid automation settings:\n${formatIssues(parsed.error)}`);
@@ -88,5 +121,37 @@ export function automationSettingsFromEnv(
           },
         }
       : {}),
+    ...(e.ODOO_SAAS_PLATFORM_SETTINGS
+      ? {
+          platform: {
+            tenantSettings: e.ODOO_SAAS_PLATFORM_SETTINGS,
+            postgresAdminPassword: e.ODOO_SAAS_PLATFORM_POSTGRES_ADMIN_PASSWORD!,
+            ...(e.ODOO_SAAS_PLATFORM_FILESTORE_KEY
+              ? { filestoreKey: e.ODOO_SAAS_PLATFORM_FILESTORE_KEY }
+              : {}),
+          },
+        }
+      : {}),
   };
+}
+
+/**
+ * `<KEY>_FILE` names a file holding `<KEY>` (Swarm's secret files), for the automation's own
+ * variables, so the CLI run in the API's container reads them as the API does.
+ */
+function withSecretFiles(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out = { ...env };
+  for (const key of AUTOMATION_VARIABLES) {
+    const file = env[`${key}_FILE`];
+    if (file && env[key] === undefined) {
+      try {
+        out[key] = fs.readFileSync(file, "utf8").replace(/\r?\n$/, "");
+      } catch (e) {
+        throw new SettingsError(
+          `${key}_FILE: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? "error"})`,
+        );
+      }
+    }
+  }
+  return out;
 }

@@ -79,6 +79,7 @@ export class TenantStacks {
       ((spec) =>
         tenantProgram(spec, {
           platformStack: runner.settings.platformStack,
+          platform: runner.settings.platform,
           postgresAdmin: runner.settings.postgresAdmin,
           catalog: this.catalog,
         }));
@@ -142,8 +143,13 @@ export class TenantStacks {
     return this.platform.read;
   }
 
-  /** The platform stack's outputs; null when there is none (programs that read no platform). */
+  /**
+   * The platform's outputs: as handed to this control plane (the API as a platform service), else
+   * read from the platform stack; null when there is none (programs that read no platform).
+   */
   private async platformOutputs(): Promise<Outputs | null> {
+    const given = this.runner.settings.platform;
+    if (given) return { ...given };
     const [project, name] = this.runner.settings.platformStack.split("/").slice(-2);
     if (!project || !name) return null;
     return this.runner.secretOutputs({ project, stack: name }).catch((e) => {
@@ -218,8 +224,10 @@ export class TenantStacks {
     const stack = await this.runner.stack(ref, noProgram, false);
     const secrets = await this.secrets(tenant.id, stack);
     const names = tenantNames(tenant.customerId, tenant.id);
-    const [project, name] = this.runner.settings.platformStack.split("/").slice(-2);
-    const platform = await this.runner.secretOutputs({ project, stack: name });
+    const platform = await this.platformOutputs();
+    const platformStack = this.runner.settings.platformStack;
+    if (!platform)
+      throw new StackNotFoundError(`stack ${platformStack} does not exist`, platformStack);
     const settings = platform.tenantSettings as {
       dataNetwork: string;
       postgres: { adminUser: string; tenantHost: string; tenantPort: number };

@@ -216,7 +216,7 @@ export function dockerWorkload(
       new ContainerCpuLimit(
         `${name}-cpus`,
         { container: container.id, cpus: spec.limits.cpus },
-        { parent: opts.parent, dependsOn: [container] },
+        { parent: opts.parent, aliases: opts.aliases, dependsOn: [container] },
       );
     return container;
   }

@@ -89,26 +89,38 @@ export const platformConfigSchema = z.strictObject({
   killbill: z
     .strictObject({
       enabled: z.boolean().default(false),
-      image: image.default("killbill/killbill:0.24.16"),
-      mariadbImage: image.default("killbill/mariadb:0.24"),
-      kaui: z.boolean().default(true),
+      /**
+       * Kill Bill 0.22.26 on Java 17 as images/build.sh makes it (images/killbill; push it to the
+       * cluster's registry): it reads its database settings from KILLBILL_DB_* and loads its
+       * schema on first start.
+       */
+      image: image.default("odoo-saas/killbill:0.22.26"),
+      /** Kill Bill's PostgreSQL (our images/postgres, or the official image). */
+      databaseImage: image.default("postgres:16"),
+      /** Kill Bill's test clock: staging and tests only. */
+      testMode: z.boolean().default(false),
+      /**
+       * Kill Bill's admin UI at `kaui.<domain>`. Off: no Kaui war or image is obtainable here
+       * (Maven Central has no kaui-standalone), so it is declared only, never run.
+       */
+      kaui: z.boolean().default(false),
       kauiImage: image.default("killbill/kaui:3.0.23"),
     })
     .prefault({}),
   api: z
     .strictObject({
       enabled: z.boolean().default(false),
-      image: image.default("odoo-saas-api:latest"),
+      /** The API image images/build.sh makes (images/api; push it to the cluster's registry). */
+      image: image.default("odoo-saas/api:latest"),
       port: z.number().int().default(3000),
       /** The Kill Bill tenant the API reads (its secret: the `apiKillbillApiSecret` config). */
       killbillApiKey: z.string().min(1).default("odoo-saas"),
       killbillUsername: z.string().min(1).default("admin"),
-      /** Pulumi state of the tenant stacks; default file:// on the API's state volume. */
-      stateBackend: z.string().optional(),
       /**
-       * The platform stack tenant programs reference (fully qualified); default this stack.
+       * Pulumi state of the tenant stacks; default file:// on the API's state volume. Use a
+       * postgres:// or object-storage backend to run more than one API process, or a CLI elsewhere.
        */
-      platformStack: z.string().optional(),
+      stateBackend: z.string().optional(),
       /** The restic repository: a path on the Docker host (bind-mounted at the same path), or a URL. */
       backupRepository: z.string().min(1).default("/var/lib/odoo-saas/backups"),
     })

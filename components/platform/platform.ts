@@ -1,29 +1,36 @@
 import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
 import { loadCatalog } from "../../catalog";
+import { ControlApi } from "./control-api";
+import { KillBill } from "./killbill";
+import type { PlatformConfig } from "./platform-config";
+import { networkRef, type PlatformPartArgs } from "./platform-part";
+import { PlatformRedis } from "./platform-redis";
+import { serviceRouteLabels } from "./route-labels";
+import { SharedPostgres } from "./shared-postgres";
 import { defaultMaxConnections } from "./shared-postgres-capacity";
 import { swarmVolumeConstraint } from "./swarm-volume-node";
-import { postgresDataPath } from "../postgres-data-path";
-import * as pulumi from "@pulumi/pulumi";
-import { dockerWorkload, type NetworkRef, type Runtime } from "../workload";
-import type { PlatformConfig } from "./platform-config";
-import { serviceRouteLabels, traefikCommand, traefikHealthcheckTests } from "./route-labels";
 import type { TenantSettings } from "./tenant-settings";
+import { Traefik } from "./traefik";
 
 export interface PlatformArgs {
   config: PlatformConfig;
   /** PostgreSQL admin password (server's superuser, or the external server's admin role). */
   postgresAdminPassword: pulumi.Input<string>;
-  /** Kill Bill's MariaDB password; required when Kill Bill is enabled. */
+  /** Kill Bill's database password; required when Kill Bill is enabled. */
   killbillDatabasePassword?: pulumi.Input<string>;
   /** The CephX key tenants' filestores are mounted with; required with the cephfs backend. */
   cephfsSecret?: pulumi.Input<string>;
-  /** Secret environment of the API service (DATABASE_URL, tokens...); when the API is enabled. */
+  /** The API's own database password on the shared server (the API enabled, PostgreSQL a container). */
+  apiDatabasePassword?: pulumi.Input<string>;
+  /** Secret environment of the API service (tokens, passwords…); when the API is enabled. */
   apiSecretEnv?: Record<string, pulumi.Input<string>>;
 }
 
 /**
- * The shared platform: edge and data networks, Traefik, the shared PostgreSQL server (or an
- * external one), Redis, Kill Bill with MariaDB and Kaui when enabled, and the API.
+ * The shared platform: edge, data, control and management networks, then its parts, each a
+ * component of its own with `<name>-<part>` children: Traefik, the shared PostgreSQL server (or an
+ * external one), Redis, Kill Bill with its database when enabled, and the API when enabled.
  */
 export class Platform extends pulumi.ComponentResource {
   /** Everything a tenant stack needs, plain (exported as the `tenantSettings` output). */
@@ -36,100 +43,61 @@ export class Platform extends pulumi.ComponentResource {
   constructor(name: string, args: PlatformArgs, opts?: pulumi.ComponentResourceOptions) {
     super("odoo-saas:platform:Platform", name, {}, opts);
     const { config } = args;
-    const runtime: Runtime = config.runtime;
     const p = config.namePrefix;
     const child = { parent: this };
-    const swarm = runtime === "swarm";
+    const swarm = config.runtime === "swarm";
     // Swarm: stateful services stay on the node holding their local volumes.
     const pinned = swarm
       ? pulumi.output(swarmVolumeConstraint(config.swarmVolumeNode))
       : pulumi.output("");
-    const onVolumeNode = swarm ? [pinned] : undefined;
     const labels = { "odoo-saas.platform": p };
-    const labelList = Object.entries(labels).map(([label, value]) => ({ label, value }));
+    const part: PlatformPartArgs = {
+      runtime: config.runtime,
+      swarmEndpointMode: config.swarmEndpointMode,
+      namePrefix: p,
+      volumeNode: swarm ? pinned : undefined,
+      labels,
+    };
 
-    const network = (part: string, internal: boolean) =>
+    const network = (partName: string, internal: boolean) =>
       new docker.Network(
-        `${name}-${part}`,
+        `${name}-${partName}`,
         {
-          name: `${p}-${part}`,
+          name: `${p}-${partName}`,
           driver: swarm ? "overlay" : "bridge",
           attachable: swarm ? true : undefined,
           // The data network has no route out: databases and caches only talk to tenants.
           internal,
-          labels: labelList,
+          labels: Object.entries(labels).map(([label, value]) => ({ label, value })),
         },
         child,
       );
-    const ref = (n: docker.Network): NetworkRef => ({ name: n.name, id: n.id });
     const edge = network("edge", false);
     const data = network("data", true);
     // The control plane's own services (Redis, Kill Bill and its database, the API): tenants are
     // not on it, so tenant code cannot reach the queues or billing. Not internal: Kill Bill's
     // payment plugins call out.
     const control = network("control", false);
-    const volume = (part: string) =>
-      new docker.Volume(`${name}-${part}`, { name: `${p}-${part}`, labels: labelList }, child);
 
     const resolver = config.traefik.acmeEmail ? config.traefik.certResolver : undefined;
-    const letsencrypt = volume("traefik-acme");
-    dockerWorkload(
+    new Traefik(
       `${name}-traefik`,
       {
-        runtime,
-        endpointMode: config.swarmEndpointMode,
-        name: `${p}-traefik`,
-        placement: swarm ? ["node.role == manager", pinned] : undefined,
-        limits: config.limits.traefik,
+        ...part,
         image: config.traefik.image,
-        command: edge.name.apply((edgeNetwork) =>
-          traefikCommand({
-            runtime,
-            edgeNetwork,
-            httpPort: config.traefik.httpPort,
-            httpsPort: config.traefik.httpsPort,
-            certResolver: resolver,
-            acmeEmail: config.traefik.acmeEmail,
-            dashboard: config.traefik.dashboard,
-          }),
-        ),
-        labels,
-        networks: [ref(edge)],
-        mounts: [
-          {
-            type: "bind",
-            source: "/var/run/docker.sock",
-            target: "/var/run/docker.sock",
-            readOnly: true,
-          },
-          { source: letsencrypt.name, target: "/letsencrypt" },
-        ],
-        healthcheck: {
-          tests: traefikHealthcheckTests(config.traefik.httpPort),
-          intervalSeconds: 10,
-          timeoutSeconds: 5,
-          retries: 3,
-          startPeriodSeconds: 10,
-        },
-        ports: [
-          {
-            internal: config.traefik.httpPort,
-            external: config.traefik.httpPort,
-            hostIp: config.traefik.publishHostIp,
-          },
-          {
-            internal: config.traefik.httpsPort,
-            external: config.traefik.httpsPort,
-            hostIp: config.traefik.publishHostIp,
-          },
-        ],
-        running: true,
+        edgeNetwork: networkRef(edge),
+        httpPort: config.traefik.httpPort,
+        httpsPort: config.traefik.httpsPort,
+        publishHostIp: config.traefik.publishHostIp,
+        certResolver: resolver,
+        acmeEmail: config.traefik.acmeEmail,
+        dashboard: config.traefik.dashboard,
+        limits: config.limits.traefik,
       },
       child,
     );
-
     const route = (router: string, host: string, port: number) =>
-      edge.name.apply((network) => ({
+      edge.name.apply((edgeNetwork) => ({
         ...labels,
         ...serviceRouteLabels({
           router,
@@ -137,8 +105,8 @@ export class Platform extends pulumi.ComponentResource {
           port,
           entryPoint: "websecure",
           certResolver: resolver,
-          network,
-          runtime,
+          network: edgeNetwork,
+          runtime: config.runtime,
         }),
       }));
 
@@ -148,64 +116,37 @@ export class Platform extends pulumi.ComponentResource {
       const pg = config.postgres;
       const maxConnections =
         pg.maxConnections ?? defaultMaxConnections(loadCatalog(), pg.sharedTenants);
-      const pgData = volume("postgres-data");
       // Docker publishes no port of a container that is only on an internal network: the control
       // plane's way in is a non-internal management network, published on loopback only.
       const mgmt = new docker.Network(
         `${name}-mgmt`,
-        { name: `${p}-mgmt`, driver: "bridge", labels: labelList },
-        child,
-      );
-      const loopback = { internal: 5432, external: pg.publishPort, hostIp: "127.0.0.1" };
-      dockerWorkload(
-        `${name}-postgres`,
         {
-          runtime,
-          endpointMode: config.swarmEndpointMode,
-          name: `${p}-postgres`,
-          placement: onVolumeNode,
-          limits: config.limits.postgres,
-          image: pg.image,
-          command: ["postgres", "-c", `max_connections=${maxConnections}`],
-          env: { POSTGRES_USER: pg.adminUser, POSTGRES_DB: "postgres" },
-          secretEnv: { POSTGRES_PASSWORD: adminPassword },
-          labels,
-          networks: swarm ? [ref(data)] : [ref(data), ref(mgmt)],
-          mounts: [{ source: pgData.name, target: postgresDataPath(pg.image) }],
-          ports: swarm ? undefined : [loopback],
-          healthcheck: {
-            tests: ["CMD", "pg_isready", "-U", pg.adminUser, "-d", "postgres"],
-            intervalSeconds: 10,
-            timeoutSeconds: 5,
-            retries: 5,
-            startPeriodSeconds: 30,
-          },
-          running: true,
+          name: `${p}-mgmt`,
+          driver: "bridge",
+          labels: Object.entries(labels).map(([label, value]) => ({ label, value })),
         },
         child,
       );
-      if (swarm) {
-        // A Swarm service publishes on every address of its node: instead, a relay container on
-        // the control plane's node joins the (attachable) data network and publishes on loopback.
-        new docker.Container(
-          `${name}-postgres-admin-relay`,
-          {
-            name: `${p}-postgres-admin-relay`,
-            image: pg.adminRelayImage,
-            command: ["TCP-LISTEN:5432,fork,reuseaddr", `TCP:${p}-postgres:5432`],
-            networksAdvanced: [{ name: mgmt.name }, { name: data.name }],
-            ports: [{ internal: 5432, external: pg.publishPort, ip: "127.0.0.1" }],
-            labels: labelList,
-            restart: "unless-stopped",
-            logOpts: { "max-size": "10m", "max-file": "3" },
-          },
-          child,
-        );
-      }
+      new SharedPostgres(
+        `${name}-postgres`,
+        {
+          ...part,
+          image: pg.image,
+          adminUser: pg.adminUser,
+          adminPassword,
+          maxConnections,
+          publishPort: pg.publishPort,
+          adminRelayImage: pg.adminRelayImage,
+          dataNetwork: networkRef(data),
+          managementNetwork: networkRef(mgmt),
+          limits: config.limits.postgres,
+        },
+        child,
+      );
       postgres = {
         adminHost: "127.0.0.1",
-        adminPort: config.postgres.publishPort,
-        adminUser: config.postgres.adminUser,
+        adminPort: pg.publishPort,
+        adminUser: pg.adminUser,
         sslMode: "disable",
         tenantHost: `${p}-postgres`,
         tenantPort: 5432,
@@ -223,180 +164,50 @@ export class Platform extends pulumi.ComponentResource {
       };
     }
 
-    const redisData = volume("redis-data");
-    dockerWorkload(
+    new PlatformRedis(
       `${name}-redis`,
       {
-        runtime,
-        endpointMode: config.swarmEndpointMode,
-        name: `${p}-redis`,
-        placement: onVolumeNode,
-        limits: config.limits.redis,
+        ...part,
         image: config.redis.image,
-        command: ["redis-server", "--appendonly", "yes"],
-        labels,
-        networks: [ref(control)],
-        mounts: [{ source: redisData.name, target: "/data" }],
-        healthcheck: {
-          tests: ["CMD", "redis-cli", "ping"],
-          intervalSeconds: 10,
-          timeoutSeconds: 5,
-          retries: 3,
-          startPeriodSeconds: 10,
-        },
-        running: true,
+        controlNetwork: networkRef(control),
+        limits: config.limits.redis,
       },
       child,
     );
 
     const urls: Record<string, pulumi.Input<string>> = {};
+    let killbill: KillBill | undefined;
     if (config.killbill.enabled) {
       if (!args.killbillDatabasePassword)
         throw new Error("killbill.enabled needs killbillDatabasePassword");
-      const dbPassword = pulumi.secret(args.killbillDatabasePassword);
-      const kbData = volume("killbill-db-data");
-      dockerWorkload(
-        `${name}-killbill-db`,
-        {
-          runtime,
-          endpointMode: config.swarmEndpointMode,
-          name: `${p}-killbill-db`,
-          placement: onVolumeNode,
-          limits: config.limits.killbillDb,
-          image: config.killbill.mariadbImage,
-          secretEnv: { MYSQL_ROOT_PASSWORD: dbPassword },
-          labels,
-          networks: [ref(control)],
-          mounts: [{ source: kbData.name, target: "/var/lib/mysql" }],
-          running: true,
-        },
-        child,
-      );
-      const dao = {
-        KILLBILL_DAO_URL: `jdbc:mysql://${p}-killbill-db:3306/killbill`,
-        KILLBILL_DAO_USER: "root",
-      };
-      dockerWorkload(
+      killbill = new KillBill(
         `${name}-killbill`,
         {
-          runtime,
-          endpointMode: config.swarmEndpointMode,
-          name: `${p}-killbill`,
-          limits: config.limits.killbill,
+          ...part,
           image: config.killbill.image,
-          env: dao,
-          secretEnv: { KILLBILL_DAO_PASSWORD: dbPassword },
-          // The image maps KILLBILL_* variables to properties; it reads no *_FILE.
-          secretFiles: false,
-          labels,
-          // Not routed publicly: only the API (on the control network) talks to Kill Bill.
-          networks: [ref(control)],
-          running: true,
+          databaseImage: config.killbill.databaseImage,
+          databasePassword: args.killbillDatabasePassword,
+          testMode: config.killbill.testMode,
+          controlNetwork: networkRef(control),
+          kaui: config.killbill.kaui
+            ? {
+                image: config.killbill.kauiImage,
+                route: route(`${p}-kaui`, "kaui", 8080),
+                edgeNetwork: networkRef(edge),
+              }
+            : undefined,
+          limits: config.limits,
         },
         child,
       );
-      if (config.killbill.kaui) {
-        dockerWorkload(
-          `${name}-kaui`,
-          {
-            runtime,
-            endpointMode: config.swarmEndpointMode,
-            name: `${p}-kaui`,
-            limits: config.limits.kaui,
-            image: config.killbill.kauiImage,
-            env: {
-              KAUI_CONFIG_DAO_URL: `jdbc:mysql://${p}-killbill-db:3306/kaui`,
-              KAUI_CONFIG_DAO_USER: "root",
-              KAUI_KILLBILL_URL: `http://${p}-killbill:8080`,
-            },
-            secretEnv: { KAUI_CONFIG_DAO_PASSWORD: dbPassword },
-            secretFiles: false,
-            labels: route(`${p}-kaui`, "kaui", 8080),
-            networks: [ref(edge), ref(control)],
-            running: true,
-          },
-          child,
-        );
-        urls.kaui = `https://kaui.${config.baseDomain}`;
-      }
-    }
-
-    if (config.api.enabled) {
-      const apiData = "/var/lib/odoo-saas/work";
-      const backupsOnHost = config.api.backupRepository.startsWith("/");
-      // In the container the API reaches the platform's PostgreSQL by name on the data network
-      // (the address the platform exports is the Docker host's loopback).
-      const postgresAdminAddress =
-        config.postgres.mode === "container"
-          ? `${p}-postgres:5432`
-          : `${config.postgres.host}:${config.postgres.port}`;
-      dockerWorkload(
-        `${name}-api`,
-        {
-          runtime,
-          endpointMode: config.swarmEndpointMode,
-          name: `${p}-api`,
-          placement: onVolumeNode,
-          limits: config.limits.api,
-          image: config.api.image,
-          env: {
-            HOST: "0.0.0.0",
-            PORT: String(config.api.port),
-            REDIS_URL: `redis://${p}-redis:6379`,
-            ...(config.killbill.enabled ? { KILLBILL_URL: `http://${p}-killbill:8080` } : {}),
-            KILLBILL_USERNAME: config.api.killbillUsername,
-            KILLBILL_API_KEY: config.api.killbillApiKey,
-            ODOO_SAAS_DATA_DIR: apiData,
-            ...(config.api.stateBackend ? { PULUMI_BACKEND_URL: config.api.stateBackend } : {}),
-            ODOO_SAAS_PLATFORM_STACK:
-              config.api.platformStack ??
-              `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
-            ODOO_SAAS_POSTGRES_ADMIN_ADDRESS: postgresAdminAddress,
-            BACKUP_REPOSITORY: config.api.backupRepository,
-          },
-          secretEnv: args.apiSecretEnv,
-          labels: route(`${p}-api`, "api", config.api.port),
-          networks: [ref(edge), ref(data), ref(control)],
-          mounts: [
-            // Workspaces and the default file:// state of the tenant stacks.
-            { source: volume("api-work").name, target: apiData },
-            // Tenant stacks, one-shots and backup agents run on this engine.
-            { type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock" },
-            // The backup agent bind-mounts a local repository from the host: the same path here.
-            ...(backupsOnHost
-              ? [
-                  {
-                    type: "bind" as const,
-                    source: config.api.backupRepository,
-                    target: config.api.backupRepository,
-                  },
-                ]
-              : []),
-          ],
-          healthcheck: {
-            tests: [
-              "CMD",
-              "node",
-              "-e",
-              `fetch("http://127.0.0.1:${config.api.port}/readyz").then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`,
-            ],
-            intervalSeconds: 10,
-            timeoutSeconds: 5,
-            retries: 3,
-            startPeriodSeconds: 30,
-          },
-          running: true,
-        },
-        child,
-      );
-      urls.api = `https://api.${config.baseDomain}`;
+      if (config.killbill.kaui) urls.kaui = `https://kaui.${config.baseDomain}`;
     }
 
     const publicHttpsPort = config.traefik.publicHttpsPort ?? config.traefik.httpsPort;
     this.tenantSettings = pulumi
       .all([edge.name, data.name, edge.id, data.id, pinned])
       .apply(([edgeNetwork, dataNetwork, edgeNetworkId, dataNetworkId, volumeConstraint]) => ({
-        runtime,
+        runtime: config.runtime,
         baseDomain: config.baseDomain,
         entryPoint: "websecure",
         ...(resolver ? { certResolver: resolver } : {}),
@@ -421,6 +232,64 @@ export class Platform extends pulumi.ComponentResource {
         "filestore.kind cephfs needs the CephX key: pulumi config set --secret cephfsSecret <key>",
       );
     this.filestoreKey = pulumi.secret(args.cephfsSecret ?? "");
+
+    if (config.api.enabled) {
+      const container = config.postgres.mode === "container";
+      if (container && !args.apiDatabasePassword && !args.apiSecretEnv?.DATABASE_URL)
+        throw new Error(
+          "api.enabled needs the API's database: pulumi config set --secret apiDatabasePassword <pw> (or apiDatabaseUrl)",
+        );
+      const api = new ControlApi(
+        `${name}-api`,
+        {
+          ...part,
+          image: config.api.image,
+          port: config.api.port,
+          baseDomain: config.baseDomain,
+          route: route(`${p}-api`, "api", config.api.port),
+          networks: {
+            edge: networkRef(edge),
+            data: networkRef(data),
+            control: networkRef(control),
+          },
+          backupRepository: config.api.backupRepository,
+          killbill: {
+            url: killbill?.url,
+            username: config.api.killbillUsername,
+            apiKey: config.api.killbillApiKey,
+          },
+          // In the container the API reaches the platform's PostgreSQL by name on the data network
+          // (the address the platform exports is the Docker host's loopback).
+          postgresAdminAddress: container
+            ? `${p}-postgres:5432`
+            : `${postgres.adminHost}:${postgres.adminPort}`,
+          database:
+            container && args.apiDatabasePassword && !args.apiSecretEnv?.DATABASE_URL
+              ? {
+                  password: args.apiDatabasePassword,
+                  admin: pulumi.all([adminPassword]).apply(([password]) => ({
+                    host: postgres.adminHost,
+                    port: postgres.adminPort,
+                    user: postgres.adminUser,
+                    password,
+                    sslMode: "disable" as const,
+                  })),
+                  host: `${p}-postgres:5432`,
+                }
+              : undefined,
+          tenantSettings: this.tenantSettings,
+          postgresAdminPassword: adminPassword,
+          filestoreKey: config.filestore.kind === "cephfs" ? this.filestoreKey : undefined,
+          stateBackend: config.api.stateBackend,
+          edgeProbe: `https://${p}-traefik:${config.traefik.httpsPort}`,
+          secretEnv: args.apiSecretEnv ?? {},
+          limits: config.limits.api,
+        },
+        child,
+      );
+      urls.api = api.url;
+    }
+
     this.urls = pulumi.output(urls);
     this.registerOutputs({
       tenantSettings: this.tenantSettings,

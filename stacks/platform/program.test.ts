@@ -4,7 +4,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { loadConfig } from "../../api/config";
 import { defaultTenantSettings } from "../../test/fixtures";
-import { labelMap, ResourceRecorder, secretValue, valueOf } from "../../test/pulumi-mocks";
+import { labelMap, ResourceRecorder, valueOf } from "../../test/pulumi-mocks";
 
 const recorder = new ResourceRecorder();
 let platformProgram: typeof import("./program").platformProgram;
@@ -110,12 +110,13 @@ describe("platform program", () => {
         baseDomain: "odoo.example.com",
         runtime: "swarm",
         swarmVolumeNode: "node-a",
-        killbill: { enabled: true },
+        killbill: { enabled: true, kaui: true },
         api: { enabled: true },
       },
       {
         postgresAdminPassword: "pg-admin",
         killbillDatabasePassword: "kb-db",
+        apiDatabasePassword: "api-db",
         apiAdminToken: "token",
       },
     );
@@ -141,7 +142,7 @@ describe("platform program", () => {
       "saas-api",
       "saas-kaui",
       "saas-killbill",
-      "saas-killbill-db",
+      "saas-killbill-postgres",
       "saas-postgres",
       "saas-redis",
       "saas-traefik",
@@ -160,7 +161,7 @@ describe("platform program", () => {
         .taskSpec.value.networksAdvanceds;
     expect(networksOf("saas-redis")).toEqual([{ id: "platform-control-id" }]);
     expect(networksOf("saas-killbill")).toEqual([{ id: "platform-control-id" }]);
-    expect(networksOf("saas-killbill-db")).toEqual([{ id: "platform-control-id" }]);
+    expect(networksOf("saas-killbill-postgres")).toEqual([{ id: "platform-control-id" }]);
     expect(networksOf("saas-api")).toEqual([
       { id: "platform-edge-id" },
       { id: "platform-data-id" },
@@ -175,30 +176,62 @@ describe("platform program", () => {
     const api = recorder
       .ofType("docker:index/service:Service")
       .find((s) => s.inputs.name === "saas-api")!;
-    expect(api.inputs.taskSpec.containerSpec.env).toMatchObject({
+    const apiEnv = (api.inputs.taskSpec.value ?? api.inputs.taskSpec).containerSpec.env;
+    expect(apiEnv).toMatchObject({
       ADMIN_TOKEN_FILE: "/run/secrets/ADMIN_TOKEN",
+      DATABASE_URL_FILE: "/run/secrets/DATABASE_URL",
       KILLBILL_URL: "http://saas-killbill:8080",
+      KILLBILL_CALLBACK_BASE: "http://saas-api:3000",
+      EDGE_PROBE: "https://saas-traefik:443",
       PORT: "3000",
       REDIS_URL: "redis://saas-redis:6379",
     });
-    // Secrets travel as Docker secret files where the image reads `*_FILE`: PostgreSQL, MariaDB,
-    // the API token. Kill Bill and Kaui read no *_FILE: their DAO password is a variable.
-    expect(recorder.ofType("docker:index/secret:Secret")).toHaveLength(3);
-    // The password makes the whole task spec a secret in the state.
+    // The API's own database on the shared server, created by the platform.
+    const apiDatabase = recorder.resources.find((r) => r.name === "platform-api-database")!;
+    expect(apiDatabase.inputs).toMatchObject({ role: "odoo_saas_api", database: "odoo_saas_api" });
+    // Every password is a Docker secret file: the shared server's, Kill Bill's database's (read by
+    // the database and by Kill Bill), the API's (its database URL, the platform's admin password,
+    // the token). Only Kaui, which reads no *_FILE, gets its password as a variable.
+    const secretNames = recorder
+      .ofType("docker:index/secret:Secret")
+      .map((s) => s.name)
+      .sort();
+    expect(secretNames).toEqual([
+      "platform-api-admin_token",
+      "platform-api-database_url",
+      "platform-api-odoo_saas_platform_postgres_admin_password",
+      "platform-killbill-killbill_db_password",
+      "platform-killbill-postgres-postgres_password",
+      "platform-postgres-postgres_password",
+    ]);
     const killbill = recorder
       .ofType("docker:index/service:Service")
       .find((s) => s.inputs.name === "saas-killbill")!.inputs.taskSpec;
-    expect(killbill).toMatchObject(secretValue(expect.anything()));
-    expect(killbill.value.containerSpec.env).toEqual({
-      KILLBILL_DAO_URL: "jdbc:mysql://saas-killbill-db:3306/killbill",
-      KILLBILL_DAO_USER: "root",
-      KILLBILL_DAO_PASSWORD: "kb-db",
+    expect((killbill.value ?? killbill).containerSpec.env).toEqual({
+      KILLBILL_DB_HOST: "saas-killbill-postgres",
+      KILLBILL_DB_USER: "killbill",
+      KILLBILL_DB_NAME: "killbill",
+      KILLBILL_DB_PASSWORD_FILE: "/run/secrets/KILLBILL_DB_PASSWORD",
+      KILLBILL_TEST_MODE: "false",
+      KILLBILL_JAVA_OPTS: "-Xmx1536m",
     });
-    expect(killbill.value.containerSpec.secrets).toEqual([]);
-    const mariadb = recorder
+    // Kill Bill and its database are healthy only once they answer.
+    expect((killbill.value ?? killbill).containerSpec.healthcheck.tests).toEqual([
+      "CMD",
+      "curl",
+      "-fsS",
+      "-o",
+      "/dev/null",
+      "http://127.0.0.1:8080/1.0/healthcheck",
+    ]);
+    const kbDatabase = recorder
       .ofType("docker:index/service:Service")
-      .find((s) => s.inputs.name === "saas-killbill-db")!.inputs.taskSpec.containerSpec;
-    expect(mariadb.env).toEqual({ MYSQL_ROOT_PASSWORD_FILE: "/run/secrets/MYSQL_ROOT_PASSWORD" });
+      .find((s) => s.inputs.name === "saas-killbill-postgres")!.inputs.taskSpec;
+    expect((kbDatabase.value ?? kbDatabase).containerSpec.env).toEqual({
+      POSTGRES_USER: "killbill",
+      POSTGRES_DB: "postgres",
+      POSTGRES_PASSWORD_FILE: "/run/secrets/POSTGRES_PASSWORD",
+    });
     // Traefik reads the Swarm API (managers only); stateful services stay with their volumes.
     const placement = Object.fromEntries(
       recorder
@@ -209,7 +242,7 @@ describe("platform program", () => {
       "saas-traefik": { constraints: ["node.role == manager", "node.hostname == node-a"] },
       "saas-postgres": { constraints: ["node.hostname == node-a"] },
       "saas-redis": { constraints: ["node.hostname == node-a"] },
-      "saas-killbill-db": { constraints: ["node.hostname == node-a"] },
+      "saas-killbill-postgres": { constraints: ["node.hostname == node-a"] },
       "saas-api": { constraints: ["node.hostname == node-a"] },
       "saas-killbill": undefined,
       "saas-kaui": undefined,
@@ -223,8 +256,8 @@ describe("platform program", () => {
     });
   });
 
-  // The API image is not built on this machine (see the README): its container spec is checked
-  // against the API's own configuration schema instead, the way the container would see it.
+  // The API's spec read by the API's own configuration schema, the way its container sees it (the
+  // deployed platform suite, test/e2e/deployed-platform.ts, then runs it for real).
   describe.each(["container", "swarm"] as const)("the API's %s spec starts the API", (runtime) => {
     const secrets = {
       apiDatabaseUrl: "postgres://api:pw@saas-postgres:5432/odoo_saas",
@@ -246,7 +279,7 @@ describe("platform program", () => {
         },
         { postgresAdminPassword: "pg-admin", killbillDatabasePassword: "kb-db", ...secrets },
       );
-      await run();
+      const { outputs } = await run();
       const env: Record<string, string> = {};
       let mounts: { source: string; target: string }[];
       if (runtime === "container") {
@@ -289,6 +322,8 @@ describe("platform program", () => {
         PORT: 3000,
         REDIS_URL: "redis://saas-redis:6379",
         KILLBILL_URL: "http://saas-killbill:8080",
+        KILLBILL_CALLBACK_BASE: "http://saas-api:3000",
+        EDGE_PROBE: "https://saas-traefik:443",
         KILLBILL_API_KEY: "odoo-saas",
         KILLBILL_PASSWORD: "kb-password",
         ADMIN_TOKEN: "admin-token-0123456789",
@@ -302,7 +337,11 @@ describe("platform program", () => {
         passphrase: secrets.apiPulumiPassphrase,
         // The control plane in the container reaches PostgreSQL on the data network by name.
         postgresAdmin: { host: "saas-postgres", port: 5432 },
-        platformStack: "organization/odoo-saas-test/test",
+        // The platform hands it what tenant programs read of it: no access to this stack's state.
+        platform: {
+          tenantSettings: await valueOf(outputs.tenantSettings),
+          postgresAdminPassword: "pg-admin",
+        },
       });
       // Its state, the engine it drives, and the host's backup repository at the same path.
       expect(mounts.map((m) => `${m.source} -> ${m.target}`).sort()).toEqual([

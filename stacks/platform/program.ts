@@ -55,6 +55,7 @@ export function platformProgram() {
     config: parsed.data,
     postgresAdminPassword: config.requireSecret("postgresAdminPassword"),
     killbillDatabasePassword: config.getSecret("killbillDatabasePassword"),
+    apiDatabasePassword: config.getSecret("apiDatabasePassword"),
     cephfsSecret: config.getSecret("cephfsSecret"),
     apiSecretEnv: apiSecretEnv(config),
   });

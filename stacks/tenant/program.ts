@@ -1,7 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { PulumiFn } from "@pulumi/pulumi/automation";
 import { formatIssues, loadCatalog, type Catalog } from "../../catalog";
-import { tenantSettingsSchema } from "../../components/platform/tenant-settings";
+import {
+  tenantSettingsSchema,
+  type TenantSettings,
+} from "../../components/platform/tenant-settings";
 import { OdooTenant } from "../../components/tenant/odoo-tenant";
 import { defaultOdooImage } from "../../components/tenant/odoo-versions";
 import type { TenantSpec } from "./tenant-spec";
@@ -13,12 +16,21 @@ export const DATABASE_SUPERUSER_PASSWORD_KEY = "databaseSuperuserPassword";
 /** ... and Odoo's master password (`admin_passwd`, given to Odoo only as a hash). */
 export const ODOO_MASTER_PASSWORD_KEY = "odooMasterPassword";
 
+/** What tenant programs read of the platform: its tenant settings and its two secrets. */
+export interface PlatformOutputs {
+  tenantSettings: TenantSettings;
+  postgresAdminPassword: string;
+  filestoreKey?: string;
+}
+
 export interface TenantProgramOptions {
   /** Fully qualified platform stack name, e.g. `organization/odoo-saas-platform/prod`. */
   platformStack: string;
   catalog?: Catalog;
   /** This control plane's own way to the platform's PostgreSQL (else the platform's address). */
   postgresAdmin?: { host: string; port: number };
+  /** The platform's outputs handed over directly (the API as a platform service): no StackReference. */
+  platform?: PlatformOutputs;
 }
 
 /**
@@ -30,8 +42,17 @@ export function tenantProgram(spec: TenantSpec, options: TenantProgramOptions): 
   const plan = catalog.plan(spec.plan);
   if (!plan) throw new Error(`unknown plan "${spec.plan}"`);
   return async () => {
-    const platform = new pulumi.StackReference("platform", { name: options.platformStack });
-    const raw = (await platform.getOutputDetails("tenantSettings")).value;
+    const given = options.platform;
+    const platform = given
+      ? undefined
+      : new pulumi.StackReference("platform", { name: options.platformStack });
+    const raw = given
+      ? given.tenantSettings
+      : (await platform!.getOutputDetails("tenantSettings")).value;
+    const secretOutput = (key: "postgresAdminPassword" | "filestoreKey") =>
+      given
+        ? pulumi.secret(given[key] ?? "")
+        : (platform!.requireOutput(key) as pulumi.Output<string>);
     const parsed = tenantSettingsSchema.safeParse(raw);
     if (!parsed.success)
       throw new Error(
@@ -60,14 +81,14 @@ export function tenantProgram(spec: TenantSpec, options: TenantProgramOptions): 
         edgeNetwork: { name: settings.edgeNetwork, id: settings.edgeNetworkId },
         dataNetwork: { name: settings.dataNetwork, id: settings.dataNetworkId },
         ...(settings.filestore.kind === "cephfs"
-          ? { filestoreKey: platform.requireOutput("filestoreKey") as pulumi.Output<string> }
+          ? { filestoreKey: secretOutput("filestoreKey") }
           : {}),
         postgres: {
           ...settings.postgres,
           ...(options.postgresAdmin
             ? { adminHost: options.postgresAdmin.host, adminPort: options.postgresAdmin.port }
             : {}),
-          adminPassword: platform.requireOutput("postgresAdminPassword"),
+          adminPassword: secretOutput("postgresAdminPassword"),
         },
       },
     });
