@@ -88,12 +88,14 @@ export function platformTarget(
   stack: string,
   config: PlatformConfigInput,
   postgresAdminPassword: string,
+  /** Further secret config (Kill Bill's and the API's: `killbillDatabasePassword`, `api*`). */
+  secretConfig: Record<string, string> = {},
 ): StackTarget {
   return {
     project: PLATFORM_PROJECT,
     stack,
     program: async () => platformProgram(),
-    secrets: [postgresAdminPassword],
+    secrets: [postgresAdminPassword, ...Object.values(secretConfig)],
     prepare: async (s: Stack) => {
       await s.setAllConfig({
         ...Object.fromEntries(
@@ -106,6 +108,12 @@ export function platformTarget(
           value: postgresAdminPassword,
           secret: true,
         },
+        ...Object.fromEntries(
+          Object.entries(secretConfig).map(([k, v]) => [
+            `${PLATFORM_PROJECT}:${k}`,
+            { value: v, secret: true },
+          ]),
+        ),
       });
       return [];
     },
@@ -165,7 +173,7 @@ export function requestByHost(
   port: number,
   host: string,
   urlPath: string,
-  opts: { method?: string; body?: unknown } = {},
+  opts: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
 ): Promise<HttpReply> {
   const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
   return new Promise((resolve, reject) => {
@@ -177,6 +185,7 @@ export function requestByHost(
         method: opts.method ?? "GET",
         servername: host,
         headers: {
+          ...opts.headers,
           Host: host,
           ...(payload
             ? { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(payload) }

@@ -11,12 +11,49 @@ import { loadCatalog } from "../catalog";
 const ADMIN = { username: "admin", password: "password" };
 
 export class RealKillBill {
-  readonly apiKey = `odoo-saas-${process.pid}-${Date.now().toString(36)}`;
-  readonly apiSecret = `secret-${Math.random().toString(36).slice(2)}`;
   readonly username = ADMIN.username;
   readonly password = ADMIN.password;
 
-  private constructor(readonly url: string) {}
+  private constructor(
+    readonly url: string,
+    readonly apiKey = `odoo-saas-${process.pid}-${Date.now().toString(36)}`,
+    readonly apiSecret = `secret-${Math.random().toString(36).slice(2)}`,
+    /** How requests reach it: fetch, or a way into a network the test host is not on. */
+    private readonly send: typeof fetch = fetch,
+  ) {}
+
+  /**
+   * A Kill Bill that runs in a container on a network of its own (the deployed platform's),
+   * reached from inside it (`docker exec … curl`): its Kill Bill tenant is the platform's.
+   */
+  static inContainer(container: string, tenant: { apiKey: string; apiSecret: string }) {
+    const send = (async (input: string | URL | Request, init?: RequestInit) => {
+      const url = String(input);
+      const args = ["exec", "-i", container, "curl", "-sS", "-D", "-", "-X", init?.method ?? "GET"];
+      for (const [k, v] of Object.entries((init?.headers ?? {}) as Record<string, string>))
+        args.push("-H", `${k}: ${v}`);
+      if (init?.body !== undefined) args.push("--data-binary", "@-");
+      const raw = execFileSync("/usr/bin/docker", [...args, url], {
+        input: init?.body === undefined ? undefined : String(init.body),
+        encoding: "utf8",
+        maxBuffer: 16 * 1024 * 1024,
+      });
+      // curl -D - prints each response's head (a 100 Continue among them), then the body.
+      const parts = raw.split(/\r?\n\r?\n/);
+      let i = 0;
+      while (/^HTTP\/\S+ 100/.test(parts[i] ?? "")) i++;
+      const [statusLine, ...headerLines] = parts[i].split(/\r?\n/);
+      const headers = new Headers();
+      for (const line of headerLines) {
+        const at = line.indexOf(":");
+        if (at > 0) headers.append(line.slice(0, at).trim(), line.slice(at + 1).trim());
+      }
+      const status = Number(statusLine.split(" ")[1]);
+      const body = parts.slice(i + 1).join("\n\n");
+      return new Response([204, 304].includes(status) ? null : body, { status, headers });
+    }) as typeof fetch;
+    return new RealKillBill("http://127.0.0.1:8080", tenant.apiKey, tenant.apiSecret, send);
+  }
 
   /**
    * Starts (or reuses) the local Kill Bill; the suite's Kill Bill tenant comes with its callback.
@@ -203,7 +240,7 @@ export class RealKillBill {
 
   async call(method: string, urlPath: string, body?: unknown, tenant = true): Promise<Response> {
     const xml = typeof body === "string";
-    const res = await fetch(new URL(urlPath, this.url), {
+    const res = await this.send(new URL(urlPath, this.url), {
       method,
       headers: {
         ...killBillHeaders(this, { tenant, createdBy: "odoo-saas-tests" }),

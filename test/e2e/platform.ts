@@ -51,6 +51,8 @@ const PLATFORMS = {
   e2eg: { http: 18680, https: 19043, pg: 16033 },
   e2eh: { http: 18780, https: 19143, pg: 16133 },
   e2ei: { http: 18880, https: 19243, pg: 16233 },
+  e2ej: { http: 19080, https: 19443, pg: 16433 },
+  e2ek: { http: 19180, https: 19543, pg: 16533 },
 };
 export type PlatformName = keyof typeof PLATFORMS;
 
@@ -58,7 +60,12 @@ export type PlatformName = keyof typeof PLATFORMS;
 export async function startPlatform(
   runtime: Runtime,
   prefix: PlatformName,
-  opts: { healthcheckIntervalSeconds?: number } = {},
+  opts: {
+    healthcheckIntervalSeconds?: number;
+    /** More of the platform's config (Kill Bill, the API), and its secret config. */
+    config?: (c: PlatformConfigInput) => PlatformConfigInput;
+    secretConfig?: Record<string, string>;
+  } = {},
 ): Promise<E2EPlatform> {
   const ports = PLATFORMS[prefix];
   await sweep(prefix);
@@ -81,7 +88,8 @@ export async function startPlatform(
     postgresPort: ports.pg,
     healthcheckIntervalSeconds: opts.healthcheckIntervalSeconds ?? 1,
   };
-  const target = platformTarget(prefix, localPlatformConfig(options), adminPassword);
+  const config = (opts.config ?? ((c) => c))(localPlatformConfig(options));
+  const target = platformTarget(prefix, config, adminPassword, opts.secretConfig);
   const teardown = async () => {
     try {
       await runner.destroy(target);
@@ -119,7 +127,7 @@ export async function startPlatform(
     adminPassword,
     admin,
     reconfigure: async (change) => {
-      await runner.up(platformTarget(prefix, change(localPlatformConfig(options)), adminPassword));
+      await runner.up(platformTarget(prefix, change(config), adminPassword, opts.secretConfig));
     },
     teardown,
   };

@@ -1,0 +1,241 @@
+// The platform as operators deploy it, on the real engine: the platform stack with Kill Bill and
+// the API enabled, every control-plane service from an image built here (images/killbill,
+// images/api, images/postgres). Then everything goes through the deployed services only: a
+// subscription made in the platform's Kill Bill reaches the API container by webhook, the API runs
+// the tenant's `up` through the Docker socket, and the tenant answers through the platform's
+// Traefik; a plan change, a suspension, a backup and a restore, and a cancellation (terminated,
+// data kept) go the same way. The test reaches Kill Bill only from inside its container (it is on
+// the control network alone) and the API only through Traefik (`api.<domain>`). Nothing on the
+// host takes part but the engine. Shared by the container and Swarm suites.
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { readLocalImages } from "../../automation/local-platform";
+import type { Runtime } from "../../components/workload";
+import { eventually } from "../api-harness";
+import { RealKillBill } from "../killbill-server";
+import { ODOO_STAND_IN } from "../stand-ins";
+import {
+  BASE_DOMAIN,
+  docker,
+  request as viaTraefik,
+  startPlatform,
+  sweepTenants,
+  type E2EPlatform,
+  type PlatformName,
+} from "./platform";
+
+const ADMIN_TOKEN = "deployed-admin-token-0123456789";
+const KB_TENANT = { apiKey: "odoo-saas", apiSecret: "deployed-kb-secret-0123" };
+
+/** A control-plane container of the platform (the Swarm task's on this one node). */
+async function containerOf(runtime: Runtime, name: string) {
+  const filters =
+    runtime === "swarm"
+      ? { label: [`com.docker.swarm.service.name=${name}`], status: ["running"] }
+      : { name: [`^/${name}$`] };
+  const [c] = await docker.listContainers({ filters: JSON.stringify(filters) });
+  if (!c) throw new Error(`no running ${name}`);
+  return c;
+}
+
+export function deployedPlatformStories(runtime: Runtime, name: PlatformName): void {
+  const tenantId = `dep-${runtime === "swarm" ? "s" : "c"}`;
+  const host = `${tenantId}.${BASE_DOMAIN}`;
+  const backups = fs.mkdtempSync(path.join(os.tmpdir(), `odoo-saas-deployed-${name}-`));
+  let p: E2EPlatform;
+  let kb: RealKillBill;
+  let subscription: { subscriptionId: string; accountId: string; bundleId: string };
+
+  /** The deployed API, through the platform's Traefik (`api.<domain>`). */
+  const api = async (method: string, urlPath: string, body?: unknown) => {
+    const r = await viaTraefik(p.httpsPort, `api.${BASE_DOMAIN}`, urlPath, {
+      method,
+      body,
+      headers: { Authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    return { status: r.status, body: r.body ? JSON.parse(r.body) : undefined };
+  };
+  const view = async () => (await api("GET", `/admin/tenants/${tenantId}`)).body;
+  const converged = (state: string) =>
+    eventually(
+      async () => {
+        const t = await view();
+        return t?.converged && t.observedState === state && t;
+      },
+      300_000,
+      `${tenantId} ${state} (deployed API)`,
+    );
+  const operationDone = (id: string) =>
+    eventually(
+      async () => {
+        const op = (await api("GET", `/admin/operations/${id}`)).body;
+        if (op.status === "failed") throw new Error(`operation failed: ${op.error}`);
+        return op.status === "succeeded" && op;
+      },
+      300_000,
+      `operation ${id}`,
+    );
+  const answers = async () =>
+    (await viaTraefik(p.httpsPort, host, "/web/health").catch(() => ({ status: 0 }))).status;
+
+  beforeAll(async () => {
+    const images = readLocalImages();
+    p = await startPlatform(runtime, name, {
+      config: (c) => ({
+        ...c,
+        killbill: {
+          enabled: true,
+          image: images.ODOO_SAAS_KILLBILL_IMAGE,
+          databaseImage: images.ODOO_SAAS_POSTGRES_IMAGE,
+        },
+        api: {
+          enabled: true,
+          image: images.ODOO_SAAS_API_IMAGE,
+          killbillApiKey: KB_TENANT.apiKey,
+          backupRepository: backups,
+        },
+        limits: {
+          ...c.limits,
+          killbill: { cpus: 2, memoryMb: 1536 },
+          api: { cpus: 1, memoryMb: 1024 },
+        },
+      }),
+      secretConfig: {
+        killbillDatabasePassword: "deployed-kb-db-password",
+        apiDatabasePassword: "deployed-api-db-password",
+        apiAdminToken: ADMIN_TOKEN,
+        apiWebhookSecret: "deployed-webhook-secret-0123456789",
+        apiKillbillApiSecret: KB_TENANT.apiSecret,
+        apiKillbillPassword: "password",
+        apiPulumiPassphrase: "deployed-tenant-state-passphrase",
+        apiBackupPassword: "deployed-backup-password-0123456789",
+        apiSmtpUrl: "smtp://127.0.0.1:2525",
+      },
+    });
+    kb = RealKillBill.inContainer((await containerOf(runtime, `${name}-killbill`)).Id, KB_TENANT);
+  }, 600_000);
+
+  afterAll(async () => {
+    try {
+      await p?.teardown();
+    } finally {
+      await sweepTenants([tenantId]);
+      fs.rmSync(backups, { recursive: true, force: true });
+    }
+  }, 600_000);
+
+  describe(`the deployed platform on the ${runtime} runtime ${ODOO_STAND_IN}`, () => {
+    it("every control-plane service is healthy, and the API made its Kill Bill tenant ready", async () => {
+      for (const service of [
+        "killbill",
+        "killbill-postgres",
+        "api",
+        "postgres",
+        "redis",
+        "traefik",
+      ])
+        await eventually(
+          async () =>
+            (await containerOf(runtime, `${name}-${service}`)).Status.includes("(healthy)"),
+          300_000,
+          `${name}-${service} healthy`,
+        );
+      // The API registered its callback on the control network, with its secret.
+      const callback = await eventually(async () => {
+        const r = await kb.call("GET", "/1.0/kb/tenants/registerNotificationCallback");
+        return (await r.json()) as { values: string[] };
+      }, 120_000);
+      expect(callback.values[0]).toMatch(
+        new RegExp(`^http://${name}-api:3000/webhooks/killbill/deployed-webhook-secret`),
+      );
+      // No secret in the service spec an operator inspects on Swarm.
+      if (runtime === "swarm") {
+        const spec = JSON.stringify(await docker.getService(`${name}-api`).inspect());
+        for (const secret of [ADMIN_TOKEN, "deployed-api-db-password", "deployed-kb-db-password"])
+          expect(spec).not.toContain(secret);
+      }
+    }, 600_000);
+
+    it("a subscription in the platform's Kill Bill gives a tenant that answers through Traefik", async () => {
+      const account = await kb.createAccount({
+        name: "Deployed",
+        externalKey: `${tenantId}-corp`,
+        email: `owner@${tenantId}.example`,
+      });
+      const started = Date.now();
+      subscription = await kb.subscribe(account, "odoo-basic-monthly", tenantId);
+      await eventually(async () => (await answers()) === 200, 300_000, `${host} answering`);
+      console.log(
+        `[deployed ${runtime}] subscription -> answering through Traefik in ${Date.now() - started} ms`,
+      );
+      const t = await converged("active");
+      expect(t).toMatchObject({
+        plan: "basic",
+        billing: { subscriptionId: subscription.subscriptionId },
+      });
+      // Written before the changes below, read after each of them.
+      const put = await viaTraefik(p.httpsPort, host, "/stand-in/attachments", {
+        method: "POST",
+        body: {
+          name: "deployed.txt",
+          datas: Buffer.from("the customer's file").toString("base64"),
+        },
+      });
+      expect(put.status).toBe(201);
+    }, 600_000);
+
+    it("a plan change, a suspension and a resumption go the same way, the data kept", async () => {
+      await kb.changePlan(subscription.subscriptionId, "odoo-standard-monthly");
+      await eventually(async () => {
+        const t = await view();
+        return t.plan === "standard" && t.converged && t;
+      }, 300_000);
+      await kb.pauseBundle(subscription.bundleId);
+      await converged("suspended");
+      expect(await answers()).not.toBe(200);
+      await kb.resumeBundle(subscription.bundleId);
+      await converged("active");
+      await eventually(async () => (await answers()) === 200, 120_000);
+      const files = await viaTraefik(p.httpsPort, host, "/stand-in/attachments");
+      expect(JSON.parse(files.body).map((a: { name: string }) => a.name)).toEqual(["deployed.txt"]);
+    }, 600_000);
+
+    it("a backup and a restore, through the deployed API, into the host's repository", async () => {
+      const backup = await api("POST", `/admin/tenants/${tenantId}/backups`);
+      expect(backup.status).toBe(202);
+      const done = await operationDone(backup.body.id);
+      await viaTraefik(p.httpsPort, host, "/stand-in/attachments", {
+        method: "POST",
+        body: { name: "after.txt", datas: Buffer.from("later").toString("base64") },
+      });
+      const restore = await api("POST", `/admin/tenants/${tenantId}/restore`, {
+        backupId: done.details.backupId,
+      });
+      await operationDone(restore.body.id);
+      await eventually(async () => (await answers()) === 200, 120_000);
+      const files = await viaTraefik(p.httpsPort, host, "/stand-in/attachments");
+      expect(JSON.parse(files.body).map((a: { name: string }) => a.name)).toEqual(["deployed.txt"]);
+      expect(fs.readdirSync(backups)).toContain("config"); // the restic repository, on the host
+    }, 600_000);
+
+    it("a cancellation terminates the tenant; its data is kept", async () => {
+      await kb.cancel(subscription.subscriptionId);
+      const t = await converged("terminated");
+      expect(t.dataKeptUntil).toEqual(expect.any(String));
+      expect(await answers()).not.toBe(200);
+      const volume = await docker.getVolume(`odoo-${tenantId}-filestore`).inspect();
+      expect(volume.Name).toBe(`odoo-${tenantId}-filestore`);
+      // What the control plane uses at rest.
+      const stats = execFileSync(
+        "/usr/bin/docker",
+        ["stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}}"],
+        { encoding: "utf8" },
+      )
+        .split("\n")
+        .filter((l) => l.startsWith(`${name}-`) || l.includes(`${name}-`));
+      console.log(`[deployed ${runtime}] memory at rest:\n${stats.join("\n")}`);
+    }, 600_000);
+  });
+}
