@@ -82,6 +82,8 @@ export function deployedPlatformStories(runtime: Runtime, name: PlatformName): v
 
   beforeAll(async () => {
     const images = readLocalImages();
+    for (const key of ["ODOO_SAAS_KILLBILL_IMAGE", "ODOO_SAAS_API_IMAGE"])
+      if (!images[key]) throw new Error(`images/images.env has no ${key}: run images/build.sh`);
     p = await startPlatform(runtime, name, {
       config: (c) => ({
         ...c,
