@@ -35,6 +35,8 @@ export interface ControlApiArgs extends PlatformPartArgs {
     }>;
     /** The server as the API reaches it. */
     host: string;
+    /** The server itself (its database goes before it does). */
+    dependsOn: pulumi.Resource[];
   };
   /** What tenant programs read of the platform, handed to the API (no access to this stack's state). */
   tenantSettings: pulumi.Input<TenantSettings>;
@@ -43,6 +45,8 @@ export interface ControlApiArgs extends PlatformPartArgs {
   filestoreKey?: pulumi.Input<string>;
   /** Pulumi state of the tenant stacks; file:// on the API's volume by default. */
   stateBackend?: string;
+  /** The backup agent the API runs next to tenants (images/backup-agent). */
+  backupAgentImage: string;
   /** How the API reaches the edge to see a tenant answer (Traefik by name on the edge network). */
   edgeProbe: string;
   /** Secret variables from the stack's config (tokens, passwords, SMTP…). */
@@ -76,7 +80,7 @@ export class ControlApi extends pulumi.ComponentResource {
             database: "odoo_saas_api",
             connectionLimit: 50,
           },
-          { parent: this },
+          { parent: this, dependsOn: args.database.dependsOn },
         )
       : undefined;
     const databaseUrl = args.database
@@ -115,6 +119,7 @@ export class ControlApi extends pulumi.ComponentResource {
             .apply((s) => JSON.stringify(s)),
           ODOO_SAAS_POSTGRES_ADMIN_ADDRESS: args.postgresAdminAddress,
           BACKUP_REPOSITORY: args.backupRepository,
+          BACKUP_AGENT_IMAGE: args.backupAgentImage,
           EDGE_PROBE: args.edgeProbe,
         },
         secretEnv: {

@@ -121,6 +121,8 @@ export const platformConfigSchema = z.strictObject({
        * postgres:// or object-storage backend to run more than one API process, or a CLI elsewhere.
        */
       stateBackend: z.string().optional(),
+      /** The backup agent the API runs next to tenants (images/backup-agent; restic + pg tools). */
+      backupAgentImage: image.default("odoo-saas/backup-agent:latest"),
       /** The restic repository: a path on the Docker host (bind-mounted at the same path), or a URL. */
       backupRepository: z.string().min(1).default("/var/lib/odoo-saas/backups"),
     })

@@ -112,6 +112,7 @@ export class Platform extends pulumi.ComponentResource {
 
     const adminPassword = pulumi.secret(args.postgresAdminPassword);
     let postgres: TenantSettings["postgres"];
+    let sharedPostgres: SharedPostgres | undefined;
     if (config.postgres.mode === "container") {
       const pg = config.postgres;
       const maxConnections =
@@ -127,7 +128,7 @@ export class Platform extends pulumi.ComponentResource {
         },
         child,
       );
-      new SharedPostgres(
+      sharedPostgres = new SharedPostgres(
         `${name}-postgres`,
         {
           ...part,
@@ -275,12 +276,14 @@ export class Platform extends pulumi.ComponentResource {
                     sslMode: "disable" as const,
                   })),
                   host: `${p}-postgres:5432`,
+                  dependsOn: sharedPostgres ? [sharedPostgres] : [],
                 }
               : undefined,
           tenantSettings: this.tenantSettings,
           postgresAdminPassword: adminPassword,
           filestoreKey: config.filestore.kind === "cephfs" ? this.filestoreKey : undefined,
           stateBackend: config.api.stateBackend,
+          backupAgentImage: config.api.backupAgentImage,
           edgeProbe: `https://${p}-traefik:${config.traefik.httpsPort}`,
           secretEnv: args.apiSecretEnv ?? {},
           limits: config.limits.api,

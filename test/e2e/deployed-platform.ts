@@ -7,7 +7,6 @@
 // data kept) go the same way. The test reaches Kill Bill only from inside its container (it is on
 // the control network alone) and the API only through Traefik (`api.<domain>`). Nothing on the
 // host takes part but the engine. Shared by the container and Swarm suites.
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -97,6 +96,7 @@ export function deployedPlatformStories(runtime: Runtime, name: PlatformName): v
           image: images.ODOO_SAAS_API_IMAGE,
           killbillApiKey: KB_TENANT.apiKey,
           backupRepository: backups,
+          backupAgentImage: images.ODOO_SAAS_BACKUP_AGENT_IMAGE,
         },
         limits: {
           ...c.limits,
@@ -229,15 +229,21 @@ export function deployedPlatformStories(runtime: Runtime, name: PlatformName): v
       expect(await answers()).not.toBe(200);
       const volume = await docker.getVolume(`odoo-${tenantId}-filestore`).inspect();
       expect(volume.Name).toBe(`odoo-${tenantId}-filestore`);
-      // What the control plane uses at rest.
-      const stats = execFileSync(
-        "/usr/bin/docker",
-        ["stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}}"],
-        { encoding: "utf8" },
-      )
-        .split("\n")
-        .filter((l) => l.startsWith(`${name}-`) || l.includes(`${name}-`));
-      console.log(`[deployed ${runtime}] memory at rest:\n${stats.join("\n")}`);
+      // What each control-plane service uses at rest.
+      const memory: string[] = [];
+      for (const service of [
+        "api",
+        "killbill",
+        "killbill-postgres",
+        "postgres",
+        "redis",
+        "traefik",
+      ]) {
+        const c = docker.getContainer((await containerOf(runtime, `${name}-${service}`)).Id);
+        const stats = (await c.stats({ stream: false })) as { memory_stats: { usage: number } };
+        memory.push(`${service} ${(stats.memory_stats.usage / 1024 ** 2).toFixed(0)} MiB`);
+      }
+      console.log(`[deployed ${runtime}] memory at rest: ${memory.join(", ")}`);
     }, 600_000);
   });
 }
