@@ -43,6 +43,8 @@ export interface StackTarget extends StackRef {
    * config); returns more secrets to redact.
    */
   prepare?: (stack: Stack) => Promise<string[]>;
+  /** `up` only: runs inside the serialized section after the update succeeded. */
+  succeeded?: (stack: Stack) => Promise<void>;
 }
 
 export interface RunOptions {
@@ -137,6 +139,7 @@ export class StackRunner {
   up(target: StackTarget, opts: RunOptions = {}): Promise<UpOutcome> {
     return this.execute(target, opts, true, async (stack, run) => {
       const { outputs, summary } = await upFromEvents(stack, { ...run, refresh: opts.refresh });
+      await target.succeeded?.(stack);
       return {
         outputs,
         changes: { ...(summary.resourceChanges as Record<string, number>) },
@@ -289,17 +292,18 @@ export class StackRunner {
   private async workspace(ref: StackRef, program: PulumiFn): Promise<LocalWorkspace> {
     const workDir = this.workDir(ref);
     fs.mkdirSync(workDir, { recursive: true });
+    const pulumiCommand = await this.pulumiCommand();
     return LocalWorkspace.create({
       workDir,
       program,
-      pulumiCommand: await this.pulumiCommand(),
+      pulumiCommand,
       envVars: {
         PULUMI_BACKEND_URL: this.settings.backendUrl,
         PULUMI_CONFIG_PASSPHRASE: this.settings.passphrase,
         PULUMI_SKIP_UPDATE_CHECK: "true",
         // Plugins come from PATH or the plugin cache; nothing is downloaded behind our back.
         PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-        ...dynamicProviderEnv(),
+        ...dynamicProviderEnv(pulumiCommand.command),
       },
       projectSettings: {
         name: ref.project,

@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { PulumiFn, Stack } from "@pulumi/pulumi/automation";
@@ -42,18 +41,22 @@ export const TENANT_PROJECT = "odoo-saas-tenant";
 export type TenantProgramFactory = (spec: TenantSpec) => PulumiFn;
 
 const noProgram: PulumiFn = async () => undefined;
-const PASSWORD_CONFIG = `tenant:${DATABASE_PASSWORD_KEY}`;
-const SUPERUSER_PASSWORD_CONFIG = `tenant:${DATABASE_SUPERUSER_PASSWORD_KEY}`;
-const ODOO_MASTER_PASSWORD_CONFIG = `tenant:${ODOO_MASTER_PASSWORD_KEY}`;
+/** Where stacks made before the passwords moved into state keep them (read to adopt them). */
+const LEGACY_PASSWORD_CONFIG = [
+  DATABASE_PASSWORD_KEY,
+  DATABASE_SUPERUSER_PASSWORD_KEY,
+  ODOO_MASTER_PASSWORD_KEY,
+].map((key) => `tenant:${key}`);
 
-/**
- * A tenant's generated secrets: its role's password, a dedicated server's superuser's, and Odoo's
- * master password (only its hash reaches Odoo).
- */
-interface TenantSecrets {
-  database: string;
-  superuser: string;
-  odooMaster: string;
+/** The tenant program's secret outputs: its generated passwords. */
+const PASSWORD_OUTPUTS = ["databasePassword", "databaseSuperuserPassword", "odooMasterPassword"];
+
+/** The passwords the control plane acts with on a tenant's databases. */
+interface TenantPasswords {
+  /** The tenant's role. */
+  database?: string;
+  /** A dedicated server's superuser (`postgres`). */
+  superuser?: string;
 }
 
 export interface TenantStacksOptions {
@@ -166,7 +169,7 @@ export class TenantStacks {
 
   /** Removes every resource of the tenant (database, volume, runtime) and the stack itself. */
   async destroy(tenantId: string, opts?: RunOptions): Promise<Record<string, number>> {
-    this.passwords.delete(tenantId);
+    this.known.delete(tenantId);
     return this.runner.destroy(
       { project: TENANT_PROJECT, stack: tenantId, program: noProgram },
       opts,
@@ -208,8 +211,8 @@ export class TenantStacks {
 
   /**
    * Where the tenant's database at `placement` is and who may act on it, for backups, restores and
-   * moves: from the tenant's names and the platform (never from a run's outputs), its role's
-   * password (stack config) and, on the shared server, the platform's admin. undefined for a stack
+   * moves: from the tenant's names and the platform (never from a run's outputs), its passwords
+   * (the stack's state) and, on the shared server, the platform's admin. undefined for a stack
    * that holds no tenant data; throws StackNotFoundError for a tenant never provisioned.
    */
   async dataLocation(
@@ -221,8 +224,7 @@ export class TenantStacks {
     // A stack that declares no database and no volume holds no tenant data (nothing to back up).
     if (typeof out.databaseName !== "string" && typeof out.volumeName !== "string")
       return undefined;
-    const stack = await this.runner.stack(ref, noProgram, false);
-    const secrets = await this.secrets(tenant.id, stack);
+    const secrets = await this.passwordsOf(tenant.id, out);
     const names = tenantNames(tenant.customerId, tenant.id);
     const platform = await this.platformOutputs();
     const platformStack = this.runner.settings.platformStack;
@@ -240,11 +242,11 @@ export class TenantStacks {
         port: dedicated ? 5432 : settings.postgres.tenantPort,
         name: names.database,
         role: names.role,
-        password: secrets.database,
+        password: secrets.database ?? "",
       },
       // A dedicated server's superuser is `postgres`, whose password only the control plane knows.
       admin: dedicated
-        ? { user: "postgres", password: secrets.superuser }
+        ? { user: "postgres", password: secrets.superuser ?? "" }
         : { user: settings.postgres.adminUser, password: platform.postgresAdminPassword as string },
       volume: names.volume,
       network: settings.dataNetwork,
@@ -274,16 +276,36 @@ export class TenantStacks {
 
   private settings?: { read: Promise<Partial<TenantSettings> | undefined>; at: number };
 
-  /** Secrets already read or generated, so a run costs no extra config read. */
-  private readonly passwords = new Map<string, TenantSecrets>();
+  /** Tenants' passwords as last read, so a run costs no extra read (and errors are redacted). */
+  private readonly known = new Map<string, string[]>();
 
-  private async secrets(tenantId: string, stack: Stack): Promise<TenantSecrets> {
-    let secrets = this.passwords.get(tenantId);
-    if (!secrets) {
-      secrets = await ensureTenantSecrets(stack);
-      this.passwords.set(tenantId, secrets);
+  /**
+   * The tenant's passwords from its state (its program generates them there, so any process on
+   * any host reads the same), else from the stack config of a stack not updated since they moved.
+   */
+  private async passwordsOf(tenantId: string, secretOutputs: Outputs): Promise<TenantPasswords> {
+    const text = (v: unknown) => (typeof v === "string" && v ? v : undefined);
+    let database = text(secretOutputs.databasePassword);
+    let superuser = text(secretOutputs.databaseSuperuserPassword);
+    if (!database) {
+      const stack = await this.runner.stack(this.ref(tenantId), noProgram, false);
+      const legacy = await legacyPasswords(stack);
+      database = legacy[LEGACY_PASSWORD_CONFIG[0]];
+      superuser ??= legacy[LEGACY_PASSWORD_CONFIG[1]];
     }
-    return secrets;
+    this.remember(tenantId, [database, superuser]);
+    return { database, superuser };
+  }
+
+  /** Keeps what was found (a new stack has nothing yet: its next run looks again). */
+  private remember(tenantId: string, values: (string | undefined)[]): void {
+    const found = values.filter((v): v is string => !!v);
+    if (found.length)
+      this.known.set(tenantId, [...new Set([...(this.known.get(tenantId) ?? []), ...found])]);
+  }
+
+  private ref(tenantId: string) {
+    return { project: TENANT_PROJECT, stack: tenantId };
   }
 
   private target(spec: TenantSpec, fingerprint: string): StackTarget {
@@ -292,30 +314,36 @@ export class TenantStacks {
       project: TENANT_PROJECT,
       stack: spec.tenantId,
       program: async () => ({ ...((await program()) ?? {}), [FINGERPRINT_OUTPUT]: fingerprint }),
-      prepare: async (stack) => Object.values(await this.secrets(spec.tenantId, stack)),
+      // What the engine may quote in an error: the passwords the stack holds (read once).
+      prepare: async (stack) => {
+        if (!this.known.has(spec.tenantId)) {
+          const out = await stack.outputs();
+          const held = PASSWORD_OUTPUTS.map((key) => out[key]?.value as string | undefined);
+          this.remember(spec.tenantId, [...held, ...Object.values(await legacyPasswords(stack))]);
+        }
+        return this.known.get(spec.tenantId) ?? [];
+      },
+      // Once the state holds them, the copies a stack from before kept in its work directory go.
+      succeeded: async (stack) => {
+        if (hasLegacyPasswords(stack)) await stack.removeAllConfig(LEGACY_PASSWORD_CONFIG);
+      },
     };
   }
 }
 
-/**
- * The tenant's secrets: generated once each, kept encrypted in the stack's config (in its
- * persistent work directory), so every later run declares the same ones.
- */
-async function ensureTenantSecrets(stack: Stack): Promise<TenantSecrets> {
-  // A new stack's settings file has none yet: skip the CLI call that would decrypt them.
+function hasLegacyPasswords(stack: Stack): boolean {
   const settingsFile = path.join(stack.workspace.workDir, `Pulumi.${stack.name}.yaml`);
-  const settings = fs.existsSync(settingsFile) ? fs.readFileSync(settingsFile, "utf8") : "";
-  const existing = settings.includes(`${PASSWORD_CONFIG}:`) ? await stack.getAllConfig() : {};
-  const secret = async (key: string) => {
-    const value = existing[key]?.value;
-    if (value) return value;
-    const generated = randomBytes(24).toString("base64url");
-    await stack.setConfig(key, { value: generated, secret: true });
-    return generated;
-  };
-  return {
-    database: await secret(PASSWORD_CONFIG),
-    superuser: await secret(SUPERUSER_PASSWORD_CONFIG),
-    odooMaster: await secret(ODOO_MASTER_PASSWORD_CONFIG),
-  };
+  if (!fs.existsSync(settingsFile)) return false;
+  const settings = fs.readFileSync(settingsFile, "utf8");
+  return LEGACY_PASSWORD_CONFIG.some((key) => settings.includes(`${key}:`));
+}
+
+/** The passwords a stack made before they moved into state keeps in its config ({} for none). */
+async function legacyPasswords(stack: Stack): Promise<Record<string, string>> {
+  // Most work directories have none: skip the CLI call that would decrypt the config.
+  if (!hasLegacyPasswords(stack)) return {};
+  const config = await stack.getAllConfig();
+  return Object.fromEntries(
+    LEGACY_PASSWORD_CONFIG.filter((key) => config[key]?.value).map((k) => [k, config[k].value]),
+  );
 }

@@ -173,8 +173,23 @@ export class ApiHarness {
     return r.rows;
   }
 
+  /**
+   * Runs the API again as another host would: the same database, Redis, state backend and backup
+   * repository, but work directories of its own (an empty data directory).
+   */
+  async restartElsewhere(): Promise<void> {
+    await this.runtime.close();
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "odoo-saas-api-elsewhere-"));
+    this.elsewhere.push(dataDir);
+    this.config = loadConfig(this.env({ ODOO_SAAS_DATA_DIR: dataDir }));
+    await this.startRuntime();
+  }
+
+  private readonly elsewhere: string[] = [];
+
   async stop(): Promise<void> {
     await this.runtime?.close();
+    for (const dir of this.elsewhere) fs.rmSync(dir, { recursive: true, force: true });
     await Promise.all([this.options.killbill ? undefined : this.killbill.stop(), this.smtp.stop()]);
     const admin = new Client(`${PG}/odoo_saas`);
     await admin.connect();

@@ -758,7 +758,7 @@ describe(`admin API ${PROVIDER_FREE} ${KILL_BILL_STAND_IN}`, () => {
       tenantId: "trial-co",
       type: "up",
       status: "succeeded",
-      changes: { create: 3 },
+      changes: { create: 4 },
     });
     const sse = await admin(api().get(`/admin/operations/${t.lastOperation.id}/events`));
     expect(sse.headers["content-type"]).toContain("text/event-stream");

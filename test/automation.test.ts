@@ -63,13 +63,21 @@ const spec = (tenantId: string, patch: object = {}) => ({
   ...patch,
 });
 
-async function storedPassword(runner: StackRunner, tenantId: string): Promise<string> {
-  const stack = await runner.stack(
-    { project: TENANT_PROJECT, stack: tenantId },
-    async () => undefined,
-  );
-  return (await stack.getAllConfig())["tenant:databasePassword"].value;
+/** The tenant's generated password, as its state holds it. */
+async function storedPassword(runner: StackRunner, tenantId: string): Promise<unknown> {
+  return (await runner.secretOutputs({ project: TENANT_PROJECT, stack: tenantId }))
+    .databasePassword;
 }
+
+/** The settings file of the tenant's stack in this runner's work directory. */
+const settingsFile = (runner: StackRunner, tenantId: string) =>
+  fs.readFileSync(
+    path.join(
+      runner.workDir({ project: TENANT_PROJECT, stack: tenantId }),
+      `Pulumi.${tenantId}.yaml`,
+    ),
+    "utf8",
+  );
 
 describe(`tenant stacks on the real engine (file:// backend) ${PROVIDER_FREE}`, () => {
   const { runner, stacks, setKnobs } = tenants(settings("file"));
@@ -77,7 +85,7 @@ describe(`tenant stacks on the real engine (file:// backend) ${PROVIDER_FREE}`, 
   it("up -> outputs -> no-change preview -> plan change preview -> destroy -> gone", async () => {
     const events: ProgressEvent[] = [];
     const up = await stacks.up(spec("lifecycle"), { onProgress: (e) => events.push(e) });
-    expect(up.changes).toEqual({ create: 3 });
+    expect(up.changes).toEqual({ create: 4 });
     expect(up.outputs).toEqual({
       url: "https://lifecycle.odoo.test",
       plan: "basic",
@@ -90,8 +98,14 @@ describe(`tenant stacks on the real engine (file:// backend) ${PROVIDER_FREE}`, 
         .filter((e) => e.kind === "resource-finished")
         .map((e) => (e as any).name)
         .sort(),
-    ).toEqual(["default", "lifecycle", "lifecycle-record", "odoo-saas-tenant-lifecycle"]);
-    expect(events.at(-1)).toMatchObject({ kind: "summary", changes: { create: 3 } });
+    ).toEqual([
+      "default",
+      "lifecycle",
+      "lifecycle-database-password",
+      "lifecycle-record",
+      "odoo-saas-tenant-lifecycle",
+    ]);
+    expect(events.at(-1)).toMatchObject({ kind: "summary", changes: { create: 4 } });
     expect(await stacks.outputs("lifecycle")).toEqual(up.outputs);
 
     expect((await stacks.preview(spec("lifecycle"))).changes).toEqual([]);
@@ -105,21 +119,49 @@ describe(`tenant stacks on the real engine (file:// backend) ${PROVIDER_FREE}`, 
         changedProperties: ["cpus", "memoryMb", "plan", "workers"],
       },
     ]);
-    expect(preview.counts).toEqual({ same: 2, update: 1 });
+    expect(preview.counts).toEqual({ same: 3, update: 1 });
     expect(preview.text).toMatch(/~ plan +: "basic" => "standard"/);
 
-    // The generated password survives: a second up declares the same one (no change).
+    // The generated password survives: a second up declares the same one (no change); it is in
+    // the state alone, not in the work directory.
     const password = await storedPassword(runner, "lifecycle");
     expect(password).toHaveLength(32);
-    expect((await stacks.up(spec("lifecycle"))).changes).toEqual({ same: 3 });
+    expect((await stacks.up(spec("lifecycle"))).changes).toEqual({ same: 4 });
     expect(await storedPassword(runner, "lifecycle")).toBe(password);
+    expect(settingsFile(runner, "lifecycle")).not.toMatch(/tenant:/);
 
     expect(await stacks.list()).toContain("lifecycle");
-    expect(await stacks.destroy("lifecycle")).toEqual({ delete: 3 });
+    expect(await stacks.destroy("lifecycle")).toEqual({ delete: 4 });
     expect(await stacks.list()).not.toContain("lifecycle");
     expect(fs.existsSync(runner.workDir({ project: TENANT_PROJECT, stack: "lifecycle" }))).toBe(
       false,
     );
+  });
+
+  it("another control plane, with work directories of its own, runs the stack with the same password", async () => {
+    await stacks.up(spec("roaming"));
+    const password = await storedPassword(runner, "roaming");
+    // Another host: the same state backend and passphrase, an empty data directory.
+    const elsewhere = tenants({ ...settings("file"), dataDir: path.join(tmpRoot, "elsewhere") });
+    expect((await elsewhere.stacks.up(spec("roaming"))).changes).toEqual({ same: 4 });
+    expect(await storedPassword(elsewhere.runner, "roaming")).toBe(password);
+    expect((await elsewhere.stacks.preview(spec("roaming", { plan: "standard" }))).counts).toEqual({
+      same: 3,
+      update: 1,
+    });
+    await elsewhere.stacks.destroy("roaming");
+  });
+
+  it("a stack from before adopts the password its config kept, then that copy goes", async () => {
+    const legacy = "a-password-from-before-0123456789";
+    const stack = await runner.stack({ project: TENANT_PROJECT, stack: "legacy" }, async () => {});
+    await stack.setConfig("tenant:databasePassword", { value: legacy, secret: true });
+    await stacks.up(spec("legacy"));
+    expect(await storedPassword(runner, "legacy")).toBe(legacy);
+    expect(settingsFile(runner, "legacy")).not.toMatch(/tenant:databasePassword/);
+    expect((await stacks.up(spec("legacy"))).changes).toEqual({ same: 4 });
+    expect(await storedPassword(runner, "legacy")).toBe(legacy);
+    await stacks.destroy("legacy");
   });
 
   it("rejects an invalid spec before any stack exists", async () => {
@@ -137,7 +179,7 @@ describe(`tenant stacks on the real engine (file:// backend) ${PROVIDER_FREE}`, 
   it("runs 4 different stacks at once", async () => {
     const ids = ["par-a", "par-b", "par-c", "par-d"];
     const results = await Promise.all(ids.map((id) => stacks.up(spec(id))));
-    expect(results.map((r) => r.changes)).toEqual(ids.map(() => ({ create: 3 })));
+    expect(results.map((r) => r.changes)).toEqual(ids.map(() => ({ create: 4 })));
     expect(await stacks.list()).toEqual(expect.arrayContaining(ids));
   });
 
@@ -306,14 +348,14 @@ describe(`tenant stacks on the postgres:// backend ${PROVIDER_FREE}`, () => {
   it("up, preview and destroy with state in PostgreSQL", async () => {
     const url = `postgres://${admin.user}:${admin.password}@127.0.0.1:5432/${database}?sslmode=disable`;
     const { stacks } = tenants(settings("postgres", { backendUrl: url }));
-    expect((await stacks.up(spec("pg-tenant"))).changes).toEqual({ create: 3 });
+    expect((await stacks.up(spec("pg-tenant"))).changes).toEqual({ create: 4 });
     expect((await stacks.preview(spec("pg-tenant"))).changes).toEqual([]);
     const c = new Client({ ...admin, database });
     await c.connect();
     const rows = (await c.query("SELECT key FROM pulumi_state WHERE key LIKE '%pg-tenant%'")).rows;
     await c.end();
     expect(rows.length).toBeGreaterThan(0);
-    expect(await stacks.destroy("pg-tenant")).toEqual({ delete: 3 });
+    expect(await stacks.destroy("pg-tenant")).toEqual({ delete: 4 });
     expect(await stacks.list()).toEqual([]);
   });
 });

@@ -151,16 +151,16 @@ describe(`odoo-saas CLI on the real engine ${PROVIDER_FREE}`, () => {
     const show = await cli(["tenants", "show", "alpha", "--json"]);
     expect(JSON.parse(show.stdout)).toMatchObject({ plan: "basic", databasePassword: "[secret]" });
     const preview = await cli(["tenants", "preview", "gamma", "--specs", specsFile, "--json"]);
-    expect(JSON.parse(preview.stdout)).toEqual({ changes: [], counts: { same: 3 } });
+    expect(JSON.parse(preview.stdout)).toEqual({ changes: [], counts: { same: 4 } });
     const suspend = await cli(["tenants", "suspend", "gamma", "--specs", specsFile]);
-    expect(suspend).toMatchObject({ code: 0, stdout: "gamma: 2 same, 1 update\n" });
+    expect(suspend).toMatchObject({ code: 0, stdout: "gamma: 3 same, 1 update\n" });
     expect(JSON.parse((await cli(["tenants", "show", "gamma", "--json"])).stdout).state).toBe(
       "suspended",
     );
     expect((await cli(["tenants", "destroy", "gamma"])).code).toBe(2); // no --yes
     expect(await cli(["tenants", "destroy", "gamma", "--yes"])).toMatchObject({
       code: 0,
-      stdout: "gamma: destroyed (3 resources)\n",
+      stdout: "gamma: destroyed (4 resources)\n",
     });
     expect((await cli(["tenants", "show", "gamma"])).code).toBe(1);
     expect((await cli(["tenants", "up", "nobody", "--specs", specsFile])).code).toBe(2);

@@ -1,12 +1,13 @@
 // A provider-free stand-in for the tenant program, for suites where the docker and postgresql
 // resource plugins are not installed. It declares a ComponentResource and a dynamic-provider
 // resource (run by `pulumi-resource-pulumi-nodejs`, shipped in @pulumi/pulumi) whose inputs come
-// from the spec, so plan changes show up as real property diffs, and it reads the database
-// password from stack config exactly like the real program.
+// from the spec, so plan changes show up as real property diffs, and it generates the database
+// password into its state exactly like the real program.
 import * as pulumi from "@pulumi/pulumi";
 import type { PulumiFn } from "@pulumi/pulumi/automation";
 import { loadCatalog, type Catalog } from "../catalog";
 import type { TenantSpec } from "../stacks/tenant/tenant-spec";
+import { GeneratedSecret } from "../components/tenant/generated-secret";
 
 /**
  * With a `worldDir`, the record also exists outside the engine, as `<worldDir>/<tenantId>.json`
@@ -96,7 +97,9 @@ export function providerFreeTenantProgram(
   const plan = catalog.plan(spec.plan);
   return async () => {
     if (spec.delayMs) await new Promise((r) => setTimeout(r, spec.delayMs));
-    const password = new pulumi.Config("tenant").requireSecret("databasePassword");
+    const password = new GeneratedSecret(`${spec.tenantId}-database-password`, {
+      initial: new pulumi.Config("tenant").getSecret("databasePassword"),
+    }).value;
     const tenant = new StandInTenant(spec.tenantId, spec, {
       cpus: plan?.cpus,
       memoryMb: plan?.memoryMb,
@@ -106,7 +109,7 @@ export function providerFreeTenantProgram(
       url: `https://${spec.subdomain}.odoo.test`,
       plan: tenant.record.plan,
       state: spec.state,
-      databasePassword: password,
+      databasePassword: pulumi.secret(password),
     };
   };
 }

@@ -44,6 +44,12 @@ export class ResourceRecorder {
               },
             };
           }
+          // A generated secret's value: the one it adopts, else one named after it.
+          if (args.type === "pulumi-nodejs:dynamic/odoo-saas:GeneratedSecret")
+            return {
+              id: `${args.name}-id`,
+              state: { value: args.inputs.initial ?? `${args.name}-generated` },
+            };
           return { id: args.custom === false ? undefined : `${args.name}-id`, state: args.inputs };
         },
         call: () => ({}),

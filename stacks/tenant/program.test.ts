@@ -79,6 +79,29 @@ describe("tenant program", () => {
     expect(recorder.ofType("docker:index/volume:Volume")).toHaveLength(1);
   });
 
+  it("generates the tenant's passwords as resources of its own (kept in its state), adopting one from its config", async () => {
+    const outputs = (await mod.tenantProgram(spec(), { platformStack })()) as Record<
+      string,
+      pulumi.Output<unknown>
+    >;
+    await recorder.settle();
+    const generated = recorder.ofType("pulumi-nodejs:dynamic/odoo-saas:GeneratedSecret");
+    expect(generated.map((r) => r.name).sort()).toEqual([
+      "acme-database-password",
+      "acme-odoo-master-password",
+      "acme-superuser-password",
+    ]);
+    // The config's (a stack from before) is adopted; the others have none to adopt.
+    expect(generated.find((r) => r.name === "acme-database-password")!.inputs.initial).toEqual(
+      secretValue("tenant-secret"),
+    );
+    for (const key of ["databasePassword", "databaseSuperuserPassword", "odooMasterPassword"])
+      expect(await pulumi.isSecret(outputs[key])).toBe(true);
+    expect(await valueOf(outputs.databaseSuperuserPassword)).toBe(
+      "acme-superuser-password-generated",
+    );
+  });
+
   it("fails clearly when the platform's outputs are not what it needs", async () => {
     await expect(
       mod.tenantProgram(spec(), { platformStack: "organization/odoo-saas-platform/broken" })(),

@@ -6,14 +6,17 @@ import {
   type TenantSettings,
 } from "../../components/platform/tenant-settings";
 import { OdooTenant } from "../../components/tenant/odoo-tenant";
+import { GeneratedSecret } from "../../components/tenant/generated-secret";
 import { defaultOdooImage } from "../../components/tenant/odoo-versions";
 import type { TenantSpec } from "./tenant-spec";
 
-/** Stack config key (namespace `tenant`) holding the database role's password, as a secret. */
+/**
+ * Stack config keys (namespace `tenant`) where a tenant's generated passwords were kept before
+ * they moved into its state (GeneratedSecret): read once, to adopt them, then removed. The
+ * database role's, a dedicated server's superuser's, and Odoo's master password.
+ */
 export const DATABASE_PASSWORD_KEY = "databasePassword";
-/** ... and a dedicated PostgreSQL server's superuser password (Odoo never gets it). */
 export const DATABASE_SUPERUSER_PASSWORD_KEY = "databaseSuperuserPassword";
-/** ... and Odoo's master password (`admin_passwd`, given to Odoo only as a hash). */
 export const ODOO_MASTER_PASSWORD_KEY = "odooMasterPassword";
 
 /** What tenant programs read of the platform: its tenant settings and its two secrets. */
@@ -59,8 +62,17 @@ export function tenantProgram(spec: TenantSpec, options: TenantProgramOptions): 
         `platform stack ${options.platformStack} has no valid tenantSettings output:\n${formatIssues(parsed.error)}`,
       );
     const settings = parsed.data;
+    // The tenant's passwords: generated once, kept in its state (every process and host running
+    // the stack gets the same ones); a password from before is adopted as it is.
     const tenantConfig = new pulumi.Config("tenant");
-    const password = tenantConfig.requireSecret(DATABASE_PASSWORD_KEY);
+    const generated = (key: string, part: string) =>
+      pulumi.secret(
+        new GeneratedSecret(`${spec.tenantId}-${part}`, { initial: tenantConfig.getSecret(key) })
+          .value,
+      );
+    const password = generated(DATABASE_PASSWORD_KEY, "database-password");
+    const superuserPassword = generated(DATABASE_SUPERUSER_PASSWORD_KEY, "superuser-password");
+    const masterPassword = generated(ODOO_MASTER_PASSWORD_KEY, "odoo-master-password");
 
     const tenant = new OdooTenant(spec.tenantId, {
       tenantId: spec.tenantId,
@@ -73,8 +85,8 @@ export function tenantProgram(spec: TenantSpec, options: TenantProgramOptions): 
       odooImage: settings.odooImages[spec.odooVersion] ?? defaultOdooImage(spec.odooVersion),
       templateDatabase: settings.templateDatabases[spec.odooVersion],
       databasePassword: password,
-      databaseSuperuserPassword: tenantConfig.getSecret(DATABASE_SUPERUSER_PASSWORD_KEY),
-      odooMasterPassword: tenantConfig.getSecret(ODOO_MASTER_PASSWORD_KEY),
+      databaseSuperuserPassword: superuserPassword,
+      odooMasterPassword: masterPassword,
       databases: spec.databases,
       platform: {
         ...settings,
@@ -112,6 +124,11 @@ export function tenantProgram(spec: TenantSpec, options: TenantProgramOptions): 
       runtime: settled(settings.runtime),
       runtimeName: settled(tenant.runtimeName),
       volumeName: settled(tenant.volumeName),
+      // Secret outputs: backups and restores act as the tenant's role, or a dedicated server's
+      // superuser, with these; an operator opens Odoo's database manager with the master password.
+      databasePassword: settled(password),
+      databaseSuperuserPassword: settled(superuserPassword),
+      odooMasterPassword: settled(masterPassword),
     };
   };
 }

@@ -9,6 +9,7 @@ import type { Runtime } from "../../components/workload";
 import { apiOnPlatform, auth, hostOf } from "./api-on-platform";
 import { docker, request as viaTraefik, type PlatformName } from "./platform";
 import { ODOO_STAND_IN } from "../stand-ins";
+import { StackRunner, TENANT_PROJECT } from "../../automation";
 
 const DAY_MS = 86_400_000;
 
@@ -137,6 +138,27 @@ export function databaseMoveStories(runtime: Runtime, platform: PlatformName): v
       expect(mailsTo().filter((m) => /plan/i.test(m.subject))).toHaveLength(1);
     }, 900_000);
 
+    it("another host takes the control plane over: it backs the dedicated server up with the passwords the state holds", async () => {
+      const passwords = async () => {
+        const out = await new StackRunner(e.p.settings).secretOutputs({
+          project: TENANT_PROJECT,
+          stack: ID,
+        });
+        return [out.databasePassword, out.databaseSuperuserPassword];
+      };
+      const before = await passwords();
+      expect(before).toEqual([expect.any(String), expect.any(String)]);
+      await e.h.restartElsewhere(); // work directories of its own: no config, no secrets there
+      const backup = await e.api().post(`/admin/tenants/${ID}/backups`).set(auth).expect(202);
+      const done = await e.operationDone(backup.body.id);
+      expect(done.details).toMatchObject({ backupId: expect.any(String) });
+      const t = await e.converged(ID, "active");
+      expect(t.database.placement).toBe("dedicated");
+      expect(await passwords()).toEqual(before);
+      expect(await notes("dedicated")).toEqual(["written on the shared server"]);
+    }, 900_000);
+
+    // From the other host: the move reads the dedicated server as its superuser.
     it("premium -> standard: back to the shared server with what was written meanwhile", async () => {
       await addNote("dedicated", "written on the dedicated server");
       await e.attach(ID, "order.pdf", "another file");
