@@ -56,8 +56,16 @@ export const platformConfigSchema = z.strictObject({
       publicHttpsPort: z.number().int().positive().optional(),
     })
     .prefault({}),
-  postgres: z
-    .discriminatedUnion("mode", [
+  // No `mode` (or no block at all) is the container: an operator who only sets
+  // `postgres.image` or `postgres.maxConnections` means the server the platform runs.
+  postgres: z.preprocess(
+    (v) =>
+      v === undefined
+        ? { mode: "container" }
+        : typeof v === "object" && v !== null && !("mode" in v)
+          ? { mode: "container", ...v }
+          : v,
+    z.discriminatedUnion("mode", [
       z.strictObject({
         mode: z.literal("container"),
         image: image.default("postgres:16"),
@@ -83,8 +91,8 @@ export const platformConfigSchema = z.strictObject({
         /** The external server's max_connections: tenants are admitted up to it. */
         maxConnections: z.number().int().min(20),
       }),
-    ])
-    .prefault({ mode: "container" }),
+    ]),
+  ),
   redis: z.strictObject({ image: image.default("redis:7") }).prefault({}),
   killbill: z
     .strictObject({

@@ -379,6 +379,19 @@ describe("platform program", () => {
     expect(settings.certResolver).toBeUndefined(); // no ACME e-mail, no resolver
   });
 
+  it("a postgres block without a mode is the container", async () => {
+    configure(
+      { baseDomain: "example.com", postgres: { maxConnections: 300 } },
+      { postgresAdminPassword: "pg-admin" },
+    );
+    const { settings } = await run();
+    expect(settings.postgres).toMatchObject({ maxConnections: 300 });
+    const pg = recorder
+      .ofType("docker:index/container:Container")
+      .find((c) => c.inputs.name === "saas-postgres")!;
+    expect(pg.inputs.command).toEqual(["postgres", "-c", "max_connections=300"]);
+  });
+
   it("rejects bad config listing every problem with its key", () => {
     configure(
       { baseDomain: "not a domain", runtime: "kubernetes", traefik: { dashbord: true } },
