@@ -8,6 +8,7 @@ module.exports = {
   // Real-engine and real-service suites spawn processes; keep parallelism within 2 cores.
   maxWorkers: 2,
   testTimeout: 120000,
+  testSequencer: "<rootDir>/test/suite-order.cjs",
   transform: {
     "^.+\\.ts$": ["ts-jest", { diagnostics: false }],
   },

@@ -1,5 +1,7 @@
 // Checks every Markdown link of README.md and docs/: a relative target must exist, and an anchor
-// must name a heading of its page (GitHub's slugs). Exits 1 listing the broken ones.
+// must name a heading of its page (GitHub's slugs). A file of this repository named in code
+// (`api/main.ts`) must exist too: pages name files more often than they link them.
+// Exits 1 listing the broken ones.
 import * as fs from "node:fs";
 import * as path from "node:path";
 
@@ -32,6 +34,13 @@ function anchors(file) {
   return found;
 }
 
+/** The repository's top-level folders: a backticked path under one of them names our file. */
+const folders = fs
+  .readdirSync(root, { withFileTypes: true })
+  .filter((d) => d.isDirectory() && !d.name.startsWith(".") && d.name !== "node_modules")
+  .map((d) => d.name);
+const filePath = new RegExp(`\`((?:${folders.join("|")})/[\\w./-]*\\.[a-z]+)\``, "g");
+
 const broken = [];
 for (const page of pages) {
   const file = path.join(root, page);
@@ -49,6 +58,9 @@ for (const page of pages) {
         else if (anchor && resolved.endsWith(".md") && !anchors(resolved).has(anchor))
           broken.push(`${page}:${i + 1}: ${target} (no such heading)`);
       }
+      for (const [, named] of line.matchAll(filePath))
+        if (!named.includes("*") && !fs.existsSync(path.join(root, named)))
+          broken.push(`${page}:${i + 1}: ${named} (no such file in the repository)`);
     });
 }
 for (const b of broken) console.error(`[links] broken: ${b}`);

@@ -27,5 +27,15 @@ node -e 'const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"
     problems.push(`${r.numTotalTestSuites} suites ran, ${expected} exist`);
   for (const p of problems) console.error(`[test] not a pass: ${p}`);
   process.exit(problems.length ? 1 : 0);' "$results" "$suites" || status=1
+# After a whole run that passed, on request: each suite's duration, for test/suite-order.cjs.
+if [ $status = 0 ] && [ $# -eq 0 ] && [ "${ODOO_SAAS_RECORD_DURATIONS:-0}" = 1 ]; then
+  node -e 'const fs = require("fs"), path = require("path");
+    const r = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
+    const d = {};
+    for (const t of r.testResults) d[path.relative(process.cwd(), t.name)] = Math.max(1, Math.round((t.endTime - t.startTime) / 1000));
+    const sorted = Object.fromEntries(Object.entries(d).sort(([a], [b]) => (a < b ? -1 : 1)));
+    fs.writeFileSync("test/suite-durations.json", JSON.stringify(sorted, null, 2) + "\n");' "$results"
+  echo "[test] suite durations recorded in test/suite-durations.json" >&2
+fi
 rm -f "$results"
 exit $status
