@@ -47,6 +47,8 @@ const schema = z.object({
   SWEEP_INTERVAL_MS: z.coerce.number().int().min(1000).default(30000),
   /** How often every Kill Bill account is read again (events missed while the API was down). */
   KILLBILL_RESYNC_INTERVAL_MS: z.coerce.number().int().min(10000).default(600000),
+  /** Billing work that failed is retried after this long, then twice as long each time (≤ 30 min). */
+  BILLING_RETRY_FIRST_MS: z.coerce.number().int().min(1000).default(10000),
   /** A reconcile job whose worker stops renewing this lock (crashed) is retried after it expires. */
   JOB_LOCK_MS: z.coerce.number().int().min(2000).default(60000),
   /** Redis key prefix of the queues (several deployments, or tests, may share one Redis). */

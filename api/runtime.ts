@@ -150,7 +150,7 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
     nodes: () => nodes.nodes(),
     logger,
   });
-  const quarantine = new BillingQuarantineStore(pool);
+  const quarantine = new BillingQuarantineStore(pool, config.BILLING_RETRY_FIRST_MS);
   const billing = new BillingSync({
     inbox,
     admission,

@@ -118,11 +118,20 @@ export class ApiHarness {
     });
   }
 
+  /** The API's log: the suite's own sink, or with ODOO_SAAS_TEST_LOGS=<dir> a file per harness. */
+  private logSink(): { write(line: string): void } | undefined {
+    if (this.options.logTo) return this.options.logTo;
+    const dir = process.env.ODOO_SAAS_TEST_LOGS;
+    if (!dir) return undefined;
+    fs.mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, `${path.basename(this.database)}.log`);
+    return { write: (line) => fs.appendFileSync(file, line) };
+  }
+
   async startRuntime(opts: { workers?: boolean } = {}): Promise<void> {
+    const sink = this.logSink();
     this.runtime = await startRuntime(this.config, {
-      logger: this.options.logTo
-        ? createLogger("info", this.options.logTo)
-        : createLogger("silent"),
+      logger: sink ? createLogger("info", sink) : createLogger("silent"),
       workers: opts.workers ?? true,
       now: this.options.now,
       programFor: this.options.realProgram

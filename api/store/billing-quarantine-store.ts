@@ -39,7 +39,11 @@ export const quarantineKey = (kind: QuarantineKind, id: string) => `${kind}:${id
  * on its own with growing delays until it succeeds (then resolved).
  */
 export class BillingQuarantineStore {
-  constructor(private readonly pool: Pool) {}
+  /** `firstRetryMs`: the delay after the first failure; it doubles with each one, up to 30 min. */
+  constructor(
+    private readonly pool: Pool,
+    private readonly firstRetryMs = 10_000,
+  ) {}
 
   /**
    * Records a failure (or another one of the same unit): its attempts and next try. The entry,
@@ -54,10 +58,9 @@ export class BillingQuarantineStore {
     cause?: string | null;
   }): Promise<{ entry: QuarantineEntry; notified: boolean }> {
     const key = quarantineKey(e.kind, e.subjectId);
-    // The delay before the next attempt: 10 s after the first failure, doubling, at most 30 min.
     const r = await this.pool.query(
       `INSERT INTO billing_quarantine (key, kind, subject_id, account_id, tenant_id, reason, cause, next_attempt_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, now() + interval '10 seconds')
+       VALUES ($1, $2, $3, $4, $5, $6, $7, now() + $8 * interval '1 millisecond')
        ON CONFLICT (key) DO UPDATE SET
          account_id = coalesce($4, billing_quarantine.account_id),
          tenant_id = coalesce($5, billing_quarantine.tenant_id),
@@ -65,7 +68,7 @@ export class BillingQuarantineStore {
          attempts = CASE WHEN billing_quarantine.resolved_at IS NULL THEN billing_quarantine.attempts + 1 ELSE 1 END,
          first_failed = CASE WHEN billing_quarantine.resolved_at IS NULL THEN billing_quarantine.first_failed ELSE now() END,
          notified_at = CASE WHEN billing_quarantine.resolved_at IS NULL THEN billing_quarantine.notified_at END,
-         next_attempt_at = now() + LEAST(interval '30 minutes', interval '10 seconds' * power(2,
+         next_attempt_at = now() + LEAST(interval '30 minutes', $8 * interval '1 millisecond' * power(2,
            CASE WHEN billing_quarantine.resolved_at IS NULL THEN LEAST(billing_quarantine.attempts, 10) ELSE 0 END)),
          resolved_at = NULL
        RETURNING *`,
@@ -77,6 +80,7 @@ export class BillingQuarantineStore {
         e.tenantId ?? null,
         e.reason,
         e.cause ?? null,
+        this.firstRetryMs,
       ],
     );
     const x = r.rows[0];
