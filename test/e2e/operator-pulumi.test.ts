@@ -73,6 +73,8 @@ afterAll(async () => {
   withConfig("destroy", "--yes", "--skip-preview");
   await sweep(STACK);
   fs.rmSync(dir, { recursive: true, force: true });
+  // `stack init` wrote the stack's encryption salt beside Pulumi.yaml: not part of the repository.
+  fs.rmSync(path.join(ROOT, `Pulumi.${STACK}.yaml`), { force: true });
 }, 300_000);
 
 describe("pulumi preview / up / destroy on Pulumi.yaml, as an operator runs them", () => {
