@@ -358,6 +358,8 @@ describe(`mail ${PROVIDER_FREE} ${KILL_BILL_STAND_IN}`, () => {
     expect(mail.raw).toContain('unknown plan "gold"');
     expect(await operations("bad-co")).toEqual([{ type: "up", status: "failed" }]);
     expect((await tenant("bad-co")).lastError).toMatch(/invalid tenant spec/);
+    // A job queued before the workers gave up (the sweeper's, racing the first) runs nothing.
+    await h.runtime.queues.enqueueReconcile("bad-co");
     await new Promise((r) => setTimeout(r, 2500)); // two sweeps: the sweeper leaves it alone
     expect(await operations("bad-co")).toHaveLength(1);
     expect(mailsTo("ops@example.com").filter((m) => m.subject.includes("bad-co"))).toHaveLength(1);
@@ -463,17 +465,24 @@ describe(`webhook input handling ${PROVIDER_FREE} ${KILL_BILL_STAND_IN}`, () => 
     expect((await admin(api().get("/admin/tenants?limit=500"))).body.tenants.length).toBe(before);
   });
 
-  it("answers without waiting for processing: p99 of 200 sequential webhooks under 100 ms", async () => {
-    const times: number[] = [];
+  it("answers without waiting for processing: a webhook costs about what /healthz costs", async () => {
+    // Interleaved with the floor (the same server's /healthz), so the machine's load falls on
+    // both; medians, so a pause of the machine does not decide. Work moved into the request path
+    // (a Kill Bill reading, an engine run) adds tens of milliseconds to seconds to every request.
+    const webhook: number[] = [];
+    const floor: number[] = [];
     for (let i = 0; i < 200; i++) {
-      const t = performance.now();
+      let t = performance.now();
+      await api().get("/healthz").expect(200);
+      floor.push(performance.now() - t);
+      t = performance.now();
       const res = await hook(notification("INVOICE_CREATION", "INVOICE", null, null));
-      times.push(performance.now() - t);
+      webhook.push(performance.now() - t);
       expect(res.status).toBe(200);
     }
-    times.sort((a, b) => a - b);
-    // (bench/webhooks measures the real figure; this only catches work moved into the request path)
-    expect(times[Math.ceil(times.length * 0.99) - 1]).toBeLessThan(100);
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+    // (bench/webhooks measures the real figures)
+    expect(median(webhook) - median(floor)).toBeLessThan(20);
   });
 });
 

@@ -41,6 +41,7 @@ export function tenantFixture(patch: Partial<Tenant> = {}): Tenant {
     desiredState: "active",
     desiredGeneration: 3,
     observedGeneration: 3,
+    gaveUpGeneration: null,
     observedState: "active",
     outputs: null,
     lastError: null,

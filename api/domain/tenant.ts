@@ -69,6 +69,8 @@ export interface Tenant {
   desiredState: DesiredState;
   desiredGeneration: number;
   observedGeneration: number;
+  /** A generation the workers gave up on: left alone until a new one or an operator's retry. */
+  gaveUpGeneration: number | null;
   observedState: DesiredState | null;
   outputs: Record<string, unknown> | null;
   lastError: string | null;

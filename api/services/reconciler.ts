@@ -108,6 +108,13 @@ export function backupBefore(
   return changes && t.observedState === "active" ? "pre-change" : undefined;
 }
 
+/**
+ * A generation to apply: it lags, and the workers have not given up on it (a job queued before
+ * they did, e.g. by the sweeper, must not run it again).
+ */
+const due = (t: Tenant | undefined): t is Tenant =>
+  !!t && t.observedGeneration < t.desiredGeneration && t.gaveUpGeneration !== t.desiredGeneration;
+
 interface RunContext {
   operationId: string;
   log: Logger;
@@ -131,14 +138,12 @@ export class Reconciler {
   async reconcile(tenantId: string): Promise<void> {
     // Loop: a generation set while a run was going on is applied by this same job.
     for (let round = 0; round < 10; round++) {
-      const lagging = await this.d.tenants.get(tenantId);
-      if (!lagging || lagging.observedGeneration >= lagging.desiredGeneration) return;
+      if (!due(await this.d.tenants.get(tenantId))) return;
       // Under the tenant's lock (no backup or restore meanwhile), read again: another process
-      // may have applied it while this one waited.
+      // may have applied it, or the workers given up on it, while this one waited.
       await this.d.locks.withLock(tenantId, async () => {
         const tenant = await this.d.tenants.get(tenantId);
-        if (tenant && tenant.observedGeneration < tenant.desiredGeneration)
-          await this.apply(tenant);
+        if (due(tenant)) await this.apply(tenant);
       });
     }
   }

@@ -49,6 +49,7 @@ const row = (r: any): Tenant => ({
   desiredState: r.desired_state,
   desiredGeneration: r.desired_generation,
   observedGeneration: r.observed_generation,
+  gaveUpGeneration: r.failed_generation ?? null,
   observedState: r.observed_state,
   outputs: r.outputs,
   lastError: r.last_error,
