@@ -8,7 +8,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { FleetResult } from "../automation/fleet";
 import { fleetPreviewMarkdown } from "../automation/fleet-report";
-import type { PreviewOutcome } from "../automation/stack-runner";
+import { StackRunner, type PreviewOutcome } from "../automation/stack-runner";
+import { TENANT_PROJECT } from "../automation/tenant-stacks";
 import { loadCatalog } from "../catalog";
 import { planData } from "../catalog/plans";
 import { runCli } from "../cli/cli";
@@ -45,13 +46,16 @@ fs.writeFileSync(
 /** Test-only knobs per tenant read by the stand-in program (a failure). */
 const knobs: Record<string, { failWith?: string; worldDir?: string }> = {};
 
-/** Runs the CLI in-process; `catalog` lets a test change a plan as a pull request would. */
-async function cli(args: string[], catalog = loadCatalog()) {
+/**
+ * Runs the CLI in-process; `catalog` lets a test change a plan as a pull request would, `where`
+ * another clone's settings (its own work directory).
+ */
+async function cli(args: string[], catalog = loadCatalog(), where = settings) {
   let stdout = "";
   let stderr = "";
   const code = await runCli(args, {
     env: {},
-    settings,
+    settings: where,
     stdout: (s) => (stdout += s),
     stderr: (s) => (stderr += s),
     programFor: (s) =>
@@ -80,6 +84,30 @@ describe(`odoo-saas CLI on the real engine ${PROVIDER_FREE}`, () => {
     expect((await cli(["tenants", "list", "--json"])).stdout).toBe(
       JSON.stringify(["alpha", "beta", "gamma"], null, 2) + "\n",
     );
+  });
+
+  it("fleet up from another clone (a work directory of its own, the same state) keeps every password", async () => {
+    const runner = new StackRunner(settings);
+    const passwords = () =>
+      Promise.all(
+        ["alpha", "beta", "gamma"].map(
+          async (stack) =>
+            (await runner.secretOutputs({ project: TENANT_PROJECT, stack })).databasePassword,
+        ),
+      );
+    const before = await passwords();
+    expect(before).toEqual([expect.any(String), expect.any(String), expect.any(String)]);
+    const clone = fs.mkdtempSync(path.join(os.tmpdir(), "odoo-saas-cli-clone-"));
+    try {
+      const r = await cli([...rolloutArgs, "--all", "--specs", specsFile], undefined, {
+        ...settings,
+        dataDir: clone,
+      });
+      expect([r.code, r.stdout]).toEqual([0, "fleet up: 3 succeeded, 0 failed\n"]);
+    } finally {
+      fs.rmSync(clone, { recursive: true, force: true });
+    }
+    expect(await passwords()).toEqual(before);
   });
 
   it("fleet preview of an unchanged fleet runs no preview (fingerprints) and collapses everything into a count", async () => {
