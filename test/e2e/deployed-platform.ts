@@ -29,7 +29,7 @@ const ADMIN_TOKEN = "deployed-admin-token-0123456789";
 const KB_TENANT = { apiKey: "odoo-saas", apiSecret: "deployed-kb-secret-0123" };
 
 /** A control-plane container of the platform (the Swarm task's on this one node). */
-async function containerOf(runtime: Runtime, name: string) {
+export async function containerOf(runtime: Runtime, name: string) {
   const filters =
     runtime === "swarm"
       ? { label: [`com.docker.swarm.service.name=${name}`], status: ["running"] }
@@ -37,6 +37,83 @@ async function containerOf(runtime: Runtime, name: string) {
   const [c] = await docker.listContainers({ filters: JSON.stringify(filters) });
   if (!c) throw new Error(`no running ${name}`);
   return c;
+}
+
+/**
+ * The platform with Kill Bill and the API enabled, from the images built here, backups into
+ * `backups` on the host; the platform's Kill Bill reached from inside its container.
+ */
+export async function startDeployedPlatform(
+  runtime: Runtime,
+  name: PlatformName,
+  backups: string,
+): Promise<{ p: E2EPlatform; kb: RealKillBill }> {
+  const images = readLocalImages();
+  for (const key of ["ODOO_SAAS_KILLBILL_IMAGE", "ODOO_SAAS_API_IMAGE"])
+    if (!images[key]) throw new Error(`images/images.env has no ${key}: run images/build.sh`);
+  const p = await startPlatform(runtime, name, {
+    config: (c) => ({
+      ...c,
+      killbill: {
+        enabled: true,
+        image: images.ODOO_SAAS_KILLBILL_IMAGE,
+        databaseImage: images.ODOO_SAAS_POSTGRES_IMAGE,
+      },
+      api: {
+        enabled: true,
+        image: images.ODOO_SAAS_API_IMAGE,
+        killbillApiKey: KB_TENANT.apiKey,
+        backupRepository: backups,
+        backupAgentImage: images.ODOO_SAAS_BACKUP_AGENT_IMAGE,
+      },
+      limits: {
+        ...c.limits,
+        killbill: { cpus: 2, memoryMb: 1536 },
+        api: { cpus: 1, memoryMb: 1024 },
+      },
+    }),
+    secretConfig: {
+      killbillDatabasePassword: "deployed-kb-db-password",
+      apiDatabasePassword: "deployed-api-db-password",
+      apiAdminToken: ADMIN_TOKEN,
+      apiWebhookSecret: "deployed-webhook-secret-0123456789",
+      apiKillbillApiSecret: KB_TENANT.apiSecret,
+      apiKillbillPassword: "password",
+      apiPulumiPassphrase: "deployed-tenant-state-passphrase",
+      apiBackupPassword: "deployed-backup-password-0123456789",
+      apiSmtpUrl: "smtp://127.0.0.1:2525",
+    },
+  });
+  const kb = RealKillBill.inContainer(
+    (await containerOf(runtime, `${name}-killbill`)).Id,
+    KB_TENANT,
+  );
+  return { p, kb };
+}
+
+/** The deployed API, through the platform's Traefik (`api.<domain>`), as its admin. */
+export async function deployedApi(p: E2EPlatform, method: string, urlPath: string, body?: unknown) {
+  const r = await viaTraefik(p.httpsPort, `api.${BASE_DOMAIN}`, urlPath, {
+    method,
+    body,
+    headers: { Authorization: `Bearer ${ADMIN_TOKEN}` },
+  });
+  return { status: r.status, body: r.body ? JSON.parse(r.body) : undefined };
+}
+
+/** Every control-plane service healthy, and the API's callback registered in Kill Bill. */
+export async function controlPlaneReady(runtime: Runtime, name: string, kb: RealKillBill) {
+  for (const service of ["killbill", "killbill-postgres", "api", "postgres", "redis", "traefik"])
+    await eventually(
+      async () => (await containerOf(runtime, `${name}-${service}`)).Status.includes("(healthy)"),
+      300_000,
+      `${name}-${service} healthy`,
+    );
+  return eventually(async () => {
+    const r = await kb.call("GET", "/1.0/kb/tenants/registerNotificationCallback");
+    const body = (await r.json()) as { values?: string[] };
+    return !!body.values?.length && body;
+  }, 120_000);
 }
 
 export function deployedPlatformStories(runtime: Runtime, name: PlatformName): void {
@@ -47,15 +124,8 @@ export function deployedPlatformStories(runtime: Runtime, name: PlatformName): v
   let kb: RealKillBill;
   let subscription: { subscriptionId: string; accountId: string; bundleId: string };
 
-  /** The deployed API, through the platform's Traefik (`api.<domain>`). */
-  const api = async (method: string, urlPath: string, body?: unknown) => {
-    const r = await viaTraefik(p.httpsPort, `api.${BASE_DOMAIN}`, urlPath, {
-      method,
-      body,
-      headers: { Authorization: `Bearer ${ADMIN_TOKEN}` },
-    });
-    return { status: r.status, body: r.body ? JSON.parse(r.body) : undefined };
-  };
+  const api = (method: string, urlPath: string, body?: unknown) =>
+    deployedApi(p, method, urlPath, body);
   const view = async () => (await api("GET", `/admin/tenants/${tenantId}`)).body;
   const converged = (state: string) =>
     eventually(
@@ -80,43 +150,7 @@ export function deployedPlatformStories(runtime: Runtime, name: PlatformName): v
     (await viaTraefik(p.httpsPort, host, "/web/health").catch(() => ({ status: 0 }))).status;
 
   beforeAll(async () => {
-    const images = readLocalImages();
-    for (const key of ["ODOO_SAAS_KILLBILL_IMAGE", "ODOO_SAAS_API_IMAGE"])
-      if (!images[key]) throw new Error(`images/images.env has no ${key}: run images/build.sh`);
-    p = await startPlatform(runtime, name, {
-      config: (c) => ({
-        ...c,
-        killbill: {
-          enabled: true,
-          image: images.ODOO_SAAS_KILLBILL_IMAGE,
-          databaseImage: images.ODOO_SAAS_POSTGRES_IMAGE,
-        },
-        api: {
-          enabled: true,
-          image: images.ODOO_SAAS_API_IMAGE,
-          killbillApiKey: KB_TENANT.apiKey,
-          backupRepository: backups,
-          backupAgentImage: images.ODOO_SAAS_BACKUP_AGENT_IMAGE,
-        },
-        limits: {
-          ...c.limits,
-          killbill: { cpus: 2, memoryMb: 1536 },
-          api: { cpus: 1, memoryMb: 1024 },
-        },
-      }),
-      secretConfig: {
-        killbillDatabasePassword: "deployed-kb-db-password",
-        apiDatabasePassword: "deployed-api-db-password",
-        apiAdminToken: ADMIN_TOKEN,
-        apiWebhookSecret: "deployed-webhook-secret-0123456789",
-        apiKillbillApiSecret: KB_TENANT.apiSecret,
-        apiKillbillPassword: "password",
-        apiPulumiPassphrase: "deployed-tenant-state-passphrase",
-        apiBackupPassword: "deployed-backup-password-0123456789",
-        apiSmtpUrl: "smtp://127.0.0.1:2525",
-      },
-    });
-    kb = RealKillBill.inContainer((await containerOf(runtime, `${name}-killbill`)).Id, KB_TENANT);
+    ({ p, kb } = await startDeployedPlatform(runtime, name, backups));
   }, 600_000);
 
   afterAll(async () => {
@@ -132,26 +166,8 @@ export function deployedPlatformStories(runtime: Runtime, name: PlatformName): v
 
   describe(`the deployed platform on the ${runtime} runtime ${ODOO_STAND_IN}`, () => {
     it("every control-plane service is healthy, and the API made its Kill Bill tenant ready", async () => {
-      for (const service of [
-        "killbill",
-        "killbill-postgres",
-        "api",
-        "postgres",
-        "redis",
-        "traefik",
-      ])
-        await eventually(
-          async () =>
-            (await containerOf(runtime, `${name}-${service}`)).Status.includes("(healthy)"),
-          300_000,
-          `${name}-${service} healthy`,
-        );
       // The API registered its callback on the control network, with its secret.
-      const callback = await eventually(async () => {
-        const r = await kb.call("GET", "/1.0/kb/tenants/registerNotificationCallback");
-        const body = (await r.json()) as { values?: string[] };
-        return !!body.values?.length && body;
-      }, 120_000);
+      const callback = await controlPlaneReady(runtime, name, kb);
       expect(callback.values![0]).toMatch(
         new RegExp(`^http://${name}-api:3000/webhooks/killbill/deployed-webhook-secret`),
       );
