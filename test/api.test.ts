@@ -656,8 +656,9 @@ describe(`admin API ${PROVIDER_FREE} ${KILL_BILL_STAND_IN}`, () => {
     const after = await eventually(async () => {
       const x = await tenant("same-co");
       return x.converged && x.observedGeneration === t.observedGeneration + 1 && x;
-    }, 10_000);
-    expect(Date.now() - asked).toBeLessThan(5_000);
+    }, 25_000);
+    // Well under the 30 s any engine run takes now, however loaded the machine.
+    expect(Date.now() - asked).toBeLessThan(25_000);
     const op = await admin(api().get(`/admin/operations/${after.lastOperation.id}`));
     expect(op.body).toMatchObject({ type: "up", status: "succeeded", changes: {} });
     expect(await outputs()).toEqual(applied);
