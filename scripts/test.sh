@@ -3,14 +3,17 @@
 # Extra arguments go to jest, e.g. `bash scripts/test.sh components/`.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/prepare.sh"
-echo "[test] tsc" >&2
+# Each phase's start, in seconds since the tests began (CI's time per phase; prepare prints its own).
+phase_started=$SECONDS
+phase() { echo "[test] $1 (at $((SECONDS - phase_started))s)" >&2; }
+phase tsc
 npx tsc -p tsconfig.json --noEmit
-echo "[test] documentation links" >&2
+phase "documentation links"
 node scripts/check-links.mjs
-echo "[test] eslint + prettier" >&2
+phase "eslint + prettier"
 npx eslint . --max-warnings 0
 npx prettier --check . >/dev/null || { npx prettier --list-different .; exit 1; }
-echo "[test] jest" >&2
+phase jest
 results=$(mktemp)
 status=0
 npx jest --ci --json --outputFile="$results" "$@" || status=$?
@@ -38,4 +41,5 @@ if [ $status = 0 ] && [ $# -eq 0 ] && [ "${ODOO_SAAS_RECORD_DURATIONS:-0}" = 1 ]
   echo "[test] suite durations recorded in test/suite-durations.json" >&2
 fi
 rm -f "$results"
+phase done
 exit $status
