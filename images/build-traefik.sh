@@ -8,6 +8,11 @@ log() { printf '[build-traefik] %s\n' "$*" >&2; }
 version=v3.7.13
 recipe=$(cat "$0" "$here"/traefik/go.mod "$here"/traefik/*/*.go "$here"/traefik/*/go.mod | sha256sum | cut -c1-12)
 out="${ODOO_SAAS_CACHE:-$HOME/.cache/odoo-saas}/traefik/$version-$recipe"
+# One build at a time: scripts/prepare.sh starts this in the background and images/build.sh asks
+# again later; the second caller waits here, then finds the binary.
+mkdir -p "$out"
+exec 9>"$out.lock"
+flock 9
 if [ -x "$out/traefik" ]; then echo "$out/traefik"; exit 0; fi
 
 export GOSUMDB=off GOFLAGS=-mod=mod CGO_ENABLED=0

@@ -8,6 +8,13 @@ repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo_root"
 
 prep_started=$SECONDS
+# Cold, Traefik's Go build is the longest step (about 10 minutes on 2 cores): it starts now, in the
+# background (at low priority), and overlaps with the node modules, the services and the other
+# images. Warm, it answers at once from its cache.
+traefik_log=$(mktemp)
+bash images/build-traefik.sh >"$traefik_log" 2>&1 &
+traefik_build=$!
+
 stamp=node_modules/.package-lock.sha
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
@@ -28,5 +35,15 @@ export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 
 bash scripts/ensure-docker-provider.sh
 bash scripts/services.sh
+if kill -0 "$traefik_build" 2>/dev/null; then
+  echo "[prepare] waiting for Traefik's build (progress: $traefik_log)" >&2
+fi
+if ! wait "$traefik_build"; then
+  cat "$traefik_log" >&2
+  echo "[prepare] Traefik's build failed (above)" >&2
+  exit 1
+fi
+grep -v '^/' "$traefik_log" >&2 || true # its progress lines, not the binary's path
+rm -f "$traefik_log"
 bash images/build.sh >/dev/null
 echo "[prepare] ready in $((SECONDS - prep_started))s (pulumi $(pulumi version))" >&2
