@@ -58,26 +58,9 @@ export class Platform extends pulumi.ComponentResource {
       volumeNode: swarm ? pinned : undefined,
       labels,
     };
+    const w: Wiring = { name, config, part, child };
 
-    const network = (partName: string, internal: boolean) =>
-      new docker.Network(
-        `${name}-${partName}`,
-        {
-          name: `${p}-${partName}`,
-          driver: swarm ? "overlay" : "bridge",
-          attachable: swarm ? true : undefined,
-          // The data network has no route out: databases and caches only talk to tenants.
-          internal,
-          labels: Object.entries(labels).map(([label, value]) => ({ label, value })),
-        },
-        child,
-      );
-    const edge = network("edge", false);
-    const data = network("data", true);
-    // The control plane's own services (Redis, Kill Bill and its database, the API): tenants are
-    // not on it, so tenant code cannot reach the queues or billing. Not internal: Kill Bill's
-    // payment plugins call out.
-    const control = network("control", false);
+    const { edge, data, control } = platformNetworks(w);
 
     const resolver = config.traefik.acmeEmail ? config.traefik.certResolver : undefined;
     new Traefik(
@@ -111,59 +94,7 @@ export class Platform extends pulumi.ComponentResource {
       }));
 
     const adminPassword = pulumi.secret(args.postgresAdminPassword);
-    let postgres: TenantSettings["postgres"];
-    let sharedPostgres: SharedPostgres | undefined;
-    if (config.postgres.mode === "container") {
-      const pg = config.postgres;
-      const maxConnections =
-        pg.maxConnections ?? defaultMaxConnections(loadCatalog(), pg.sharedTenants);
-      // Docker publishes no port of a container that is only on an internal network: the control
-      // plane's way in is a non-internal management network, published on loopback only.
-      const mgmt = new docker.Network(
-        `${name}-mgmt`,
-        {
-          name: `${p}-mgmt`,
-          driver: "bridge",
-          labels: Object.entries(labels).map(([label, value]) => ({ label, value })),
-        },
-        child,
-      );
-      sharedPostgres = new SharedPostgres(
-        `${name}-postgres`,
-        {
-          ...part,
-          image: pg.image,
-          adminUser: pg.adminUser,
-          adminPassword,
-          maxConnections,
-          publishPort: pg.publishPort,
-          adminRelayImage: pg.adminRelayImage,
-          dataNetwork: networkRef(data),
-          managementNetwork: networkRef(mgmt),
-          limits: config.limits.postgres,
-        },
-        child,
-      );
-      postgres = {
-        adminHost: "127.0.0.1",
-        adminPort: pg.publishPort,
-        adminUser: pg.adminUser,
-        sslMode: "disable",
-        tenantHost: `${p}-postgres`,
-        tenantPort: 5432,
-        maxConnections,
-      };
-    } else {
-      postgres = {
-        adminHost: config.postgres.host,
-        adminPort: config.postgres.port,
-        adminUser: config.postgres.adminUser,
-        sslMode: config.postgres.sslMode,
-        tenantHost: config.postgres.host,
-        maxConnections: config.postgres.maxConnections,
-        tenantPort: config.postgres.port,
-      };
-    }
+    const { postgres, sharedPostgres } = postgresPart(w, data, adminPassword);
 
     new PlatformRedis(
       `${name}-redis`,
@@ -234,64 +165,17 @@ export class Platform extends pulumi.ComponentResource {
       );
     this.filestoreKey = pulumi.secret(args.cephfsSecret ?? "");
 
-    if (config.api.enabled) {
-      const container = config.postgres.mode === "container";
-      if (container && !args.apiDatabasePassword && !args.apiSecretEnv?.DATABASE_URL)
-        throw new Error(
-          "api.enabled needs the API's database: pulumi config set --secret apiDatabasePassword <pw> (or apiDatabaseUrl)",
-        );
-      const api = new ControlApi(
-        `${name}-api`,
-        {
-          ...part,
-          image: config.api.image,
-          port: config.api.port,
-          baseDomain: config.baseDomain,
-          route: route(`${p}-api`, "api", config.api.port),
-          networks: {
-            edge: networkRef(edge),
-            data: networkRef(data),
-            control: networkRef(control),
-          },
-          backupRepository: config.api.backupRepository,
-          killbill: {
-            url: killbill?.url,
-            username: config.api.killbillUsername,
-            apiKey: config.api.killbillApiKey,
-          },
-          // In the container the API reaches the platform's PostgreSQL by name on the data network
-          // (the address the platform exports is the Docker host's loopback).
-          postgresAdminAddress: container
-            ? `${p}-postgres:5432`
-            : `${postgres.adminHost}:${postgres.adminPort}`,
-          database:
-            container && args.apiDatabasePassword && !args.apiSecretEnv?.DATABASE_URL
-              ? {
-                  password: args.apiDatabasePassword,
-                  admin: pulumi.all([adminPassword]).apply(([password]) => ({
-                    host: postgres.adminHost,
-                    port: postgres.adminPort,
-                    user: postgres.adminUser,
-                    password,
-                    sslMode: "disable" as const,
-                  })),
-                  host: `${p}-postgres:5432`,
-                  dependsOn: sharedPostgres ? [sharedPostgres] : [],
-                }
-              : undefined,
-          tenantSettings: this.tenantSettings,
-          postgresAdminPassword: adminPassword,
-          filestoreKey: config.filestore.kind === "cephfs" ? this.filestoreKey : undefined,
-          stateBackend: config.api.stateBackend,
-          backupAgentImage: config.api.backupAgentImage,
-          edgeProbe: `https://${p}-traefik:${config.traefik.httpsPort}`,
-          secretEnv: args.apiSecretEnv ?? {},
-          limits: config.limits.api,
-        },
-        child,
-      );
-      urls.api = api.url;
-    }
+    if (config.api.enabled)
+      urls.api = controlApiPart(w, args, {
+        networks: { edge, data, control },
+        route: route(`${p}-api`, "api", config.api.port),
+        killbillUrl: killbill?.url,
+        postgres,
+        sharedPostgres,
+        adminPassword,
+        tenantSettings: this.tenantSettings,
+        filestoreKey: this.filestoreKey,
+      }).url;
 
     this.urls = pulumi.output(urls);
     this.registerOutputs({
@@ -301,4 +185,176 @@ export class Platform extends pulumi.ComponentResource {
       urls: this.urls,
     });
   }
+}
+
+/** What every part of one platform is made with. */
+interface Wiring {
+  /** The platform component's name: its parts are `<name>-<part>`. */
+  name: string;
+  config: PlatformConfig;
+  part: PlatformPartArgs;
+  child: pulumi.CustomResourceOptions;
+}
+
+/**
+ * The edge (Traefik and tenants), data (databases, no route out) and control (the control
+ * plane's own services: tenants are not on it, so tenant code cannot reach the queues or billing;
+ * not internal, since Kill Bill's payment plugins call out) networks.
+ */
+function platformNetworks({ name, config, part, child }: Wiring) {
+  const swarm = config.runtime === "swarm";
+  const network = (partName: string, internal: boolean) =>
+    new docker.Network(
+      `${name}-${partName}`,
+      {
+        name: `${part.namePrefix}-${partName}`,
+        driver: swarm ? "overlay" : "bridge",
+        attachable: swarm ? true : undefined,
+        internal,
+        labels: Object.entries(part.labels).map(([label, value]) => ({ label, value })),
+      },
+      child,
+    );
+  return {
+    edge: network("edge", false),
+    data: network("data", true),
+    control: network("control", false),
+  };
+}
+
+/** The shared PostgreSQL server as a container, or the external one: what tenants are told. */
+function postgresPart(
+  { name, config, part, child }: Wiring,
+  data: docker.Network,
+  adminPassword: pulumi.Output<string>,
+): { postgres: TenantSettings["postgres"]; sharedPostgres?: SharedPostgres } {
+  const p = part.namePrefix;
+  if (config.postgres.mode !== "container")
+    return {
+      postgres: {
+        adminHost: config.postgres.host,
+        adminPort: config.postgres.port,
+        adminUser: config.postgres.adminUser,
+        sslMode: config.postgres.sslMode,
+        tenantHost: config.postgres.host,
+        maxConnections: config.postgres.maxConnections,
+        tenantPort: config.postgres.port,
+      },
+    };
+  const pg = config.postgres;
+  const maxConnections =
+    pg.maxConnections ?? defaultMaxConnections(loadCatalog(), pg.sharedTenants);
+  // Docker publishes no port of a container that is only on an internal network: the control
+  // plane's way in is a non-internal management network, published on loopback only.
+  const mgmt = new docker.Network(
+    `${name}-mgmt`,
+    {
+      name: `${p}-mgmt`,
+      driver: "bridge",
+      labels: Object.entries(part.labels).map(([label, value]) => ({ label, value })),
+    },
+    child,
+  );
+  const sharedPostgres = new SharedPostgres(
+    `${name}-postgres`,
+    {
+      ...part,
+      image: pg.image,
+      adminUser: pg.adminUser,
+      adminPassword,
+      maxConnections,
+      publishPort: pg.publishPort,
+      adminRelayImage: pg.adminRelayImage,
+      dataNetwork: networkRef(data),
+      managementNetwork: networkRef(mgmt),
+      limits: config.limits.postgres,
+    },
+    child,
+  );
+  return {
+    sharedPostgres,
+    postgres: {
+      adminHost: "127.0.0.1",
+      adminPort: pg.publishPort,
+      adminUser: pg.adminUser,
+      sslMode: "disable",
+      tenantHost: `${p}-postgres`,
+      tenantPort: 5432,
+      maxConnections,
+    },
+  };
+}
+
+/** The API as a platform service, with its own database on the shared server when it is ours. */
+function controlApiPart(
+  { name, config, part, child }: Wiring,
+  args: PlatformArgs,
+  with_: {
+    networks: Record<"edge" | "data" | "control", docker.Network>;
+    route: pulumi.Input<Record<string, string>>;
+    killbillUrl?: string;
+    postgres: TenantSettings["postgres"];
+    sharedPostgres?: SharedPostgres;
+    adminPassword: pulumi.Output<string>;
+    tenantSettings: pulumi.Output<TenantSettings>;
+    filestoreKey: pulumi.Output<string>;
+  },
+): ControlApi {
+  const p = part.namePrefix;
+  const { postgres, adminPassword } = with_;
+  const container = config.postgres.mode === "container";
+  if (container && !args.apiDatabasePassword && !args.apiSecretEnv?.DATABASE_URL)
+    throw new Error(
+      "api.enabled needs the API's database: pulumi config set --secret apiDatabasePassword <pw> (or apiDatabaseUrl)",
+    );
+  return new ControlApi(
+    `${name}-api`,
+    {
+      ...part,
+      image: config.api.image,
+      port: config.api.port,
+      baseDomain: config.baseDomain,
+      route: with_.route,
+      networks: {
+        edge: networkRef(with_.networks.edge),
+        data: networkRef(with_.networks.data),
+        control: networkRef(with_.networks.control),
+      },
+      backupRepository: config.api.backupRepository,
+      killbill: {
+        url: with_.killbillUrl,
+        username: config.api.killbillUsername,
+        apiKey: config.api.killbillApiKey,
+      },
+      // In the container the API reaches the platform's PostgreSQL by name on the data network
+      // (the address the platform exports is the Docker host's loopback).
+      postgresAdminAddress: container
+        ? `${p}-postgres:5432`
+        : `${postgres.adminHost}:${postgres.adminPort}`,
+      database:
+        container && args.apiDatabasePassword && !args.apiSecretEnv?.DATABASE_URL
+          ? {
+              password: args.apiDatabasePassword,
+              admin: pulumi.all([adminPassword]).apply(([password]) => ({
+                host: postgres.adminHost,
+                port: postgres.adminPort,
+                user: postgres.adminUser,
+                password,
+                sslMode: "disable" as const,
+              })),
+              host: `${p}-postgres:5432`,
+              dependsOn: with_.sharedPostgres ? [with_.sharedPostgres] : [],
+            }
+          : undefined,
+      tenantSettings: with_.tenantSettings,
+      postgresAdminPassword: adminPassword,
+      filestoreKey: config.filestore.kind === "cephfs" ? with_.filestoreKey : undefined,
+      stateBackend: config.api.stateBackend,
+      backupAgentImage: config.api.backupAgentImage,
+      edgeProbe: `https://${p}-traefik:${config.traefik.httpsPort}`,
+      secretEnv: args.apiSecretEnv ?? {},
+      limits: config.limits.api,
+    },
+    child,
+  );
 }
