@@ -73,40 +73,10 @@ export interface Runtime {
 /** The composition root: every dependency made once here and passed in, nothing global. */
 export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {}): Promise<Runtime> {
   const logger = opts.logger ?? createLogger(config.LOG_LEVEL);
-  // A server that does not answer fails a request in 5 s (503) instead of holding it forever.
-  const pool = new Pool({
-    connectionString: config.DATABASE_URL,
-    max: 10,
-    connectionTimeoutMillis: 5000,
-  });
-  // A connection that breaks (the server restarting, failing over) must never crash the process:
-  // each client gets a listener, and the outage is said once with its count.
-  const postgresOutage = new OutageLog(logger, POSTGRES_AWAY);
-  const onPostgresError = (err: Error) =>
-    isOutage(err) ? postgresOutage.failed(err) : logger.warn({ err }, "PostgreSQL client error");
-  pool.on("error", onPostgresError);
-  pool.on("connect", (client) => {
-    client.on("error", onPostgresError);
-    postgresOutage.recovered();
-  });
+  const pool = connectPostgres(config, logger);
   const applied = await migrate(pool);
   if (applied.length) logger.info({ applied }, "migrations applied");
-  // BullMQ needs maxRetriesPerRequest null on connections its workers block on.
-  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
-  // While Redis is away every client retries (and every worker reports it) several times a
-  // second: one line when it goes, one with the count when it is back.
-  const redisOutage = new OutageLog(logger, REDIS_AWAY);
-  const onRedisError = (err: unknown) => {
-    if (isOutage(err)) redisOutage.failed(err);
-    else if (isLostJob(err))
-      logger.warn(
-        { error: (err as Error).message },
-        "a running job's state is gone from Redis (restarted empty?); the sweeper enqueues its work again",
-      );
-    else logger.error({ err }, "Redis or queue error");
-  };
-  redis.on("error", onRedisError);
-  redis.on("ready", () => redisOutage.recovered());
+  const { redis, onRedisError } = connectRedis(config, logger);
   const prefix = config.ODOO_SAAS_QUEUE_PREFIX;
   const queues = new Queues(redis, prefix, onRedisError);
   const metrics = createMetrics();
@@ -328,48 +298,19 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
       );
   }
 
-  let server: Server | undefined;
-  let url: string | undefined;
-  if (opts.http ?? true) {
-    let pulumi: Promise<PulumiCommand> | undefined;
-    const app = createApp({
-      logger,
-      webhooks: {
-        secrets: [
-          config.KILLBILL_WEBHOOK_SECRET,
-          ...(config.KILLBILL_WEBHOOK_SECRET_PREVIOUS
-            ? [config.KILLBILL_WEBHOOK_SECRET_PREVIOUS]
-            : []),
-        ],
-        bodyLimit: config.WEBHOOK_BODY_LIMIT,
-        inbox,
-        queues,
-        metrics,
-        logger,
-      },
-      admin: { token: config.ADMIN_TOKEN, service, operations, progress },
-      health: {
-        pool,
-        redis,
-        metrics,
-        pulumiVersion: async () => {
-          pulumi ??= PulumiCommand.get(
-            config.automation.pulumiRoot ? { root: config.automation.pulumiRoot } : undefined,
-          );
-          pulumi.catch(() => (pulumi = undefined));
-          return String((await pulumi).version);
-        },
-      },
-    });
-    server = await new Promise<Server>((resolve) => {
-      const s = app.listen(config.PORT, config.HOST, () => resolve(s));
-    });
-    // Kill Bill's client offers h2c upgrades; no 'upgrade' listener is attached, so Node ignores them.
-    const address = server.address();
-    url =
-      typeof address === "object" && address ? `http://${config.HOST}:${address.port}` : undefined;
-    logger.info({ url }, "API listening");
-  }
+  const { server, url } =
+    (opts.http ?? true)
+      ? await serveHttp(config, logger, {
+          pool,
+          redis,
+          inbox,
+          queues,
+          metrics,
+          service,
+          operations,
+          progress,
+        })
+      : { server: undefined, url: undefined };
 
   return {
     server,
@@ -417,4 +358,109 @@ function setUpUntilDone(setUp: () => Promise<string[]>, logger: Logger): { stop(
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * The store's pool. A server that does not answer fails a request in 5 s (503) instead of holding
+ * it forever; a connection that breaks (the server restarting, failing over) must never crash the
+ * process: each client gets a listener, and the outage is said once with its count.
+ */
+function connectPostgres(config: ApiConfig, logger: Logger): Pool {
+  const pool = new Pool({
+    connectionString: config.DATABASE_URL,
+    max: 10,
+    connectionTimeoutMillis: 5000,
+  });
+  const postgresOutage = new OutageLog(logger, POSTGRES_AWAY);
+  const onPostgresError = (err: Error) =>
+    isOutage(err) ? postgresOutage.failed(err) : logger.warn({ err }, "PostgreSQL client error");
+  pool.on("error", onPostgresError);
+  pool.on("connect", (client) => {
+    client.on("error", onPostgresError);
+    postgresOutage.recovered();
+  });
+  return pool;
+}
+
+/**
+ * Redis for the queues (BullMQ needs maxRetriesPerRequest null on connections its workers block
+ * on). While Redis is away every client retries (and every worker reports it) several times a
+ * second: one line when it goes, one with the count when it is back.
+ */
+function connectRedis(config: ApiConfig, logger: Logger) {
+  const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  const redisOutage = new OutageLog(logger, REDIS_AWAY);
+  const onRedisError = (err: unknown) => {
+    if (isOutage(err)) redisOutage.failed(err);
+    else if (isLostJob(err))
+      logger.warn(
+        { error: (err as Error).message },
+        "a running job's state is gone from Redis (restarted empty?); the sweeper enqueues its work again",
+      );
+    else logger.error({ err }, "Redis or queue error");
+  };
+  redis.on("error", onRedisError);
+  redis.on("ready", () => redisOutage.recovered());
+  return { redis, onRedisError };
+}
+
+/** The HTTP side (webhooks, admin, health), listening where the config says. */
+async function serveHttp(
+  config: ApiConfig,
+  logger: Logger,
+  d: {
+    pool: Pool;
+    redis: Redis;
+    inbox: InboxStore;
+    queues: Queues;
+    metrics: ReturnType<typeof createMetrics>;
+    service: TenantService;
+    operations: OperationStore;
+    progress: ProgressBus;
+  },
+): Promise<{ server: Server; url?: string }> {
+  let pulumi: Promise<PulumiCommand> | undefined;
+  const app = createApp({
+    logger,
+    webhooks: {
+      secrets: [
+        config.KILLBILL_WEBHOOK_SECRET,
+        ...(config.KILLBILL_WEBHOOK_SECRET_PREVIOUS
+          ? [config.KILLBILL_WEBHOOK_SECRET_PREVIOUS]
+          : []),
+      ],
+      bodyLimit: config.WEBHOOK_BODY_LIMIT,
+      inbox: d.inbox,
+      queues: d.queues,
+      metrics: d.metrics,
+      logger,
+    },
+    admin: {
+      token: config.ADMIN_TOKEN,
+      service: d.service,
+      operations: d.operations,
+      progress: d.progress,
+    },
+    health: {
+      pool: d.pool,
+      redis: d.redis,
+      metrics: d.metrics,
+      pulumiVersion: async () => {
+        pulumi ??= PulumiCommand.get(
+          config.automation.pulumiRoot ? { root: config.automation.pulumiRoot } : undefined,
+        );
+        pulumi.catch(() => (pulumi = undefined));
+        return String((await pulumi).version);
+      },
+    },
+  });
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(config.PORT, config.HOST, () => resolve(s));
+  });
+  // Kill Bill's client offers h2c upgrades; no 'upgrade' listener is attached, so Node ignores them.
+  const address = server.address();
+  const url =
+    typeof address === "object" && address ? `http://${config.HOST}:${address.port}` : undefined;
+  logger.info({ url }, "API listening");
+  return { server, url };
 }
