@@ -25,11 +25,25 @@ export class RealKillBill {
   /**
    * A Kill Bill that runs in a container on a network of its own (the deployed platform's),
    * reached from inside it (`docker exec … curl`): its Kill Bill tenant is the platform's.
+   * `container` names the running one at each call: Swarm may replace a service's task any time.
    */
-  static inContainer(container: string, tenant: { apiKey: string; apiSecret: string }) {
+  static inContainer(
+    container: () => Promise<string>,
+    tenant: { apiKey: string; apiSecret: string },
+  ) {
     const send = (async (input: string | URL | Request, init?: RequestInit) => {
       const url = String(input);
-      const args = ["exec", "-i", container, "curl", "-sS", "-D", "-", "-X", init?.method ?? "GET"];
+      const args = [
+        "exec",
+        "-i",
+        await container(),
+        "curl",
+        "-sS",
+        "-D",
+        "-",
+        "-X",
+        init?.method ?? "GET",
+      ];
       for (const [k, v] of Object.entries((init?.headers ?? {}) as Record<string, string>))
         args.push("-H", `${k}: ${v}`);
       if (init?.body !== undefined) args.push("--data-binary", "@-");

@@ -85,7 +85,7 @@ export async function startDeployedPlatform(
     },
   });
   const kb = RealKillBill.inContainer(
-    (await containerOf(runtime, `${name}-killbill`)).Id,
+    async () => (await containerOf(runtime, `${name}-killbill`)).Id,
     KB_TENANT,
   );
   return { p, kb };
