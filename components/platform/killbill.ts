@@ -97,9 +97,12 @@ export class KillBill extends pulumi.ComponentResource {
             "/dev/null",
             "http://127.0.0.1:8080/1.0/healthcheck",
           ],
-          intervalSeconds: 10,
-          timeoutSeconds: 5,
-          retries: 3,
+          // Swarm replaces an unhealthy task, and a restart of Kill Bill costs minutes: a busy
+          // JVM (a collection, a burst of invoices) must not look dead. Six slow answers in a row
+          // (about 90 s) do; a loaded test machine saw three 5 s timeouts in a row.
+          intervalSeconds: 15,
+          timeoutSeconds: 15,
+          retries: 6,
           // The first start loads the schema and the JVM takes its time on small hosts.
           startPeriodSeconds: 180,
         },
