@@ -207,10 +207,26 @@ export class StackRunner {
     });
   }
 
-  /** Destroys every resource of the stack, then removes the stack and its work directory. */
+  /**
+   * Destroys every resource of the stack, then removes the stack and its work directory. Each
+   * pass refreshes first, so a resource already gone (removed by hand, or by a delete that then
+   * failed) leaves the state instead of failing its delete again. The docker provider's delete of
+   * a Swarm service is such a case: it removes the service, then fails if the containers take
+   * longer than the stop grace period to go (a loaded engine). Destroying is idempotent, so a
+   * second pass finishes what the first one left; a cancelled or locked run is not repeated.
+   */
   destroy(target: StackTarget, opts: RunOptions = {}): Promise<Record<string, number>> {
     return this.execute(target, opts, false, async (stack, run) => {
-      const result = await stack.destroy({ ...run });
+      const pass = () => stack.destroy({ ...run, refresh: true });
+      const result = await pass().catch((e) => {
+        if (
+          !(e instanceof CommandError) ||
+          e instanceof ConcurrentUpdateError ||
+          run.signal.aborted
+        )
+          throw e;
+        return pass();
+      });
       await stack.workspace.removeStack(stack.name);
       this.stacks.delete(this.key(target));
       fs.rmSync(this.workDir(target), { recursive: true, force: true });

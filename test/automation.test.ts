@@ -40,7 +40,7 @@ function settings(name: string, overrides: Partial<AutomationSettings> = {}): Au
 }
 
 /** Specs carry test-only knobs (delay, failure) that the stand-in program reads. */
-type Knobs = { delayMs?: number; failWith?: string };
+type Knobs = Pick<StandInSpec, "delayMs" | "failWith" | "failDeleteWith" | "worldDir">;
 function tenants(s: AutomationSettings) {
   const runner = new StackRunner(s);
   let knobs: Record<string, Knobs> = {};
@@ -136,6 +136,17 @@ describe(`tenant stacks on the real engine (file:// backend) ${PROVIDER_FREE}`, 
     expect(fs.existsSync(runner.workDir({ project: TENANT_PROJECT, stack: "lifecycle" }))).toBe(
       false,
     );
+  });
+
+  it("a destroy finishes what a failed delete left: the next pass refreshes and goes on", async () => {
+    const world = path.join(tmpRoot, "destroy-world");
+    // Fails every time it runs: a second delete of the record would fail the destroy.
+    setKnobs("half-gone", { worldDir: world, failDeleteWith: "removed, then timed out" });
+    await stacks.up(spec("half-gone"));
+    expect(fs.existsSync(path.join(world, "half-gone.json"))).toBe(true);
+    expect(await stacks.destroy("half-gone")).toMatchObject({ delete: 3 });
+    expect(fs.existsSync(path.join(world, "half-gone.json"))).toBe(false);
+    expect(await stacks.list()).not.toContain("half-gone");
   });
 
   it("another control plane, with work directories of its own, runs the stack with the same password", async () => {

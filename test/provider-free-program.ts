@@ -32,6 +32,15 @@ const recordProvider: pulumi.dynamic.ResourceProvider = {
     );
     return { changes: keys.length > 0, diffs: keys };
   },
+  // Removes the record, then fails when told to, as the docker provider's delete of a Swarm
+  // service does when its containers outlast the stop grace period.
+  async delete(_id, props) {
+    if (!props.worldDir) return;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const fs = require("node:fs") as typeof import("node:fs");
+    fs.rmSync(`${props.worldDir}/${props.tenantId}.json`, { force: true });
+    if (props.failDeleteWith) throw new Error(props.failDeleteWith);
+  },
   async read(id, props) {
     if (!props?.worldDir) return { id, props };
     const file = `${props.worldDir}/${props.tenantId}.json`;
@@ -78,6 +87,7 @@ class StandInTenant extends pulumi.ComponentResource {
         state: spec.state,
         odooVersion: spec.odooVersion,
         failWith: spec.failWith,
+        failDeleteWith: spec.failDeleteWith,
         worldDir: spec.worldDir,
         ...limits,
       },
@@ -87,7 +97,12 @@ class StandInTenant extends pulumi.ComponentResource {
   }
 }
 
-export type StandInSpec = TenantSpec & { failWith?: string; delayMs?: number; worldDir?: string };
+export type StandInSpec = TenantSpec & {
+  failWith?: string;
+  failDeleteWith?: string;
+  delayMs?: number;
+  worldDir?: string;
+};
 
 /** The stand-in's record carries the plan's limits, so a catalog change shows as a diff. */
 export function providerFreeTenantProgram(

@@ -86,7 +86,7 @@ export function tenantLifecycleSuite(runtime: Runtime) {
   };
 
   beforeAll(async () => {
-    p = await startPlatform(runtime, platformName);
+    p = await startPlatform(runtime, platformName, { tenants: [acme, globex, dedicated] });
     await Promise.all([
       p.tenants.up(spec(acme)),
       p.tenants.up(spec(globex, { odooVersion: "14", customDomains: [globexDomain] })),
@@ -237,7 +237,7 @@ export function tenantLifecycleSuite(runtime: Runtime) {
     expect((await attachments(acme)).map((a) => a.name)).toEqual(["invoice.pdf"]);
   });
 
-  it("a dedicated database: Odoo runs as a plain role owning its database, not as a superuser", async () => {
+  it("a dedicated database: Odoo runs as a plain role owning its database; destroyed even with the runtime already gone", async () => {
     await p.tenants.up(spec(dedicated, { plan: "premium" }));
     await waitReachable(p, host(dedicated));
     const names = tenantNames(customerOf(dedicated), dedicated);
@@ -261,7 +261,19 @@ export function tenantLifecycleSuite(runtime: Runtime) {
     expect(out.trim()).toBe(`f|f|f|${names.role}`);
     // Odoo's database was initialised by the role itself (the stand-in refuses uninitialised ones).
     expect((await request(p.httpsPort, host(dedicated), "/web/login")).status).toBe(200);
+
+    // Its Odoo runtime already gone (removed by hand, or by a delete that failed after removing
+    // it): the destroy drops it from the state and removes the rest.
+    if (runtime === "swarm") await docker.getService(`odoo-${dedicated}`).remove();
+    else await docker.getContainer(`odoo-${dedicated}`).remove({ force: true });
     await p.tenants.destroy(dedicated);
+    expect(await p.tenants.list()).not.toContain(dedicated);
+    const byName = { filters: JSON.stringify({ name: [names.dedicatedPostgres] }) };
+    expect(
+      runtime === "swarm"
+        ? await docker.listServices(byName)
+        : await docker.listContainers({ all: true, ...byName }),
+    ).toEqual([]);
   });
 
   it("isolation: from inside one tenant's Odoo, nothing of another tenant or of the control plane is reachable", async () => {
