@@ -33,19 +33,20 @@ export interface ApiOnPlatform {
 
 /**
  * Registers beforeAll/afterAll: a platform on `runtime` and the API on it (with `now` as its
- * clock); afterwards every tenant stack, the platform and anything `tenantIds` left are removed.
+ * clock, `env` over its settings); afterwards every tenant stack, the platform and anything
+ * `tenantIds` left are removed.
  */
 export function apiOnPlatform(
   runtime: Runtime,
   name: PlatformName,
   tenantIds: string[],
-  now?: () => Date,
+  opts: { now?: () => Date; env?: Record<string, string> } = {},
 ): ApiOnPlatform {
   let p: E2EPlatform;
   let h: ApiHarness;
   beforeAll(async () => {
-    p = await startPlatform(runtime, name);
-    h = new ApiHarness({ realProgram: true, env: apiEnvFor(p), now });
+    p = await startPlatform(runtime, name, { tenants: tenantIds });
+    h = new ApiHarness({ realProgram: true, env: { ...apiEnvFor(p), ...opts.env }, now: opts.now });
     await h.start();
   }, 300_000);
   afterAll(async () => {

@@ -17,7 +17,7 @@ const DAY_MS = 86_400_000;
 let clock = Date.now();
 const ID = "keep-co";
 const COPY = "keep-copy";
-const e = apiOnPlatform("container", "e2ed", [ID, COPY], () => new Date(clock));
+const e = apiOnPlatform("container", "e2ed", [ID, COPY], { now: () => new Date(clock) });
 const api = () => e.api();
 const view = (id = ID) => e.view(id);
 const converged = (state: string, id = ID) => e.converged(id, state);

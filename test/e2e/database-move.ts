@@ -16,7 +16,7 @@ const DAY_MS = 86_400_000;
 export function databaseMoveStories(runtime: Runtime, platform: PlatformName): void {
   let clock = Date.now();
   const ID = `move-${runtime === "swarm" ? "s" : "c"}`;
-  const e = apiOnPlatform(runtime, platform, [ID], () => new Date(clock));
+  const e = apiOnPlatform(runtime, platform, [ID], { now: () => new Date(clock) });
   const database = "odoo_move_corp_" + ID.replace(/-/g, "_");
 
   /** The dedicated server's container (the Swarm task's, on this one node). */

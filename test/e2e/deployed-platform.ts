@@ -47,6 +47,7 @@ export async function startDeployedPlatform(
   runtime: Runtime,
   name: PlatformName,
   backups: string,
+  tenants: string[] = [],
 ): Promise<{ p: E2EPlatform; kb: RealKillBill }> {
   const images = readLocalImages();
   for (const key of ["ODOO_SAAS_KILLBILL_IMAGE", "ODOO_SAAS_API_IMAGE"])
@@ -83,6 +84,7 @@ export async function startDeployedPlatform(
       apiBackupPassword: "deployed-backup-password-0123456789",
       apiSmtpUrl: "smtp://127.0.0.1:2525",
     },
+    tenants,
   });
   const kb = RealKillBill.inContainer(
     async () => (await containerOf(runtime, `${name}-killbill`)).Id,
@@ -150,7 +152,7 @@ export function deployedPlatformStories(runtime: Runtime, name: PlatformName): v
     (await viaTraefik(p.httpsPort, host, "/web/health").catch(() => ({ status: 0 }))).status;
 
   beforeAll(async () => {
-    ({ p, kb } = await startDeployedPlatform(runtime, name, backups));
+    ({ p, kb } = await startDeployedPlatform(runtime, name, backups, [tenantId]));
   }, 600_000);
 
   afterAll(async () => {

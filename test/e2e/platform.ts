@@ -65,9 +65,14 @@ export async function startPlatform(
     /** More of the platform's config (Kill Bill, the API), and its secret config. */
     config?: (c: PlatformConfigInput) => PlatformConfigInput;
     secretConfig?: Record<string, string>;
+    /** The suite's tenants: what a killed earlier run left of them goes first. */
+    tenants?: string[];
   } = {},
 ): Promise<E2EPlatform> {
   const ports = PLATFORMS[prefix];
+  // A run killed mid-suite (no afterAll) leaves its platform and tenants on the engine, and
+  // engines outlive runs: start from nothing, as a fresh machine would.
+  await sweepTenants(opts.tenants ?? []);
   await sweep(prefix);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `odoo-saas-e2e-${prefix}-`));
   const settings: AutomationSettings = {
@@ -152,19 +157,28 @@ export const sweepTenants = (tenantIds: string[]) =>
 
 async function sweepLabelled(labels: string[]): Promise<void> {
   const swarm = (await docker.info()).Swarm?.LocalNodeState === "active";
+  const ignore = () => undefined;
   for (const label of labels) {
     const byLabel = { filters: JSON.stringify({ label: [label] }) };
+    const networks = await docker.listNetworks(byLabel);
+    const networkIds = new Set(networks.map((n) => n.Id));
+    // Labelled, or attached to a labelled network whatever their labels (a tenant's runtime on
+    // the platform's networks), since a network goes only once nothing uses it.
     if (swarm)
-      for (const s of await docker.listServices(byLabel))
-        await docker
-          .getService(s.ID)
-          .remove()
-          .catch(() => undefined);
-    for (const c of await docker.listContainers({ all: true, ...byLabel }))
-      await docker
-        .getContainer(c.Id)
-        .remove({ force: true })
-        .catch(() => undefined);
+      for (const s of await docker.listServices())
+        if (
+          s.Spec?.Labels?.[label.split("=")[0]] === label.split("=")[1] ||
+          s.Spec?.TaskTemplate?.Networks?.some((n) => networkIds.has(n.Target ?? ""))
+        )
+          await docker.getService(s.ID).remove().catch(ignore);
+    const attached = await Promise.all(
+      networks.map(async (n) =>
+        Object.keys((await docker.getNetwork(n.Id).inspect()).Containers ?? {}),
+      ),
+    );
+    const labelled = (await docker.listContainers({ all: true, ...byLabel })).map((c) => c.Id);
+    for (const id of new Set([...labelled, ...attached.flat()]))
+      await docker.getContainer(id).remove({ force: true }).catch(ignore);
   }
   // Containers of removed services go away shortly after; volumes and networks only then.
   await eventually(
