@@ -17,7 +17,11 @@ beforeAll(() => engine.start());
 
 const tenantId = "engine-gone";
 const moving = "engine-move";
-const e = apiOnPlatform("container", "e2eg", [tenantId, moving]);
+// The retries' timing is under test: a job lock that lapses on a loaded machine (the harness's is
+// 4 s, for crash tests) would have BullMQ take the job again at once, outside its backoff.
+const e = apiOnPlatform("container", "e2eg", [tenantId, moving], {
+  env: { JOB_LOCK_MS: "60000" },
+});
 
 const operations = async () =>
   (
