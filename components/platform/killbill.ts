@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { postgresHealthcheck } from "../postgres-health";
 import { dockerWorkload, type NetworkRef } from "../workload";
 import { childOptions, platformVolume, type PlatformPartArgs } from "./platform-part";
 
@@ -57,13 +58,7 @@ export class KillBill extends pulumi.ComponentResource {
         labels: args.labels,
         networks: [args.controlNetwork],
         mounts: [{ source: data.name, target: "/var/lib/postgresql/data" }],
-        healthcheck: {
-          tests: ["CMD", "pg_isready", "-U", "killbill", "-d", "postgres"],
-          intervalSeconds: 10,
-          timeoutSeconds: 5,
-          retries: 5,
-          startPeriodSeconds: 30,
-        },
+        healthcheck: postgresHealthcheck("killbill", "postgres"),
         running: true,
       },
       child,

@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { postgresDataPath } from "../postgres-data-path";
+import { postgresHealthcheck } from "../postgres-health";
 import { dockerWorkload, type NetworkRef } from "../workload";
 import { childOptions, platformVolume, type PlatformPartArgs } from "./platform-part";
 
@@ -52,13 +53,7 @@ export class SharedPostgres extends pulumi.ComponentResource {
         ports: swarm
           ? undefined
           : [{ internal: 5432, external: args.publishPort, hostIp: "127.0.0.1" }],
-        healthcheck: {
-          tests: ["CMD", "pg_isready", "-U", args.adminUser, "-d", "postgres"],
-          intervalSeconds: 10,
-          timeoutSeconds: 5,
-          retries: 5,
-          startPeriodSeconds: 30,
-        },
+        healthcheck: postgresHealthcheck(args.adminUser, "postgres"),
         running: true,
       },
       child,

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Plan } from "../../catalog";
 import { OneShot } from "../one-shot";
 import { postgresDataPath } from "../postgres-data-path";
+import { postgresHealthcheck } from "../postgres-health";
 import { VolumeRelease } from "../volume-release";
 import { dockerWorkload } from "../workload";
 import type { ContainerLimits, DatabasePlacement } from "./database-placement";
@@ -124,13 +125,7 @@ function dedicatedDatabase(a: DatabaseServerArgs): DatabaseEndpoint {
           target: pulumi.output(platform.dedicatedPostgresImage).apply(postgresDataPath),
         },
       ],
-      healthcheck: {
-        tests: ["CMD", "pg_isready", "-U", "postgres"],
-        intervalSeconds: 10,
-        timeoutSeconds: 5,
-        retries: 5,
-        startPeriodSeconds: 30,
-      },
+      healthcheck: postgresHealthcheck("postgres"),
       // Data stays; only the server stops.
       running: a.running,
     },
