@@ -11,6 +11,7 @@
 # Stop it: scripts/ensure-killbill.sh --stop. Its artifacts alone (the image build): --artifacts.
 set -euo pipefail
 log() { printf '[ensure-killbill] %s\n' "$*" >&2; }
+opens_file=$(cd "$(dirname "${BASH_SOURCE[0]}")/../images/killbill" && pwd)/jvm-opens.args
 
 VERSION=0.22.26
 JETTY=9.4.58.v20250814
@@ -135,19 +136,9 @@ org.killbill.tenant.broadcast.rate=1s
 org.killbill.osgi.root.dir=$home/osgi
 org.killbill.osgi.bundle.install.dir=$home/osgi/bundles
 PROPS
-# Kill Bill 0.22 on Java 17 needs these packages opened (a smaller set starts, then fails later).
-opens=""
-for p in java.base/java.lang java.base/java.lang.reflect java.base/java.util java.base/java.util.concurrent \
-  java.base/java.net java.base/java.io java.base/java.nio java.base/java.text java.base/java.time \
-  java.base/java.security java.base/sun.nio.ch java.base/jdk.internal.misc java.base/sun.net.www \
-  java.base/sun.net.www.protocol.jar java.base/sun.net.www.protocol.file java.base/sun.net.www.protocol.http \
-  java.base/sun.net.www.protocol.https java.base/sun.net.www.protocol.ftp java.base/sun.net.www.protocol.jrt \
-  java.base/sun.net.www.protocol.mailto java.sql/java.sql java.management/javax.management java.naming/javax.naming; do
-  opens="$opens --add-opens=$p=ALL-UNNAMED"
-done
 log "starting Kill Bill $VERSION on $url"
-# shellcheck disable=SC2086 # $opens is a list of JVM flags
-nohup java $opens -Xmx1g \
+# Kill Bill 0.22 on Java 17 needs the packages the image's jvm-opens.args opens.
+nohup java @"$opens_file" -Xmx1g \
   -Dorg.eclipse.jetty.util.log.class=org.eclipse.jetty.util.log.StdErrLog \
   -Dorg.killbill.server.properties="file://$home/killbill.properties" \
   -Djava.io.tmpdir="$home/tmp" -Djava.security.egd=file:/dev/./urandom \

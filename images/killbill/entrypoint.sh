@@ -43,18 +43,10 @@ PROPS
 chmod 600 "$home/killbill.properties"
 unset PGPASSWORD KILLBILL_DB_PASSWORD
 
-# Kill Bill 0.22 on Java 17 needs these packages opened (a smaller set starts, then fails later).
-opens=()
-for p in java.base/java.lang java.base/java.lang.reflect java.base/java.util java.base/java.util.concurrent \
-  java.base/java.net java.base/java.io java.base/java.nio java.base/java.text java.base/java.time \
-  java.base/java.security java.base/sun.nio.ch java.base/jdk.internal.misc java.base/sun.net.www \
-  java.base/sun.net.www.protocol.jar java.base/sun.net.www.protocol.file java.base/sun.net.www.protocol.http \
-  java.base/sun.net.www.protocol.https java.base/sun.net.www.protocol.ftp java.base/sun.net.www.protocol.jrt \
-  java.base/sun.net.www.protocol.mailto java.sql/java.sql java.management/javax.management java.naming/javax.naming; do
-  opens+=("--add-opens=$p=ALL-UNNAMED")
-done
+# Kill Bill 0.22 on Java 17 needs the packages jvm-opens.args opens (a smaller set starts, then
+# fails later).
 # shellcheck disable=SC2086 # KILLBILL_JAVA_OPTS is a list of JVM options
-exec java "${opens[@]}" ${KILLBILL_JAVA_OPTS:--Xmx1g} \
+exec java @/opt/killbill/jvm-opens.args ${KILLBILL_JAVA_OPTS:--Xmx1g} \
   -Dorg.eclipse.jetty.util.log.class=org.eclipse.jetty.util.log.StdErrLog \
   -Dorg.killbill.server.properties="file://$home/killbill.properties" \
   -Djava.io.tmpdir="$home/tmp" -Djava.security.egd=file:/dev/./urandom \
