@@ -20,6 +20,7 @@ import {
   StackLockedError,
   StackNotFoundError,
 } from "./errors";
+import { CANCELLING, interruptUntilCancelling } from "./cli-interrupt";
 import { dynamicProviderEnv } from "./dynamic-provider-env";
 import { RunLimiter } from "./limiter";
 import { upFromEvents } from "./up-from-events";
@@ -353,27 +354,36 @@ export class StackRunner {
       const signal = AbortSignal.any(signals);
       const fail = (e: unknown) => this.domainError(e, name, redact, opts, timeout);
       if (signal.aborted) throw fail(undefined);
-      const onEvent = opts.onProgress
-        ? (e: EngineEvent) => {
-            const p = toProgressEvent(e, redact);
-            if (p) opts.onProgress!(p);
-          }
-        : undefined;
+      let cancelling = false;
+      const onEvent = (e: EngineEvent) => {
+        if (e.stdoutEvent?.message.includes(CANCELLING)) cancelling = true;
+        const p = opts.onProgress && toProgressEvent(e, redact);
+        if (p) opts.onProgress!(p);
+      };
+      const stopInterrupting = interruptUntilCancelling(
+        this.workDir(target),
+        signal,
+        () => cancelling,
+      );
       let stack: Stack | undefined;
-      for (let attempt = 0; ; attempt++) {
-        try {
-          stack = await this.stack(target, target.program, create);
-          if (target.prepare) secrets.push(...(await target.prepare(stack)));
-          return await op(stack, { signal, onEvent }, redact);
-        } catch (e) {
-          if (attempt === 0 && stack && e instanceof ConcurrentUpdateError && !signal.aborted) {
-            if (locksAreStale(lockHolders(e.message))) {
-              await stack.cancel(); // the DIY backend's cancel removes the lock files
-              continue;
+      try {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            stack = await this.stack(target, target.program, create);
+            if (target.prepare) secrets.push(...(await target.prepare(stack)));
+            return await op(stack, { signal, onEvent }, redact);
+          } catch (e) {
+            if (attempt === 0 && stack && e instanceof ConcurrentUpdateError && !signal.aborted) {
+              if (locksAreStale(lockHolders(e.message))) {
+                await stack.cancel(); // the DIY backend's cancel removes the lock files
+                continue;
+              }
             }
+            throw fail(e);
           }
-          throw fail(e);
         }
+      } finally {
+        stopInterrupting();
       }
     });
   }
