@@ -3,6 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { loadConfig } from "../../api/config";
+import { KILLBILL_ALIVE } from "../../components/platform/killbill";
 import { defaultTenantSettings } from "../../test/fixtures";
 import { labelMap, ResourceRecorder, valueOf } from "../../test/pulumi-mocks";
 
@@ -217,12 +218,8 @@ describe("platform program", () => {
     });
     // Kill Bill and its database are healthy only once they answer.
     expect((killbill.value ?? killbill).containerSpec.healthcheck.tests).toEqual([
-      "CMD",
-      "curl",
-      "-fsS",
-      "-o",
-      "/dev/null",
-      "http://127.0.0.1:8080/1.0/healthcheck",
+      "CMD-SHELL",
+      KILLBILL_ALIVE,
     ]);
     const kbDatabase = recorder
       .ofType("docker:index/service:Service")
