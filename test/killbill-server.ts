@@ -10,6 +10,33 @@ import { loadCatalog } from "../catalog";
 
 const ADMIN = { username: "admin", password: "password" };
 
+/** A Kill Bill server of a suite's own (port, database port, directory). */
+export interface KillBillServer {
+  port: number;
+  dbPort: number;
+  dir: string;
+  /** Restart it on an empty database (a suite that moves the clock: nothing else bills then). */
+  fresh?: boolean;
+}
+
+/** scripts/ensure-killbill.sh, for the shared Kill Bill or a suite's own; its stdout. */
+function ensureKillBill(args: string[], server?: KillBillServer): string {
+  const script = path.join(__dirname, "..", "scripts", "ensure-killbill.sh");
+  return execFileSync("bash", [script, ...args], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+    env: server
+      ? {
+          ...process.env,
+          KILLBILL_PORT: String(server.port),
+          KILLBILL_DB_PORT: String(server.dbPort),
+          ODOO_SAAS_KILLBILL_DIR: server.dir,
+          KILLBILL_FRESH: server.fresh ? "1" : "0",
+        }
+      : process.env,
+  });
+}
+
 export class RealKillBill {
   readonly username = ADMIN.username;
   readonly password = ADMIN.password;
@@ -74,31 +101,14 @@ export class RealKillBill {
    * `server` names a Kill Bill of its own (port, database port, directory): its test clock is
    * global to the server, so a suite that moves it must not share the server with others.
    */
-  static async start(server?: {
-    port: number;
-    dbPort: number;
-    dir: string;
-    /** Restart it on an empty database (a suite that moves the clock: nothing else bills then). */
-    fresh?: boolean;
-  }): Promise<RealKillBill> {
-    const script = path.join(__dirname, "..", "scripts", "ensure-killbill.sh");
-    const url = execFileSync("bash", [script], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "inherit"],
-      env: server
-        ? {
-            ...process.env,
-            KILLBILL_PORT: String(server.port),
-            KILLBILL_DB_PORT: String(server.dbPort),
-            ODOO_SAAS_KILLBILL_DIR: server.dir,
-            KILLBILL_FRESH: server.fresh ? "1" : "0",
-          }
-        : process.env,
-    })
-      .trim()
-      .split("\n")
-      .pop()!;
+  static async start(server?: KillBillServer): Promise<RealKillBill> {
+    const url = ensureKillBill([], server).trim().split("\n").pop()!;
     return new RealKillBill(url);
+  }
+
+  /** Stops a Kill Bill of a suite's own: idle, its JVM still polls its queues (CPU for others). */
+  static stop(server: KillBillServer): void {
+    ensureKillBill(["--stop"], server);
   }
 
   /**
