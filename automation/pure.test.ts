@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { toProgressEvent } from "./progress";
 import { engineErrors, redactor, tail, urlPasswords } from "./redact";
 import { holderAlive, lockHolders, locksAreStale, processStartedAt } from "./stale-lock";
-import { maskSecrets } from "./up-from-events";
+import { maskSecrets } from "./results-from-events";
 
 describe("redactor", () => {
   const redact = redactor(["hunter2-secret", "abc", undefined, "p@ss/word+"]);

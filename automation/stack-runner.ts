@@ -1,16 +1,18 @@
 import { dockerEndpoint, dockerEngineUnreachable } from "./docker-engine";
+import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { promisify } from "node:util";
 import {
   CommandError,
   ConcurrentUpdateError,
   LocalWorkspace,
   PulumiCommand,
   Stack,
+  StackAlreadyExistsError,
   StackNotFoundError as PulumiStackNotFoundError,
   type EngineEvent,
   type OpType,
-  type OutputMap,
   type PulumiFn,
 } from "@pulumi/pulumi/automation";
 import {
@@ -23,7 +25,7 @@ import {
 import { CANCELLING, interruptUntilCancelling } from "./cli-interrupt";
 import { dynamicProviderEnv } from "./dynamic-provider-env";
 import { RunLimiter } from "./limiter";
-import { upFromEvents } from "./up-from-events";
+import { destroyFromEvents, upFromEvents } from "./results-from-events";
 import { installOrphanedRpcGuard } from "./orphaned-rpc-guard";
 import { toProgressEvent, resourceName, stripAnsi, type ProgressEvent } from "./progress";
 import { engineErrors, redactor, tail, urlPasswords } from "./redact";
@@ -46,6 +48,11 @@ export interface StackTarget extends StackRef {
   prepare?: (stack: Stack) => Promise<string[]>;
   /** `up` only: runs inside the serialized section after the update succeeded. */
   succeeded?: (stack: Stack) => Promise<void>;
+  /**
+   * The caller just found no such stack: create it straight away (`stack init`) rather than
+   * first asking whether it exists. One that appeared meanwhile is selected instead.
+   */
+  knownMissing?: boolean;
 }
 
 export interface RunOptions {
@@ -85,6 +92,8 @@ export interface PreviewOutcome {
 
 export const SECRET_MASK = "[secret]";
 
+const run = promisify(execFile);
+
 /** A step of the engine's as reported: the resource, its operation, its changed property names. */
 function resourceChange(
   m: { urn: string; type: string; op: OpType },
@@ -104,12 +113,6 @@ function differingKeys(a: Record<string, unknown> = {}, b: Record<string, unknow
   if (!Object.keys(b).length) return []; // deleted: nothing to compare
   return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter(
     (k) => !k.startsWith("__") && JSON.stringify(a[k]) !== JSON.stringify(b[k]),
-  );
-}
-
-function maskOutputs(outputs: OutputMap): Outputs {
-  return Object.fromEntries(
-    Object.entries(outputs).map(([k, v]) => [k, v.secret ? SECRET_MASK : v.value]),
   );
 }
 
@@ -218,7 +221,7 @@ export class StackRunner {
    */
   destroy(target: StackTarget, opts: RunOptions = {}): Promise<Record<string, number>> {
     return this.execute(target, opts, false, async (stack, run) => {
-      const pass = () => stack.destroy({ ...run, refresh: true });
+      const pass = () => destroyFromEvents(stack, { ...run, refresh: true });
       const result = await pass().catch((e) => {
         if (
           !(e instanceof CommandError) ||
@@ -232,21 +235,45 @@ export class StackRunner {
       this.stacks.delete(this.key(target));
       fs.rmSync(this.workDir(target), { recursive: true, force: true });
       this.purgeStateFiles(target);
-      return { ...(result.summary.resourceChanges as Record<string, number>) };
+      return { ...(result.resourceChanges as Record<string, number>) };
     });
   }
 
+  /** The stack's outputs, secret values read `[secret]`. */
   outputs(ref: StackRef): Promise<Outputs> {
-    return this.execute({ ...ref, program: async () => undefined }, {}, false, async (stack) =>
-      maskOutputs(await stack.outputs()),
-    );
+    return this.readOutputs(ref, false);
   }
 
   /** Outputs with secrets in clear: for the control plane's own use, never shown or logged. */
   secretOutputs(ref: StackRef): Promise<Outputs> {
-    return this.execute({ ...ref, program: async () => undefined }, {}, false, async (stack) =>
-      Object.fromEntries(Object.entries(await stack.outputs()).map(([k, v]) => [k, v.value])),
-    );
+    return this.readOutputs(ref, true);
+  }
+
+  /**
+   * One `stack output --json` run. `Stack.outputs()` takes two (masked, then in clear) after a
+   * `stack select`, and each CLI run costs about half a CPU-second to start plus a key derivation
+   * (bench/profile); the CLI prints secrets as `[secret]` unless asked to show them.
+   */
+  private readOutputs(ref: StackRef, reveal: boolean): Promise<Outputs> {
+    const name = this.key(ref);
+    const redact = redactor([this.settings.passphrase, ...urlPasswords(this.settings.backendUrl)]);
+    return this.limiter.run(name, async () => {
+      const ws = await this.workspace(ref, async () => undefined);
+      const args = ["stack", "output", "--json", ...(reveal ? ["--show-secrets"] : [])];
+      try {
+        const { stdout } = await run(ws.pulumiCommand.command, [...args, "--stack", ref.stack], {
+          cwd: ws.workDir,
+          env: { ...process.env, ...ws.envVars },
+          maxBuffer: 64 * 1024 * 1024,
+        });
+        return JSON.parse(stdout) as Outputs;
+      } catch (e) {
+        const text = stripAnsi(String((e as { stderr?: string }).stderr || (e as Error).message));
+        if (/no stack named/.test(text))
+          throw new StackNotFoundError(`stack ${name} does not exist`, name);
+        throw new EngineError(`reading the outputs of ${name} failed`, name, tail(redact(text)));
+      }
+    });
   }
 
   /**
@@ -278,12 +305,21 @@ export class StackRunner {
   }
 
   /** The Automation API stack object (cached per stack), with `program` set as the current one. */
-  async stack(ref: StackRef, program: PulumiFn, create = true): Promise<Stack> {
+  async stack(
+    ref: StackRef,
+    program: PulumiFn,
+    create: boolean | "knownMissing" = true,
+  ): Promise<Stack> {
     const key = this.key(ref);
     let stack = this.stacks.get(key);
     if (!stack) {
       stack = (async () => {
         const ws = await this.workspace(ref, program);
+        if (create === "knownMissing")
+          return Stack.create(ref.stack, ws).catch((e) => {
+            if (e instanceof StackAlreadyExistsError) return Stack.select(ref.stack, ws);
+            throw e;
+          });
         return create ? Stack.createOrSelect(ref.stack, ws) : Stack.select(ref.stack, ws);
       })();
       this.stacks.set(key, stack);
@@ -369,7 +405,8 @@ export class StackRunner {
       try {
         for (let attempt = 0; ; attempt++) {
           try {
-            stack = await this.stack(target, target.program, create);
+            const mode = create && target.knownMissing && attempt === 0 ? "knownMissing" : create;
+            stack = await this.stack(target, target.program, mode);
             if (target.prepare) secrets.push(...(await target.prepare(stack)));
             return await op(stack, { signal, onEvent }, redact);
           } catch (e) {

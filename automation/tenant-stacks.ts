@@ -93,27 +93,34 @@ export class TenantStacks {
    * bad spec). The stack records the fingerprint of its inputs as an output.
    */
   async up(specInput: unknown, opts?: RunOptions): Promise<UpOutcome> {
-    const spec = await this.withDatabases(parseTenantSpec(specInput));
+    const { spec, missing } = await this.withStackState(parseTenantSpec(specInput));
     const fingerprint = await this.fingerprint(spec);
-    return this.runner.up(this.target(spec, fingerprint), opts);
+    return this.runner.up(this.target(spec, fingerprint, missing), opts);
   }
 
   /**
-   * A spec that does not say where its databases are (an operator's spec file) keeps the stack's:
-   * whatever its plan, no run started here serves from or drops another database than the stack
-   * holds. Only a database move (the API's) changes them.
+   * What a run needs from the stack, in one read of its outputs, made only when needed:
+   *  - a spec that does not say where its databases are (an operator's spec file) keeps the
+   *    stack's: whatever its plan, no run started here serves from or drops another database than
+   *    the stack holds. Only a database move (the API's) changes them;
+   *  - the passwords the stack holds, so that the engine's errors are redacted (once a process).
+   * `missing`: the read found no stack (the run creates it without asking again).
    */
-  private async withDatabases(spec: TenantSpec): Promise<TenantSpec> {
-    if (spec.databases) return spec;
-    const out = await this.outputs(spec.tenantId).catch((e) => {
-      if (e instanceof StackNotFoundError) return {} as Outputs;
+  private async withStackState(spec: TenantSpec): Promise<{ spec: TenantSpec; missing: boolean }> {
+    if (spec.databases && this.known.has(spec.tenantId)) return { spec, missing: false };
+    const out = await this.runner.secretOutputs(this.ref(spec.tenantId)).catch((e) => {
+      if (e instanceof StackNotFoundError) return undefined;
       throw e;
     });
+    this.remember(spec.tenantId, PASSWORD_OUTPUTS.map((key) => out?.[key] as string | undefined));
+    if (!out) return { spec, missing: true };
+    if (spec.databases) return { spec, missing: false };
     const placement = (v: unknown): v is DatabasePlacement =>
       DATABASE_PLACEMENTS.includes(v as DatabasePlacement);
-    if (!placement(out.databasePlacement)) return spec; // a new stack: the plan's placement
+    if (!placement(out.databasePlacement)) return { spec, missing: false }; // the plan's placement
     const kept = Array.isArray(out.keptDatabases) ? out.keptDatabases.filter(placement) : [];
-    return { ...spec, databases: { serving: out.databasePlacement, kept, serversRunning: false } };
+    const databases = { serving: out.databasePlacement, kept, serversRunning: false };
+    return { spec: { ...spec, databases }, missing: false };
   }
 
   /**
@@ -163,8 +170,8 @@ export class TenantStacks {
 
   /** What `up` would change, as a structured diff plus the engine's text. */
   async preview(specInput: unknown, opts?: RunOptions): Promise<PreviewOutcome> {
-    const spec = await this.withDatabases(parseTenantSpec(specInput));
-    return this.runner.preview(this.target(spec, await this.fingerprint(spec)), opts);
+    const { spec, missing } = await this.withStackState(parseTenantSpec(specInput));
+    return this.runner.preview(this.target(spec, await this.fingerprint(spec), missing), opts);
   }
 
   /** Removes every resource of the tenant (database, volume, runtime) and the stack itself. */
@@ -308,19 +315,17 @@ export class TenantStacks {
     return { project: TENANT_PROJECT, stack: tenantId };
   }
 
-  private target(spec: TenantSpec, fingerprint: string): StackTarget {
+  private target(spec: TenantSpec, fingerprint: string, knownMissing: boolean): StackTarget {
     const program = this.programFor(spec);
     return {
       project: TENANT_PROJECT,
       stack: spec.tenantId,
+      knownMissing,
       program: async () => ({ ...((await program()) ?? {}), [FINGERPRINT_OUTPUT]: fingerprint }),
-      // What the engine may quote in an error: the passwords the stack holds (read once).
+      // What the engine may quote in an error: the passwords the stack holds (withStackState read
+      // its outputs), and those a stack from before keeps in its config.
       prepare: async (stack) => {
-        if (!this.known.has(spec.tenantId)) {
-          const out = await stack.outputs();
-          const held = PASSWORD_OUTPUTS.map((key) => out[key]?.value as string | undefined);
-          this.remember(spec.tenantId, [...held, ...Object.values(await legacyPasswords(stack))]);
-        }
+        this.remember(spec.tenantId, Object.values(await legacyPasswords(stack)));
         return this.known.get(spec.tenantId) ?? [];
       },
       // Once the state holds them, the copies a stack from before kept in its work directory go.

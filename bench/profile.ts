@@ -18,12 +18,14 @@ const OPERATIONS = [
 ] as const;
 type Operation = (typeof OPERATIONS)[number];
 
+/** As the API gives it: the spec says where the tenant's databases are. */
 const spec = (id: string, plan = "trial") => ({
   tenantId: id,
   customerId: `${id}-corp`,
   plan,
   odooVersion: "17",
   adminEmail: `owner@${id}.example`,
+  databases: { serving: "shared", kept: [] },
 });
 
 async function main() {

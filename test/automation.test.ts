@@ -63,6 +63,16 @@ const spec = (tenantId: string, patch: object = {}) => ({
   ...patch,
 });
 
+/** A CLI root whose `pulumi` logs its arguments to `log`, then runs the real one. */
+function countingPulumi(log: string): string {
+  const real = execFileSync("sh", ["-c", "command -v pulumi"], { encoding: "utf8" }).trim();
+  const root = path.join(tmpRoot, "counting-pulumi");
+  fs.mkdirSync(path.join(root, "bin"), { recursive: true });
+  const script = `#!/bin/sh\n[ "$1" = version ] || echo "$*" >> '${log}'\nexec '${real}' "$@"\n`;
+  fs.writeFileSync(path.join(root, "bin", "pulumi"), script, { mode: 0o755 });
+  return root;
+}
+
 /** The tenant's generated password, as its state holds it. */
 async function storedPassword(runner: StackRunner, tenantId: string): Promise<unknown> {
   return (await runner.secretOutputs({ project: TENANT_PROJECT, stack: tenantId }))
@@ -173,6 +183,60 @@ describe(`tenant stacks on the real engine (file:// backend) ${PROVIDER_FREE}`, 
     expect((await stacks.up(spec("legacy"))).changes).toEqual({ same: 4 });
     expect(await storedPassword(runner, "legacy")).toBe(legacy);
     await stacks.destroy("legacy");
+  });
+
+  it("runs the CLI only for the tenant's work: no select, history or second output read", async () => {
+    const log = path.join(tmpRoot, "cli-runs.log");
+    const counted = tenants(settings("counted", { pulumiRoot: countingPulumi(log) })).stacks;
+    const runs = async (work: () => Promise<unknown>) => {
+      fs.writeFileSync(log, "");
+      await work();
+      // The platform stack's outputs (none here) are read once in a while for fingerprints.
+      const lines = fs.readFileSync(log, "utf8").trim().split("\n");
+      return lines.filter((line) => !line.includes("--stack test"));
+    };
+    const placed = spec("counted", { databases: { serving: "shared", kept: [] } });
+    // The read finds no stack: it is created without asking again.
+    expect(await runs(() => counted.up(placed))).toEqual([
+      "stack output --json --show-secrets --stack counted",
+      expect.stringMatching(/^stack init counted/),
+      expect.stringMatching(/^up /),
+    ]);
+    // The next run reads the passwords the first one made, for redaction, once a process. The
+    // API's specs say where the databases are: nothing else is read.
+    expect(await runs(() => counted.up(placed))).toEqual([
+      "stack output --json --show-secrets --stack counted",
+      expect.stringMatching(/^up /),
+    ]);
+    expect(await runs(() => counted.up(placed))).toEqual([expect.stringMatching(/^up /)]);
+    expect(await runs(() => counted.preview(placed))).toEqual([expect.stringMatching(/^preview /)]);
+    // An operator's spec file does not: the stack's placement is read (one run).
+    expect(await runs(() => counted.up(spec("counted")))).toEqual([
+      "stack output --json --show-secrets --stack counted",
+      expect.stringMatching(/^up /),
+    ]);
+    expect(await runs(() => counted.outputs("counted"))).toEqual([
+      "stack output --json --stack counted",
+    ]);
+    expect(await runs(() => counted.destroy("counted"))).toEqual([
+      expect.stringMatching(/^destroy /),
+      expect.stringMatching(/^stack rm /),
+    ]);
+  });
+
+  it("creates a stack that appeared after it was found missing by selecting it", async () => {
+    const other = tenants(settings("file")).stacks;
+    await other.up(spec("appeared"));
+    // This process's read found no stack; another created it before this run's `stack init`.
+    const fresh = new StackRunner(settings("file"));
+    const outcome = await fresh.up({
+      project: TENANT_PROJECT,
+      stack: "appeared",
+      knownMissing: true,
+      program: providerFreeTenantProgram(spec("appeared") as StandInSpec),
+    });
+    expect(outcome.changes).not.toHaveProperty("create");
+    await other.destroy("appeared");
   });
 
   it("rejects an invalid spec before any stack exists", async () => {

@@ -1,5 +1,6 @@
 import { runtime } from "@pulumi/pulumi";
 import type {
+  DestroyOptions,
   EngineEvent,
   OutputMap,
   Stack,
@@ -55,4 +56,20 @@ export async function upFromEvents(stack: Stack, opts: UpOptions): Promise<Event
     );
   }
   return { outputs, summary };
+}
+
+/**
+ * `Stack.destroy()` likewise ends with a `stack history` run for its summary; the engine's
+ * events carry it.
+ */
+export async function destroyFromEvents(stack: Stack, opts: DestroyOptions): Promise<SummaryEvent> {
+  let summary: SummaryEvent | undefined;
+  const onEvent = (event: EngineEvent) => {
+    opts.onEvent?.(event);
+    if (event.summaryEvent) summary = event.summaryEvent;
+  };
+  const view: Stack = Object.assign(Object.create(stack), { info: async () => undefined });
+  await view.destroy({ ...opts, onEvent });
+  if (!summary) throw new Error("the engine reported no summary for the destroy");
+  return summary;
 }
