@@ -112,7 +112,10 @@ export class TenantStacks {
       if (e instanceof StackNotFoundError) return undefined;
       throw e;
     });
-    this.remember(spec.tenantId, PASSWORD_OUTPUTS.map((key) => out?.[key] as string | undefined));
+    this.remember(
+      spec.tenantId,
+      PASSWORD_OUTPUTS.map((key) => out?.[key] as string | undefined),
+    );
     if (!out) return { spec, missing: true };
     if (spec.databases) return { spec, missing: false };
     const placement = (v: unknown): v is DatabasePlacement =>
