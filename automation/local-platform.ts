@@ -35,8 +35,10 @@ export interface LocalPlatformOptions {
   httpPort: number;
   httpsPort: number;
   postgresPort: number;
-  /** How often Odoo's health is checked (Traefik routes a tenant once healthy). */
+  /** How often Odoo's health is checked until healthy (Traefik routes a tenant once it is). */
   healthcheckIntervalSeconds?: number;
+  /** How often a healthy Odoo is checked. */
+  healthcheckSteadySeconds?: number;
 }
 
 /**
@@ -80,6 +82,7 @@ export function localPlatformConfig(
     // at the host's, which Docker accepts. Production platforms set no cap.
     tenantLimitCap: { cpus: os.cpus().length },
     odooHealthcheckIntervalSeconds: o.healthcheckIntervalSeconds ?? 2,
+    ...(o.healthcheckSteadySeconds ? { odooHealthcheckSteadySeconds: o.healthcheckSteadySeconds } : {}),
   };
 }
 

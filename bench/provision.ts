@@ -76,7 +76,7 @@ async function provisionByHand(p: E2EPlatform, id: string): Promise<void> {
   const { StatusCode } = await init.wait();
   await init.remove();
   if (StatusCode !== 0) throw new Error(`init of ${id} exited ${StatusCode}`);
-  const health = odooHealthcheck("17", HEALTH);
+  const health = odooHealthcheck("17", { intervalSeconds: HEALTH, steadySeconds: 120 });
   const runtime = await docker.createContainer({
     name: names.runtime,
     Image: image,

@@ -29,6 +29,7 @@ export const defaultTenantSettings = {
   odooImages: {},
   templateDatabases: {},
   odooHealthcheckIntervalSeconds: 10,
+  odooHealthcheckSteadySeconds: 120,
   swarmEndpointMode: "vip",
 };
 

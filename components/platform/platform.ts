@@ -153,6 +153,7 @@ export class Platform extends pulumi.ComponentResource {
         odooImages: config.odooImages,
         templateDatabases: config.templateDatabases,
         odooHealthcheckIntervalSeconds: config.odooHealthcheckIntervalSeconds,
+        odooHealthcheckSteadySeconds: config.odooHealthcheckSteadySeconds,
         swarmEndpointMode: config.swarmEndpointMode,
         ...(volumeConstraint ? { swarmVolumeConstraint: volumeConstraint } : {}),
         ...(config.tenantLimitCap ? { tenantLimitCap: config.tenantLimitCap } : {}),

@@ -34,7 +34,8 @@ export const tenantSettingsSchema = z.object({
   odooImages: z.partialRecord(z.enum(ODOO_VERSIONS), z.string()),
   /** Pre-initialised template database per major version, when the platform has one. */
   templateDatabases: z.partialRecord(z.enum(ODOO_VERSIONS), z.string()).default({}),
-  odooHealthcheckIntervalSeconds: z.number().int().min(1).default(10),
+  odooHealthcheckIntervalSeconds: z.number().int().min(1).default(2),
+  odooHealthcheckSteadySeconds: z.number().int().min(5).default(120),
   swarmEndpointMode: z.enum(["vip", "dnsrr"]).default("vip"),
   /** Swarm: the node holding local volumes (`node.id == …` or `node.hostname == …` constraint). */
   swarmVolumeConstraint: z.string().optional(),

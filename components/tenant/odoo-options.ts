@@ -1,4 +1,5 @@
 import type { Plan } from "../../catalog";
+import { steadyHealthcheck, steadyTimeoutSeconds } from "../steady-healthcheck";
 import type { WorkloadHealthcheck } from "../workload";
 
 const MB = 1024 * 1024;
@@ -52,17 +53,22 @@ export function odooUpgradeCommand(database: string): string[] {
 /**
  * Health check of the Odoo runtime. `/web/health` exists from Odoo 15 on (and answers only once the
  * database is initialised); Odoo 14 gets a TCP check of its HTTP port instead. Traefik routes a
- * container only once it is healthy, so the interval is also how soon a new tenant is reachable.
+ * container only once it is healthy: until then it is checked every `intervalSeconds` (how soon a
+ * new tenant is reachable), then every `steadySeconds` (how soon a hung Odoo is noticed; one that
+ * exits is restarted at once).
  */
-export function odooHealthcheck(version: string, intervalSeconds: number): WorkloadHealthcheck {
-  const tests =
+export function odooHealthcheck(
+  version: string,
+  { intervalSeconds, steadySeconds }: { intervalSeconds: number; steadySeconds: number },
+): WorkloadHealthcheck {
+  const check =
     Number(version) >= 15
-      ? ["CMD", "curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:8069/web/health"]
-      : ["CMD", "python3", "-c", "import socket; socket.create_connection(('127.0.0.1', 8069), 3)"];
+      ? "curl -fsS --max-time 5 -o /dev/null http://127.0.0.1:8069/web/health"
+      : `python3 -c "import socket; socket.create_connection(('127.0.0.1', 8069), 5)"`;
   return {
-    tests,
+    tests: steadyHealthcheck(check, steadySeconds),
     intervalSeconds,
-    timeoutSeconds: 5,
+    timeoutSeconds: steadyTimeoutSeconds(steadySeconds, 10),
     retries: 3,
     // Cold module loading of a large database can take minutes.
     startPeriodSeconds: 120,

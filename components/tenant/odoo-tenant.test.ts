@@ -33,6 +33,7 @@ const platform = (runtime: "container" | "swarm") => ({
   filestore: { kind: "local" as const },
   dedicatedPostgresImage: "postgres:16",
   odooHealthcheckIntervalSeconds: 10,
+  odooHealthcheckSteadySeconds: 120,
   swarmEndpointMode: "vip" as const,
 });
 
@@ -180,9 +181,14 @@ describe("OdooTenant on the shared PostgreSQL server (container runtime)", () =>
     ]);
     // Durations as the provider reads them back (Go's form), or every preview shows a diff.
     expect(c.healthcheck).toEqual({
-      tests: ["CMD", "curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:8069/web/health"],
+      tests: [
+        "CMD-SHELL",
+        expect.stringContaining(
+          "sleep 120; if curl -fsS --max-time 5 -o /dev/null http://127.0.0.1:8069/web/health;",
+        ),
+      ],
       interval: "10s",
-      timeout: "5s",
+      timeout: "2m10s",
       retries: 3,
       startPeriod: "2m0s",
     });
@@ -270,10 +276,10 @@ describe("OdooTenant on the shared PostgreSQL server (container runtime)", () =>
     await declare({ odooVersion: "14" });
     const c = recorder.one("docker:index/container:Container").inputs;
     expect(c.healthcheck.tests).toEqual([
-      "CMD",
-      "python3",
-      "-c",
-      "import socket; socket.create_connection(('127.0.0.1', 8069), 3)",
+      "CMD-SHELL",
+      expect.stringContaining(
+        `if python3 -c "import socket; socket.create_connection(('127.0.0.1', 8069), 5)"; then`,
+      ),
     ]);
   });
 
@@ -412,6 +418,7 @@ describe("OdooTenant on Docker Swarm", () => {
     expect(s.taskSpec.restartPolicy).toEqual({ condition: "any", delay: "5s", window: "1m" });
     expect(s.taskSpec.containerSpec.healthcheck).toMatchObject({
       interval: "10s",
+      timeout: "2m10s",
       startPeriod: "2m",
     });
     // The password reaches the task as a Docker secret file: nothing in the spec is secret.

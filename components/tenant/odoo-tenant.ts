@@ -249,7 +249,10 @@ export class OdooTenant extends pulumi.ComponentResource {
             ? [platform.swarmVolumeConstraint]
             : undefined,
         limits,
-        healthcheck: odooHealthcheck(args.odooVersion, platform.odooHealthcheckIntervalSeconds),
+        healthcheck: odooHealthcheck(args.odooVersion, {
+          intervalSeconds: platform.odooHealthcheckIntervalSeconds,
+          steadySeconds: platform.odooHealthcheckSteadySeconds,
+        }),
         running: args.state === "active",
       },
       {

@@ -32,6 +32,7 @@ export interface TenantPlatform {
   /** Image for PostgreSQL servers of tiers with a dedicated database. */
   dedicatedPostgresImage: pulumi.Input<string>;
   odooHealthcheckIntervalSeconds: number;
+  odooHealthcheckSteadySeconds: number;
   swarmEndpointMode: SwarmEndpointMode;
   /** Swarm: keeps services with local volumes on the node that holds them. */
   swarmVolumeConstraint?: string;
