@@ -101,7 +101,8 @@ build_api() {
     (cd "$repo" && find components stacks/tenant providers/docker-bridge -type f \( -name '*.ts' -o -name '*.go' -o -name '*.mod' \) \
       ! -name '*.test.ts' -exec cp --parents {} "$ctx/app/" \;)
     mkdir -p "$ctx/pulumi" "$ctx/plugins"
-    cp "$pulumi_bin"/pulumi "$pulumi_bin"/pulumi-language-nodejs "$pulumi_bin"/pulumi-resource-pulumi-nodejs "$ctx/pulumi/"
+    cp "$pulumi_bin"/pulumi "$pulumi_bin"/pulumi-language-nodejs "$pulumi_bin"/pulumi-resource-pulumi-nodejs \
+      "$pulumi_bin"/dynamic-provider-preload.cjs "$ctx/pulumi/"
     cp -r "$plugin" "$ctx/plugins/"
     cp "$here/api/Dockerfile" "$ctx/"
     docker_cli build -q --network host --build-arg "BASE=$trixie" -t "$tag" "$ctx" >/dev/null

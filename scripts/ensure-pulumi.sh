@@ -34,7 +34,7 @@ reports_version() { # $1 = pulumi binary; true when it prints exactly v$version
 # the CLI looks first), unless the official distribution's own are there; ours are kept current.
 language_host() { # $1 = the CLI's directory
   local ours="$repo_root/providers/language-host" f
-  for f in pulumi-language-nodejs pulumi-resource-pulumi-nodejs; do
+  for f in pulumi-language-nodejs pulumi-resource-pulumi-nodejs dynamic-provider-preload.cjs; do
     if [ -e "$1/$f" ] && ! grep -q "odoo-saas" "$1/$f" 2>/dev/null; then continue; fi # official
     cmp -s "$ours/$f" "$1/$f" 2>/dev/null || install -m 0755 "$ours/$f" "$1/$f"
   done

@@ -54,3 +54,24 @@ it("the provider and its launcher exit when the engine that started them is kill
     for (const pid of [launcher, provider]) if (alive(pid)) process.kill(pid, "SIGKILL");
   }
 }, 30_000);
+
+it("the provider host loads what only programs need (TypeScript, Arborist) on first use only", () => {
+  const preload = path.join(path.dirname(LAUNCHER), "dynamic-provider-preload.cjs");
+  const loaded = `Object.keys(require.cache).some((f) => /node_modules\\/typescript\\/|@npmcli\\/arborist\\//.test(f))`;
+  const script = `
+    const runtime = require("@pulumi/pulumi/runtime");
+    const before = ${loaded};
+    runtime.serializeFunction(() => 42).then((f) => {
+      console.log(JSON.stringify({ before, after: ${loaded}, text: f.text.includes("42") }));
+    });`;
+  const run = (args: string[]) =>
+    JSON.parse(
+      execFileSync(process.execPath, [...args, "-e", script], {
+        encoding: "utf8",
+        cwd: path.join(__dirname, ".."),
+      }),
+    );
+  // Without the preload, the SDK's runtime loads both at once (what the preload is for).
+  expect(run([])).toMatchObject({ before: true });
+  expect(run(["--require", preload])).toEqual({ before: false, after: true, text: true });
+});
