@@ -82,7 +82,9 @@ export function localPlatformConfig(
     // at the host's, which Docker accepts. Production platforms set no cap.
     tenantLimitCap: { cpus: os.cpus().length },
     odooHealthcheckIntervalSeconds: o.healthcheckIntervalSeconds ?? 2,
-    ...(o.healthcheckSteadySeconds ? { odooHealthcheckSteadySeconds: o.healthcheckSteadySeconds } : {}),
+    ...(o.healthcheckSteadySeconds
+      ? { odooHealthcheckSteadySeconds: o.healthcheckSteadySeconds }
+      : {}),
   };
 }
 
