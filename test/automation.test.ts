@@ -280,10 +280,17 @@ describe(`tenant stacks on the real engine (file:// backend) ${PROVIDER_FREE}`, 
 
   it("a second process meets the engine's lock (StackLockedError) and state stays intact", async () => {
     await stacks.up(spec("contended"));
-    setKnobs("contended", { delayMs: 3000 });
+    // Long enough that the second process's CLI starts (seconds each on a loaded machine) end
+    // while the first run still holds the lock.
+    setKnobs("contended", { delayMs: 8000 });
     const other = tenants(runner.settings); // a second runner: its own limiter, like another process
-    const first = stacks.up(spec("contended", { plan: "standard" }));
-    await new Promise((r) => setTimeout(r, 1500));
+    let running: () => void;
+    const started = new Promise<void>((resolve) => (running = resolve));
+    // The engine reports resources once the update holds the stack's lock.
+    const first = stacks.up(spec("contended", { plan: "standard" }), {
+      onProgress: () => running(),
+    });
+    await started;
     await expect(other.stacks.up(spec("contended", { plan: "premium" }))).rejects.toThrow(
       StackLockedError,
     );

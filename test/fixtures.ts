@@ -28,7 +28,7 @@ export const defaultTenantSettings = {
   dedicatedPostgresImage: "postgres:16",
   odooImages: {},
   templateDatabases: {},
-  odooHealthcheckIntervalSeconds: 10,
+  odooHealthcheckIntervalSeconds: 2,
   odooHealthcheckSteadySeconds: 120,
   swarmEndpointMode: "vip",
 };
