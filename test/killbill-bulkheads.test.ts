@@ -115,8 +115,8 @@ describe(`one customer's problem never blocks another's (real Kill Bill) ${PROVI
       "every event of the account processed",
     );
     expect((await problems()).filter((p) => p.accountId === account)).toEqual([]);
-    // The failed payment may have made the whole account overdue (Kill Bill's overdue is the
-    // account's): later-first is then suspended too, and the payment brings it back.
+    // Invoices and payments are the account's: its failed payment may have suspended later-first
+    // too (every subscription of the account is re-read), and the payment brings it back.
     expect((await converged("later-first")).status).toBe("running");
   }, 300_000);
 
