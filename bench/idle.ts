@@ -6,7 +6,6 @@
 //      seconds once their checks are steady, against the platform alone; the memory of each.
 // Run: npm run bench:idle [-- --tenants 50 --window 60 --steady 120]
 import Docker from "dockerode";
-import * as fs from "node:fs";
 import { readLocalImages } from "../automation/local-platform";
 import { tenantNames } from "../components/tenant/names";
 import { eventually } from "../test/api-harness";
@@ -16,7 +15,7 @@ import {
   startPlatform,
   sweepTenants,
 } from "../test/e2e/platform";
-import { ProcessCpuProfile } from "./process-cpu";
+import { machineBusyTicks, ProcessCpuProfile } from "./process-cpu";
 import { median, numberArg } from "./stats";
 
 const TENANTS = numberArg("tenants", 50);
@@ -29,18 +28,9 @@ const sleep = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
 
 /** CPU-seconds the whole machine spends over `seconds` (all cores, idle and iowait excluded). */
 async function machineCpu(seconds: number): Promise<number> {
-  const busy = () => {
-    const n = fs
-      .readFileSync("/proc/stat", "utf8")
-      .split("\n")[0]
-      .split(/\s+/)
-      .slice(1)
-      .map(Number);
-    return n.slice(0, 8).reduce((a, b) => a + b, 0) - n[3] - n[4];
-  };
-  const before = busy();
+  const before = machineBusyTicks();
   await sleep(seconds);
-  return (busy() - before) / 100;
+  return (machineBusyTicks() - before) / 100;
 }
 
 /** Each container's CPU over `seconds` (its cgroup's counter), as text. */
@@ -86,7 +76,6 @@ async function checkCost(): Promise<{ perCheckMs: number; checks: number }> {
   await sleep(5);
   const started = Date.now();
   const cpu = await machineCpu(WINDOW / 2);
-  const since = started;
   // Docker keeps the last 5 checks; at one a second (plus its run time) count them from the rate.
   const logs = await Promise.all(
     probed.map(async (c) => (await c.inspect()).State.Health?.Log ?? []),
@@ -95,7 +84,7 @@ async function checkCost(): Promise<{ perCheckMs: number; checks: number }> {
     logs.flatMap((l) => l.slice(1).map((e, i) => Date.parse(e.Start) - Date.parse(l[i].Start))),
   );
   await Promise.all(probed.map((c) => c.remove({ force: true })));
-  const checks = (ids.length * (Date.now() - since)) / spacing;
+  const checks = (ids.length * (Date.now() - started)) / spacing;
   return { perCheckMs: ((cpu - floor) * 1000) / checks, checks: Math.round(checks) };
 }
 

@@ -61,7 +61,7 @@ function argsOf(pid: number): string {
 }
 
 /** Total CPU ticks the machine spent (all cores, not idle or iowait). */
-function machineBusyTicks(): number {
+export function machineBusyTicks(): number {
   const cpu = fs.readFileSync("/proc/stat", "utf8").split("\n")[0].split(/\s+/).slice(1);
   const n = cpu.map(Number);
   return n.slice(0, 8).reduce((a, b) => a + b, 0) - n[3] - n[4];

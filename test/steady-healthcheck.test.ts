@@ -1,9 +1,8 @@
 // Odoo's health check on the real engine (declared through the docker provider, as tenants are):
 // checked every interval until healthy, then only every `steadySeconds`; a failure is still
 // noticed, and a restarted container is checked at once again (components/steady-healthcheck.ts).
-import * as fs from "node:fs";
-import * as path from "node:path";
 import Docker from "dockerode";
+import { readLocalImages } from "../automation/local-platform";
 import { scratchRunner } from "./helpers/scratch-runner";
 import { dockerWorkload } from "../components/workload";
 import { odooHealthcheck } from "../components/tenant/odoo-options";
@@ -13,9 +12,7 @@ import { ODOO_STAND_IN } from "./stand-ins";
 const docker = new Docker();
 const NAME = `odoo-saas-health-${process.pid}`;
 const STEADY = 15;
-const image = fs
-  .readFileSync(path.join(__dirname, "..", "images", "images.env"), "utf8")
-  .match(/^ODOO_SAAS_ODOO_IMAGE_17=(.+)$/m)![1];
+const image = readLocalImages().ODOO_SAAS_ODOO_IMAGE_17;
 const { runner, remove } = scratchRunner("health");
 const target = {
   project: "odoo-saas-health-test",
