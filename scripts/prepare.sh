@@ -22,8 +22,11 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   # other platforms' optional binaries (e.g. @msgpackr-extract/*-darwin-*), which npm cannot
   # record in the lock and `npm ci` then rejects as out of sync. Versions still come from the lock.
   echo "[prepare] npm install (from package-lock.json)" >&2
+  # npm rewrites the lock it installs from; the lock as it was (committed or not) is kept byte for byte.
+  lock_copy=$(mktemp)
+  cp package-lock.json "$lock_copy"
   npm install --no-audit --no-fund --loglevel=error >&2
-  git checkout -- package-lock.json 2>/dev/null || true # keep the committed lock byte for byte
+  cp "$lock_copy" package-lock.json && rm -f "$lock_copy"
   echo "$want" >"$stamp"
 fi
 
