@@ -17,8 +17,14 @@ const odooLimits = z.strictObject({
   limitMemoryHardMb: z.number().int().min(256),
   limitTimeCpuSeconds: z.number().int().min(30),
   limitTimeRealSeconds: z.number().int().min(30),
-  /** Connection pool size of each Odoo process (db_maxconn). */
-  dbMaxConnections: z.number().int().min(2).max(256),
+  /**
+   * Connection pool size of each Odoo process (db_maxconn), for all its databases; Odoo keeps
+   * what it opened. What a process needs at once (bench/density): an HTTP worker 2 (its request's
+   * database, and `postgres` for the database list and bus notifications), a cron worker 3 (its
+   * LISTEN, the cursor acquiring jobs and the job's own), the gevent worker its LISTEN plus one
+   * per notification dispatched at the same instant. A process needing more fails (PoolError).
+   */
+  dbMaxConnections: z.number().int().min(3).max(256),
 });
 
 export const planSchema = z

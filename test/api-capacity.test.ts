@@ -1,12 +1,12 @@
 // Admission to the shared PostgreSQL server through the API (real PostgreSQL and Redis, the Kill
 // Bill stand-in): every tenant on a shared plan reserves its plan's connection limit, and the
-// server's max_connections (150 here) bounds their sum plus the platform's reserve of 20.
+// server's max_connections (80 here) bounds their sum plus the platform's reserve of 20.
 import request from "supertest";
 import { ADMIN_TOKEN, ApiHarness, WEBHOOK_SECRET, eventually } from "./api-harness";
 import { notification } from "./killbill-stand-in";
 import { PROVIDER_FREE, KILL_BILL_STAND_IN } from "./stand-ins";
 
-const h = new ApiHarness({ env: { SHARED_POSTGRES_MAX_CONNECTIONS: "150" } });
+const h = new ApiHarness({ env: { SHARED_POSTGRES_MAX_CONNECTIONS: "80" } });
 beforeAll(() => h.start({ workers: true }), 60000);
 afterAll(() => h.stop());
 
@@ -19,12 +19,12 @@ const create = (tenantId: string, plan: string) =>
 
 describe(`shared PostgreSQL admission ${PROVIDER_FREE} ${KILL_BILL_STAND_IN}`, () => {
   it("admits shared tenants while their connection limits fit; refuses with the figures when not", async () => {
-    expect((await create("cap-one", "basic")).status).toBe(202); // 20 + 48
-    expect((await create("cap-two", "basic")).status).toBe(202); // 20 + 96
-    const full = await create("cap-three", "basic"); // 20 + 144 > 150
+    expect((await create("cap-one", "basic")).status).toBe(202); // 20 + 16
+    expect((await create("cap-two", "basic")).status).toBe(202); // 20 + 32
+    const full = await create("cap-three", "standard"); // 20 + 32 + 42 > 80
     expect(full.status).toBe(409);
     expect(full.body.error.message).toBe(
-      "the shared PostgreSQL server is full: max_connections 150, 96 reserved by its tenants and 20 by the platform; plan basic needs 48 (raise postgres.maxConnections or add a server)",
+      "the shared PostgreSQL server is full: max_connections 80, 32 reserved by its tenants and 20 by the platform; plan standard needs 42 (raise postgres.maxConnections or add a server)",
     );
     expect((await request(h.runtime.url!).get("/admin/tenants/cap-three").set(auth)).status).toBe(
       404,
@@ -33,7 +33,7 @@ describe(`shared PostgreSQL admission ${PROVIDER_FREE} ${KILL_BILL_STAND_IN}`, (
     expect((await create("cap-own", "premium")).status).toBe(202);
     const resize = (plan: string) =>
       request(h.runtime.url!).post("/admin/tenants/cap-one/plan").set(auth).send({ plan });
-    expect((await resize("standard")).status).toBe(202); // 20 + 48 + 64 = 132
+    expect((await resize("standard")).status).toBe(202); // 20 + 16 + 42 = 78, not 94
   });
 
   it("a subscription that would overflow the server is a billing problem, not a tenant", async () => {

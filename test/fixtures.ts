@@ -22,7 +22,7 @@ export const defaultTenantSettings = {
     sslMode: "disable",
     tenantHost: "saas-postgres",
     tenantPort: 5432,
-    maxConnections: 660,
+    maxConnections: 440,
   },
   filestore: { kind: "local" },
   dedicatedPostgresImage: "postgres:16",

@@ -134,6 +134,97 @@ describe("the Odoo stand-in", () => {
     expect(await curl(odoo, "http://127.0.0.1:8072/longpolling/poll")).toBe(200);
   });
 
+  it("keeps the connections Odoo's processes keep, each process within its db_maxconn", async () => {
+    const init = await run(
+      images.ODOO_SAAS_ODOO_IMAGE_17,
+      ["odoo", "--database=pool_db", "-i", "base", "--stop-after-init"],
+      { env: connection("pool_db") },
+    );
+    expect((await init.wait()).StatusCode).toBe(0);
+    const odoo = await run(
+      images.ODOO_SAAS_ODOO_IMAGE_17,
+      [
+        "odoo",
+        "--database=pool_db",
+        "--db-filter=^pool_db$",
+        "--workers=2",
+        "--max-cron-threads=1",
+        "--db_maxconn=3",
+      ],
+      { env: connection("pool_db") },
+    );
+    const pools = async () =>
+      JSON.parse(await execOutput(odoo, ["curl", "-s", "http://127.0.0.1:8069/stand-in/pools"]));
+    const post = (url: string) =>
+      execOutput(odoo, ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", url]);
+    await eventually(
+      async () => (await curl(odoo, "http://127.0.0.1:8069/web/health")) === 200,
+      30000,
+      "health",
+    );
+    // Two write requests at once: each HTTP worker holds its request's cursor and, on commit, the
+    // bus's cursor on `postgres`: two connections each, kept open afterwards.
+    expect(
+      await Promise.all([1, 2].map(() => post("http://127.0.0.1:8069/stand-in/work?ms=500"))),
+    ).toEqual(["200", "200"]);
+    // The cron worker polls with two cursors beside its LISTEN connection when notified.
+    await pg
+      .exec({
+        Cmd: ["psql", "-U", "admin", "-d", "postgres", "-c", "NOTIFY cron_trigger, 'pool_db'"],
+      })
+      .then((e) => e.start({}));
+    expect(await curl(odoo, "http://127.0.0.1:8072/websocket?ms=200")).toBe(200);
+    await eventually(
+      async () => (await pools()).pools.find((p: any) => p.process === "cron-0").peak === 3,
+      10000,
+      "cron poll",
+    );
+    const state = await pools();
+    const byName = Object.fromEntries(state.pools.map((p: any) => [p.process, p]));
+    expect(byName["http-0"]).toMatchObject({ max: 3, open: 2, peak: 2, refused: 0 });
+    expect(byName["http-1"]).toMatchObject({ max: 3, open: 2, peak: 2, refused: 0 });
+    expect(byName["cron-0"]).toMatchObject({ open: 3, peak: 3, refused: 0 });
+    expect(byName.gevent).toMatchObject({ open: 2, peak: 2, refused: 0 }); // LISTEN imbus + one cursor
+    // PostgreSQL sees exactly what the pools hold, named per process.
+    const address = (await odoo.inspect()).NetworkSettings.Networks[NET].IPAddress;
+    const seen = await execOutput(pg, [
+      "psql",
+      "-U",
+      "admin",
+      "-d",
+      "postgres",
+      "-At",
+      "-c",
+      `SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'odoo-stand-in-%' AND client_addr = '${address}'`,
+    ]);
+    expect(Number(seen.trim())).toBe(9);
+
+    // A process needing more than db_maxconn fails like Odoo: PoolError, the request answers 500.
+    const tight = await run(
+      images.ODOO_SAAS_ODOO_IMAGE_17,
+      ["odoo", "--database=pool_db", "--workers=1", "--max-cron-threads=0", "--db_maxconn=1"],
+      { env: connection("pool_db") },
+    );
+    await eventually(
+      async () => (await curl(tight, "http://127.0.0.1:8069/web/health")) === 200,
+      30000,
+      "tight health",
+    );
+    const tightPost = await execOutput(tight, [
+      "curl",
+      "-s",
+      "-o",
+      "/dev/null",
+      "-w",
+      "%{http_code}",
+      "-X",
+      "POST",
+      "http://127.0.0.1:8069/stand-in/work",
+    ]);
+    expect(tightPost).toBe("500");
+    expect(await logs(tight)).toMatch(/http-0: The Connection Pool Is Full/);
+  });
+
   it("reads the password from PASSWORD_FILE, and fails like Odoo on an unknown option", async () => {
     fs.writeFileSync(path.join(secretDir, "password"), "pw");
     fs.chmodSync(secretDir, 0o755);

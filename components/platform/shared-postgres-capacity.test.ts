@@ -5,14 +5,14 @@ const catalog = loadCatalog();
 
 describe("the shared PostgreSQL server's capacity", () => {
   it("defaults to room for N tenants at the largest shared limit, plus the reserve", () => {
-    // standard's 64 is the largest limit on the shared server; premium and enterprise have their own.
-    expect(defaultMaxConnections(catalog, 10)).toBe(20 + 10 * 64);
+    // standard's 42 is the largest limit on the shared server; premium and enterprise have their own.
+    expect(defaultMaxConnections(catalog, 10)).toBe(20 + 10 * 42);
   });
 
   it.each([
     ["an empty server", 100, [], { tenantId: "a", plan: "standard" }, true],
-    ["exactly full", 84, [], { tenantId: "a", plan: "standard" }, true],
-    ["one over", 83, [], { tenantId: "a", plan: "standard" }, false],
+    ["exactly full", 62, [], { tenantId: "a", plan: "standard" }, true],
+    ["one over", 61, [], { tenantId: "a", plan: "standard" }, false],
     [
       "a dedicated plan takes nothing",
       20,
@@ -22,12 +22,12 @@ describe("the shared PostgreSQL server's capacity", () => {
     ],
     [
       "a plan change counts the tenant once",
-      84,
+      62,
       [{ id: "a", plan: "basic" }],
       { tenantId: "a", plan: "standard" },
       true,
     ],
-    ["others count", 131, [{ id: "b", plan: "basic" }], { tenantId: "a", plan: "standard" }, false],
+    ["others count", 77, [{ id: "b", plan: "basic" }], { tenantId: "a", plan: "standard" }, false],
   ])("%s", (_name, max, held, change, ok) => {
     expect(sharedPostgresAdmits(catalog, max, held, change).ok).toBe(ok);
   });

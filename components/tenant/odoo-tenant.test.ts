@@ -94,7 +94,7 @@ describe("OdooTenant on the shared PostgreSQL server (container runtime)", () =>
       password: secretValue("tenant-secret"),
       database: "odoo_acme_corp_acme",
       template: "odoo_template_17",
-      connectionLimit: 64,
+      connectionLimit: 42, // 7 processes x db_maxconn 6
     });
   });
 
@@ -162,7 +162,7 @@ describe("OdooTenant on the shared PostgreSQL server (container runtime)", () =>
       `--limit-memory-hard=${1536 * 1048576}`,
       "--limit-time-cpu=900",
       "--limit-time-real=1800",
-      "--db_maxconn=8",
+      "--db_maxconn=6",
     ]);
     expect(c.envs).toEqual(
       secretValue([

@@ -3,25 +3,34 @@
 It reproduces what this project relies on (README.md beside this file lists each behaviour):
 Odoo's command-line options, database initialisation with `-i base`, the refusal to serve an
 uninitialised database, /web/health (Odoo >= 15), the HTTP and real-time ports, the filestore
-under <data_dir>/filestore/<db>/, and a clean stop on SIGTERM.
+under <data_dir>/filestore/<db>/, the database connections Odoo's processes open and keep, and a
+clean stop on SIGTERM.
 """
 
 import argparse
 import configparser
 import base64
+import contextlib
 import hashlib
 import json
 import os
+import queue
+import select
 import signal
 import sys
 import threading
 import time
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import psycopg2
 
 VERSION = int(os.environ.get("ODOO_VERSION", "17"))
 DATA_DIR = "/var/lib/odoo"
+# odoo/sql_db.py: a pooled connection idle longer than this is closed at the pool's next borrow.
+MAX_IDLE_TIMEOUT = 600
+# odoo/service/server.py: how long a cron worker sleeps between polls when nothing wakes it.
+CRON_SLEEP_INTERVAL = 60
 
 
 def log(level, message):
@@ -63,8 +72,9 @@ class Database:
         self.opts = opts
         self.name = opts.db_name
 
-    def connect(self, dbname=None):
+    def connect(self, dbname=None, process="main"):
         return psycopg2.connect(
+            application_name=f"odoo-stand-in-{process}",
             host=self.opts.db_host,
             port=self.opts.db_port,
             user=self.opts.db_user,
@@ -87,7 +97,18 @@ class Database:
                 time.sleep(1)
 
     def query(self, sql, params=()):
-        with self.connect() as conn, conn.cursor() as cur:
+        """One transaction on the tenant database: through the pool of the Odoo process serving
+        the current request (a request handler), else on a connection of its own (init, update)."""
+        pool = getattr(CURRENT, "pool", None)
+        if pool is None:
+            conn = self.connect()
+            try:
+                with conn, conn.cursor() as cur:
+                    cur.execute(sql, params)
+                    return cur.fetchall() if cur.description else None
+            finally:
+                conn.close()
+        with pool.cursor(self.name) as cur:
             cur.execute(sql, params)
             return cur.fetchall() if cur.description else None
 
@@ -156,6 +177,175 @@ class Database:
         log("INFO", f"Database {self.name}: modules updated ({modules})")
 
 
+class PoolError(Exception):
+    pass
+
+
+class ConnectionPool:
+    """Odoo's sql_db.ConnectionPool, one per Odoo process for all its databases: at most
+    db_maxconn connections; a connection given back stays open for the next borrow (closed only
+    once idle longer than MAX_IDLE_TIMEOUT, at a later borrow); when all are in use the oldest
+    unused one is closed to make room, and when none is unused: PoolError, as in Odoo."""
+
+    def __init__(self, process, maxconn):
+        self.process = process
+        self.maxconn = max(1, maxconn)
+        self.lock = threading.Lock()
+        self.connections = []  # [connection, in use, last given back]
+        self.peak = 0
+        self.refused = 0
+
+    def borrow(self, dbname):
+        with self.lock:
+            now = time.time()
+            for entry in list(self.connections):
+                conn, used, last = entry
+                if not used and not conn.closed and now - last > MAX_IDLE_TIMEOUT:
+                    conn.close()
+                if conn.closed:
+                    self.connections.remove(entry)
+            for entry in self.connections:
+                conn, used, _ = entry
+                if not used and conn.info.dbname == dbname:
+                    try:
+                        conn.reset()
+                    except psycopg2.OperationalError:
+                        conn.close()
+                        continue
+                    entry[1] = True
+                    return conn
+            if len(self.connections) >= self.maxconn:
+                unused = next((e for e in self.connections if not e[1]), None)
+                if unused is None:
+                    self.refused += 1
+                    raise PoolError(f"{self.process}: The Connection Pool Is Full")
+                self.connections.remove(unused)
+                unused[0].close()
+            try:
+                conn = DB.connect(dbname, self.process)
+            except psycopg2.OperationalError:
+                self.refused += 1  # e.g. too many connections for the role, or the server
+                raise
+            self.connections.append([conn, True, 0])
+            self.peak = max(self.peak, len(self.connections))
+            return conn
+
+    def give_back(self, conn):
+        with self.lock:
+            for entry in self.connections:
+                if entry[0] is conn:
+                    entry[1], entry[2] = False, time.time()
+                    return
+
+    @contextlib.contextmanager
+    def cursor(self, dbname):
+        """A transaction on a pooled connection, committed on success (Odoo's Cursor)."""
+        conn = self.borrow(dbname)
+        try:
+            with conn, conn.cursor() as cur:
+                yield cur
+        finally:
+            self.give_back(conn)
+
+    def state(self):
+        with self.lock:
+            return {
+                "process": self.process,
+                "max": self.maxconn,
+                "open": sum(1 for c, _, _ in self.connections if not c.closed),
+                "in_use": sum(1 for _, used, _ in self.connections if used),
+                "peak": self.peak,
+                "refused": self.refused,
+            }
+
+
+class Processes:
+    """Odoo's processes and what each keeps open on the database. Multi-process mode (workers > 0):
+    `workers` HTTP workers, each serving one request at a time; `max_cron_threads` cron workers,
+    each holding a LISTEN cron_trigger connection to database `postgres` and polling for jobs; and
+    the gevent worker, holding a LISTEN imbus connection to `postgres` for the real-time channel.
+    Each has a pool of its own (db_maxconn). Threaded mode (workers = 0): one process, one pool,
+    HTTP and cron threads sharing it. Stand-in threads play the processes; the pools are as Odoo's."""
+
+    def __init__(self, opts):
+        self.pools = []
+        multi = opts.workers > 0
+        self.free_http = queue.Queue()
+        for i in range(opts.workers if multi else 1):
+            self.free_http.put(self.pool(f"http-{i}" if multi else "threaded", opts.db_maxconn))
+        self.threaded = None if multi else self.pools[0]
+        self.cron = [
+            self.threaded or self.pool(f"cron-{i}", opts.db_maxconn)
+            for i in range(opts.max_cron_threads)
+        ]
+        self.gevent = self.pool("gevent", opts.db_maxconn) if multi else None
+
+    def pool(self, name, maxconn):
+        p = ConnectionPool(name, maxconn)
+        self.pools.append(p)
+        return p
+
+    @contextlib.contextmanager
+    def http_worker(self):
+        """A request waits for a free HTTP worker (the prefork server's shared socket queue)."""
+        if self.threaded:
+            yield self.threaded
+            return
+        pool = self.free_http.get()
+        try:
+            yield pool
+        finally:
+            self.free_http.put(pool)
+
+    def state(self):
+        pools = [p.state() for p in self.pools]
+        return {"pools": pools, "refused": sum(p["refused"] for p in pools)}
+
+
+# The pool of the Odoo process the current thread plays (request handlers, cron workers).
+CURRENT = threading.local()
+
+
+def listen(pool, channel):
+    """A connection to database `postgres` kept for the process's life, LISTENing on `channel`."""
+    conn = pool.borrow("postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(f"LISTEN {channel}")
+    return conn
+
+
+def notify(channel, payload):
+    """What Odoo's bus does after a commit that sent a notification (16-17: a cursor on
+    `postgres` from the same process's pool, while the request's own cursor is still open)."""
+    with CURRENT.pool.cursor("postgres") as cur:
+        cur.execute(f"NOTIFY {channel}, %s", (payload,))
+
+
+def cron_worker(pool, stopped):
+    """Odoo's WorkerCron: LISTEN cron_trigger, then poll every CRON_SLEEP_INTERVAL seconds or when
+    notified; a poll acquires ready jobs with one cursor and runs each job with another (ir_cron
+    _process_jobs / _process_job), so a cron worker holds up to three connections."""
+    CURRENT.pool = pool
+    conn = None
+    while not stopped.is_set():
+        try:
+            if conn is None or conn.closed:
+                conn = listen(pool, "cron_trigger")
+            select.select([conn], [], [], CRON_SLEEP_INTERVAL)
+            conn.poll()
+            conn.notifies.clear()
+            if stopped.is_set() or not DB.is_initialized():
+                continue
+            with pool.cursor(DB.name) as cron_cr:
+                cron_cr.execute("SELECT 1")  # the ready jobs, locked FOR NO KEY UPDATE SKIP LOCKED
+                with pool.cursor(DB.name) as job_cr:
+                    job_cr.execute("SELECT pg_sleep(0.2)")  # the job's work
+        except Exception as e:  # Odoo logs and its master restarts the worker
+            log("ERROR", f"{pool.process}: {e}")
+            stopped.wait(1)
+
+
 def filestore(db):
     return os.path.join(OPTS.data_dir, "filestore", db)
 
@@ -198,14 +388,44 @@ class Handler(BaseHTTPRequestHandler):
             log("ERROR", f"{self.path}: {e}")
             self.reply(500, "Internal Server Error", "text/plain")
 
+    def param(self, name):
+        values = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query).get(name)
+        return float(values[0]) if values else 0.0
+
     def route(self, method):
         path = self.path.split("?", 1)[0]
+        if path == "/stand-in/pools" and method == "GET":  # a test hook: no Odoo process serves it
+            return self.reply(200, json.dumps(PROCS.state()))
         if self.port_role == "realtime":
-            # The gevent worker (workers > 0) serves only the real-time path of the version.
-            realtime = "/websocket" if VERSION >= 16 else "/longpolling/"
-            if path == realtime or (VERSION < 16 and path.startswith(realtime)):
-                return self.reply(200, json.dumps({"realtime": True, "path": path}))
+            CURRENT.pool = PROCS.gevent
+            return self.realtime(path)
+        with PROCS.http_worker() as pool:
+            CURRENT.pool = pool
+            try:
+                return self.http(method, path)
+            finally:
+                CURRENT.pool = None
+
+    def realtime(self, path):
+        """The gevent worker (workers > 0) serves only the real-time path of the version; `?ms=`
+        holds one of its cursors that long, as dispatching a notification to a client does."""
+        rt = "/websocket" if VERSION >= 16 else "/longpolling/"
+        if not (path == rt or (VERSION < 16 and path.startswith(rt))):
             return self.reply(404, json.dumps({"error": "not a real-time path"}))
+        ms = self.param("ms")
+        if ms:
+            with PROCS.gevent.cursor(DB.name) as cur:
+                cur.execute("SELECT pg_sleep(%s)", (ms / 1000,))
+        return self.reply(200, json.dumps({"realtime": True, "path": path}))
+
+    def http(self, method, path):
+        if path == "/stand-in/config" and method == "GET":
+            return self.reply(200, json.dumps(CONFIG))
+        if OPTS.dbfilter:
+            # Odoo (16-17) resolves each request's database against the server's list: with a
+            # db-filter, a query on database `postgres`.
+            with CURRENT.pool.cursor("postgres") as cur:
+                cur.execute("SELECT datname FROM pg_database WHERE datname = %s", (DB.name,))
         if path == "/web/health" and method == "GET":
             if VERSION < 15:  # the endpoint arrived in Odoo 15.0
                 return self.reply(404, "Not Found", "text/plain")
@@ -214,14 +434,23 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, json.dumps({"status": "pass"}))
         if path == "/stand-in/attachments":
             return self.attachments(method)
-        if path == "/stand-in/config" and method == "GET":
-            return self.reply(200, json.dumps(CONFIG))
+        if path == "/stand-in/work" and method == "POST":
+            return self.work()
         if method == "GET":
             if not self.initialized():
                 return None
             page = f"<html><head><title>Odoo</title></head><body>{DB.name} (stand-in {VERSION}.0)</body></html>"
             return self.reply(200, page, "text/html")
         return self.reply(404, json.dumps({"error": "not found"}))
+
+    def work(self):
+        """Test hook: a write request that holds its cursor `?ms=` milliseconds, then commits with a
+        bus notification (a second connection, to `postgres`, while the first is still held)."""
+        ms = self.param("ms")
+        with CURRENT.pool.cursor(DB.name) as cur:
+            cur.execute("SELECT pg_sleep(%s)", (ms / 1000,))
+            notify("imbus", json.dumps([DB.name, "stand-in/work"]))
+        return self.reply(200, json.dumps({"worked_ms": ms}))
 
     def attachments(self, method):
         """Test hook: create an attachment (a filestore file + its row) or list them."""
@@ -275,8 +504,23 @@ def read_config(path):
     return {"config_file": path, "admin_passwd": kind}
 
 
+def bus_listener(pool, stopped):
+    """The gevent worker's ImDispatch: a LISTEN imbus connection to `postgres`, reopened if lost."""
+    CURRENT.pool = pool
+    while not stopped.is_set():
+        try:
+            conn = listen(pool, "imbus")
+            while not stopped.is_set() and not conn.closed:
+                select.select([conn], [], [], 5)
+                conn.poll()
+                conn.notifies.clear()
+        except Exception as e:
+            log("ERROR", f"Bus.loop error, sleep and retry: {e}")
+            stopped.wait(1)
+
+
 def main():
-    global OPTS, DB, CONFIG
+    global OPTS, DB, CONFIG, PROCS
     OPTS = parse_args(sys.argv[1:])
     CONFIG = read_config(OPTS.config or os.environ.get("ODOO_RC"))
     if not OPTS.db_name:
@@ -294,8 +538,12 @@ def main():
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    PROCS = Processes(OPTS)
+    for pool in PROCS.cron:
+        threading.Thread(target=cron_worker, args=(pool, stopped), daemon=True).start()
     servers = [serve(OPTS.http_port, Handler)]
     if OPTS.workers > 0:  # the gevent (real-time) worker runs only in multi-process mode
+        threading.Thread(target=bus_listener, args=(PROCS.gevent, stopped), daemon=True).start()
         servers.append(serve(OPTS.gevent_port, RealtimeHandler))
     log("INFO", f"HTTP service running on 0.0.0.0:{OPTS.http_port} (stand-in for Odoo {VERSION}.0)")
     stopped.wait()

@@ -98,7 +98,7 @@ describe("platform program", () => {
     // of a container that is only on an internal network.
     expect(pg.inputs.ports).toEqual([{ internal: 5432, external: 5432, ip: "127.0.0.1" }]);
     expect(pg.inputs.networksAdvanced).toEqual([{ name: "saas-data" }, { name: "saas-mgmt" }]);
-    expect(pg.inputs.command).toEqual(["postgres", "-c", "max_connections=660"]); // 20 + 10 tenants x 64
+    expect(pg.inputs.command).toEqual(["postgres", "-c", "max_connections=440"]); // 20 + 10 tenants x 42
     expect(nets.find((n) => n.inputs.name === "saas-mgmt")!.inputs.internal).toBeUndefined();
     expect(settings).toEqual(defaultTenantSettings);
     expect(await pulumi.isSecret(outputs.postgresAdminPassword)).toBe(true);
