@@ -88,7 +88,7 @@ async function main() {
         if (res.status !== 202) throw new Error(`${id}: ${res.status} ${JSON.stringify(res.body)}`);
       }
       await Promise.all(
-        ids.map((id) => h.converged(id, "running", { timeoutMs: 600_000, failOnError: true })),
+        ids.map((id) => h.converged(id, "active", { timeoutMs: 600_000, failOnError: true })),
       );
       const wall = (Date.now() - started) / 1000;
       const busy = (machineBusyTicks() - ticks) / 100 / (CORES * wall);
