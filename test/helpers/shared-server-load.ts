@@ -1,7 +1,8 @@
-// A shared PostgreSQL server (the platform's image) and tenants on it as the tenant program makes
-// them (role and database at the plan's connection limit, `-i base`, the runtime with the program's
-// command line), run from the Odoo stand-in, whose processes keep connections as Odoo's pools do;
-// and the plan's load on them. Used by test/shared-postgres-density.test.ts and bench/density.ts.
+// A shared PostgreSQL server (the platform's image) and tenants on it with what the tenant program
+// gives them (a role and database at the plan's connection limit, closed to PUBLIC; `-i base`; the
+// runtime with the program's command line), without the engine: what is measured is connections.
+// They run the Odoo stand-in, whose processes keep connections as Odoo's pools do. Used by
+// test/shared-postgres-density.test.ts and bench/density.ts.
 import Docker from "dockerode";
 import { Client } from "pg";
 import { readLocalImages } from "../../automation/local-platform";
