@@ -60,7 +60,7 @@ async function perPlan() {
     cells.push(plan.database.connectionLimit, idle, load.peakByRole.get(t.id) ?? 0, after, refused);
     cells.push(`${(await server.memoryMb(t)).toFixed(0)} MB`);
     console.log(row(cells, widths), "", pools.map((p) => `${p.process} ${p.peak}`).join(", "));
-    await t.container.remove({ force: true });
+    await t.container.remove({ force: true, v: true });
   }
 }
 

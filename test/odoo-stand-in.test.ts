@@ -57,7 +57,7 @@ beforeAll(async () => {
 }, 120000);
 
 afterAll(async () => {
-  for (const c of made) await c.remove({ force: true }).catch(() => undefined);
+  for (const c of made) await c.remove({ force: true, v: true }).catch(() => undefined);
   await docker
     .getNetwork(NET)
     .remove()

@@ -196,7 +196,8 @@ export class SharedServer {
 
   async stop(): Promise<void> {
     await this.admin?.end().catch(() => undefined);
-    for (const c of this.made.reverse()) await c.remove({ force: true }).catch(() => undefined);
+    for (const c of this.made.reverse())
+      await c.remove({ force: true, v: true }).catch(() => undefined);
     await docker
       .getNetwork(this.net)
       .remove()
