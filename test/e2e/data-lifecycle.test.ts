@@ -161,18 +161,29 @@ describe(`no customer data is lost ${ODOO_STAND_IN} ${KILL_BILL_STAND_IN}`, () =
       plan: "basic",
     });
 
-    const queued = await api().post(`/admin/tenants/${COPY}/backups`).set(auth).expect(202);
-    await eventually(
-      async () => {
-        const [agent] = await docker.listContainers({
-          filters: { label: ["odoo-saas.verb=backup"] },
-        });
-        if (agent) await docker.getContainer(agent.Id).kill();
-        return !!agent;
-      },
-      60_000,
-      "the backup agent to start",
-    );
+    // Killed on its start event, not when a poll sees it: a backup that reuses the unchanged
+    // dump is quick enough to finish between two polls, and the kill would then land on nothing.
+    const starts = (await docker.getEvents({
+      filters: { type: ["container"], event: ["start"], label: ["odoo-saas.verb=backup"] },
+    })) as NodeJS.ReadableStream & { destroy(): void };
+    const agentKilled = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("no backup agent started in 60 s")), 60_000);
+      starts.once("data", (chunk: Buffer) => {
+        clearTimeout(timer);
+        const { id } = JSON.parse(chunk.toString("utf8").split("\n")[0]) as { id: string };
+        docker
+          .getContainer(id)
+          .kill()
+          .then(() => resolve(), reject);
+      });
+    });
+    let queued;
+    try {
+      queued = await api().post(`/admin/tenants/${COPY}/backups`).set(auth).expect(202);
+      await agentKilled;
+    } finally {
+      starts.destroy();
+    }
     // The job's next attempt takes a good backup under the same operation.
     const op = await operationDone(queued.body.id);
     const [good, killed] = await backups(COPY);
