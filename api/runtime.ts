@@ -107,6 +107,7 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
     catalog,
     maxConnections: async () =>
       config.SHARED_POSTGRES_MAX_CONNECTIONS ?? (await stacks.sharedPostgresMaxConnections()),
+    pooler: async () => (await stacks.platformSettings())?.postgres?.pooler,
     placement: async () => {
       const s = await stacks.platformSettings();
       return (

@@ -1,5 +1,8 @@
 import type { Catalog } from "../../catalog";
-import { sharedPostgresAdmits } from "../../components/platform/shared-postgres-capacity";
+import {
+  type PoolerSizing,
+  sharedPostgresAdmits,
+} from "../../components/platform/shared-postgres-capacity";
 import { cappedLimits, type ContainerLimits } from "../../components/tenant/database-placement";
 import type { Logger } from "../common/logger";
 import type { TenantStore } from "../store/tenant-store";
@@ -33,6 +36,8 @@ export class TenantAdmission {
       catalog: Catalog;
       /** The server's max_connections (config, else the platform stack's output). */
       maxConnections: () => Promise<number | undefined>;
+      /** The platform's pooler, when tenants connect through one (platform stack's output). */
+      pooler: () => Promise<PoolerSizing | undefined>;
       placement: () => Promise<PlacementSettings | undefined>;
       nodes: () => Promise<NodeResources[]>;
       logger: Logger;
@@ -72,7 +77,8 @@ export class TenantAdmission {
     const held = (await this.d.tenants.list())
       .filter((t) => t.desiredState !== "deleted")
       .map((t) => ({ id: t.id, plan: t.spec.plan }));
-    const verdict = sharedPostgresAdmits(this.d.catalog, max, held, change);
+    const pooler = await this.d.pooler().catch(() => undefined);
+    const verdict = sharedPostgresAdmits(this.d.catalog, max, held, change, pooler);
     return verdict.ok ? undefined : verdict.reason;
   }
 

@@ -81,6 +81,19 @@ export const platformConfigSchema = z.strictObject({
         /** Default: room for `sharedTenants` tenants at the largest shared plan's limit, plus a reserve. */
         maxConnections: z.number().int().min(20).optional(),
         sharedTenants: z.number().int().min(1).default(10),
+        /**
+         * PgBouncer between tenants' Odoo and the server (images/pgbouncer; push it to the
+         * cluster's registry): about twice as many small tenants per max_connections. Backups,
+         * moves and the control plane still connect directly. See docs/tenants.md.
+         */
+        pooler: z
+          .strictObject({
+            enabled: z.boolean().default(false),
+            image: image.default("odoo-saas/pgbouncer:latest"),
+            /** Server connections per tenant database (transaction pooling). */
+            transactionPoolSize: z.number().int().min(1).max(32).default(2),
+          })
+          .prefault({}),
       }),
       z.strictObject({
         mode: z.literal("external"),
@@ -144,6 +157,7 @@ export const platformConfigSchema = z.strictObject({
     .strictObject({
       traefik: limits({ cpus: 1, memoryMb: 512 }),
       postgres: limits({ cpus: 2, memoryMb: 4096 }),
+      pooler: limits({ cpus: 1, memoryMb: 256 }),
       redis: limits({ cpus: 0.5, memoryMb: 512 }),
       killbill: limits({ cpus: 2, memoryMb: 2048 }),
       killbillDb: limits({ cpus: 1, memoryMb: 1024 }),

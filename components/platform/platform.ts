@@ -8,7 +8,8 @@ import { networkRef, type PlatformPartArgs } from "./platform-part";
 import { PlatformRedis } from "./platform-redis";
 import { serviceRouteLabels } from "./route-labels";
 import { SharedPostgres } from "./shared-postgres";
-import { defaultMaxConnections } from "./shared-postgres-capacity";
+import { defaultMaxConnections, sessionPoolSize } from "./shared-postgres-capacity";
+import { POOLER_PORT, SharedPostgresPooler } from "./shared-postgres-pooler";
 import { swarmVolumeConstraint } from "./swarm-volume-node";
 import type { TenantSettings } from "./tenant-settings";
 import { Traefik } from "./traefik";
@@ -243,8 +244,16 @@ function postgresPart(
       },
     };
   const pg = config.postgres;
+  const catalog = loadCatalog();
+  const pooler = pg.pooler.enabled
+    ? {
+        host: `${p}-postgres-pooler`,
+        port: POOLER_PORT,
+        transactionPoolSize: pg.pooler.transactionPoolSize,
+      }
+    : undefined;
   const maxConnections =
-    pg.maxConnections ?? defaultMaxConnections(loadCatalog(), pg.sharedTenants);
+    pg.maxConnections ?? defaultMaxConnections(catalog, pg.sharedTenants, pooler);
   // Docker publishes no port of a container that is only on an internal network: the control
   // plane's way in is a non-internal management network, published on loopback only.
   const mgmt = new docker.Network(
@@ -272,6 +281,22 @@ function postgresPart(
     },
     child,
   );
+  if (pooler)
+    new SharedPostgresPooler(
+      `${name}-postgres-pooler`,
+      {
+        ...part,
+        image: pg.pooler.image,
+        serverHost: `${p}-postgres`,
+        authUser: pg.adminUser,
+        authPassword: adminPassword,
+        transactionPoolSize: pooler.transactionPoolSize,
+        sessionPoolSize: sessionPoolSize(catalog),
+        dataNetwork: networkRef(data),
+        limits: config.limits.pooler,
+      },
+      { ...child, dependsOn: [sharedPostgres] },
+    );
   return {
     sharedPostgres,
     postgres: {
@@ -282,6 +307,7 @@ function postgresPart(
       tenantHost: `${p}-postgres`,
       tenantPort: 5432,
       maxConnections,
+      ...(pooler ? { pooler } : {}),
     },
   };
 }

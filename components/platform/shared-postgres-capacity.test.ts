@@ -1,5 +1,10 @@
 import { loadCatalog } from "../../catalog";
-import { defaultMaxConnections, sharedPostgresAdmits } from "./shared-postgres-capacity";
+import {
+  defaultMaxConnections,
+  sharedConnectionLimit,
+  sharedConnectionReservation,
+  sharedPostgresAdmits,
+} from "./shared-postgres-capacity";
 
 const catalog = loadCatalog();
 
@@ -30,5 +35,34 @@ describe("the shared PostgreSQL server's capacity", () => {
     ["others count", 77, [{ id: "b", plan: "basic" }], { tenantId: "a", plan: "standard" }, false],
   ])("%s", (_name, max, held, change, ok) => {
     expect(sharedPostgresAdmits(catalog, max, held, change).ok).toBe(ok);
+  });
+
+  describe("through the pooler", () => {
+    const pooler = { transactionPoolSize: 2 };
+    // One session per Odoo process on `postgres`, plus the database's transaction pool.
+    it.each([
+      ["trial", 1 + 1 + 1 + 2],
+      ["basic", 2 + 1 + 1 + 2],
+      ["standard", 4 + 2 + 1 + 2],
+    ])("%s reserves %i and may open one more (a backup)", (plan, reserved) => {
+      expect(sharedConnectionReservation(catalog.plan(plan)!, pooler)).toBe(reserved);
+      expect(sharedConnectionLimit(catalog.plan(plan)!, pooler)).toBe(reserved + 1);
+    });
+
+    it("fits at least 50 trials in 300 connections", () => {
+      const trials = Array.from({ length: 56 }, (_, i) => ({ id: `t${i}`, plan: "trial" }));
+      const next = { tenantId: "next", plan: "trial" };
+      expect(sharedPostgresAdmits(catalog, 300, trials.slice(0, 55), next, pooler).ok).toBe(true);
+      const full = sharedPostgresAdmits(catalog, 300, trials, next, pooler);
+      expect(full).toEqual({
+        ok: false,
+        reason: expect.stringContaining("needs 5 through the pooler"),
+      });
+      expect(sharedPostgresAdmits(catalog, 300, trials.slice(0, 23), next).ok).toBe(false);
+    });
+
+    it("sizes the default server by the largest pooled reservation", () => {
+      expect(defaultMaxConnections(catalog, 10, pooler)).toBe(20 + 10 * 9);
+    });
   });
 });

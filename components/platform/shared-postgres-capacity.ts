@@ -1,25 +1,71 @@
-import type { Catalog } from "../../catalog";
+import type { Catalog, Plan } from "../../catalog";
 
 /** Connections kept for the administrator, backups and the API itself. */
 export const RESERVED_CONNECTIONS = 20;
 
+/** How the platform's PgBouncer pools tenants' connections (tenant settings `postgres.pooler`). */
+export interface PoolerSizing {
+  /** Server connections per tenant database, shared by its transactions. */
+  transactionPoolSize: number;
+}
+
+/** Odoo's processes: HTTP workers, cron workers and the gevent (real-time) worker. */
+export function odooProcesses(plan: Plan): number {
+  return plan.odoo.workers + plan.odoo.maxCronThreads + 1;
+}
+
 /**
- * The shared server's default `max_connections`: room for `sharedTenants` tenants each at the
- * largest connection limit of the plans placed on it, plus the reserve.
+ * The server connections a tenant on the shared server reserves. Direct, its plan's connection
+ * limit: each Odoo process may fill its own pool. Through the pooler, one session per process on
+ * `postgres` (cron and bus workers LISTEN there; any process NOTIFYs there) and the transaction
+ * pool of its database.
  */
-export function defaultMaxConnections(catalog: Catalog, sharedTenants: number): number {
-  const largest = Math.max(
+export function sharedConnectionReservation(plan: Plan, pooler?: PoolerSizing): number {
+  return pooler ? odooProcesses(plan) + pooler.transactionPoolSize : plan.database.connectionLimit;
+}
+
+/**
+ * The CONNECTION LIMIT of a shared tenant's role and database: its reservation, plus one direct
+ * session behind the pooler for a backup or restore (these run a few at a time, within the
+ * platform's reserve).
+ */
+export function sharedConnectionLimit(plan: Plan, pooler?: PoolerSizing): number {
+  return pooler ? sharedConnectionReservation(plan, pooler) + 1 : plan.database.connectionLimit;
+}
+
+/** The largest reservation of the plans placed on the shared server. */
+function largestReservation(catalog: Catalog, pooler?: PoolerSizing): number {
+  return Math.max(
     0,
     ...catalog.plans
       .filter((p) => p.database.placement === "shared")
-      .map((p) => p.database.connectionLimit),
+      .map((p) => sharedConnectionReservation(p, pooler)),
   );
-  return RESERVED_CONNECTIONS + sharedTenants * largest;
+}
+
+/**
+ * The shared server's default `max_connections`: room for `sharedTenants` tenants each at the
+ * largest reservation of the plans placed on it, plus the reserve.
+ */
+export function defaultMaxConnections(
+  catalog: Catalog,
+  sharedTenants: number,
+  pooler?: PoolerSizing,
+): number {
+  return RESERVED_CONNECTIONS + sharedTenants * largestReservation(catalog, pooler);
+}
+
+/** The session pool on `postgres` per tenant: a session for every process of the largest plan. */
+export function sessionPoolSize(catalog: Catalog): number {
+  return Math.max(
+    1,
+    ...catalog.plans.filter((p) => p.database.placement === "shared").map(odooProcesses),
+  );
 }
 
 /**
  * Whether the shared server admits a tenant on `plan` (a new one, or `tenantId` changing plan):
- * every tenant it holds reserves its plan's connection limit, and their sum plus the reserve must
+ * every tenant it holds reserves its plan's connections, and their sum plus the reserve must
  * stay within `maxConnections`. Says why not, with the figures, when it does not.
  */
 export function sharedPostgresAdmits(
@@ -27,17 +73,20 @@ export function sharedPostgresAdmits(
   maxConnections: number,
   held: { id: string; plan: string }[],
   change: { tenantId: string; plan: string },
+  pooler?: PoolerSizing,
 ): { ok: true } | { ok: false; reason: string } {
-  const limit = (plan: string) => {
+  const reserved = (plan: string) => {
     const p = catalog.plan(plan);
-    return p && p.database.placement === "shared" ? p.database.connectionLimit : 0;
+    return p && p.database.placement === "shared" ? sharedConnectionReservation(p, pooler) : 0;
   };
-  const needed = limit(change.plan);
+  const needed = reserved(change.plan);
   if (needed === 0) return { ok: true };
-  const used = held.filter((t) => t.id !== change.tenantId).reduce((n, t) => n + limit(t.plan), 0);
+  const used = held
+    .filter((t) => t.id !== change.tenantId)
+    .reduce((n, t) => n + reserved(t.plan), 0);
   if (RESERVED_CONNECTIONS + used + needed <= maxConnections) return { ok: true };
   return {
     ok: false,
-    reason: `the shared PostgreSQL server is full: max_connections ${maxConnections}, ${used} reserved by its tenants and ${RESERVED_CONNECTIONS} by the platform; plan ${change.plan} needs ${needed} (raise postgres.maxConnections or add a server)`,
+    reason: `the shared PostgreSQL server is full: max_connections ${maxConnections}, ${used} reserved by its tenants and ${RESERVED_CONNECTIONS} by the platform; plan ${change.plan} needs ${needed}${pooler ? " through the pooler" : ""} (raise postgres.maxConnections or add a server)`,
   };
 }

@@ -27,6 +27,14 @@ export const tenantSettingsSchema = z.object({
     tenantPort: z.number().int(),
     /** The shared server's max_connections: the API admits tenants on it up to this. */
     maxConnections: z.number().int().optional(),
+    /** The platform's PgBouncer, when tenants' Odoo connects through it (others connect directly). */
+    pooler: z
+      .object({
+        host: z.string().min(1),
+        port: z.number().int(),
+        transactionPoolSize: z.number().int().min(1),
+      })
+      .optional(),
   }),
   filestore: filestoreBackendSchema,
   dedicatedPostgresImage: z.string().min(1),

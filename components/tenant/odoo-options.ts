@@ -5,9 +5,11 @@ import type { WorkloadHealthcheck } from "../workload";
 const MB = 1024 * 1024;
 
 /**
- * The Odoo server command line for a tenant: pinned to its database (db_name + dbfilter, so cron
- * workers never wander into other databases), database list off, proxy mode on, and the plan's
- * worker, memory and time limits. Database host/user/password come through the official image's
+ * The Odoo server command line for a tenant: pinned to its database, database list off, proxy mode
+ * on, and the plan's worker, memory and time limits. `--database` without `--db-filter` is what
+ * pins it: Odoo then serves and runs cron for exactly that database without listing the server's
+ * databases (odoo/service/db.py `list_dbs`); a db-filter would make every request list them on
+ * `postgres`, holding a connection there per HTTP worker. Database host/user/password come through the official image's
  * HOST/PORT/USER/PASSWORD environment variables.
  */
 export function odooCommand(plan: Plan, database: string): string[] {
@@ -15,7 +17,6 @@ export function odooCommand(plan: Plan, database: string): string[] {
   return [
     "odoo",
     `--database=${database}`,
-    `--db-filter=^${database}$`,
     "--no-database-list",
     "--proxy-mode",
     `--workers=${o.workers}`,

@@ -98,6 +98,31 @@ describe("OdooTenant on the shared PostgreSQL server (container runtime)", () =>
     });
   });
 
+  it("through the platform's pooler: Odoo and its initialisation connect there, the role limited to the pooled reservation", async () => {
+    const pooled = platform("container");
+    await declare({
+      planId: "trial",
+      platform: {
+        ...pooled,
+        postgres: {
+          ...pooled.postgres,
+          pooler: { host: "saas-postgres-pooler", port: 6432, transactionPoolSize: 2 },
+        },
+      },
+    });
+    // 3 processes' sessions on `postgres` + a transaction pool of 2, + 1 for a backup.
+    expect(byName("acme-database").inputs.connectionLimit).toBe(6);
+    for (const env of [
+      byName("acme-odoo").inputs.envs.value as string[],
+      Object.entries(
+        byName("acme-init-shared").inputs.env.value ?? byName("acme-init-shared").inputs.env,
+      ).map(([k, v]) => `${k}=${v}`),
+    ]) {
+      expect(env).toContain("HOST=saas-postgres-pooler");
+      expect(env).toContain("PORT=6432");
+    }
+  });
+
   it("a clone of a template is not initialised again; a new database is, once, before Odoo starts", async () => {
     await declare({ templateDatabase: "odoo_template_17" });
     expect(recorder.resources.find((r) => r.name.startsWith("acme-init"))).toBeUndefined();
@@ -153,7 +178,6 @@ describe("OdooTenant on the shared PostgreSQL server (container runtime)", () =>
     expect(c.command).toEqual([
       "odoo",
       "--database=odoo_acme_corp_acme",
-      "--db-filter=^odoo_acme_corp_acme$",
       "--no-database-list",
       "--proxy-mode",
       "--workers=4",

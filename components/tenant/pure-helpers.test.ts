@@ -134,7 +134,6 @@ describe("odoo options per plan", () => {
     expect(cmd.slice(0, 5)).toEqual([
       "odoo",
       "--database=odoo_c_t",
-      "--db-filter=^odoo_c_t$",
       "--no-database-list",
       "--proxy-mode",
     ]);

@@ -2,6 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { Plan } from "../../catalog";
 import { OneShot } from "../one-shot";
+import { sharedConnectionLimit } from "../platform/shared-postgres-capacity";
 import { postgresDataPath } from "../postgres-data-path";
 import { postgresHealthcheck } from "../postgres-health";
 import { VolumeRelease } from "../volume-release";
@@ -69,14 +70,15 @@ function sharedDatabase(a: DatabaseServerArgs): DatabaseEndpoint {
       password: a.password,
       database: a.names.database,
       template: a.templateDatabase,
-      connectionLimit: a.plan.database.connectionLimit,
+      connectionLimit: sharedConnectionLimit(a.plan, pg.pooler),
     },
     { parent: a.parent, deleteBeforeReplace: true },
   );
   return {
     placement: "shared",
-    host: pg.tenantHost,
-    port: pg.tenantPort,
+    // Odoo through the platform's pooler when it has one (backups and moves use tenantHost).
+    host: pg.pooler?.host ?? pg.tenantHost,
+    port: pg.pooler?.port ?? pg.tenantPort,
     ready: [db],
     generation: db.id,
     needsInit: !a.templateDatabase,

@@ -1,7 +1,13 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { NetworkRef, Runtime, SwarmEndpointMode } from "../workload";
 import type { ContainerLimits } from "./database-placement";
+import type { PoolerSizing } from "../platform/shared-postgres-capacity";
 import type { FilestoreBackend } from "./filestore";
+
+export interface PostgresPooler extends PoolerSizing {
+  host: string;
+  port: number;
+}
 
 /** What a tenant needs from the platform (the platform stack's outputs, read by StackReference). */
 export interface TenantPlatform {
@@ -23,6 +29,8 @@ export interface TenantPlatform {
     /** Address Odoo containers connect to (a name on the data network). */
     tenantHost: pulumi.Input<string>;
     tenantPort: pulumi.Input<number>;
+    /** The platform's PgBouncer: where Odoo connects instead, when the platform runs one. */
+    pooler?: PostgresPooler;
   };
   filestore: FilestoreBackend;
   /** The CephX key the Docker nodes mount CephFS with (the cephfs backend only). */

@@ -389,6 +389,49 @@ describe("platform program", () => {
     expect(pg.inputs.command).toEqual(["postgres", "-c", "max_connections=300"]);
   });
 
+  it.each(["container", "swarm"])(
+    "a pooler on the %s runtime: tenants' Odoo is sent to it, the server sized by pooled reservations",
+    async (runtime) => {
+      configure(
+        {
+          baseDomain: "example.com",
+          runtime,
+          ...(runtime === "swarm" ? { swarmVolumeNode: "node-1" } : {}),
+          postgres: { pooler: { enabled: true, transactionPoolSize: 3 } },
+        },
+        { postgresAdminPassword: "pg-admin" },
+      );
+      const { settings } = await run();
+      expect(settings.postgres).toMatchObject({
+        tenantHost: "saas-postgres", // backups and moves: the server itself
+        maxConnections: 20 + 10 * (4 + 2 + 1 + 3), // standard: 7 processes + the pool
+        pooler: { host: "saas-postgres-pooler", port: 6432, transactionPoolSize: 3 },
+      });
+      const pooler = recorder.resources.find(
+        (r) => r.custom && r.inputs.name === "saas-postgres-pooler",
+      )!;
+      const env =
+        runtime === "swarm"
+          ? (pooler.inputs.taskSpec.containerSpec.env as Record<string, string>)
+          : Object.fromEntries(
+              (pooler.inputs.envs.value as string[]).map((e) => e.split(/=(.*)/s).slice(0, 2)),
+            );
+      expect(env).toMatchObject({
+        POOLER_SERVER_HOST: "saas-postgres",
+        POOLER_AUTH_USER: "saas_admin",
+        POOLER_TRANSACTION_POOL_SIZE: "3",
+        POOLER_SESSION_POOL_SIZE: "7",
+      });
+      // The admin password reaches it as a Swarm secret file, never in the service spec.
+      if (runtime === "swarm") {
+        expect(env).toMatchObject({
+          POOLER_AUTH_PASSWORD_FILE: "/run/secrets/POOLER_AUTH_PASSWORD",
+        });
+        expect(JSON.stringify(pooler.inputs)).not.toContain("pg-admin");
+      } else expect(env).toMatchObject({ POOLER_AUTH_PASSWORD: "pg-admin" }); // a secret input
+    },
+  );
+
   it("rejects bad config listing every problem with its key", () => {
     configure(
       { baseDomain: "not a domain", runtime: "kubernetes", traefik: { dashbord: true } },

@@ -1,12 +1,19 @@
-// A shared PostgreSQL server (the platform's image) and tenants on it with what the tenant program
-// gives them (a role and database at the plan's connection limit, closed to PUBLIC; `-i base`; the
-// runtime with the program's command line), without the engine: what is measured is connections.
+// A shared PostgreSQL server (the platform's image), optionally behind the platform's PgBouncer, and
+// tenants on it with what the tenant program gives them (a role and database at the program's
+// connection limit, closed to PUBLIC; `-i base`; the runtime with the program's command line,
+// connected where the program connects it), without the engine: what is measured is connections.
 // They run the Odoo stand-in, whose processes keep connections as Odoo's pools do. Used by
 // test/shared-postgres-density.test.ts and bench/density.ts.
 import Docker from "dockerode";
 import { Client } from "pg";
 import { readLocalImages } from "../../automation/local-platform";
-import type { Plan } from "../../catalog";
+import { loadCatalog, type Plan } from "../../catalog";
+import {
+  type PoolerSizing,
+  sessionPoolSize,
+  sharedConnectionLimit,
+} from "../../components/platform/shared-postgres-capacity";
+import { POOLER_PORT } from "../../components/platform/shared-postgres-pooler";
 import { odooCommand, odooInitCommand } from "../../components/tenant/odoo-options";
 import { eventually } from "../api-harness";
 
@@ -56,6 +63,8 @@ export class SharedServer {
   constructor(
     name: string,
     readonly maxConnections: number,
+    /** Tenants connect through the platform's PgBouncer, sized so. */
+    readonly pooler?: PoolerSizing,
   ) {
     this.net = `${name}-${process.pid}`;
   }
@@ -105,14 +114,32 @@ export class SharedServer {
       60_000,
       "PostgreSQL",
     );
+    if (this.pooler)
+      await this.run("pooler", {
+        Image: images.ODOO_SAAS_PGBOUNCER_IMAGE,
+        Cmd: ["pgbouncer"],
+        Env: [
+          `POOLER_SERVER_HOST=${this.net}-pg`,
+          "POOLER_AUTH_USER=admin",
+          "POOLER_AUTH_PASSWORD=pw",
+          `POOLER_TRANSACTION_POOL_SIZE=${this.pooler.transactionPoolSize}`,
+          `POOLER_SESSION_POOL_SIZE=${sessionPoolSize(loadCatalog())}`,
+        ],
+      });
   }
 
   async addTenant(id: string, plan: Plan): Promise<LoadedTenant> {
-    const limit = plan.database.connectionLimit;
+    const limit = sharedConnectionLimit(plan, this.pooler);
     await this.admin.query(`CREATE ROLE "${id}" LOGIN PASSWORD 'pw' CONNECTION LIMIT ${limit}`);
     await this.admin.query(`CREATE DATABASE "${id}" OWNER "${id}" CONNECTION LIMIT ${limit}`);
     await this.admin.query(`REVOKE ALL ON DATABASE "${id}" FROM PUBLIC`);
-    const env = [`HOST=${this.net}-pg`, `USER=${id}`, "PASSWORD=pw"];
+    const env = [
+      ...(this.pooler
+        ? [`HOST=${this.net}-pooler`, `PORT=${POOLER_PORT}`]
+        : [`HOST=${this.net}-pg`]),
+      `USER=${id}`,
+      "PASSWORD=pw",
+    ];
     const image = images.ODOO_SAAS_ODOO_IMAGE_17;
     const init = await this.run(`${id}-init`, { Image: image, Cmd: odooInitCommand(id), Env: env });
     if ((await init.wait()).StatusCode !== 0) throw new Error(`${id}: -i base failed`);
