@@ -24,7 +24,11 @@ export interface SharedPostgresPoolerArgs extends PlatformPartArgs {
  * plane connect to the server directly. It keeps no state, so it is not pinned to a node.
  */
 export class SharedPostgresPooler extends pulumi.ComponentResource {
-  constructor(name: string, args: SharedPostgresPoolerArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(
+    name: string,
+    args: SharedPostgresPoolerArgs,
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
     super("odoo-saas:platform:SharedPostgresPooler", name, {}, opts);
     const child = childOptions(this, opts?.parent);
     dockerWorkload(
