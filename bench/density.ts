@@ -8,9 +8,14 @@
 //      process's peak, refusals, and the container's memory;
 //   2. the server filled with as many trial tenants as the admission rule admits (or --fill N),
 //      all under load at once: the peak of connections against max_connections, every refusal.
-// Run: npm run bench:density [-- --window 20 --fill 0]
+// With --pooler N, the tenants connect through the platform's PgBouncer with a transaction pool of
+// N (postgres.pooler.transactionPoolSize), and admission and role limits are the pooled ones.
+// Run: npm run bench:density [-- --window 20 --fill 0 --pooler 0]
 import { loadCatalog } from "../catalog";
-import { sharedPostgresAdmits } from "../components/platform/shared-postgres-capacity";
+import {
+  sharedConnectionLimit,
+  sharedPostgresAdmits,
+} from "../components/platform/shared-postgres-capacity";
 import { type LoadedTenant, SharedServer } from "../test/helpers/shared-server-load";
 import { numberArg } from "./stats";
 
@@ -18,7 +23,9 @@ const WINDOW = numberArg("window", 20);
 const FILL = numberArg("fill", 0);
 const MAX_CONNECTIONS = 300; // the local platform's shared server (automation/local-platform.ts)
 const catalog = loadCatalog();
-const server = new SharedServer("density-bench", MAX_CONNECTIONS);
+const POOL = numberArg("pooler", 0);
+const pooler = POOL ? { transactionPoolSize: POOL } : undefined;
+const server = new SharedServer("density-bench", MAX_CONNECTIONS, pooler);
 
 const row = (cells: (string | number)[], widths: number[]) =>
   cells.map((c, i) => String(c).padStart(widths[i])).join("  ");
@@ -57,7 +64,13 @@ async function perPlan() {
       plan.odoo.workers + plan.odoo.maxCronThreads + 1,
       plan.odoo.dbMaxConnections,
     ];
-    cells.push(plan.database.connectionLimit, idle, load.peakByRole.get(t.id) ?? 0, after, refused);
+    cells.push(
+      sharedConnectionLimit(plan, pooler),
+      idle,
+      load.peakByRole.get(t.id) ?? 0,
+      after,
+      refused,
+    );
     cells.push(`${(await server.memoryMb(t)).toFixed(0)} MB`);
     console.log(row(cells, widths), "", pools.map((p) => `${p.process} ${p.peak}`).join(", "));
     await t.container.remove({ force: true, v: true });
@@ -70,11 +83,11 @@ async function fill() {
   if (!count) {
     const held: { id: string; plan: string }[] = [];
     const next = () => ({ tenantId: `t${held.length}`, plan: "trial" });
-    while (sharedPostgresAdmits(catalog, MAX_CONNECTIONS, held, next()).ok)
+    while (sharedPostgresAdmits(catalog, MAX_CONNECTIONS, held, next(), pooler).ok)
       held.push({ id: next().tenantId, plan: "trial" });
     count = held.length;
   }
-  const how = FILL ? "--fill" : "as many as the admission rule admits";
+  const how = `${FILL ? "--fill" : "as many as the admission rule admits"}, ${pooler ? `through the pooler (transaction pool ${POOL})` : "directly"}`;
   console.log(
     `\n2. ${count} trial tenants (${how}), max_connections ${MAX_CONNECTIONS}, ${WINDOW} s of load on all at once`,
   );
@@ -91,6 +104,9 @@ async function fill() {
   const refused = (await Promise.all(tenants.map((t) => server.pools(t))))
     .flat()
     .reduce((n, p) => n + p.refused, 0);
+  console.log(
+    `  issue #26 target: >= 50 small tenants per 300 connections: ${count * (300 / MAX_CONNECTIONS) >= 50 && load.failed + refused === 0 ? "met" : "not met"} (${count}, ${load.failed + refused} failures)`,
+  );
   const memory = await Promise.all(tenants.slice(0, 5).map((t) => server.memoryMb(t)));
   console.log(`  held by the tenants when idle: ${idle} (${(idle / count).toFixed(1)} each)`);
   console.log(`  peak under load, whole server: ${load.peak} of ${MAX_CONNECTIONS}`);

@@ -90,8 +90,11 @@ export const platformConfigSchema = z.strictObject({
           .strictObject({
             enabled: z.boolean().default(false),
             image: image.default("odoo-saas/pgbouncer:latest"),
-            /** Server connections per tenant database (transaction pooling). */
-            transactionPoolSize: z.number().int().min(1).max(32).default(2),
+            /**
+             * Server connections per tenant database (transaction pooling); at least one more
+             * than the most cron workers of a shared plan (the platform refuses less).
+             */
+            transactionPoolSize: z.number().int().min(1).max(32).default(3),
           })
           .prefault({}),
       }),

@@ -8,7 +8,11 @@ import { networkRef, type PlatformPartArgs } from "./platform-part";
 import { PlatformRedis } from "./platform-redis";
 import { serviceRouteLabels } from "./route-labels";
 import { SharedPostgres } from "./shared-postgres";
-import { defaultMaxConnections, sessionPoolSize } from "./shared-postgres-capacity";
+import {
+  defaultMaxConnections,
+  minimumTransactionPool,
+  sessionPoolSize,
+} from "./shared-postgres-capacity";
 import { POOLER_PORT, SharedPostgresPooler } from "./shared-postgres-pooler";
 import { swarmVolumeConstraint } from "./swarm-volume-node";
 import type { TenantSettings } from "./tenant-settings";
@@ -245,6 +249,11 @@ function postgresPart(
     };
   const pg = config.postgres;
   const catalog = loadCatalog();
+  const smallest = minimumTransactionPool(catalog);
+  if (pg.pooler.enabled && pg.pooler.transactionPoolSize < smallest)
+    throw new Error(
+      `postgres.pooler.transactionPoolSize ${pg.pooler.transactionPoolSize} is below ${smallest}: a tenant whose cron workers each hold one transaction while waiting for a second would wait forever (the largest shared plan has ${smallest - 1} cron workers)`,
+    );
   const pooler = pg.pooler.enabled
     ? {
         host: `${p}-postgres-pooler`,

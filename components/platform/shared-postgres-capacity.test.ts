@@ -1,6 +1,7 @@
 import { loadCatalog } from "../../catalog";
 import {
   defaultMaxConnections,
+  minimumTransactionPool,
   sharedConnectionLimit,
   sharedConnectionReservation,
   sharedPostgresAdmits,
@@ -38,31 +39,35 @@ describe("the shared PostgreSQL server's capacity", () => {
   });
 
   describe("through the pooler", () => {
-    const pooler = { transactionPoolSize: 2 };
+    const pooler = { transactionPoolSize: 3 };
     // One session per Odoo process on `postgres`, plus the database's transaction pool.
     it.each([
-      ["trial", 1 + 1 + 1 + 2],
-      ["basic", 2 + 1 + 1 + 2],
-      ["standard", 4 + 2 + 1 + 2],
+      ["trial", 1 + 1 + 1 + 3],
+      ["basic", 2 + 1 + 1 + 3],
+      ["standard", 4 + 2 + 1 + 3],
     ])("%s reserves %i and may open one more (a backup)", (plan, reserved) => {
       expect(sharedConnectionReservation(catalog.plan(plan)!, pooler)).toBe(reserved);
       expect(sharedConnectionLimit(catalog.plan(plan)!, pooler)).toBe(reserved + 1);
     });
 
-    it("fits at least 50 trials in 300 connections", () => {
-      const trials = Array.from({ length: 56 }, (_, i) => ({ id: `t${i}`, plan: "trial" }));
+    it("the pool is one larger than the most cron workers of a shared plan (standard's 2)", () => {
+      expect(minimumTransactionPool(catalog)).toBe(3);
+    });
+
+    it("fits 46 trials in 300 connections, twice as many as directly", () => {
+      const trials = Array.from({ length: 46 }, (_, i) => ({ id: `t${i}`, plan: "trial" }));
       const next = { tenantId: "next", plan: "trial" };
-      expect(sharedPostgresAdmits(catalog, 300, trials.slice(0, 55), next, pooler).ok).toBe(true);
+      expect(sharedPostgresAdmits(catalog, 300, trials.slice(0, 45), next, pooler).ok).toBe(true);
       const full = sharedPostgresAdmits(catalog, 300, trials, next, pooler);
       expect(full).toEqual({
         ok: false,
-        reason: expect.stringContaining("needs 5 through the pooler"),
+        reason: expect.stringContaining("needs 6 through the pooler"),
       });
       expect(sharedPostgresAdmits(catalog, 300, trials.slice(0, 23), next).ok).toBe(false);
     });
 
     it("sizes the default server by the largest pooled reservation", () => {
-      expect(defaultMaxConnections(catalog, 10, pooler)).toBe(20 + 10 * 9);
+      expect(defaultMaxConnections(catalog, 10, pooler)).toBe(20 + 10 * 10);
     });
   });
 });

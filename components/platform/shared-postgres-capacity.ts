@@ -55,6 +55,24 @@ export function defaultMaxConnections(
   return RESERVED_CONNECTIONS + sharedTenants * largestReservation(catalog, pooler);
 }
 
+/**
+ * The smallest transaction pool no tenant can deadlock in. A cron worker holds two transactions at
+ * once (the one that locked its job, the job's own) and HTTP and real-time workers one each, so a
+ * plan's cron workers can each hold one connection while waiting for a second: the pool needs one
+ * more than the most cron workers of a shared plan.
+ */
+export function minimumTransactionPool(catalog: Catalog): number {
+  return (
+    1 +
+    Math.max(
+      1,
+      ...catalog.plans
+        .filter((p) => p.database.placement === "shared")
+        .map((p) => p.odoo.maxCronThreads),
+    )
+  );
+}
+
 /** The session pool on `postgres` per tenant: a session for every process of the largest plan. */
 export function sessionPoolSize(catalog: Catalog): number {
   return Math.max(

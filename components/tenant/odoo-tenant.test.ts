@@ -106,12 +106,12 @@ describe("OdooTenant on the shared PostgreSQL server (container runtime)", () =>
         ...pooled,
         postgres: {
           ...pooled.postgres,
-          pooler: { host: "saas-postgres-pooler", port: 6432, transactionPoolSize: 2 },
+          pooler: { host: "saas-postgres-pooler", port: 6432, transactionPoolSize: 3 },
         },
       },
     });
-    // 3 processes' sessions on `postgres` + a transaction pool of 2, + 1 for a backup.
-    expect(byName("acme-database").inputs.connectionLimit).toBe(6);
+    // 3 processes' sessions on `postgres` + a transaction pool of 3, + 1 for a backup.
+    expect(byName("acme-database").inputs.connectionLimit).toBe(7);
     for (const env of [
       byName("acme-odoo").inputs.envs.value as string[],
       Object.entries(

@@ -432,6 +432,19 @@ describe("platform program", () => {
     },
   );
 
+  it("refuses a transaction pool a tenant's cron workers could deadlock in", async () => {
+    configure(
+      {
+        baseDomain: "example.com",
+        postgres: { pooler: { enabled: true, transactionPoolSize: 2 } },
+      },
+      { postgresAdminPassword: "pg-admin" },
+    );
+    await expect(run()).rejects.toThrow(
+      /transactionPoolSize 2 is below 3: .*\(the largest shared plan has 2 cron workers\)/,
+    );
+  });
+
   it("rejects bad config listing every problem with its key", () => {
     configure(
       { baseDomain: "not a domain", runtime: "kubernetes", traefik: { dashbord: true } },
