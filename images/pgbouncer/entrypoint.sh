@@ -43,6 +43,8 @@ pool_mode = transaction
 default_pool_size = ${POOLER_TRANSACTION_POOL_SIZE:-2}
 max_client_conn = ${POOLER_MAX_CLIENT_CONNECTIONS:-5000}
 server_reset_query = DISCARD ALL
+; A stopped or deleted tenant's idle server connections go within a minute (default: 10).
+server_idle_timeout = ${POOLER_SERVER_IDLE_TIMEOUT:-60}
 ignore_startup_parameters = extra_float_digits
 stats_users = $POOLER_AUTH_USER
 
