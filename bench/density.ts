@@ -8,8 +8,9 @@
 //      process's peak, refusals, and the container's memory;
 //   2. the server filled with as many trial tenants as the admission rule admits (or --fill N),
 //      all under load at once: the peak of connections against max_connections, every refusal.
-// With --pooler N, the tenants connect through the platform's PgBouncer with a transaction pool of
-// N (postgres.pooler.transactionPoolSize), and admission and role limits are the pooled ones.
+// With --pooler N, the tenants connect through the platform's PgBouncers with transaction pools of
+// at least N (postgres.pooler.minTransactionPoolSize), and admission and role limits are the
+// pooled ones.
 // Run: npm run bench:density [-- --window 20 --fill 0 --pooler 0]
 import { loadCatalog } from "../catalog";
 import {
@@ -17,14 +18,14 @@ import {
   sharedPostgresAdmits,
 } from "../components/platform/shared-postgres-capacity";
 import { type LoadedTenant, SharedServer } from "../test/helpers/shared-server-load";
-import { numberArg } from "./stats";
+import { median, numberArg, percentile } from "./stats";
 
 const WINDOW = numberArg("window", 20);
 const FILL = numberArg("fill", 0);
 const MAX_CONNECTIONS = 300; // the local platform's shared server (automation/local-platform.ts)
 const catalog = loadCatalog();
 const POOL = numberArg("pooler", 0);
-const pooler = POOL ? { transactionPoolSize: POOL } : undefined;
+const pooler = POOL ? { minTransactionPoolSize: POOL } : undefined;
 const server = new SharedServer("density-bench", MAX_CONNECTIONS, pooler);
 
 const row = (cells: (string | number)[], widths: number[]) =>
@@ -87,7 +88,7 @@ async function fill() {
       held.push({ id: next().tenantId, plan: "trial" });
     count = held.length;
   }
-  const how = `${FILL ? "--fill" : "as many as the admission rule admits"}, ${pooler ? `through the pooler (transaction pool ${POOL})` : "directly"}`;
+  const how = `${FILL ? "--fill" : "as many as the admission rule admits"}, ${pooler ? `through the pooler (transaction pools of at least ${POOL})` : "directly"}`;
   console.log(
     `\n2. ${count} trial tenants (${how}), max_connections ${MAX_CONNECTIONS}, ${WINDOW} s of load on all at once`,
   );
@@ -112,6 +113,9 @@ async function fill() {
   console.log(`  peak under load, whole server: ${load.peak} of ${MAX_CONNECTIONS}`);
   console.log(
     `  requests: ${load.requests}, failed: ${load.failed}; connections refused (pools, roles, server): ${refused}`,
+  );
+  console.log(
+    `  request duration: median ${median(load.latencies)} ms, p95 ${percentile(load.latencies, 95)} ms (300 ms of work for HTTP, 100 ms real-time)`,
   );
   console.log(
     `  memory per stand-in container: ${(memory.reduce((a, b) => a + b, 0) / memory.length).toFixed(0)} MB`,

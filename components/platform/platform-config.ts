@@ -91,10 +91,10 @@ export const platformConfigSchema = z.strictObject({
             enabled: z.boolean().default(false),
             image: image.default("odoo-saas/pgbouncer:latest"),
             /**
-             * Server connections per tenant database (transaction pooling); at least one more
-             * than the most cron workers of a shared plan (the platform refuses less).
+             * The smallest transaction pool (server connections per tenant database); a plan gets
+             * one more than its cron workers when that is larger (docs/tenants.md#the-pooler).
              */
-            transactionPoolSize: z.number().int().min(1).max(32).default(3),
+            minTransactionPoolSize: z.number().int().min(1).max(32).default(2),
           })
           .prefault({}),
       }),

@@ -10,10 +10,10 @@ import { serviceRouteLabels } from "./route-labels";
 import { SharedPostgres } from "./shared-postgres";
 import {
   defaultMaxConnections,
-  minimumTransactionPool,
   sessionPoolSize,
+  transactionPoolSizes,
 } from "./shared-postgres-capacity";
-import { POOLER_PORT, SharedPostgresPooler } from "./shared-postgres-pooler";
+import { POOLER_PORT, poolerHost, SharedPostgresPooler } from "./shared-postgres-pooler";
 import { swarmVolumeConstraint } from "./swarm-volume-node";
 import type { TenantSettings } from "./tenant-settings";
 import { Traefik } from "./traefik";
@@ -249,16 +249,11 @@ function postgresPart(
     };
   const pg = config.postgres;
   const catalog = loadCatalog();
-  const smallest = minimumTransactionPool(catalog);
-  if (pg.pooler.enabled && pg.pooler.transactionPoolSize < smallest)
-    throw new Error(
-      `postgres.pooler.transactionPoolSize ${pg.pooler.transactionPoolSize} is below ${smallest}: a tenant whose cron workers each hold one transaction while waiting for a second would wait forever (the largest shared plan has ${smallest - 1} cron workers)`,
-    );
   const pooler = pg.pooler.enabled
     ? {
-        host: `${p}-postgres-pooler`,
+        hostPrefix: `${p}-postgres-pooler`,
         port: POOLER_PORT,
-        transactionPoolSize: pg.pooler.transactionPoolSize,
+        minTransactionPoolSize: pg.pooler.minTransactionPoolSize,
       }
     : undefined;
   const maxConnections =
@@ -290,16 +285,18 @@ function postgresPart(
     },
     child,
   );
-  if (pooler)
+  // A pooler per transaction pool size the shared plans need (PgBouncer sizes pools per process).
+  for (const size of pooler ? transactionPoolSizes(catalog, pooler) : [])
     new SharedPostgresPooler(
-      `${name}-postgres-pooler`,
+      `${name}-postgres-pooler-${size}`,
       {
         ...part,
         image: pg.pooler.image,
+        serviceName: poolerHost(pooler!, size),
         serverHost: `${p}-postgres`,
         authUser: pg.adminUser,
         authPassword: adminPassword,
-        transactionPoolSize: pooler.transactionPoolSize,
+        transactionPoolSize: size,
         sessionPoolSize: sessionPoolSize(catalog),
         dataNetwork: networkRef(data),
         limits: config.limits.pooler,

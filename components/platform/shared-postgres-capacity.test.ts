@@ -1,10 +1,11 @@
 import { loadCatalog } from "../../catalog";
 import {
   defaultMaxConnections,
-  minimumTransactionPool,
   sharedConnectionLimit,
   sharedConnectionReservation,
   sharedPostgresAdmits,
+  transactionPoolSize,
+  transactionPoolSizes,
 } from "./shared-postgres-capacity";
 
 const catalog = loadCatalog();
@@ -39,30 +40,40 @@ describe("the shared PostgreSQL server's capacity", () => {
   });
 
   describe("through the pooler", () => {
-    const pooler = { transactionPoolSize: 3 };
+    const pooler = { minTransactionPoolSize: 2 };
+
+    // A transaction pool one larger than the plan's cron workers (each holds two transactions at
+    // once), at least the platform's minimum; one pooler per size.
+    it.each([
+      ["trial", 2, { minTransactionPoolSize: 2 }],
+      ["standard", 3, { minTransactionPoolSize: 2 }],
+      ["trial", 4, { minTransactionPoolSize: 4 }],
+    ])("%s gets a pool of %i with %o", (plan, size, sizing) => {
+      expect(transactionPoolSize(catalog.plan(plan)!, sizing)).toBe(size);
+    });
+    it("runs a pooler per pool size of the shared plans", () => {
+      expect(transactionPoolSizes(catalog, pooler)).toEqual([2, 3]);
+    });
+
     // One session per Odoo process on `postgres`, plus the database's transaction pool.
     it.each([
-      ["trial", 1 + 1 + 1 + 3],
-      ["basic", 2 + 1 + 1 + 3],
+      ["trial", 1 + 1 + 1 + 2],
+      ["basic", 2 + 1 + 1 + 2],
       ["standard", 4 + 2 + 1 + 3],
     ])("%s reserves %i and may open one more (a backup)", (plan, reserved) => {
       expect(sharedConnectionReservation(catalog.plan(plan)!, pooler)).toBe(reserved);
       expect(sharedConnectionLimit(catalog.plan(plan)!, pooler)).toBe(reserved + 1);
     });
 
-    it("the pool is one larger than the most cron workers of a shared plan (standard's 2)", () => {
-      expect(minimumTransactionPool(catalog)).toBe(3);
-    });
-
-    it("fits 46 trials in 300 connections, twice as many as directly", () => {
-      const trials = Array.from({ length: 46 }, (_, i) => ({ id: `t${i}`, plan: "trial" }));
+    it("fits 56 trials in 300 connections, 23 directly", () => {
+      const trials = Array.from({ length: 56 }, (_, i) => ({ id: `t${i}`, plan: "trial" }));
       const next = { tenantId: "next", plan: "trial" };
-      expect(sharedPostgresAdmits(catalog, 300, trials.slice(0, 45), next, pooler).ok).toBe(true);
-      const full = sharedPostgresAdmits(catalog, 300, trials, next, pooler);
-      expect(full).toEqual({
+      expect(sharedPostgresAdmits(catalog, 300, trials.slice(0, 55), next, pooler).ok).toBe(true);
+      expect(sharedPostgresAdmits(catalog, 300, trials, next, pooler)).toEqual({
         ok: false,
-        reason: expect.stringContaining("needs 6 through the pooler"),
+        reason: expect.stringContaining("needs 5 through the pooler"),
       });
+      expect(sharedPostgresAdmits(catalog, 300, trials.slice(0, 22), next).ok).toBe(true);
       expect(sharedPostgresAdmits(catalog, 300, trials.slice(0, 23), next).ok).toBe(false);
     });
 

@@ -5,13 +5,34 @@ export const RESERVED_CONNECTIONS = 20;
 
 /** How the platform's PgBouncer pools tenants' connections (tenant settings `postgres.pooler`). */
 export interface PoolerSizing {
-  /** Server connections per tenant database, shared by its transactions. */
-  transactionPoolSize: number;
+  /** The smallest transaction pool a tenant gets (server connections of its database). */
+  minTransactionPoolSize: number;
 }
 
 /** Odoo's processes: HTTP workers, cron workers and the gevent (real-time) worker. */
 export function odooProcesses(plan: Plan): number {
   return plan.odoo.workers + plan.odoo.maxCronThreads + 1;
+}
+
+/**
+ * A tenant's transaction pool behind the pooler: one more connection than its plan's cron
+ * workers, at least the platform's minimum. A cron worker holds two transactions at once (the one
+ * that locked its job, the job's own), so with one connection per cron worker every cron worker
+ * could hold one and wait for a second, forever. The platform runs a pooler per pool size.
+ */
+export function transactionPoolSize(plan: Plan, pooler: PoolerSizing): number {
+  return Math.max(pooler.minTransactionPoolSize, plan.odoo.maxCronThreads + 1);
+}
+
+/** The pool sizes of the shared plans: one pooler each. */
+export function transactionPoolSizes(catalog: Catalog, pooler: PoolerSizing): number[] {
+  return [
+    ...new Set(
+      catalog.plans
+        .filter((p) => p.database.placement === "shared")
+        .map((p) => transactionPoolSize(p, pooler)),
+    ),
+  ].sort((a, b) => a - b);
 }
 
 /**
@@ -21,7 +42,9 @@ export function odooProcesses(plan: Plan): number {
  * pool of its database.
  */
 export function sharedConnectionReservation(plan: Plan, pooler?: PoolerSizing): number {
-  return pooler ? odooProcesses(plan) + pooler.transactionPoolSize : plan.database.connectionLimit;
+  return pooler
+    ? odooProcesses(plan) + transactionPoolSize(plan, pooler)
+    : plan.database.connectionLimit;
 }
 
 /**
@@ -53,24 +76,6 @@ export function defaultMaxConnections(
   pooler?: PoolerSizing,
 ): number {
   return RESERVED_CONNECTIONS + sharedTenants * largestReservation(catalog, pooler);
-}
-
-/**
- * The smallest transaction pool no tenant can deadlock in. A cron worker holds two transactions at
- * once (the one that locked its job, the job's own) and HTTP and real-time workers one each, so a
- * plan's cron workers can each hold one connection while waiting for a second: the pool needs one
- * more than the most cron workers of a shared plan.
- */
-export function minimumTransactionPool(catalog: Catalog): number {
-  return (
-    1 +
-    Math.max(
-      1,
-      ...catalog.plans
-        .filter((p) => p.database.placement === "shared")
-        .map((p) => p.odoo.maxCronThreads),
-    )
-  );
 }
 
 /** The session pool on `postgres` per tenant: a session for every process of the largest plan. */

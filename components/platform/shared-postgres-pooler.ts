@@ -4,8 +4,15 @@ import { childOptions, type PlatformPartArgs } from "./platform-part";
 
 export const POOLER_PORT = 6432;
 
+/** The pooler whose transaction pool is `size`: `<prefix>-postgres-pooler-<size>`. */
+export function poolerHost(pooler: { hostPrefix: string }, size: number): string {
+  return `${pooler.hostPrefix}-${size}`;
+}
+
 export interface SharedPostgresPoolerArgs extends PlatformPartArgs {
   image: string;
+  /** Its name on the data network. */
+  serviceName: string;
   /** The shared server, by its name on the data network. */
   serverHost: string;
   /** The role that looks clients' SCRAM secrets up (the server's admin). */
@@ -36,7 +43,7 @@ export class SharedPostgresPooler extends pulumi.ComponentResource {
       {
         runtime: args.runtime,
         endpointMode: args.swarmEndpointMode,
-        name: `${args.namePrefix}-postgres-pooler`,
+        name: args.serviceName,
         limits: args.limits,
         image: args.image,
         command: ["pgbouncer"],

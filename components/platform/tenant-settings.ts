@@ -27,12 +27,15 @@ export const tenantSettingsSchema = z.object({
     tenantPort: z.number().int(),
     /** The shared server's max_connections: the API admits tenants on it up to this. */
     maxConnections: z.number().int().optional(),
-    /** The platform's PgBouncer, when tenants' Odoo connects through it (others connect directly). */
+    /**
+     * The platform's PgBouncers, when tenants' Odoo connects through them (others connect
+     * directly): `<hostPrefix>-<pool size>` for each transaction pool size the shared plans need.
+     */
     pooler: z
       .object({
-        host: z.string().min(1),
+        hostPrefix: z.string().min(1),
         port: z.number().int(),
-        transactionPoolSize: z.number().int().min(1),
+        minTransactionPoolSize: z.number().int().min(1),
       })
       .optional(),
   }),

@@ -106,19 +106,19 @@ describe("OdooTenant on the shared PostgreSQL server (container runtime)", () =>
         ...pooled,
         postgres: {
           ...pooled.postgres,
-          pooler: { host: "saas-postgres-pooler", port: 6432, transactionPoolSize: 3 },
+          pooler: { hostPrefix: "saas-postgres-pooler", port: 6432, minTransactionPoolSize: 2 },
         },
       },
     });
-    // 3 processes' sessions on `postgres` + a transaction pool of 3, + 1 for a backup.
-    expect(byName("acme-database").inputs.connectionLimit).toBe(7);
+    // 3 processes' sessions on `postgres` + a transaction pool of 2 (1 cron worker + 1), + 1 for a backup.
+    expect(byName("acme-database").inputs.connectionLimit).toBe(6);
     for (const env of [
       byName("acme-odoo").inputs.envs.value as string[],
       Object.entries(
         byName("acme-init-shared").inputs.env.value ?? byName("acme-init-shared").inputs.env,
       ).map(([k, v]) => `${k}=${v}`),
     ]) {
-      expect(env).toContain("HOST=saas-postgres-pooler");
+      expect(env).toContain("HOST=saas-postgres-pooler-2");
       expect(env).toContain("PORT=6432");
     }
   });

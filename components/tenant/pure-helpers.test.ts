@@ -131,12 +131,14 @@ describe("odoo options per plan", () => {
   const catalog = loadCatalog();
   it.each(catalog.plans.map((p) => [p.id, p] as const))("%s", (_id, plan) => {
     const cmd = odooCommand(plan, "odoo_c_t");
-    expect(cmd.slice(0, 5)).toEqual([
+    expect(cmd.slice(0, 4)).toEqual([
       "odoo",
       "--database=odoo_c_t",
       "--no-database-list",
       "--proxy-mode",
     ]);
+    // --database alone pins it: a db-filter would list the databases on `postgres` per request.
+    expect(cmd.some((o) => o.startsWith("--db-filter"))).toBe(false);
     expect(cmd).toContain(`--workers=${plan.odoo.workers}`);
     expect(cmd).toContain(`--max-cron-threads=${plan.odoo.maxCronThreads}`);
     expect(cmd).toContain(`--limit-memory-hard=${plan.odoo.limitMemoryHardMb * 1048576}`);

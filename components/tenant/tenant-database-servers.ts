@@ -2,7 +2,8 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { Plan } from "../../catalog";
 import { OneShot } from "../one-shot";
-import { sharedConnectionLimit } from "../platform/shared-postgres-capacity";
+import { sharedConnectionLimit, transactionPoolSize } from "../platform/shared-postgres-capacity";
+import { poolerHost } from "../platform/shared-postgres-pooler";
 import { postgresDataPath } from "../postgres-data-path";
 import { postgresHealthcheck } from "../postgres-health";
 import { VolumeRelease } from "../volume-release";
@@ -77,7 +78,7 @@ function sharedDatabase(a: DatabaseServerArgs): DatabaseEndpoint {
   return {
     placement: "shared",
     // Odoo through the platform's pooler when it has one (backups and moves use tenantHost).
-    host: pg.pooler?.host ?? pg.tenantHost,
+    host: pg.pooler ? poolerHost(pg.pooler, transactionPoolSize(a.plan, pg.pooler)) : pg.tenantHost,
     port: pg.pooler?.port ?? pg.tenantPort,
     ready: [db],
     generation: db.id,

@@ -5,7 +5,8 @@ import type { PoolerSizing } from "../platform/shared-postgres-capacity";
 import type { FilestoreBackend } from "./filestore";
 
 export interface PostgresPooler extends PoolerSizing {
-  host: string;
+  /** Poolers are `<hostPrefix>-<transaction pool size>`. */
+  hostPrefix: string;
   port: number;
 }
 

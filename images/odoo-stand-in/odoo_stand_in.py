@@ -72,15 +72,18 @@ class Database:
         self.opts = opts
         self.name = opts.db_name
 
-    def connect(self, dbname=None, process="main"):
+    def connect(self, dbname=None, process="main", timeout=None):
+        # Odoo's connections (odoo/sql_db.py connection_info_for) set no connect_timeout: a slow
+        # login (a busy server or pooler) makes the request wait, not fail.
+        extra = {"connect_timeout": timeout} if timeout else {}
         return psycopg2.connect(
+            **extra,
             application_name=f"odoo-stand-in-{process}",
             host=self.opts.db_host,
             port=self.opts.db_port,
             user=self.opts.db_user,
             password=self.opts.db_password or os.environ.get("PASSWORD", ""),
             dbname=dbname or self.name,
-            connect_timeout=5,
         )
 
     def wait(self, seconds=30):
@@ -88,7 +91,7 @@ class Database:
         deadline = time.time() + seconds
         while True:
             try:
-                self.connect("postgres").close()
+                self.connect("postgres", timeout=5).close()
                 return
             except psycopg2.OperationalError as e:
                 if time.time() > deadline:

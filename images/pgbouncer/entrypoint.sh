@@ -51,7 +51,7 @@ stats_users = $POOLER_AUTH_USER
 [users]
 ; Its lookups (one per client login, in the client's database) take at most these server
 ; connections, idle ones moved between databases: without a cap, one idle per tenant database.
-$POOLER_AUTH_USER = max_user_connections=${POOLER_AUTH_CONNECTIONS:-2}
+$POOLER_AUTH_USER = max_user_connections=${POOLER_AUTH_CONNECTIONS:-4}
 INI
   chown -R postgres:postgres "$conf"
   exec setpriv --reuid=postgres --regid=postgres --init-groups pgbouncer "$conf/pgbouncer.ini" "$@"

@@ -390,32 +390,41 @@ describe("platform program", () => {
   });
 
   it.each(["container", "swarm"])(
-    "a pooler on the %s runtime: tenants' Odoo is sent to it, the server sized by pooled reservations",
+    "poolers on the %s runtime, one per transaction pool size: tenants told where, the server sized by pooled reservations",
     async (runtime) => {
       configure(
         {
           baseDomain: "example.com",
           runtime,
           ...(runtime === "swarm" ? { swarmVolumeNode: "node-1" } : {}),
-          postgres: { pooler: { enabled: true, transactionPoolSize: 3 } },
+          postgres: { pooler: { enabled: true } },
         },
         { postgresAdminPassword: "pg-admin" },
       );
       const { settings } = await run();
       expect(settings.postgres).toMatchObject({
         tenantHost: "saas-postgres", // backups and moves: the server itself
-        maxConnections: 20 + 10 * (4 + 2 + 1 + 3), // standard: 7 processes + the pool
-        pooler: { host: "saas-postgres-pooler", port: 6432, transactionPoolSize: 3 },
+        maxConnections: 20 + 10 * (4 + 2 + 1 + 3), // standard: 7 processes + its pool of 3
+        pooler: { hostPrefix: "saas-postgres-pooler", port: 6432, minTransactionPoolSize: 2 },
       });
-      const pooler = recorder.resources.find(
-        (r) => r.custom && r.inputs.name === "saas-postgres-pooler",
-      )!;
-      const env =
+      const poolers = recorder.resources.filter(
+        (r) =>
+          /^docker:index\/(container:Container|service:Service)$/.test(r.type) &&
+          String(r.inputs.name).startsWith("saas-postgres-pooler"),
+      );
+      // Trial and basic (one cron worker) pool 2 connections, standard (two) 3.
+      expect(poolers.map((p) => p.inputs.name).sort()).toEqual([
+        "saas-postgres-pooler-2",
+        "saas-postgres-pooler-3",
+      ]);
+      const envOf = (pooler: (typeof poolers)[number]) =>
         runtime === "swarm"
           ? (pooler.inputs.taskSpec.containerSpec.env as Record<string, string>)
           : Object.fromEntries(
               (pooler.inputs.envs.value as string[]).map((e) => e.split(/=(.*)/s).slice(0, 2)),
             );
+      const pooler = poolers.find((p) => p.inputs.name === "saas-postgres-pooler-3")!;
+      const env = envOf(pooler);
       expect(env).toMatchObject({
         POOLER_SERVER_HOST: "saas-postgres",
         POOLER_AUTH_USER: "saas_admin",
@@ -431,19 +440,6 @@ describe("platform program", () => {
       } else expect(env).toMatchObject({ POOLER_AUTH_PASSWORD: "pg-admin" }); // a secret input
     },
   );
-
-  it("refuses a transaction pool a tenant's cron workers could deadlock in", async () => {
-    configure(
-      {
-        baseDomain: "example.com",
-        postgres: { pooler: { enabled: true, transactionPoolSize: 2 } },
-      },
-      { postgresAdminPassword: "pg-admin" },
-    );
-    await expect(run()).rejects.toThrow(
-      /transactionPoolSize 2 is below 3: .*\(the largest shared plan has 2 cron workers\)/,
-    );
-  });
 
   it("rejects bad config listing every problem with its key", () => {
     configure(

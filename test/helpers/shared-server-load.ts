@@ -12,6 +12,8 @@ import {
   type PoolerSizing,
   sessionPoolSize,
   sharedConnectionLimit,
+  transactionPoolSize,
+  transactionPoolSizes,
 } from "../../components/platform/shared-postgres-capacity";
 import { POOLER_PORT } from "../../components/platform/shared-postgres-pooler";
 import { odooCommand, odooInitCommand } from "../../components/tenant/odoo-options";
@@ -44,6 +46,8 @@ export interface LoadResult {
   /** The most client connections the server had at once, and each role's most. */
   peak: number;
   peakByRole: Map<string, number>;
+  /** Each request's duration, ms. */
+  latencies: number[];
 }
 
 const published = (ports: number[]) => ({
@@ -114,16 +118,18 @@ export class SharedServer {
       60_000,
       "PostgreSQL",
     );
-    if (this.pooler)
-      await this.run("pooler", {
+    // As the platform does: a pooler per transaction pool size of the shared plans.
+    const catalog = loadCatalog();
+    for (const size of this.pooler ? transactionPoolSizes(catalog, this.pooler) : [])
+      await this.run(`pooler-${size}`, {
         Image: images.ODOO_SAAS_PGBOUNCER_IMAGE,
         Cmd: ["pgbouncer"],
         Env: [
           `POOLER_SERVER_HOST=${this.net}-pg`,
           "POOLER_AUTH_USER=admin",
           "POOLER_AUTH_PASSWORD=pw",
-          `POOLER_TRANSACTION_POOL_SIZE=${this.pooler.transactionPoolSize}`,
-          `POOLER_SESSION_POOL_SIZE=${sessionPoolSize(loadCatalog())}`,
+          `POOLER_TRANSACTION_POOL_SIZE=${size}`,
+          `POOLER_SESSION_POOL_SIZE=${sessionPoolSize(catalog)}`,
         ],
       });
   }
@@ -135,7 +141,10 @@ export class SharedServer {
     await this.admin.query(`REVOKE ALL ON DATABASE "${id}" FROM PUBLIC`);
     const env = [
       ...(this.pooler
-        ? [`HOST=${this.net}-pooler`, `PORT=${POOLER_PORT}`]
+        ? [
+            `HOST=${this.net}-pooler-${transactionPoolSize(plan, this.pooler)}`,
+            `PORT=${POOLER_PORT}`,
+          ]
         : [`HOST=${this.net}-pg`]),
       `USER=${id}`,
       "PASSWORD=pw",
@@ -173,10 +182,18 @@ export class SharedServer {
    */
   async load(tenants: LoadedTenant[], seconds: number): Promise<LoadResult> {
     const until = Date.now() + seconds * 1000;
-    const result: LoadResult = { requests: 0, failed: 0, peak: 0, peakByRole: new Map() };
+    const result: LoadResult = {
+      requests: 0,
+      failed: 0,
+      peak: 0,
+      peakByRole: new Map(),
+      latencies: [],
+    };
     const loop = async (url: string, method: string) => {
       while (Date.now() < until) {
+        const started = Date.now();
         const r = await fetch(url, { method }).catch(() => undefined);
+        result.latencies.push(Date.now() - started);
         result.requests++;
         if (r?.status !== 200) result.failed++;
         await r?.arrayBuffer().catch(() => undefined);
