@@ -76,5 +76,22 @@ describe.each([
       expect(tenantsPeak).toBeLessThanOrEqual(MAX_CONNECTIONS - RESERVED_CONNECTIONS);
       expect(load.peakByRole.get("admin")).toBeLessThanOrEqual(pooler ? 5 : 1);
     }, 300_000);
+
+    if (pooler)
+      it("a restarted pooler loses only what was in flight: the tenants reconnect by themselves", async () => {
+        await server.restartPoolers();
+        // Odoo's pools find their dead connections at the next borrow and open new ones; cron and
+        // bus workers LISTEN again.
+        const after = await server.load(tenants, 5);
+        expect(after.requests).toBeGreaterThan(50);
+        expect(after.failed).toBe(0);
+        // Each tenant's cron worker (cron_trigger) and bus worker (imbus) listen again.
+        const listeners = await server.listenersByRole();
+        expect(tenants.map((t) => listeners.get(t.id))).toEqual(tenants.map(() => 2));
+        for (const t of tenants)
+          expect(after.peakByRole.get(t.id)).toBeLessThanOrEqual(
+            sharedConnectionReservation(trial, pooler),
+          );
+      }, 120_000);
   },
 );

@@ -238,6 +238,20 @@ export class SharedServer {
     return (s.memory_stats.usage - inactive) / 1024 / 1024;
   }
 
+  /** Sessions LISTENing on `postgres` (Odoo's cron and bus workers), by role. */
+  async listenersByRole(): Promise<Map<string, number>> {
+    const r = await this.admin.query(
+      "SELECT usename, count(*)::int AS n FROM pg_stat_activity WHERE datname = 'postgres' AND query ILIKE 'LISTEN %' GROUP BY usename",
+    );
+    return new Map(r.rows.map((row) => [row.usename as string, row.n as number]));
+  }
+
+  /** Restarts the poolers (as their restart policy would after a crash). */
+  async restartPoolers(): Promise<void> {
+    for (const c of this.made)
+      if ((await c.inspect()).Name.includes("-pooler-")) await c.restart({ t: 1 });
+  }
+
   async stop(): Promise<void> {
     await this.admin?.end().catch(() => undefined);
     for (const c of this.made.reverse())
