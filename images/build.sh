@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the images tests and a local platform use, without any registry (none is reachable here):
 # a Debian base from `mmdebstrap --variant=minbase bookworm` imported into Docker, and on it
-# PostgreSQL, PgBouncer, Redis, socat and the Odoo stand-in (one tag per Odoo version); Traefik FROM scratch around
+# PostgreSQL, PgBouncer, Redis, a registry, a Swarm node (Debian's Docker engine, for the multi-node
+# tests), socat and the Odoo stand-in (one tag per Odoo version); Traefik FROM scratch around
 # a binary built from the Go module proxy. Each tag carries a hash of its build context, so a
 # warm run only checks tags. Prints `KEY=image` lines on stdout (images/images.env too).
 #
@@ -119,6 +120,10 @@ build_api() {
   echo "ODOO_SAAS_REDIS_IMAGE=$image"
   image=$(build pgbouncer)
   echo "ODOO_SAAS_PGBOUNCER_IMAGE=$image"
+  image=$(build registry)
+  echo "ODOO_SAAS_REGISTRY_IMAGE=$image"
+  image=$(build swarm-node)
+  echo "ODOO_SAAS_SWARM_NODE_IMAGE=$image"
   image=$(build socat)
   echo "ODOO_SAAS_SOCAT_IMAGE=$image"
   image=$(build backup-agent)

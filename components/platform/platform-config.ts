@@ -110,6 +110,19 @@ export const platformConfigSchema = z.strictObject({
     ]),
   ),
   redis: z.strictObject({ image: image.default("redis:7") }).prefault({}),
+  /**
+   * An image registry for a cluster of several nodes (images/registry), off by default: every
+   * node's engine pulls from `<node>:<port>` (docs/platform.md#a-registry-for-a-cluster).
+   */
+  registry: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      image: image.default("odoo-saas/registry:latest"),
+      port: z.number().int().default(5000),
+      /** Where the container runtime publishes it (Swarm: every address of its node). */
+      publishHostIp: z.string().default("127.0.0.1"),
+    })
+    .prefault({}),
   killbill: z
     .strictObject({
       enabled: z.boolean().default(false),
@@ -162,6 +175,7 @@ export const platformConfigSchema = z.strictObject({
       postgres: limits({ cpus: 2, memoryMb: 4096 }),
       pooler: limits({ cpus: 1, memoryMb: 256 }),
       redis: limits({ cpus: 0.5, memoryMb: 512 }),
+      registry: limits({ cpus: 0.5, memoryMb: 256 }),
       killbill: limits({ cpus: 2, memoryMb: 2048 }),
       killbillDb: limits({ cpus: 1, memoryMb: 1024 }),
       kaui: limits({ cpus: 1, memoryMb: 1024 }),

@@ -6,6 +6,7 @@ import { KillBill } from "./killbill";
 import type { PlatformConfig } from "./platform-config";
 import { networkRef, type PlatformPartArgs } from "./platform-part";
 import { PlatformRedis } from "./platform-redis";
+import { PlatformRegistry } from "./platform-registry";
 import { serviceRouteLabels } from "./route-labels";
 import { SharedPostgres } from "./shared-postgres";
 import {
@@ -111,6 +112,20 @@ export class Platform extends pulumi.ComponentResource {
       },
       child,
     );
+
+    if (config.registry.enabled)
+      new PlatformRegistry(
+        `${name}-registry`,
+        {
+          ...part,
+          image: config.registry.image,
+          port: config.registry.port,
+          publishHostIp: config.registry.publishHostIp,
+          controlNetwork: networkRef(control),
+          limits: config.limits.registry,
+        },
+        child,
+      );
 
     const urls: Record<string, pulumi.Input<string>> = {};
     let killbill: KillBill | undefined;

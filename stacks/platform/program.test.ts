@@ -441,6 +441,38 @@ describe("platform program", () => {
     },
   );
 
+  it("a registry for a cluster: off by default; on Swarm a service on the volume node, published host-mode", async () => {
+    configure({ baseDomain: "example.com" }, { postgresAdminPassword: "pg-admin" });
+    await run();
+    expect(names().filter((n) => n.includes("registry"))).toEqual([]);
+
+    recorder.resources.splice(0);
+    configure(
+      {
+        baseDomain: "example.com",
+        runtime: "swarm",
+        swarmVolumeNode: "node-1",
+        registry: { enabled: true },
+      },
+      { postgresAdminPassword: "pg-admin" },
+    );
+    await run();
+    expect(names().filter((n) => n.includes("registry"))).toEqual([
+      "docker:index/service:Service saas-registry",
+      "docker:index/volume:Volume saas-registry-data",
+    ]);
+    const registry = recorder
+      .ofType("docker:index/service:Service")
+      .find((r) => r.inputs.name === "saas-registry")!.inputs;
+    expect(registry.endpointSpec.ports).toEqual([
+      { targetPort: 5000, publishedPort: 5000, publishMode: "host" },
+    ]);
+    expect(registry.taskSpec.placement.constraints).toEqual(["node.hostname == node-1"]);
+    expect(registry.taskSpec.containerSpec.mounts).toEqual([
+      expect.objectContaining({ source: "saas-registry-data", target: "/var/lib/docker-registry" }),
+    ]);
+  });
+
   it("rejects bad config listing every problem with its key", () => {
     configure(
       { baseDomain: "not a domain", runtime: "kubernetes", traefik: { dashbord: true } },
