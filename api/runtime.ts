@@ -42,6 +42,7 @@ import { PaymentFailureStore } from "./store/payment-failure-store";
 import { TrialStore } from "./store/trial-store";
 import { TenantAdmission } from "./services/tenant-admission";
 import { NodeCapacity } from "./services/node-capacity";
+import { TenantNodes } from "./services/tenant-nodes";
 import { DatabaseMove } from "./services/database-move";
 import { EdgeProbe } from "./services/edge-probe";
 import { BillingQuarantineStore } from "./store/billing-quarantine-store";
@@ -239,6 +240,13 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
         }),
         edge: new EdgeProbe({ mode: config.EDGE_PROBE, timeoutMs: config.EDGE_PROBE_TIMEOUT_MS }),
         runtime: tenantRuntime,
+        nodes: new TenantNodes({
+          tenants,
+          catalog,
+          tenantNodes: async () => (await stacks.platformSettings())?.tenantNodes,
+          tenantLimitCap: async () => (await stacks.platformSettings())?.tenantLimitCap,
+          nodes: () => nodes.nodes(),
+        }),
         catalog,
         operatorEmail: config.OPERATOR_EMAIL,
       }),

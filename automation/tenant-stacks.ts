@@ -16,6 +16,7 @@ import {
   type DatabasePlacement,
 } from "../components/tenant/database-placement";
 import type { TenantSettings } from "../components/platform/tenant-settings";
+import { engineOptions } from "../components/docker-endpoint";
 import { tenantNames } from "../components/tenant/names";
 import { StackNotFoundError } from "./errors";
 import {
@@ -226,7 +227,8 @@ export class TenantStacks {
    * that holds no tenant data; throws StackNotFoundError for a tenant never provisioned.
    */
   async dataLocation(
-    tenant: { id: string; customerId: string },
+    /** `node`: where the store says its volumes are (a tenant node of a multi-node Swarm). */
+    tenant: { id: string; customerId: string; node?: string | null },
     placement: DatabasePlacement,
   ): Promise<TenantDataLocation | undefined> {
     const ref = { project: TENANT_PROJECT, stack: tenant.id };
@@ -243,7 +245,15 @@ export class TenantStacks {
     const settings = platform.tenantSettings as {
       dataNetwork: string;
       postgres: { adminUser: string; tenantHost: string; tenantPort: number };
+      tenantNodes?: Record<string, string>;
     };
+    // On a tenant node, the agent runs on that node's engine, where the volume is.
+    const node = tenant.node ?? undefined;
+    const engine = node ? settings.tenantNodes?.[node] : undefined;
+    if (node && !engine)
+      throw new Error(
+        `tenant ${tenant.id} is on node ${node}, which the platform no longer lists in swarmTenantNodes`,
+      );
     const dedicated = placement === "dedicated";
     return {
       tenantId: tenant.id,
@@ -260,6 +270,7 @@ export class TenantStacks {
         : { user: settings.postgres.adminUser, password: platform.postgresAdminPassword as string },
       volume: names.volume,
       network: settings.dataNetwork,
+      ...(engine ? { engine: engineOptions(engine) } : {}),
     };
   }
 

@@ -19,6 +19,8 @@ export interface AgentPlacement {
   writable?: boolean;
   network?: string;
   env?: Record<string, string>;
+  /** How to reach the engine of the node holding the volume (dockerode's options); default the agent's. */
+  engine?: Dockerode.DockerOptions;
 }
 
 export interface AgentEvent {
@@ -49,6 +51,7 @@ export interface AgentOptions {
  */
 export class BackupAgent {
   private readonly docker: Dockerode;
+  private readonly nodeEngines = new Map<string, Dockerode>();
 
   constructor(
     readonly image: string,
@@ -58,6 +61,40 @@ export class BackupAgent {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const Docker = require("dockerode") as typeof import("dockerode");
     this.docker = docker ?? new Docker();
+  }
+
+  /** The engine of a tenant's node (one client per engine), else the agent's own. */
+  private engine(options?: Dockerode.DockerOptions): Dockerode {
+    if (!options) return this.docker;
+    const key = JSON.stringify(options);
+    let engine = this.nodeEngines.get(key);
+    if (!engine) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const Docker = require("dockerode") as typeof import("dockerode");
+      engine = new Docker(options);
+      this.nodeEngines.set(key, engine);
+    }
+    return engine;
+  }
+
+  /** A node that never ran an agent pulls its image first (from the cluster's registry). */
+  private async ensureImage(docker: Dockerode): Promise<void> {
+    if (
+      await docker
+        .getImage(this.image)
+        .inspect()
+        .then(
+          () => true,
+          () => false,
+        )
+    )
+      return;
+    const stream = await docker.pull(this.image);
+    await new Promise((resolve, reject) =>
+      docker.modem.followProgress(stream, (e: Error | null) =>
+        e ? reject(e) : resolve(undefined),
+      ),
+    );
   }
 
   /** Runs one verb to completion; its JSON lines, in order. */
@@ -106,7 +143,9 @@ export class BackupAgent {
         ReadOnly: !placement.writable,
       });
     const env = { ...this.repository.env(), ...placement.env };
-    const container = await this.docker.createContainer({
+    const docker = this.engine(placement.engine);
+    await this.ensureImage(docker);
+    const container = await docker.createContainer({
       Image: this.image,
       Entrypoint: ["bash", "-c", SCRIPT, "agent"],
       Cmd: [verb, ...args],

@@ -12,6 +12,8 @@ export interface TenantDataLocation {
   admin: { user: string; password: string };
   volume: string;
   network: string;
+  /** The engine of the node holding the volume (a tenant node's); default DOCKER_HOST. */
+  engine?: AgentPlacement["engine"];
 }
 
 export interface BackupLabels {
@@ -85,6 +87,7 @@ const placement = (l: TenantDataLocation, writable = false): AgentPlacement => (
   writable,
   network: l.network,
   env: pgEnv(l),
+  ...(l.engine ? { engine: l.engine } : {}),
 });
 
 /**

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { EngineOptions } from "./docker-endpoint";
 
 export interface OneShotArgs {
   image: pulumi.Input<string>;
@@ -17,6 +18,8 @@ export interface OneShotArgs {
    */
   runOnCreate?: boolean;
   timeoutSeconds?: number;
+  /** The engine it runs on (the node holding its volumes); default the control plane's. */
+  engine?: EngineOptions;
 }
 
 interface Props {
@@ -30,6 +33,7 @@ interface Props {
   timeoutSeconds: number;
   runOnCreate: boolean;
   name: string;
+  engine: EngineOptions | null;
   exitCode?: number;
 }
 
@@ -38,7 +42,8 @@ interface Props {
 async function runToCompletion(p: Props): Promise<number> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- serialized: no imports
   const Docker = require("dockerode") as typeof import("dockerode");
-  const docker = new Docker(); // DOCKER_HOST or the local socket, like the docker provider
+  // The node's engine, else DOCKER_HOST or the local socket, like the docker provider.
+  const docker = p.engine ? new Docker(p.engine) : new Docker();
   try {
     await docker.getImage(p.image).inspect();
   } catch {
@@ -114,7 +119,8 @@ const provider: pulumi.dynamic.ResourceProvider = {
 };
 
 /**
- * Runs a command in a throw-away container once, on the Docker host the control plane talks to,
+ * Runs a command in a throw-away container once, on the Docker host the control plane talks to
+ * (or the engine of the node holding the volumes it mounts),
  * and again only when a trigger changes. A failure fails the resource (so the next `up` tries
  * again); success leaves nothing behind but the record in the state. Used for Odoo's database
  * initialisation, which must finish before the long-running runtime starts.
@@ -134,6 +140,7 @@ export class OneShot extends pulumi.dynamic.Resource {
         labels: args.labels ?? {},
         timeoutSeconds: args.timeoutSeconds ?? 900,
         runOnCreate: args.runOnCreate ?? true,
+        engine: args.engine ?? null,
         exitCode: undefined,
       },
       { ...opts, additionalSecretOutputs: ["env"] },

@@ -1,8 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { EngineOptions } from "./docker-endpoint";
 
 interface Props {
   volume: string;
   timeoutSeconds: number;
+  /** The engine holding the volume (a tenant node's); null: the control plane's. */
+  engine?: EngineOptions | null;
 }
 
 // Serialized into the state and run by `pulumi-resource-pulumi-nodejs`: modules only through
@@ -10,7 +13,8 @@ interface Props {
 async function waitUntilUnused(p: Props): Promise<void> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- serialized: no imports
   const Docker = require("dockerode") as typeof import("dockerode");
-  const docker = new Docker(); // DOCKER_HOST or the local socket, like the docker provider
+  // The volume's node, else DOCKER_HOST or the local socket, like the docker provider.
+  const docker = p.engine ? new Docker(p.engine) : new Docker();
   const deadline = Date.now() + p.timeoutSeconds * 1000;
   for (;;) {
     const users = await docker.listContainers({ all: true, filters: { volume: [p.volume] } });
@@ -55,13 +59,17 @@ const provider: pulumi.dynamic.ResourceProvider = {
 export class VolumeRelease extends pulumi.dynamic.Resource {
   constructor(
     name: string,
-    args: { volume: pulumi.Input<string>; timeoutSeconds?: number },
+    args: { volume: pulumi.Input<string>; timeoutSeconds?: number; engine?: EngineOptions },
     opts?: pulumi.CustomResourceOptions,
   ) {
     super(
       provider,
       name,
-      { volume: args.volume, timeoutSeconds: args.timeoutSeconds ?? 300 },
+      {
+        volume: args.volume,
+        timeoutSeconds: args.timeoutSeconds ?? 300,
+        engine: args.engine ?? null,
+      },
       opts,
     );
   }

@@ -60,6 +60,7 @@ export function tenantFixture(patch: Partial<Tenant> = {}): Tenant {
     skipFinalBackup: false,
     drift: null,
     databasePlacement: "shared",
+    node: null,
     retiredDatabases: [],
     databaseMove: null,
     appliedSpec: null,

@@ -96,6 +96,8 @@ export interface Tenant {
   drift: { checkedAt: string; resources: DriftedResource[] } | null;
   /** Where the tenant's database is (null before it was first provisioned). */
   databasePlacement: DatabasePlacement | null;
+  /** Swarm on several nodes: the node holding its local volumes (null: the platform's volume node). */
+  node: string | null;
   retiredDatabases: RetiredDatabase[];
   databaseMove: DatabaseMoveProgress | null;
   /** The stack spec the last successful engine run applied (null before the first). */

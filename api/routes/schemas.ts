@@ -91,6 +91,12 @@ export const tenantView = z
         .nullable(),
       kept: z.array(z.object({ placement: z.string(), keptUntil: z.string() })),
     }),
+    node: z
+      .string()
+      .nullable()
+      .describe(
+        "Swarm on several nodes: the node holding its local volumes (null: the platform's)",
+      ),
     desiredGeneration: z.number(),
     observedGeneration: z.number(),
     url: z.string().nullable(),

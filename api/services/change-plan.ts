@@ -40,6 +40,7 @@ export function stackSpecOf(t: Tenant, catalog: Catalog): StackSpec {
     // Terminated is stopped like suspended in the stack: no runtime, no route, data kept.
     state: t.desiredState === "active" ? "active" : "suspended",
     databases: { serving, kept },
+    ...(t.node ? { node: t.node } : {}),
   };
 }
 

@@ -28,6 +28,7 @@ import type { BackupService } from "./backup-service";
 import { appliedPlan, changeSteps, type StackSpec } from "./change-plan";
 import type { DatabaseMove, MoveOutcome } from "./database-move";
 import type { EdgeProbe } from "./edge-probe";
+import type { TenantNodes } from "./tenant-nodes";
 import { runtimeRefOf, type TenantRuntime } from "./tenant-runtime";
 import type { DatabasePlacement } from "../../components/tenant/database-placement";
 
@@ -47,6 +48,8 @@ export interface ReconcilerDeps {
   runtime: TenantRuntime;
   catalog: Catalog;
   operatorEmail: string;
+  /** Swarm on several nodes: places a new tenant on one before its first run. */
+  nodes?: TenantNodes;
 }
 
 /** A reconcile failed; the job may be retried. Carries the generation it was applying. */
@@ -243,6 +246,11 @@ export class Reconciler {
 
   /** Carries out an active or suspended generation; whether its state was applied on its own. */
   private async up(t: Tenant, ctx: RunContext): Promise<boolean> {
+    const node = await this.d.nodes?.place(t);
+    if (node && node !== t.node) {
+      ctx.onLog(`placed on node ${node}`);
+      t = { ...t, node };
+    }
     const steps = changeSteps(t, this.d.catalog);
     let current = t;
     if (steps.access) {

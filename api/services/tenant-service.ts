@@ -75,6 +75,8 @@ export interface TenantView {
     move: { from: string; to: string; phase: string; startedAt: string } | null;
     kept: { placement: string; keptUntil: string }[];
   };
+  /** Swarm on several nodes: the node holding its local volumes (null: the platform's). */
+  node: string | null;
   desiredGeneration: number;
   observedGeneration: number;
   url: string | null;
@@ -408,6 +410,7 @@ function viewOf(
         : null,
       kept: t.retiredDatabases,
     },
+    node: t.node,
     desiredGeneration: t.desiredGeneration,
     observedGeneration: t.observedGeneration,
     url: typeof t.outputs?.url === "string" ? t.outputs.url : null,

@@ -274,6 +274,14 @@ const MIGRATIONS: { id: number; sql: string }[] = [
         WHERE resolved_at IS NULL;
     `,
   },
+  {
+    id: 12,
+    sql: `
+      -- Swarm on several nodes: the node holding the tenant's local volumes, chosen once before
+      -- its first run (null: the platform's volume node). Only a move changes it.
+      ALTER TABLE tenants ADD COLUMN node text;
+    `,
+  },
 ];
 
 export async function migrate(pool: Pool): Promise<number[]> {

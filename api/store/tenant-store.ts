@@ -69,6 +69,7 @@ const row = (r: any): Tenant => ({
     ? { checkedAt: r.drift_checked_at.toISOString(), resources: r.drift ?? [] }
     : null,
   databasePlacement: r.database_placement,
+  node: r.node,
   retiredDatabases: r.retired_databases ?? [],
   databaseMove: r.database_move,
   appliedSpec: r.applied_spec,
@@ -507,6 +508,27 @@ export class TenantStore {
       ids.push(String(r.rows[0].id));
     }
     return ids;
+  }
+
+  /**
+   * Places a tenant on a node, once: a tenant already placed keeps its node (two workers racing
+   * on a new tenant agree on the first one's choice). The node it is on.
+   */
+  async placeOnNode(id: string, node: string): Promise<string> {
+    const r = await this.pool.query(
+      `UPDATE tenants SET node = coalesce(node, $2), updated_at = now() WHERE id = $1 RETURNING node`,
+      [id, node],
+    );
+    return r.rows[0]?.node ?? node;
+  }
+
+  /** How many tenants that are not deleted are on each node. */
+  async tenantsPerNode(): Promise<Map<string, number>> {
+    const r = await this.pool.query(
+      `SELECT node, count(*)::int AS n FROM tenants
+         WHERE node IS NOT NULL AND desired_state <> 'deleted' GROUP BY node`,
+    );
+    return new Map(r.rows.map((x) => [x.node as string, x.n as number]));
   }
 
   /** A database move's progress (null: none under way). */

@@ -31,6 +31,18 @@ export const platformConfigSchema = z.strictObject({
    * stateful services are pinned to it. Default: the node the control plane's engine is.
    */
   swarmVolumeNode: z.string().min(1).optional(),
+  /**
+   * Swarm on several nodes: the nodes tenants run on, by hostname, each with the Docker endpoint
+   * of its own engine as the control plane reaches it (`tcp://10.0.0.5:2375`, `unix:///…`). A new
+   * tenant is placed on the one with the fewest tenants; its local volumes are made through that
+   * engine and it stays pinned there. Empty: every tenant on `swarmVolumeNode`.
+   */
+  swarmTenantNodes: z
+    .record(
+      z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/, "a node's hostname"),
+      z.string().regex(/^(unix|tcp):\/\/./, "a Docker endpoint: unix:///… or tcp://host:port"),
+    )
+    .default({}),
   /** Prefix of every platform-level name (networks, services). */
   namePrefix: z
     .string()

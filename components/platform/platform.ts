@@ -52,6 +52,8 @@ export class Platform extends pulumi.ComponentResource {
     const p = config.namePrefix;
     const child = { parent: this };
     const swarm = config.runtime === "swarm";
+    if (!swarm && Object.keys(config.swarmTenantNodes).length)
+      throw new Error("swarmTenantNodes places tenants on Swarm nodes: it needs runtime swarm");
     // Swarm: stateful services stay on the node holding their local volumes.
     const pinned = swarm
       ? pulumi.output(swarmVolumeConstraint(config.swarmVolumeNode))
@@ -176,6 +178,9 @@ export class Platform extends pulumi.ComponentResource {
         odooHealthcheckSteadySeconds: config.odooHealthcheckSteadySeconds,
         swarmEndpointMode: config.swarmEndpointMode,
         ...(volumeConstraint ? { swarmVolumeConstraint: volumeConstraint } : {}),
+        ...(Object.keys(config.swarmTenantNodes).length
+          ? { tenantNodes: config.swarmTenantNodes }
+          : {}),
         ...(config.tenantLimitCap ? { tenantLimitCap: config.tenantLimitCap } : {}),
         ...(publicHttpsPort !== 443 ? { publicHttpsPort } : {}),
       }));

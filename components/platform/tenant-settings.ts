@@ -50,6 +50,8 @@ export const tenantSettingsSchema = z.object({
   swarmEndpointMode: z.enum(["vip", "dnsrr"]).default("vip"),
   /** Swarm: the node holding local volumes (`node.id == …` or `node.hostname == …` constraint). */
   swarmVolumeConstraint: z.string().optional(),
+  /** Swarm on several nodes: tenant nodes by hostname, with their engines' Docker endpoints. */
+  tenantNodes: z.record(z.string(), z.string()).optional(),
   /** A development platform's cap on tenants' CPU and memory limits (a host smaller than the plans). */
   tenantLimitCap: z
     .object({ cpus: z.number().positive().optional(), memoryMb: z.number().int().optional() })

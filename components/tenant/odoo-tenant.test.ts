@@ -141,6 +141,7 @@ describe("OdooTenant on the shared PostgreSQL server (container runtime)", () =>
         "--without-demo=all",
         "--stop-after-init",
       ],
+      engine: null, // the control plane's engine
       env: secretValue({
         HOST: "postgres",
         PORT: "5432",
@@ -516,6 +517,33 @@ describe("OdooTenant on Docker Swarm", () => {
       "odoo-acme": undefined,
       "odoo-acme-postgres": { constraints: ["node.id == n1"] },
     });
+  });
+
+  it("on a tenant node: its volumes made by that node's engine, its one-shots run there", async () => {
+    const onNode = {
+      ...platform("swarm"),
+      swarmVolumeConstraint: "node.hostname == w2",
+      volumeEngine: "tcp://10.0.0.12:2375",
+    };
+    await declare({ platform: onNode, planId: "premium", databaseSuperuserPassword: "su" });
+    const engine = recorder.one("pulumi:providers:docker");
+    expect(engine.inputs.host).toBe("tcp://10.0.0.12:2375");
+    const volumes = recorder.ofType("docker:index/volume:Volume");
+    expect(volumes.map((v) => v.inputs.name).sort()).toEqual([
+      "odoo-acme-filestore",
+      "odoo-acme-postgres-data",
+    ]);
+    for (const v of volumes) expect(v.provider).toMatch(/acme-volume-engine::/);
+    const nodeEngine = { host: "10.0.0.12", port: 2375, protocol: "http" };
+    const dynamic = recorder.resources.filter((r) =>
+      /-(init-dedicated|upgrade|release)$/.test(r.name),
+    );
+    expect(dynamic.map((r) => [r.name, r.inputs.engine])).toEqual(
+      dynamic.map((r) => [r.name, nodeEngine]),
+    );
+    expect(dynamic.length).toBe(4); // init, upgrade, and both volumes' releases
+    for (const svc of recorder.ofType("docker:index/service:Service"))
+      expect(svc.inputs.taskSpec.placement).toEqual({ constraints: ["node.hostname == w2"] });
   });
 
   it("Odoo's configuration file is a Docker secret file named by ODOO_RC", async () => {

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Plan } from "../../catalog";
 import { OneShot } from "../one-shot";
 import { VolumeRelease } from "../volume-release";
+import { volumeNode } from "./volume-node";
 import { dockerWorkload, type Workload } from "../workload";
 import { CephfsDirectory } from "./cephfs-directory";
 import {
@@ -86,6 +87,7 @@ export class OdooTenant extends pulumi.ComponentResource {
     const password = pulumi.secret(args.databasePassword);
 
     const limits = cappedLimits(plan, platform.tenantLimitCap);
+    const node = volumeNode(name, platform, this);
     const placements = tenantDatabases(plan, args.databases);
     const servers = new Map<DatabasePlacement, DatabaseEndpoint>();
     for (const placement of [placements.serving, ...placements.kept]) {
@@ -104,6 +106,7 @@ export class OdooTenant extends pulumi.ComponentResource {
           ownership,
           limits,
           running: (serving && args.state === "active") || placements.serversRunning,
+          volumeNode: node,
         }),
       );
     }
@@ -126,12 +129,13 @@ export class OdooTenant extends pulumi.ComponentResource {
         ignoreChanges: ["driver", "driverOpts", "labels"],
         additionalSecretOutputs: ["driverOpts"],
         dependsOn: volumeArgs.dependsOn,
+        provider: node.provider,
       },
     );
     // On destroy: the runtime goes, then this waits until nothing uses the volume, then the volume.
     const filestoreReleased = new VolumeRelease(
       `${name}-filestore-release`,
-      { volume: volume.name },
+      { volume: volume.name, engine: node.engine },
       { ...child, dependsOn: [volume] },
     );
     const filestore = {
@@ -170,6 +174,7 @@ export class OdooTenant extends pulumi.ComponentResource {
             },
             networks: [platform.dataNetwork.name],
             mounts: serving ? [{ source: volume.name, target: filestore.target }] : [],
+            engine: node.engine,
             labels: ownership,
             triggers: { database: server.generation },
           },
@@ -195,6 +200,7 @@ export class OdooTenant extends pulumi.ComponentResource {
         env: { ...connection, PASSWORD: password },
         networks: [platform.dataNetwork.name],
         mounts: [{ source: volume.name, target: filestore.target }],
+        engine: node.engine,
         labels: ownership,
         triggers: { image: args.odooImage },
         runOnCreate: false,

@@ -13,6 +13,7 @@ import { DEDICATED_OWNER_SCRIPT } from "./dedicated-owner";
 import type { TenantNames } from "./names";
 import { TenantDatabase } from "./tenant-database";
 import type { TenantPlatform } from "./tenant-platform";
+import type { VolumeNode } from "./volume-node";
 
 /** One database of a tenant, where it lives and what waits on it. */
 export interface DatabaseEndpoint {
@@ -42,6 +43,8 @@ export interface DatabaseServerArgs {
   limits: ContainerLimits;
   /** A dedicated server runs (a shared one always does). */
   running: boolean;
+  /** Where a dedicated server's volume is made. */
+  volumeNode: VolumeNode;
 }
 
 /** The tenant's database at `placement`: a role and database on the shared server, or a server of its own. */
@@ -95,11 +98,11 @@ function dedicatedDatabase(a: DatabaseServerArgs): DatabaseEndpoint {
       name: `${names.dedicatedPostgres}-data`,
       labels: Object.entries(a.ownership).map(([label, value]) => ({ label, value })),
     },
-    { parent: a.parent, ignoreChanges: ["labels"] },
+    { parent: a.parent, ignoreChanges: ["labels"], provider: a.volumeNode.provider },
   );
   const dataReleased = new VolumeRelease(
     `${a.name}-pgdata-release`,
-    { volume: data.name },
+    { volume: data.name, engine: a.volumeNode.engine },
     { parent: a.parent, dependsOn: [data] },
   );
   if (!a.superuserPassword)

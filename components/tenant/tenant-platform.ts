@@ -45,6 +45,11 @@ export interface TenantPlatform {
   swarmEndpointMode: SwarmEndpointMode;
   /** Swarm: keeps services with local volumes on the node that holds them. */
   swarmVolumeConstraint?: string;
+  /**
+   * The Docker endpoint of the engine of the node holding the tenant's local volumes (a tenant
+   * node of a multi-node Swarm, with swarmVolumeConstraint naming it); default the control plane's.
+   */
+  volumeEngine?: string;
   /** A development platform's cap on tenants' limits (a host smaller than the plans). */
   tenantLimitCap?: Partial<ContainerLimits>;
   /** The HTTPS port tenants answer on when it is not 443 (it is then part of their URL). */

@@ -8,6 +8,7 @@ import {
 import { OdooTenant } from "../../components/tenant/odoo-tenant";
 import { GeneratedSecret } from "../../components/tenant/generated-secret";
 import { defaultOdooImage } from "../../components/tenant/odoo-versions";
+import { tenantNodePlacement } from "../../components/tenant/volume-node";
 import type { TenantSpec } from "./tenant-spec";
 
 /**
@@ -95,6 +96,7 @@ export function tenantProgram(spec: TenantSpec, options: TenantProgramOptions): 
         ...(settings.filestore.kind === "cephfs"
           ? { filestoreKey: secretOutput("filestoreKey") }
           : {}),
+        ...(spec.node ? tenantNodePlacement(spec.node, settings) : {}),
         postgres: {
           ...settings.postgres,
           ...(options.postgresAdmin

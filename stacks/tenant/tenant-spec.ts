@@ -43,6 +43,15 @@ export const tenantSpecSchema = z.strictObject({
   state: z.enum(["active", "suspended"]).default("active"),
   customDomains: z.array(hostname).max(10).default([]),
   /**
+   * Swarm on several nodes: the tenant node (hostname, one of the platform's swarmTenantNodes)
+   * holding its local volumes, where its runtime and a dedicated server are pinned. Absent: the
+   * platform's volume node. Only a move changes it.
+   */
+  node: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/, "a node's hostname")
+    .optional(),
+  /**
    * Where the database is served from and which others the stack keeps. Absent: where the stack
    * serves from now (a new stack: the plan's placement). Only a database move changes it.
    */

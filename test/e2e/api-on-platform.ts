@@ -40,12 +40,20 @@ export function apiOnPlatform(
   runtime: Runtime,
   name: PlatformName,
   tenantIds: string[],
-  opts: { now?: () => Date; env?: Record<string, string> } = {},
+  opts: {
+    now?: () => Date;
+    env?: Record<string, string>;
+    /** Prepares the platform's engine first (a cluster) and gives more of its options. */
+    platform?: () => Promise<Omit<NonNullable<Parameters<typeof startPlatform>[2]>, "tenants">>;
+    /** After the platform is gone (the cluster's teardown). */
+    afterPlatform?: () => Promise<void>;
+  } = {},
 ): ApiOnPlatform {
   let p: E2EPlatform;
   let h: ApiHarness;
   beforeAll(async () => {
-    p = await startPlatform(runtime, name, { tenants: tenantIds });
+    const more = (await opts.platform?.()) ?? {};
+    p = await startPlatform(runtime, name, { ...more, tenants: tenantIds });
     h = new ApiHarness({ realProgram: true, env: { ...apiEnvFor(p), ...opts.env }, now: opts.now });
     await h.start();
   }, 300_000);
@@ -57,6 +65,7 @@ export function apiOnPlatform(
       await p?.teardown();
     } finally {
       await sweepTenants(tenantIds);
+      await opts.afterPlatform?.();
     }
   }, 300_000);
 

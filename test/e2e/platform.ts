@@ -53,7 +53,12 @@ const PLATFORMS = {
   e2ei: { http: 18880, https: 19243, pg: 16233 },
   e2ej: { http: 19080, https: 19443, pg: 16433 },
   e2ek: { http: 19180, https: 19543, pg: 16533 },
+  // On a cluster: the manager's ports, forwarded from this host's loopback.
+  e2el: { http: 19280, https: 19643, pg: 16633 },
 };
+
+/** A platform's loopback ports. */
+export const platformPorts = (name: PlatformName) => PLATFORMS[name];
 export type PlatformName = keyof typeof PLATFORMS;
 
 /** Brings the platform stack up (Traefik, PostgreSQL, Redis, networks) and waits until it serves. */
@@ -67,6 +72,8 @@ export async function startPlatform(
     secretConfig?: Record<string, string>;
     /** The suite's tenants: what a killed earlier run left of them goes first. */
     tenants?: string[];
+    /** The images by images.env variable (a cluster's: names in its registry); default this host's. */
+    images?: Record<string, string>;
   } = {},
 ): Promise<E2EPlatform> {
   const ports = PLATFORMS[prefix];
@@ -93,7 +100,7 @@ export async function startPlatform(
     postgresPort: ports.pg,
     healthcheckIntervalSeconds: opts.healthcheckIntervalSeconds ?? 1,
   };
-  const config = (opts.config ?? ((c) => c))(localPlatformConfig(options));
+  const config = (opts.config ?? ((c) => c))(localPlatformConfig(options, opts.images));
   const target = platformTarget(prefix, config, adminPassword, opts.secretConfig);
   const teardown = async () => {
     try {

@@ -79,6 +79,12 @@ export class SwarmCluster {
   constructor(
     readonly name: string,
     readonly workerCount = 2,
+    private readonly options: {
+      /** Ports the manager publishes (Swarm host mode) forwarded from this host's loopback. */
+      managerPorts?: number[];
+      /** Host directories every node sees at the same path (shared storage, as NFS would be). */
+      sharedDirectories?: string[];
+    } = {},
   ) {}
 
   get manager(): ClusterNode {
@@ -143,15 +149,21 @@ export class SwarmCluster {
     return (await c.inspect()).NetworkSettings.Networks[this.name].IPAddress;
   }
 
+  /** A node's Docker endpoint, as a control plane on this host reaches it. */
+  async endpoint(node: ClusterNode): Promise<string> {
+    return `tcp://${await this.address(node.container)}:2375`;
+  }
+
   private async startNode(role: string) {
     const name = `${this.name}-${role}`;
+    const forwarded = role === "manager" ? (this.options.managerPorts ?? []) : [];
     const container = await host.createContainer({
       name,
       Hostname: name,
       Image: images.ODOO_SAAS_SWARM_NODE_IMAGE,
       Env: [`INSECURE_REGISTRIES=${this.registry}`],
       Labels: this.labels(),
-      ExposedPorts: { "2375/tcp": {} },
+      ExposedPorts: Object.fromEntries([2375, ...forwarded].map((port) => [`${port}/tcp`, {}])),
       HostConfig: {
         // Not Privileged: it asks for every capability, and this host has no CAP_SYS_RESOURCE.
         CapAdd: NODE_CAPABILITIES,
@@ -160,7 +172,16 @@ export class SwarmCluster {
         MaskedPaths: [],
         ReadonlyPaths: [],
         NetworkMode: this.name,
-        PortBindings: { "2375/tcp": [{ HostIp: "127.0.0.1" }] },
+        PortBindings: {
+          "2375/tcp": [{ HostIp: "127.0.0.1" }],
+          ...Object.fromEntries(
+            forwarded.map((port) => [
+              `${port}/tcp`,
+              [{ HostIp: "127.0.0.1", HostPort: String(port) }],
+            ]),
+          ),
+        },
+        Binds: (this.options.sharedDirectories ?? []).map((d) => `${d}:${d}`),
       },
     });
     await container.start();
@@ -220,6 +241,23 @@ export class SwarmCluster {
       .find((d) => d);
     if (!digest) throw new Error(`push of ${image} reported no digest`);
     return `${target}@${digest}`;
+  }
+
+  /**
+   * What an operator's `ssh -L port:127.0.0.1:port manager` does: the manager's loopback-only
+   * `port` (the platform's PostgreSQL admin relay) reachable on its cluster address, so the
+   * forwarded port of this host's loopback reaches it. A socat container in the manager's network.
+   */
+  async tunnel(port: number): Promise<void> {
+    const image = await this.publish(readLocalImages().ODOO_SAAS_SOCAT_IMAGE);
+    const address = await this.address(this.manager.container);
+    const container = await this.manager.engine.createContainer({
+      name: `tunnel-${port}`,
+      Image: image,
+      Cmd: [`TCP-LISTEN:${port},bind=${address},fork,reuseaddr`, `TCP:127.0.0.1:${port}`],
+      HostConfig: { NetworkMode: "host", RestartPolicy: { Name: "unless-stopped" } },
+    });
+    await container.start();
   }
 
   /** The node each running task of `service` is on, by node name. */

@@ -1,0 +1,173 @@
+// Tenants on a Swarm of three nodes (test/helpers/swarm-cluster.ts), through the normal programs
+// and the API: the platform stack run against the manager's engine with every image pulled from
+// the cluster's registry by digest, its stateful services on the manager (its volume node), and
+// the two workers listed as tenant nodes. The API places each new tenant on the worker with the
+// fewest tenants; its volumes are made by that worker's engine, its Odoo pinned there, and
+// Traefik on the manager routes to it over the overlay network (dnsrr: no IPVS here). Where every
+// task runs is read back from the engine. The backup repository is one directory every node
+// mounts at the same path, as a shared filesystem would be.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type Docker from "dockerode";
+import { readLocalImages } from "../../automation/local-platform";
+import { SwarmCluster } from "../helpers/swarm-cluster";
+import { apiOnPlatform, auth } from "./api-on-platform";
+import { platformPorts } from "./platform";
+
+const CLUSTER = "e2ecl";
+const A = "cl-alpha";
+const B = "cl-bravo";
+const ports = platformPorts("e2el");
+const backups = fs.mkdtempSync(path.join(os.tmpdir(), "odoo-saas-cluster-backups-"));
+const cluster = new SwarmCluster(CLUSTER, 2, {
+  managerPorts: [ports.http, ports.https, ports.pg],
+  sharedDirectories: [backups],
+});
+/** The API's environment: its backup agent image is the cluster's, known once it is pushed. */
+const env: Record<string, string> = { BACKUP_REPOSITORY: backups };
+const timings: Record<string, number> = {};
+
+/** The images the platform and its tenants run, pushed to the cluster's registry. */
+async function publishImages(): Promise<Record<string, string>> {
+  const local = readLocalImages();
+  const images: Record<string, string> = {};
+  for (const key of ["TRAEFIK", "POSTGRES", "PGBOUNCER", "REDIS", "SOCAT"])
+    images[`ODOO_SAAS_${key}_IMAGE`] = await cluster.publish(local[`ODOO_SAAS_${key}_IMAGE`]);
+  images.ODOO_SAAS_ODOO_IMAGE_17 = await cluster.publish(local.ODOO_SAAS_ODOO_IMAGE_17);
+  env.BACKUP_AGENT_IMAGE = await cluster.publish(local.ODOO_SAAS_BACKUP_AGENT_IMAGE);
+  return images;
+}
+
+const e = apiOnPlatform("swarm", "e2el", [A, B], {
+  env,
+  platform: async () => {
+    timings.clusterUpSeconds = await cluster.start();
+    const started = Date.now();
+    const images = await publishImages();
+    timings.publishSeconds = (Date.now() - started) / 1000;
+    // Everything from here on (the platform's and tenants' runs, the API) talks to the manager.
+    process.env.DOCKER_HOST = await cluster.endpoint(cluster.manager);
+    // The control plane here is this host, not the manager: it reaches the admin port through a
+    // tunnel, as an operator's would.
+    await cluster.tunnel(ports.pg);
+    const tenantNodes = Object.fromEntries(
+      await Promise.all(cluster.workers.map(async (w) => [w.name, await cluster.endpoint(w)])),
+    );
+    return {
+      images,
+      config: (c) => ({
+        ...c,
+        swarmVolumeNode: cluster.manager.name,
+        swarmTenantNodes: tenantNodes,
+      }),
+    };
+  },
+  afterPlatform: async () => {
+    delete process.env.DOCKER_HOST;
+    await cluster.stop();
+    fs.rmSync(backups, { recursive: true, force: true });
+  },
+});
+
+const nodeNamed = (name: string) => cluster.nodes.find((n) => n.name === name)!;
+const volumesOn = async (engine: Docker, tenantId: string) =>
+  (
+    (await engine.listVolumes({ filters: { label: [`odoo-saas.tenant=${tenantId}`] } })).Volumes ??
+    []
+  )
+    .map((v) => v.Name)
+    .sort();
+
+describe("tenants on a Swarm of three nodes", () => {
+  afterAll(() => console.log(`cluster timings: ${JSON.stringify(timings)}`));
+
+  it("places each new tenant on its own worker, its volumes made there; Traefik on the manager routes to both", async () => {
+    for (const [id, plan] of [
+      [A, "basic"],
+      [B, "trial"],
+    ]) {
+      await e
+        .api()
+        .post("/admin/tenants")
+        .set(auth)
+        .send({ tenantId: id, customerId: `${id}-corp`, plan, odooVersion: "17" })
+        .expect(202);
+      await e.converged(id, "active");
+    }
+    const a = await e.view(A);
+    const b = await e.view(B);
+    // The first to the first worker by name, the second to the one with fewer tenants.
+    expect([a.node, b.node]).toEqual([`${CLUSTER}-worker-1`, `${CLUSTER}-worker-2`]);
+    expect(await cluster.placement(`odoo-${A}`)).toEqual([a.node]);
+    expect(await cluster.placement(`odoo-${B}`)).toEqual([b.node]);
+    // Each tenant's volume exists on its node only.
+    expect(await volumesOn(nodeNamed(a.node).engine, A)).toEqual([`odoo-${A}-filestore`]);
+    expect(await volumesOn(nodeNamed(b.node).engine, A)).toEqual([]);
+    expect(await volumesOn(cluster.manager.engine, A)).toEqual([]);
+    // The platform's stateful services (Traefik with its certificates, the shared PostgreSQL,
+    // Redis) on the manager, its volume node; the poolers, which hold nothing, wherever Swarm
+    // puts them.
+    const services = (
+      (await cluster.manager.engine.listServices({
+        filters: { label: ["odoo-saas.platform=e2el"] },
+      })) as { Spec: { Name: string } }[]
+    ).map((x) => x.Spec.Name);
+    const placed = Object.fromEntries(
+      await Promise.all(services.map(async (name) => [name, await cluster.placement(name)])),
+    );
+    const pinned = ["e2el-traefik", "e2el-postgres", "e2el-redis"];
+    expect(Object.keys(placed).sort()).toEqual(
+      [...pinned, "e2el-postgres-pooler-2", "e2el-postgres-pooler-3"].sort(),
+    );
+    for (const name of pinned) expect([name, placed[name]]).toEqual([name, [cluster.manager.name]]);
+    for (const name of services.filter((n) => !pinned.includes(n)))
+      expect(placed[name]).toHaveLength(1);
+    console.log(`platform tasks: ${JSON.stringify(placed)}`);
+    // Through Traefik on the manager, over the overlay network, to Odoo on each worker.
+    await e.attach(A, "alpha.txt", "written on worker-1");
+    await e.attach(B, "bravo.txt", "written on worker-2");
+    expect(await e.attachments(A)).toEqual(["alpha.txt"]);
+    expect(await e.attachments(B)).toEqual(["bravo.txt"]);
+  });
+
+  it("suspend, resume and a plan change keep the tenant on its node with its data", async () => {
+    const node = (await e.view(A)).node;
+    await e.api().post(`/admin/tenants/${A}/suspend`).set(auth).expect(202);
+    await e.converged(A, "suspended");
+    expect(await cluster.placement(`odoo-${A}`)).toEqual([]);
+    await e.api().post(`/admin/tenants/${A}/resume`).set(auth).expect(202);
+    await e.converged(A, "active");
+    expect(await cluster.placement(`odoo-${A}`)).toEqual([node]);
+    expect(await e.attachments(A)).toEqual(["alpha.txt"]);
+
+    await e.api().post(`/admin/tenants/${A}/plan`).set(auth).send({ plan: "standard" }).expect(202);
+    await e.converged(A, "active");
+    expect((await e.view(A)).plan).toBe("standard");
+    expect(await cluster.placement(`odoo-${A}`)).toEqual([node]);
+    expect(await e.attachments(A)).toEqual(["alpha.txt"]);
+  });
+
+  it("backs up and restores a tenant on a worker: the agent runs on the node holding its volume", async () => {
+    const queued = await e.api().post(`/admin/tenants/${A}/backups`).set(auth).expect(202);
+    const backup = await e.operationDone(queued.body.id);
+    await e.attach(A, "after-backup.txt");
+    expect((await e.attachments(A)).sort()).toEqual(["after-backup.txt", "alpha.txt"]);
+    const restored = await e
+      .api()
+      .post(`/admin/tenants/${A}/restore`)
+      .set(auth)
+      .send({ backupId: backup.details.backupId })
+      .expect(202);
+    await e.operationDone(restored.body.id);
+    expect(await e.attachments(A)).toEqual(["alpha.txt"]);
+    // The agents ran where the volume is: the worker pulled the agent image, the manager did not
+    // need it for the volume (it ran only the repository's own checks).
+    const node = nodeNamed((await e.view(A)).node);
+    expect(
+      (await node.engine.listImages()).some((i) =>
+        (i.RepoDigests ?? []).some((d) => env.BACKUP_AGENT_IMAGE.endsWith(d.split("@")[1])),
+      ),
+    ).toBe(true);
+  });
+});
