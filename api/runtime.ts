@@ -43,6 +43,8 @@ import { TrialStore } from "./store/trial-store";
 import { TenantAdmission } from "./services/tenant-admission";
 import { NodeCapacity } from "./services/node-capacity";
 import { TenantNodes } from "./services/tenant-nodes";
+import { NodeMove } from "./services/node-move";
+import { NodeDrain, strandedPerNode } from "./services/node-drain";
 import { DatabaseMove } from "./services/database-move";
 import { EdgeProbe } from "./services/edge-probe";
 import { BillingQuarantineStore } from "./store/billing-quarantine-store";
@@ -191,6 +193,37 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
     spreadMs: config.DRIFT_SPREAD_MINUTES * 60_000,
   });
   metrics.driftSource.count = () => tenants.driftedCount();
+  const edge = new EdgeProbe({ mode: config.EDGE_PROBE, timeoutMs: config.EDGE_PROBE_TIMEOUT_MS });
+  const moves = new NodeMove({
+    tenants,
+    operations,
+    stacks,
+    backups: backupService,
+    engine,
+    runtime: tenantRuntime,
+    locks,
+    queues,
+    progress,
+    edge,
+    metrics,
+    logger,
+    catalog,
+    nodes: () => nodes.nodes(),
+    now,
+  });
+  metrics.strandedSource.count = async () =>
+    strandedPerNode(await tenants.list(), await nodes.states());
+  const drain = new NodeDrain({
+    tenants,
+    operations,
+    stacks,
+    nodes,
+    moves,
+    mail,
+    catalog,
+    logger,
+    operatorEmail: config.OPERATOR_EMAIL,
+  });
   const service = new TenantService({
     drift,
     tenants,
@@ -204,6 +237,9 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
     problems,
     backups: backupService,
     exports: new ExportService({ backups: backupStore, engine, logger }),
+    moves,
+    nodeStates: () => nodes.states(),
+    drain,
     runtime: tenantRuntime,
     metrics,
   });
@@ -238,7 +274,7 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
           now,
           retentionDays: dataRetentionDays,
         }),
-        edge: new EdgeProbe({ mode: config.EDGE_PROBE, timeoutMs: config.EDGE_PROBE_TIMEOUT_MS }),
+        edge,
         runtime: tenantRuntime,
         nodes: new TenantNodes({
           tenants,
@@ -251,6 +287,7 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
         operatorEmail: config.OPERATOR_EMAIL,
       }),
       backups: backupService,
+      moves,
       lifecycle,
       backupConcurrency: config.BACKUP_CONCURRENCY,
       billing,

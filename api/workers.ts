@@ -7,6 +7,7 @@ import type { Metrics } from "./common/metrics";
 import type { BillingSync } from "./services/billing-sync";
 import type { Reconciler } from "./services/reconciler";
 import type { BackupService } from "./services/backup-service";
+import type { NodeMove } from "./services/node-move";
 import type { LifecycleJobs } from "./services/lifecycle-jobs";
 import type { BillingQuarantineStore } from "./store/billing-quarantine-store";
 import type { InboxStore } from "./store/inbox-store";
@@ -37,6 +38,8 @@ export interface WorkerDeps {
   backups: BackupService;
   lifecycle: LifecycleJobs;
   /** Backups and restores at once (each a container reading or writing a tenant's data). */
+  /** Moves between nodes: tenant operations like backups and restores. */
+  moves: NodeMove;
   backupConcurrency: number;
   billing: BillingSync;
   delivery: MailDelivery;
@@ -118,12 +121,16 @@ export class Workers {
         "mail not sent",
       ),
     );
-    const tenantOps = new Worker<TenantOpJob>(TENANT_OPS_QUEUE, (job) => d.backups.run(job.data), {
-      ...base,
-      concurrency: d.backupConcurrency,
-      lockDuration: d.jobLockMs,
-      stalledInterval: Math.max(1000, Math.floor(d.jobLockMs / 2)),
-    });
+    const tenantOps = new Worker<TenantOpJob>(
+      TENANT_OPS_QUEUE,
+      (job) => (job.data.kind === "move" ? d.moves.run(job.data) : d.backups.run(job.data)),
+      {
+        ...base,
+        concurrency: d.backupConcurrency,
+        lockDuration: d.jobLockMs,
+        stalledInterval: Math.max(1000, Math.floor(d.jobLockMs / 2)),
+      },
+    );
     tenantOps.on("failed", (job, err) =>
       d.logger.warn(
         {
@@ -132,7 +139,7 @@ export class Workers {
           attempt: job?.attemptsMade,
           error: err.message,
         },
-        "backup or restore failed",
+        "tenant operation (backup, restore, move) failed",
       ),
     );
     const maintenance = new Worker<MaintenanceJob>(

@@ -133,6 +133,16 @@ restore) # $1 db snapshot, $2 filestore snapshot, $3 source db name, $4 target d
   psql_admin -c "DROP DATABASE IF EXISTS \"$old\" WITH (FORCE)"
   emit '{"event":"restored"}' ;;
 
+restore-files) # $1 filestore snapshot: the files alone into the mounted volume (a move between
+               # nodes: the database stays where it is), beside what is there, then swapped in.
+  rm -rf /filestore/.restore /filestore/.previous
+  restic restore "$1" --target /filestore/.restore >&2
+  mkdir -p /filestore/.previous
+  find /filestore -mindepth 1 -maxdepth 1 ! -name .restore ! -name .previous -exec mv -t /filestore/.previous {} +
+  find /filestore/.restore/filestore -mindepth 1 -maxdepth 1 -exec mv -t /filestore {} +
+  rm -rf /filestore/.restore /filestore/.previous
+  emit "{\"event\":\"files-restored\",\"files\":$(find /filestore -type f | wc -l)}" ;;
+
 copy-database) # $1 role, $2 operation id. The tenant's database from the server SRC_* names to
                # the one PG* names (same database name), as a staging copy whose every table's row
                # count and every sequence match the source's, then swapped in. Nothing may write

@@ -210,6 +210,27 @@ export class TenantBackups {
   }
 
   /**
+   * Restores a backup's files alone into `target`'s volume (on the node its engine names: a move
+   * between nodes, whose database stays where it is); how many files it holds afterwards, which
+   * must be the backup's count.
+   */
+  async restoreFiles(
+    filestoreSnapshot: string,
+    target: TenantDataLocation,
+    opts: AgentOptions = {},
+  ): Promise<number> {
+    const events = await this.agent.run(
+      "restore-files",
+      [filestoreSnapshot],
+      { volume: target.volume, writable: true, ...(target.engine ? { engine: target.engine } : {}) },
+      opts,
+    );
+    const done = events.find((e) => e.event === "files-restored");
+    if (!done) throw new BackupError("the files were not restored");
+    return Number(done.files);
+  }
+
+  /**
    * Copies the tenant's database from one server to another (a database move): dumped from
    * `from`, restored under a staging name on `to`, checked table by table (exact row counts) and
    * sequence by sequence against the source, then swapped in. Its writer must be stopped. The

@@ -4,6 +4,7 @@ import { InvalidTenantSpecError } from "../stacks/tenant/tenant-spec";
 import { registerCatalogCommands } from "./commands/catalog";
 import { registerFleetCommands } from "./commands/fleet";
 import { registerKillBillCommands } from "./commands/killbill";
+import { registerNodeCommands } from "./commands/nodes";
 import { registerTenantDataCommands } from "./commands/tenant-data";
 import { registerTenantCommands } from "./commands/tenants";
 import { CliContext, EXIT, UsageError, type CliDeps } from "./context";
@@ -26,6 +27,7 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
   registerFleetCommands(program, ctx);
   registerCatalogCommands(program, ctx);
   registerKillBillCommands(program, ctx);
+  registerNodeCommands(program, ctx);
 
   try {
     await program.parseAsync(argv, { from: "user" });

@@ -61,6 +61,7 @@ export function tenantFixture(patch: Partial<Tenant> = {}): Tenant {
     drift: null,
     databasePlacement: "shared",
     node: null,
+    nodeMove: null,
     retiredDatabases: [],
     databaseMove: null,
     appliedSpec: null,

@@ -13,7 +13,10 @@ export function createMetrics() {
   const driftSource: { count?: () => Promise<number> } = {};
   /** Counts quarantined billing work by kind, when /metrics is scraped. */
   const billingQuarantineSource: { count?: () => Promise<Record<string, number>> } = {};
+  /** Counts tenants stranded on a node that is down, drained or paused, by node, when scraped. */
+  const strandedSource: { count?: () => Promise<Record<string, number>> } = {};
   return {
+    strandedSource,
     instanceSource,
     billingQuarantineSource,
     billingStatusSource,
@@ -98,6 +101,23 @@ export function createMetrics() {
       help: "How long a tenant did not answer while its database moved (Odoo stopped -> answering through the edge)",
       buckets: [5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600],
       registers: [registry],
+    }),
+    nodeMoveDowntime: new Histogram({
+      name: "odoo_saas_node_move_downtime_seconds",
+      help: "How long a tenant did not answer while it moved between nodes (Odoo stopped -> answering through the edge)",
+      buckets: [5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600],
+      registers: [registry],
+    }),
+    strandedTenants: new Gauge({
+      name: "odoo_saas_stranded_tenants",
+      help: "Tenants pinned to a Swarm node that is down, drained or paused and not moving off it, by node",
+      labelNames: ["node"] as const,
+      registers: [registry],
+      async collect() {
+        if (!strandedSource.count) return;
+        this.reset();
+        for (const [node, n] of Object.entries(await strandedSource.count())) this.set({ node }, n);
+      },
     }),
     billingQuarantined: new Gauge({
       name: "odoo_saas_billing_quarantined",

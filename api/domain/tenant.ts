@@ -62,6 +62,27 @@ export interface DatabaseMoveProgress {
   copiedFingerprint?: string;
 }
 
+/**
+ * A move between Swarm nodes under way (a tenant node's local volume): how far it got, so a crash
+ * resumes it where it stopped. started: nothing done yet; prepared: the target node's volume made
+ * (by the tenant's stack, empty); stopped: Odoo stopped (the downtime runs); copied: a verified
+ * backup taken after the stop restored into the target's volume; switched: the tenant answers on
+ * the target (its node), the source's copy still kept.
+ */
+export interface NodeMoveProgress {
+  from: string;
+  to: string;
+  phase: "started" | "prepared" | "stopped" | "copied" | "switched";
+  operationId: string;
+  startedAt: string;
+  stoppedAt?: string;
+  /** The backup the target's files came from, and how many files it holds. */
+  backupId?: string;
+  files?: number;
+  /** When the tenant answered on the target (the downtime ended). */
+  answeredAt?: string;
+}
+
 export interface Tenant {
   id: string;
   customerId: string;
@@ -98,6 +119,7 @@ export interface Tenant {
   databasePlacement: DatabasePlacement | null;
   /** Swarm on several nodes: the node holding its local volumes (null: the platform's volume node). */
   node: string | null;
+  nodeMove: NodeMoveProgress | null;
   retiredDatabases: RetiredDatabase[];
   databaseMove: DatabaseMoveProgress | null;
   /** The stack spec the last successful engine run applied (null before the first). */

@@ -18,8 +18,10 @@ export interface InboxJob {
 export interface TenantOpJob {
   operationId?: string;
   tenantId: string;
-  kind: "backup" | "restore";
+  kind: "backup" | "restore" | "move";
   reason?: "manual" | "scheduled";
+  /** A move's target node. */
+  node?: string;
   backupId?: string;
   sourceTenantId?: string;
 }

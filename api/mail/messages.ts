@@ -204,3 +204,19 @@ export function operatorFailureMail(
     text: `Tenant ${tenantId} could not be reconciled${operationId ? ` (operation ${operationId})` : ""}:\n\n${error}\n`,
   };
 }
+
+/** Tenants a drain cannot move off a node: they keep running there, and the node stays marked. */
+export function operatorNodeMail(
+  to: string,
+  node: string,
+  stuck: { tenantId: string; reason: string }[],
+): Mail {
+  return {
+    to,
+    subject: `[odoo-saas] ${stuck.length} tenant(s) cannot leave node ${node}`,
+    text:
+      `Draining node ${node}: these tenants cannot be moved off it, so it is not drained (they run on there):\n\n` +
+      stuck.map((s) => `- ${s.tenantId}: ${s.reason}`).join("\n") +
+      "\n",
+  };
+}

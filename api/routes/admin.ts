@@ -4,6 +4,8 @@ import { bearerAuth, handle, parse } from "./http";
 import type { OperationEvent, ProgressBus } from "../jobs/progress-bus";
 import {
   listTenantsQuery,
+  moveBody,
+  nodeParam,
   createTenantBody,
   deleteQuery,
   exportQuery,
@@ -99,6 +101,22 @@ export function adminRoutes(d: AdminDeps): Router {
           ),
         ),
     ),
+  );
+  r.post(
+    "/admin/tenants/:id/move",
+    handle(async (req, res) =>
+      res
+        .status(202)
+        .json(await d.service.moves.request(id(req.params), parse(moveBody, req.body ?? {}).node)),
+    ),
+  );
+  r.post(
+    "/admin/nodes/:node/drain",
+    handle(async (req, res) => {
+      const { node } = parse(nodeParam, req.params);
+      const status = await d.service.drain.drain(node);
+      res.status(status.availability === "drain" ? 200 : 202).json(status);
+    }),
   );
   // Odoo's backup format (manifest.json, dump.sql, filestore/), zipped while it streams.
   r.get(

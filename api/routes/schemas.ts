@@ -38,6 +38,17 @@ export const deleteQuery = z.object({
   skipBackup: z.enum(["true", "false"]).optional(),
 });
 
+const nodeHostname = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/, "a node's hostname");
+
+export const moveBody = z
+  .strictObject({
+    /** The Swarm node to move to: one of the platform's tenant nodes (swarmTenantNodes). */
+    node: nodeHostname,
+  })
+  .openapi("Move");
+
+export const nodeParam = z.object({ node: nodeHostname });
+
 export const restoreBody = z
   .strictObject({
     /** The backup to restore (the newest verified one by default). */
@@ -97,6 +108,14 @@ export const tenantView = z
       .describe(
         "Swarm on several nodes: the node holding its local volumes (null: the platform's)",
       ),
+    nodeProblem: z
+      .string()
+      .nullable()
+      .describe("why its node does not run it as it should (down, drained, paused, gone)"),
+    nodeMove: z
+      .object({ from: z.string(), to: z.string(), phase: z.string() })
+      .nullable()
+      .describe("a move between nodes under way"),
     desiredGeneration: z.number(),
     observedGeneration: z.number(),
     url: z.string().nullable(),

@@ -41,6 +41,11 @@ export function stackSpecOf(t: Tenant, catalog: Catalog): StackSpec {
     state: t.desiredState === "active" ? "active" : "suspended",
     databases: { serving, kept },
     ...(t.node ? { node: t.node } : {}),
+    // A move's target volume (made by the stack, then holding a copy of the files) is kept
+    // until the move switches to it; then the source's is, until the move removes it.
+    ...(t.nodeMove && t.nodeMove.phase !== "switched" && t.nodeMove.to !== t.node
+      ? { keptNodes: [t.nodeMove.to] }
+      : {}),
   };
 }
 

@@ -1,5 +1,21 @@
 import type Dockerode from "dockerode";
+import { NotFoundError } from "../common/errors";
 import type { ContainerLimits } from "../../components/tenant/database-placement";
+
+/** The node label of a node being drained by the API (odoo-saas nodes drain). */
+export const DRAINING_LABEL = "odoo-saas.draining";
+
+type NodeSpec = { Labels?: Record<string, string>; Availability?: string; [k: string]: unknown };
+
+/**
+ * A Swarm node as its manager sees it: `ready` or `down`…, `active`, `pause` or `drain`, and
+ * whether the API is draining it.
+ */
+export interface NodeState {
+  state: string;
+  availability: string;
+  draining: boolean;
+}
 
 /** What one engine node offers a container: its CPUs and memory. */
 export interface NodeResources {
@@ -69,7 +85,12 @@ export class NodeCapacity {
     const swarm = await this.docker.listNodes().catch(() => undefined); // not a manager
     if (swarm?.length)
       return swarm
-        .filter((n) => n.Status?.State === "ready" && n.Spec?.Availability === "active")
+        .filter(
+          (n) =>
+            n.Status?.State === "ready" &&
+            n.Spec?.Availability === "active" &&
+            n.Spec?.Labels?.[DRAINING_LABEL] !== "true",
+        )
         .map((n) => ({
           id: n.ID ?? "",
           hostname: n.Description?.Hostname ?? n.ID ?? "",
@@ -85,5 +106,52 @@ export class NodeCapacity {
         memoryMb: Math.floor((info.MemTotal ?? 0) / 1024 ** 2),
       },
     ];
+  }
+
+  /**
+   * Marks a node as being drained (the label DRAINING_LABEL): no new tenant is placed there or
+   * moved there, while everything on it runs on. (Swarm's own `pause` would also refuse the
+   * network attachments its backup agents need.)
+   */
+  markDraining(hostname: string): Promise<void> {
+    return this.update(hostname, (spec) => ({
+      ...spec,
+      Labels: { ...spec.Labels, [DRAINING_LABEL]: "true" },
+    }));
+  }
+
+  /** Drains a node in Swarm (its tasks are moved off), its draining mark removed. */
+  drain(hostname: string): Promise<void> {
+    return this.update(hostname, (spec) => {
+      const { [DRAINING_LABEL]: _, ...labels } = spec.Labels ?? {};
+      return { ...spec, Labels: labels, Availability: "drain" };
+    });
+  }
+
+  private async update(hostname: string, change: (spec: NodeSpec) => NodeSpec): Promise<void> {
+    const node = (await this.docker.listNodes()).find((n) => n.Description?.Hostname === hostname);
+    if (!node) throw new NotFoundError(`node ${hostname} in the Swarm`);
+    await this.docker
+      .getNode(node.ID!)
+      .update({ version: node.Version?.Index, ...change(node.Spec ?? {}) });
+    this.cached = undefined;
+  }
+
+  /**
+   * Every Swarm node's state by hostname, as the engine has it now (empty when the engine is no
+   * Swarm manager).
+   */
+  async states(): Promise<Map<string, NodeState>> {
+    const nodes = await this.docker.listNodes().catch(() => []);
+    return new Map(
+      nodes.map((n) => [
+        n.Description?.Hostname ?? n.ID ?? "",
+        {
+          state: n.Status?.State ?? "unknown",
+          availability: n.Spec?.Availability ?? "unknown",
+          draining: n.Spec?.Labels?.[DRAINING_LABEL] === "true",
+        },
+      ]),
+    );
   }
 }

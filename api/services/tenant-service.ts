@@ -18,6 +18,9 @@ import type { Metrics } from "../common/metrics";
 import type { BillingStatus } from "../domain/tenant";
 import type { BackupService } from "./backup-service";
 import type { ExportService } from "./export-service";
+import type { NodeMove } from "./node-move";
+import type { NodeState } from "./node-capacity";
+import { nodeProblem, type NodeDrain } from "./node-drain";
 import { INSTANCE_STATUSES, instanceStatus, type InstanceStatus } from "./instance-status";
 import { unmaintainedReason } from "../../components/tenant/odoo-versions";
 import type { RuntimeObservation, TenantRuntime } from "./tenant-runtime";
@@ -77,6 +80,10 @@ export interface TenantView {
   };
   /** Swarm on several nodes: the node holding its local volumes (null: the platform's). */
   node: string | null;
+  /** Why its node does not run it as it should (down, drained, paused, gone); null when it does. */
+  nodeProblem: string | null;
+  /** A move between nodes under way. */
+  nodeMove: { from: string; to: string; phase: string } | null;
   desiredGeneration: number;
   observedGeneration: number;
   url: string | null;
@@ -111,6 +118,10 @@ export class TenantService {
       problems: BillingProblemStore;
       backups: BackupService;
       exports: ExportService;
+      moves: NodeMove;
+      /** Swarm nodes' states by hostname (tenants pinned to a node that is down are shown so). */
+      nodeStates?: () => Promise<Map<string, NodeState>>;
+      drain: NodeDrain;
       runtime: TenantRuntime;
       metrics: Metrics;
     },
@@ -132,6 +143,14 @@ export class TenantService {
 
   get exports(): ExportService {
     return this.d.exports;
+  }
+
+  get moves(): NodeMove {
+    return this.d.moves;
+  }
+
+  get drain(): NodeDrain {
+    return this.d.drain;
   }
 
   /** The engine's view of every runtime; none (status from the last operation) if it cannot be read. */
@@ -183,16 +202,28 @@ export class TenantService {
   }
 
   async view(t: Tenant): Promise<TenantView> {
-    const [op, seen] = await Promise.all([this.d.operations.latest(t.id), this.observed()]);
-    return viewOf(t, op, seen);
+    const [op, seen, nodes] = await Promise.all([
+      this.d.operations.latest(t.id),
+      this.observed(),
+      this.nodeStates(),
+    ]);
+    return viewOf(t, op, seen, nodes);
+  }
+
+  private nodeStates(): Promise<Map<string, NodeState>> {
+    return this.d.nodeStates?.().catch(() => new Map()) ?? Promise.resolve(new Map());
   }
 
   /** One page of tenants with their last operations: two queries whatever the fleet's size. */
   async list(q: TenantPageQuery): Promise<{ tenants: TenantView[]; nextCursor: string | null }> {
-    const [{ tenants, more }, seen] = await Promise.all([this.d.tenants.page(q), this.observed()]);
+    const [{ tenants, more }, seen, nodes] = await Promise.all([
+      this.d.tenants.page(q),
+      this.observed(),
+      this.nodeStates(),
+    ]);
     const latest = await this.d.operations.latestFor(tenants.map((t) => t.id));
     return {
-      tenants: tenants.map((t) => viewOf(t, latest.get(t.id), seen)),
+      tenants: tenants.map((t) => viewOf(t, latest.get(t.id), seen, nodes)),
       nextCursor: more ? encodeCursor(tenants[tenants.length - 1].id) : null,
     };
   }
@@ -370,6 +401,7 @@ function viewOf(
   t: Tenant,
   op: Operation | undefined,
   seen: Map<string, RuntimeObservation> | undefined,
+  nodes: Map<string, NodeState>,
 ): TenantView {
   const runtime = runtimeOf(t, seen);
   return {
@@ -411,6 +443,10 @@ function viewOf(
       kept: t.retiredDatabases,
     },
     node: t.node,
+    nodeProblem: nodeProblem(t, nodes)?.reason ?? null,
+    nodeMove: t.nodeMove
+      ? { from: t.nodeMove.from, to: t.nodeMove.to, phase: t.nodeMove.phase }
+      : null,
     desiredGeneration: t.desiredGeneration,
     observedGeneration: t.observedGeneration,
     url: typeof t.outputs?.url === "string" ? t.outputs.url : null,

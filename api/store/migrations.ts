@@ -278,8 +278,12 @@ const MIGRATIONS: { id: number; sql: string }[] = [
     id: 12,
     sql: `
       -- Swarm on several nodes: the node holding the tenant's local volumes, chosen once before
-      -- its first run (null: the platform's volume node). Only a move changes it.
-      ALTER TABLE tenants ADD COLUMN node text;
+      -- its first run (null: the platform's volume node). Only a move changes it; a move under
+      -- way keeps its progress.
+      ALTER TABLE tenants ADD COLUMN node text, ADD COLUMN node_move jsonb;
+      ALTER TABLE operations DROP CONSTRAINT operations_type_check;
+      ALTER TABLE operations ADD CONSTRAINT operations_type_check
+        CHECK (type IN ('up', 'destroy', 'backup', 'restore', 'move'));
     `,
   },
 ];

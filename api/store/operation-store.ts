@@ -2,7 +2,7 @@ import type { Pool } from "pg";
 import type { Logger } from "../common/logger";
 
 export type OperationStatus = "queued" | "running" | "succeeded" | "failed" | "abandoned";
-export type OperationType = "up" | "destroy" | "backup" | "restore";
+export type OperationType = "up" | "destroy" | "backup" | "restore" | "move";
 
 export interface Operation {
   id: string;

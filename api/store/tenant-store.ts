@@ -5,6 +5,7 @@ import type {
   BillingStatus,
   BillingWrite,
   DatabaseMoveProgress,
+  NodeMoveProgress,
   DesiredState,
   DriftedResource,
   RetiredDatabase,
@@ -70,6 +71,7 @@ const row = (r: any): Tenant => ({
     : null,
   databasePlacement: r.database_placement,
   node: r.node,
+  nodeMove: r.node_move,
   retiredDatabases: r.retired_databases ?? [],
   databaseMove: r.database_move,
   appliedSpec: r.applied_spec,
@@ -520,6 +522,22 @@ export class TenantStore {
       [id, node],
     );
     return r.rows[0]?.node ?? node;
+  }
+
+  /** A node move's progress (null: none under way). */
+  async recordNodeMove(id: string, move: NodeMoveProgress | null): Promise<void> {
+    await this.pool.query("UPDATE tenants SET node_move = $2 WHERE id = $1", [
+      id,
+      move ? JSON.stringify(move) : null,
+    ]);
+  }
+
+  /** A move's switch: the tenant is on `node` from now on (it answers there). */
+  async switchNode(id: string, node: string, move: NodeMoveProgress): Promise<void> {
+    await this.pool.query(
+      "UPDATE tenants SET node = $2, node_move = $3, updated_at = now() WHERE id = $1",
+      [id, node, JSON.stringify(move)],
+    );
   }
 
   /** How many tenants that are not deleted are on each node. */

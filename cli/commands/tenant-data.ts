@@ -105,6 +105,26 @@ export function registerTenantDataCommands(tenants: Command, ctx: CliContext): v
       if (!o.json && op.status === "succeeded") ctx.out(`${o.into ?? id}: restored`);
     });
   tenants
+    .command("move <tenantId> <node>")
+    .description(
+      "move the tenant to another Swarm node: a verified backup, its files restored there, then it runs there",
+    )
+    .option("--json", "machine-readable output")
+    .action(async (id, node, o) => {
+      const op = await runOperation(
+        await ctx.adminApi().call("POST", `/admin/tenants/${id}/move`, { node }),
+        o,
+      );
+      const d = op.details as { from: string; downtimeMs: number | null } | null;
+      if (!o.json && op.status === "succeeded" && d)
+        ctx.out(
+          `${id}: moved from ${d.from} to ${node}` +
+            (d.downtimeMs !== null
+              ? ` (${(d.downtimeMs / 1000).toFixed(1)} s without answering)`
+              : ""),
+        );
+    });
+  tenants
     .command("export <tenantId>")
     .description("download Odoo's backup zip of a backup (the newest verified one by default)")
     .requiredOption("--out <file>", "where to write the zip")

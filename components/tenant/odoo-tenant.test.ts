@@ -523,20 +523,20 @@ describe("OdooTenant on Docker Swarm", () => {
     const onNode = {
       ...platform("swarm"),
       swarmVolumeConstraint: "node.hostname == w2",
-      volumeEngine: "tcp://10.0.0.12:2375",
+      volumeNodes: { serving: { hostname: "w2", engine: "tcp://10.0.0.12:2375" }, kept: [] },
     };
     await declare({ platform: onNode, planId: "premium", databaseSuperuserPassword: "su" });
     const engine = recorder.one("pulumi:providers:docker");
-    expect(engine.inputs.host).toBe("tcp://10.0.0.12:2375");
+    expect([engine.name, engine.inputs.host]).toEqual(["acme-engine-w2", "tcp://10.0.0.12:2375"]);
     const volumes = recorder.ofType("docker:index/volume:Volume");
-    expect(volumes.map((v) => v.inputs.name).sort()).toEqual([
-      "odoo-acme-filestore",
-      "odoo-acme-postgres-data",
+    expect(volumes.map((v) => [v.name, v.inputs.name]).sort()).toEqual([
+      ["acme-filestore-w2", "odoo-acme-filestore"],
+      ["acme-pgdata-w2", "odoo-acme-postgres-data"],
     ]);
-    for (const v of volumes) expect(v.provider).toMatch(/acme-volume-engine::/);
+    for (const v of volumes) expect(v.provider).toMatch(/::acme-engine-w2::/);
     const nodeEngine = { host: "10.0.0.12", port: 2375, protocol: "http" };
     const dynamic = recorder.resources.filter((r) =>
-      /-(init-dedicated|upgrade|release)$/.test(r.name),
+      /-(init-dedicated|upgrade|release-w2)$/.test(r.name),
     );
     expect(dynamic.map((r) => [r.name, r.inputs.engine])).toEqual(
       dynamic.map((r) => [r.name, nodeEngine]),
@@ -544,6 +544,28 @@ describe("OdooTenant on Docker Swarm", () => {
     expect(dynamic.length).toBe(4); // init, upgrade, and both volumes' releases
     for (const svc of recorder.ofType("docker:index/service:Service"))
       expect(svc.inputs.taskSpec.placement).toEqual({ constraints: ["node.hostname == w2"] });
+  });
+
+  it("during a move between nodes the source keeps its copy of the files, unused", async () => {
+    const moving = {
+      ...platform("swarm"),
+      swarmVolumeConstraint: "node.hostname == w2",
+      volumeNodes: {
+        serving: { hostname: "w2", engine: "tcp://10.0.0.12:2375" },
+        kept: [{ hostname: "w1", engine: "tcp://10.0.0.11:2375" }],
+      },
+    };
+    await declare({ platform: moving });
+    const volumes = recorder.ofType("docker:index/volume:Volume");
+    expect(volumes.map((v) => [v.name, v.inputs.name, v.provider?.split("::")[3]]).sort()).toEqual([
+      ["acme-filestore-w1", "odoo-acme-filestore", "acme-engine-w1"],
+      ["acme-filestore-w2", "odoo-acme-filestore", "acme-engine-w2"],
+    ]);
+    const service = recorder.one("docker:index/service:Service").inputs.taskSpec;
+    expect(service.placement).toEqual({ constraints: ["node.hostname == w2"] });
+    expect(service.containerSpec.mounts.map((m: { source: string }) => m.source)).toEqual([
+      "odoo-acme-filestore",
+    ]);
   });
 
   it("Odoo's configuration file is a Docker secret file named by ODOO_RC", async () => {

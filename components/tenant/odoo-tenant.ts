@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Plan } from "../../catalog";
 import { OneShot } from "../one-shot";
 import { VolumeRelease } from "../volume-release";
-import { volumeNode } from "./volume-node";
+import { onNode, volumeNodes } from "./volume-node";
 import { dockerWorkload, type Workload } from "../workload";
 import { CephfsDirectory } from "./cephfs-directory";
 import {
@@ -87,7 +87,8 @@ export class OdooTenant extends pulumi.ComponentResource {
     const password = pulumi.secret(args.databasePassword);
 
     const limits = cappedLimits(plan, platform.tenantLimitCap);
-    const node = volumeNode(name, platform, this);
+    const nodes = volumeNodes(name, platform, this);
+    const node = nodes.serving;
     const placements = tenantDatabases(plan, args.databases);
     const servers = new Map<DatabasePlacement, DatabaseEndpoint>();
     for (const placement of [placements.serving, ...placements.kept]) {
@@ -113,31 +114,37 @@ export class OdooTenant extends pulumi.ComponentResource {
     const database = servers.get(placements.serving)!;
 
     const volumeArgs = this.filestoreVolumeArgs(name, args);
-    const volume = new docker.Volume(
-      `${name}-filestore`,
-      {
-        name: names.volume,
-        driver: "local",
-        driverOpts: volumeArgs.driverOpts,
-        labels: Object.entries(ownership).map(([label, value]) => ({ label, value })),
-      },
-      // The customer's files: never replaced behind the operator's back (a backend change is a
-      // migration, not a diff); removed only when the tenant is destroyed. The CephFS options
-      // carry the CephX key: kept encrypted in the state.
-      {
-        ...child,
-        ignoreChanges: ["driver", "driverOpts", "labels"],
-        additionalSecretOutputs: ["driverOpts"],
-        dependsOn: volumeArgs.dependsOn,
-        provider: node.provider,
-      },
-    );
-    // On destroy: the runtime goes, then this waits until nothing uses the volume, then the volume.
-    const filestoreReleased = new VolumeRelease(
-      `${name}-filestore-release`,
-      { volume: volume.name, engine: node.engine },
-      { ...child, dependsOn: [volume] },
-    );
+    const filestoreOn = (on: typeof node) => {
+      const v = new docker.Volume(
+        onNode(`${name}-filestore`, on),
+        {
+          name: names.volume,
+          driver: "local",
+          driverOpts: volumeArgs.driverOpts,
+          labels: Object.entries(ownership).map(([label, value]) => ({ label, value })),
+        },
+        // The customer's files: never replaced behind the operator's back (a backend change is a
+        // migration, not a diff); removed only when the tenant is destroyed. The CephFS options
+        // carry the CephX key: kept encrypted in the state.
+        {
+          ...child,
+          ignoreChanges: ["driver", "driverOpts", "labels"],
+          additionalSecretOutputs: ["driverOpts"],
+          dependsOn: volumeArgs.dependsOn,
+          provider: on.provider,
+        },
+      );
+      // On destroy: the runtime goes, then this waits until nothing uses the volume, then the volume.
+      const released = new VolumeRelease(
+        onNode(`${name}-filestore-release`, on),
+        { volume: v.name, engine: on.engine },
+        { ...child, dependsOn: [v] },
+      );
+      return { volume: v, released };
+    };
+    const { volume, released: filestoreReleased } = filestoreOn(node);
+    // A move's source keeps its copy of the files (unused) until the move is done.
+    for (const kept of nodes.kept) filestoreOn(kept);
     const filestore = {
       source: volume.name,
       target: "/var/lib/odoo",

@@ -13,7 +13,7 @@ import { DEDICATED_OWNER_SCRIPT } from "./dedicated-owner";
 import type { TenantNames } from "./names";
 import { TenantDatabase } from "./tenant-database";
 import type { TenantPlatform } from "./tenant-platform";
-import type { VolumeNode } from "./volume-node";
+import { onNode, type VolumeNode } from "./volume-node";
 
 /** One database of a tenant, where it lives and what waits on it. */
 export interface DatabaseEndpoint {
@@ -93,7 +93,7 @@ function sharedDatabase(a: DatabaseServerArgs): DatabaseEndpoint {
 function dedicatedDatabase(a: DatabaseServerArgs): DatabaseEndpoint {
   const { platform, plan, names } = a;
   const data = new docker.Volume(
-    `${a.name}-pgdata`,
+    onNode(`${a.name}-pgdata`, a.volumeNode),
     {
       name: `${names.dedicatedPostgres}-data`,
       labels: Object.entries(a.ownership).map(([label, value]) => ({ label, value })),
@@ -101,7 +101,7 @@ function dedicatedDatabase(a: DatabaseServerArgs): DatabaseEndpoint {
     { parent: a.parent, ignoreChanges: ["labels"], provider: a.volumeNode.provider },
   );
   const dataReleased = new VolumeRelease(
-    `${a.name}-pgdata-release`,
+    onNode(`${a.name}-pgdata-release`, a.volumeNode),
     { volume: data.name, engine: a.volumeNode.engine },
     { parent: a.parent, dependsOn: [data] },
   );

@@ -10,6 +10,12 @@ export interface PostgresPooler extends PoolerSizing {
   port: number;
 }
 
+/** A tenant node: its hostname and the Docker endpoint of its engine. */
+export interface TenantVolumeNode {
+  hostname: string;
+  engine: string;
+}
+
 /** What a tenant needs from the platform (the platform stack's outputs, read by StackReference). */
 export interface TenantPlatform {
   runtime: Runtime;
@@ -46,10 +52,11 @@ export interface TenantPlatform {
   /** Swarm: keeps services with local volumes on the node that holds them. */
   swarmVolumeConstraint?: string;
   /**
-   * The Docker endpoint of the engine of the node holding the tenant's local volumes (a tenant
-   * node of a multi-node Swarm, with swarmVolumeConstraint naming it); default the control plane's.
+   * A tenant node of a multi-node Swarm (swarmVolumeConstraint names it): the node holding the
+   * tenant's local volumes, and the nodes still holding a copy of its files during a move, each
+   * with its engine's Docker endpoint. Absent: the control plane's engine.
    */
-  volumeEngine?: string;
+  volumeNodes?: { serving: TenantVolumeNode; kept: TenantVolumeNode[] };
   /** A development platform's cap on tenants' limits (a host smaller than the plans). */
   tenantLimitCap?: Partial<ContainerLimits>;
   /** The HTTPS port tenants answer on when it is not 443 (it is then part of their URL). */

@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
 import { engineOptions, type EngineOptions } from "../docker-endpoint";
-import type { TenantPlatform } from "./tenant-platform";
+import type { TenantPlatform, TenantVolumeNode } from "./tenant-platform";
 
 /**
  * Where a tenant's local volumes are made and used outside its runtime. On a Swarm of several
@@ -11,46 +11,73 @@ import type { TenantPlatform } from "./tenant-platform";
  * plane's engine does it all (one host, or the platform's volume node).
  */
 export interface VolumeNode {
+  /** The node's hostname: part of its volumes' resource names (a tenant has one per node). */
+  hostname?: string;
   /** The docker provider of the node's engine, for the tenant's volumes (opts.provider). */
   provider?: docker.Provider;
   /** The same engine for dockerode in dynamic providers. */
   engine?: EngineOptions;
 }
 
-export function volumeNode(
-  name: string,
-  platform: TenantPlatform,
-  parent: pulumi.Resource,
-): VolumeNode {
-  if (!platform.volumeEngine) return {};
+function nodeOf(name: string, node: TenantVolumeNode, parent: pulumi.Resource): VolumeNode {
   return {
+    hostname: node.hostname,
     provider: new docker.Provider(
-      `${name}-volume-engine`,
-      { host: platform.volumeEngine },
+      `${name}-engine-${node.hostname}`,
+      { host: node.engine },
       { parent },
     ),
-    engine: engineOptions(platform.volumeEngine),
+    engine: engineOptions(node.engine),
   };
 }
 
+/** The node serving the tenant, and the nodes still holding a copy of its files (a move's source). */
+export function volumeNodes(
+  name: string,
+  platform: TenantPlatform,
+  parent: pulumi.Resource,
+): { serving: VolumeNode; kept: VolumeNode[] } {
+  const nodes = platform.volumeNodes;
+  if (!nodes) return { serving: {}, kept: [] };
+  return {
+    serving: nodeOf(name, nodes.serving, parent),
+    kept: nodes.kept.map((k) => nodeOf(name, k, parent)),
+  };
+}
+
+/** The resource name of a volume on `node` (a tenant node's volumes are named by their node). */
+export const onNode = (resourceName: string, node: VolumeNode) =>
+  node.hostname ? `${resourceName}-${node.hostname}` : resourceName;
+
 /**
  * A tenant placed on a node of its own (`node` in its spec): its services are pinned there and its
- * volumes made by that node's engine, which the platform must list in swarmTenantNodes.
+ * volumes made by that node's engine, which the platform must list in swarmTenantNodes. `kept`:
+ * nodes that keep a copy of its files until a move is done.
  */
 export function tenantNodePlacement(
   node: string,
+  kept: string[],
   settings: { runtime: string; tenantNodes?: Record<string, string> },
-): { swarmVolumeConstraint: string; volumeEngine: string } {
+): Pick<TenantPlatform, "swarmVolumeConstraint" | "volumeNodes"> {
   const nodes = settings.tenantNodes ?? {};
   const known = Object.keys(nodes);
   if (settings.runtime !== "swarm" || !known.length)
     throw new Error(
       `the tenant is placed on node ${node}, but the platform has no tenant nodes (swarmTenantNodes)`,
     );
-  const engine = nodes[node];
-  if (!engine)
-    throw new Error(
-      `node ${node} is not one of the platform's tenant nodes (${known.sort().join(", ")})`,
-    );
-  return { swarmVolumeConstraint: `node.hostname == ${node}`, volumeEngine: engine };
+  const engineOf = (hostname: string) => {
+    const engine = nodes[hostname];
+    if (!engine)
+      throw new Error(
+        `node ${hostname} is not one of the platform's tenant nodes (${known.sort().join(", ")})`,
+      );
+    return { hostname, engine };
+  };
+  return {
+    swarmVolumeConstraint: `node.hostname == ${node}`,
+    volumeNodes: {
+      serving: engineOf(node),
+      kept: kept.filter((k) => k !== node).map(engineOf),
+    },
+  };
 }

@@ -96,7 +96,7 @@ export function tenantProgram(spec: TenantSpec, options: TenantProgramOptions): 
         ...(settings.filestore.kind === "cephfs"
           ? { filestoreKey: secretOutput("filestoreKey") }
           : {}),
-        ...(spec.node ? tenantNodePlacement(spec.node, settings) : {}),
+        ...(spec.node ? tenantNodePlacement(spec.node, spec.keptNodes, settings) : {}),
         postgres: {
           ...settings.postgres,
           ...(options.postgresAdmin

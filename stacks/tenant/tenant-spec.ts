@@ -15,6 +15,8 @@ const hostname = z
   .max(253)
   .regex(/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, "a fully qualified hostname");
 
+const nodeName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/, "a node's hostname");
+
 /** The tenant's desired state as the API and operators express it. */
 export const tenantSpecSchema = z.strictObject({
   /** DNS label, 3-40 characters: names the stack and every resource of the tenant. */
@@ -47,10 +49,9 @@ export const tenantSpecSchema = z.strictObject({
    * holding its local volumes, where its runtime and a dedicated server are pinned. Absent: the
    * platform's volume node. Only a move changes it.
    */
-  node: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/, "a node's hostname")
-    .optional(),
+  node: nodeName.optional(),
+  /** Nodes that keep a copy of the tenant's files until a move between nodes is done. */
+  keptNodes: z.array(nodeName).max(1).default([]),
   /**
    * Where the database is served from and which others the stack keeps. Absent: where the stack
    * serves from now (a new stack: the plan's placement). Only a database move changes it.

@@ -11,6 +11,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type Docker from "dockerode";
 import { readLocalImages } from "../../automation/local-platform";
+import { runCli } from "../../cli/cli";
+import { ADMIN_TOKEN, eventually } from "../api-harness";
 import { SwarmCluster } from "../helpers/swarm-cluster";
 import { apiOnPlatform, auth } from "./api-on-platform";
 import { platformPorts } from "./platform";
@@ -82,6 +84,20 @@ const volumesOn = async (engine: Docker, tenantId: string) =>
 describe("tenants on a Swarm of three nodes", () => {
   afterAll(() => console.log(`cluster timings: ${JSON.stringify(timings)}`));
 
+  it("the cluster comes up in 90 s on 2 cores: a manager and two workers, every node ready", async () => {
+    expect(timings.clusterUpSeconds).toBeLessThanOrEqual(90);
+    const nodes = (await cluster.manager.engine.listNodes()) as {
+      Description: { Hostname: string };
+      Spec: { Role: string };
+      Status: { State: string };
+    }[];
+    expect(nodes.map((n) => [n.Description.Hostname, n.Spec.Role, n.Status.State]).sort()).toEqual([
+      [`${CLUSTER}-manager`, "manager", "ready"],
+      [`${CLUSTER}-worker-1`, "worker", "ready"],
+      [`${CLUSTER}-worker-2`, "worker", "ready"],
+    ]);
+  });
+
   it("places each new tenant on its own worker, its volumes made there; Traefik on the manager routes to both", async () => {
     for (const [id, plan] of [
       [A, "basic"],
@@ -101,6 +117,13 @@ describe("tenants on a Swarm of three nodes", () => {
     expect([a.node, b.node]).toEqual([`${CLUSTER}-worker-1`, `${CLUSTER}-worker-2`]);
     expect(await cluster.placement(`odoo-${A}`)).toEqual([a.node]);
     expect(await cluster.placement(`odoo-${B}`)).toEqual([b.node]);
+    // Each worker got the stand-in only from the registry, by digest (it never had this host's).
+    for (const w of cluster.workers) {
+      const images = (await w.engine.listImages()) as { RepoDigests?: string[] }[];
+      expect(images.flatMap((i) => i.RepoDigests ?? [])).toContain(
+        (await e.p.tenants.platformSettings())?.odooImages?.["17"],
+      );
+    }
     // Each tenant's volume exists on its node only.
     expect(await volumesOn(nodeNamed(a.node).engine, A)).toEqual([`odoo-${A}-filestore`]);
     expect(await volumesOn(nodeNamed(b.node).engine, A)).toEqual([]);
@@ -169,5 +192,83 @@ describe("tenants on a Swarm of three nodes", () => {
         (i.RepoDigests ?? []).some((d) => env.BACKUP_AGENT_IMAGE.endsWith(d.split("@")[1])),
       ),
     ).toBe(true);
+  });
+});
+
+describe("a tenant moved between nodes", () => {
+  it("`tenants move` copies its files to the other worker, runs it there and removes the old copy", async () => {
+    const from = (await e.view(A)).node;
+    const to = cluster.workers.map((w) => w.name).find((n) => n !== from)!;
+    const out: string[] = [];
+    const errors: string[] = [];
+    const code = await runCli(["tenants", "move", A, to], {
+      env: { ADMIN_TOKEN, ODOO_SAAS_API_URL: e.h.runtime.url! },
+      stdout: (t) => out.push(t),
+      stderr: (t) => errors.push(t),
+    });
+    expect([code, errors.filter((l) => l.startsWith("error"))]).toEqual([0, []]);
+    expect(out.join("")).toMatch(
+      new RegExp(`^${A}: moved from ${from} to ${to} \\(\\d+\\.\\d s without answering\\)\\n$`),
+    );
+    const view = await e.view(A);
+    expect([view.node, view.converged]).toEqual([to, true]);
+    expect(await cluster.placement(`odoo-${A}`)).toEqual([to]);
+    expect(await e.attachments(A)).toEqual(["alpha.txt"]);
+    // One copy, on the new node; the old one went once the new one answered.
+    expect(await volumesOn(nodeNamed(to).engine, A)).toEqual([`odoo-${A}-filestore`]);
+    expect(await volumesOn(nodeNamed(from).engine, A)).toEqual([]);
+    const op = (await e.api().get(`/admin/operations/${view.lastOperation.id}`).set(auth)).body;
+    expect(op).toMatchObject({ type: "move", status: "succeeded", details: { from, to } });
+    timings.moveDowntimeSeconds = op.details.downtimeMs / 1000;
+    // It serves and stores on its new node; a second move there is refused.
+    await e.attach(A, "after-move.txt");
+    await e.api().post(`/admin/tenants/${A}/move`).set(auth).send({ node: to }).expect(409);
+    await e.api().post(`/admin/tenants/${A}/move`).set(auth).send({ node: "nowhere" }).expect(422);
+  });
+});
+
+describe("a node drained for maintenance", () => {
+  it("`nodes drain` moves its tenants off one by one, then Swarm moves what holds nothing; all answer", async () => {
+    const node = (await e.view(B)).node;
+    const other = cluster.workers.map((w) => w.name).find((n) => n !== node)!;
+    const on = async (n: string) =>
+      (await Promise.all([A, B].map(async (id) => ((await e.view(id)).node === n ? id : ""))))
+        .filter(Boolean)
+        .sort();
+    const leaving = await on(node);
+    expect(leaving.length).toBeGreaterThanOrEqual(1);
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runCli(["nodes", "drain", node], {
+      env: { ADMIN_TOKEN, ODOO_SAAS_API_URL: e.h.runtime.url! },
+      stdout: (t) => out.push(t),
+      stderr: (t) => err.push(t),
+    });
+    expect([code, err.filter((l) => l.startsWith("error"))]).toEqual([0, []]);
+    expect(out.join("")).toBe(
+      [...leaving.map((id) => `${id}: moved to ${other}\n`), `${node}: drained\n`].join(""),
+    );
+    expect(await on(node)).toEqual([]);
+    const states = (await cluster.manager.engine.listNodes()) as {
+      Description: { Hostname: string };
+      Spec: { Availability: string };
+    }[];
+    expect(states.find((n) => n.Description.Hostname === node)!.Spec.Availability).toBe("drain");
+    // Nothing runs on the drained node any more: the poolers that did went elsewhere.
+    const services = (
+      (await cluster.manager.engine.listServices()) as { Spec: { Name: string } }[]
+    ).map((x) => x.Spec.Name);
+    await eventually(
+      async () => {
+        for (const s of services) if ((await cluster.placement(s)).includes(node)) return false;
+        return true;
+      },
+      90_000,
+      `every task off ${node}`,
+    );
+    for (const id of [A, B]) {
+      expect((await e.view(id)).nodeProblem).toBeNull();
+      expect((await e.attachments(id)).length).toBeGreaterThan(0);
+    }
   });
 });

@@ -103,6 +103,7 @@ export class SwarmCluster {
   /** Starts the nodes, makes one Swarm of them and runs the registry; the seconds it took. */
   async start(): Promise<number> {
     const started = Date.now();
+    await this.stop(); // what a run killed before its teardown left
     await host.createNetwork({ Name: this.name, Driver: "bridge", Labels: this.labels() });
     const roles = [
       "manager",
