@@ -123,7 +123,8 @@ export class NodeCapacity {
   /** Drains a node in Swarm (its tasks are moved off), its draining mark removed. */
   drain(hostname: string): Promise<void> {
     return this.update(hostname, (spec) => {
-      const { [DRAINING_LABEL]: _, ...labels } = spec.Labels ?? {};
+      const labels = { ...spec.Labels };
+      delete labels[DRAINING_LABEL];
       return { ...spec, Labels: labels, Availability: "drain" };
     });
   }
