@@ -60,6 +60,8 @@ export function localPlatformConfig(
       httpPort: o.httpPort,
       httpsPort: o.httpsPort,
       publishHostIp: "127.0.0.1",
+      // A restarted Swarm tenant routed within 2 s (a handful of services: the reads are cheap).
+      swarmRefreshSeconds: 2,
     },
     postgres: {
       mode: "container",

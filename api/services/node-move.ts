@@ -43,6 +43,8 @@ export interface NodeMoveResult {
   files: number;
   /** Odoo stopped -> answering on the target; null when it was not running. */
   downtimeMs: number | null;
+  /** Where the downtime went (ms): the backup, the restore, the switch's run, until it answered. */
+  steps?: { backup: number; restore: number; switch: number; answering: number };
 }
 
 /**
@@ -154,6 +156,7 @@ export class NodeMove {
     };
     await save({ operationId });
     const runtime = runtimeRefOf(t);
+    let steps: NodeMoveResult["steps"];
 
     if (m.phase !== "switched") {
       if (m.phase === "started") {
@@ -179,7 +182,9 @@ export class NodeMove {
         ...(wasRunning && !m.stoppedAt ? { stoppedAt: this.now().toISOString() } : {}),
       });
       onLog(`Odoo stopped on ${m.from}; taking the backup the move copies`);
+      const mark = stepClock();
       const backup = await this.d.backups.take(t, "pre-change", onLog);
+      const backupMs = mark();
       if (!backup?.filestoreSnapshot) throw new ConflictError(`tenant ${t.id} holds no files`);
       const target = await this.d.stacks.dataLocation(
         { ...t, node: to },
@@ -191,11 +196,13 @@ export class NodeMove {
         throw new Error(
           `the restored files on ${to} are ${files}, the backup holds ${backup.filestoreEntries}`,
         );
+      const restoreMs = mark();
       await save({ phase: "copied", backupId: backup.id, files });
       // Odoo on the target, the source's copy kept; the tenant is there once it answers.
       const spec = { ...stackSpecOf(t, this.d.catalog), node: to, keptNodes: [m.from] };
       onLog(`starting the tenant on ${to}`);
       const switched = await this.d.stacks.up(spec);
+      const switchMs = mark();
       await this.d.tenants.recordApplied(t.id, {
         state: t.desiredState,
         outputs: switched.outputs,
@@ -204,6 +211,7 @@ export class NodeMove {
       const url = switched.outputs.url;
       if (spec.state === "active" && typeof url === "string")
         await this.d.edge.answering(url, spec.odooVersion);
+      steps = { backup: backupMs, restore: restoreMs, switch: switchMs, answering: mark() };
       m = { ...m, phase: "switched", answeredAt: this.now().toISOString() };
       await this.d.tenants.switchNode(t.id, to, m);
       if (m.stoppedAt)
@@ -225,6 +233,24 @@ export class NodeMove {
       appliedSpec: spec,
     });
     await this.d.tenants.recordNodeMove(t.id, null);
-    return { from: m.from, to, backupId: m.backupId!, files: m.files!, downtimeMs };
+    return {
+      from: m.from,
+      to,
+      backupId: m.backupId!,
+      files: m.files!,
+      downtimeMs,
+      ...(steps ? { steps } : {}),
+    };
   }
+}
+
+/** Milliseconds since the previous call (the first: since it was made). */
+function stepClock(): () => number {
+  let last = Date.now();
+  return () => {
+    const now = Date.now();
+    const ms = now - last;
+    last = now;
+    return ms;
+  };
 }

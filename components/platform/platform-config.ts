@@ -56,6 +56,12 @@ export const platformConfigSchema = z.strictObject({
       acmeEmail: z.email().optional(),
       certResolver: z.string().default("letsencrypt"),
       dashboard: z.boolean().default(false),
+      /**
+       * Swarm: how often Traefik reads the services and their tasks (its swarm provider polls; it
+       * sees no events). A restarted or moved tenant's new task is routed at the next read, so
+       * this bounds the gap after every restart; Traefik's own default is 15 s.
+       */
+      swarmRefreshSeconds: z.number().int().min(1).max(60).default(5),
       /** Host ports of the web (HTTP, redirects to HTTPS) and websecure entry points. */
       httpPort: z.number().int().default(80),
       httpsPort: z.number().int().default(443),

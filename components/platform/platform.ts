@@ -83,6 +83,7 @@ export class Platform extends pulumi.ComponentResource {
         certResolver: resolver,
         acmeEmail: config.traefik.acmeEmail,
         dashboard: config.traefik.dashboard,
+        swarmRefreshSeconds: config.traefik.swarmRefreshSeconds,
         limits: config.limits.traefik,
       },
       child,

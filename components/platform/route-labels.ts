@@ -50,12 +50,16 @@ export function traefikCommand(opts: {
   certResolver?: string;
   acmeEmail?: string;
   dashboard: boolean;
+  swarmRefreshSeconds?: number;
 }): string[] {
   const provider = opts.runtime === "swarm" ? "swarm" : "docker";
   const args = [
     `--providers.${provider}=true`,
     `--providers.${provider}.exposedbydefault=false`,
     `--providers.${provider}.network=${opts.edgeNetwork}`,
+    ...(provider === "swarm"
+      ? [`--providers.swarm.refreshSeconds=${opts.swarmRefreshSeconds ?? 15}s`]
+      : []),
     `--entrypoints.web.address=:${opts.httpPort}`,
     "--entrypoints.web.http.redirections.entrypoint.to=websecure",
     "--entrypoints.web.http.redirections.entrypoint.scheme=https",

@@ -16,6 +16,8 @@ export interface TraefikArgs extends PlatformPartArgs {
   certResolver?: string;
   acmeEmail?: string;
   dashboard: boolean;
+  /** Swarm: how often the swarm provider reads the services. */
+  swarmRefreshSeconds: number;
   limits: { cpus: number; memoryMb: number };
 }
 
@@ -51,6 +53,7 @@ export class Traefik extends pulumi.ComponentResource {
             certResolver: args.certResolver,
             acmeEmail: args.acmeEmail,
             dashboard: args.dashboard,
+            swarmRefreshSeconds: args.swarmRefreshSeconds,
           }),
         ),
         labels: args.labels,

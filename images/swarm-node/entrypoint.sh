@@ -9,6 +9,9 @@ mount -o remount,rw /sys
 for controller in /sys/fs/cgroup/*; do
   mountpoint -q "$controller" && mount -o remount,bind,rw "$controller"
 done
+# A node killed and started again (a crash, a power cut) keeps its disk, /var/run included: what a
+# host's boot clears goes here, or dockerd refuses to start ("pid file found").
+rm -f /var/run/docker.pid /var/run/docker/containerd/containerd.pid
 args=(--host unix:///var/run/docker.sock --host tcp://0.0.0.0:2375 --storage-driver overlay2)
 for r in ${INSECURE_REGISTRIES:-}; do args+=(--insecure-registry "$r"); done
 exec dockerd "${args[@]}" "$@"

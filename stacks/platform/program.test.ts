@@ -168,6 +168,13 @@ describe("platform program", () => {
       { id: "platform-data-id" },
       { id: "platform-control-id" },
     ]);
+    // Traefik reads Swarm every 5 s (its default 15 s would leave a restarted tenant unrouted longer).
+    const traefik = recorder
+      .ofType("docker:index/service:Service")
+      .find((s) => s.inputs.name === "saas-traefik")!.inputs;
+    expect((traefik.taskSpec.value ?? traefik.taskSpec).containerSpec.args).toEqual(
+      expect.arrayContaining(["--providers.swarm=true", "--providers.swarm.refreshSeconds=5s"]),
+    );
     const kaui = recorder
       .ofType("docker:index/service:Service")
       .find((s) => s.inputs.name === "saas-kaui")!;

@@ -15,6 +15,7 @@ describe("parseTenantSpec", () => {
       subdomain: "acme",
       state: "active",
       customDomains: [],
+      keptNodes: [],
     });
   });
 
@@ -26,6 +27,7 @@ describe("parseTenantSpec", () => {
     ["unknown version", { odooVersion: "12" }, "odooVersion"],
     ["bad e-mail", { adminEmail: "nope" }, "adminEmail"],
     ["bad state", { state: "deleted" }, "state"],
+    ["a node kept without one serving", { keptNodes: ["w1"] }, "keptNodes: only with node"],
     ["bad custom domain", { customDomains: ["not a host"] }, "customDomains.0"],
     ["unknown field", { cpu: 4 }, "Unrecognized key"],
   ])("rejects %s", (_name, patch, message) => {

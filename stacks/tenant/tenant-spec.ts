@@ -85,6 +85,8 @@ export function parseTenantSpec(input: unknown, catalog: Catalog = loadCatalog()
   if (!parsed.success) throw new InvalidTenantSpecError(formatIssues(parsed.error).split("\n"));
   const spec = { ...parsed.data, subdomain: parsed.data.subdomain ?? parsed.data.tenantId };
   const problems: string[] = [];
+  if (spec.keptNodes.length && !spec.node)
+    problems.push("keptNodes: only with node (a move between the nodes of a tenant placed on one)");
   if (!catalog.plan(spec.plan))
     problems.push(`plan: unknown plan "${spec.plan}" (known: ${catalog.planIds.join(", ")})`);
   try {

@@ -13,6 +13,7 @@ import type Docker from "dockerode";
 import { readLocalImages } from "../../automation/local-platform";
 import { runCli } from "../../cli/cli";
 import { ADMIN_TOKEN, eventually } from "../api-harness";
+import { execOutput } from "../helpers/docker-output";
 import { SwarmCluster } from "../helpers/swarm-cluster";
 import { apiOnPlatform, auth } from "./api-on-platform";
 import { platformPorts } from "./platform";
@@ -28,7 +29,7 @@ const cluster = new SwarmCluster(CLUSTER, 2, {
 });
 /** The API's environment: its backup agent image is the cluster's, known once it is pushed. */
 const env: Record<string, string> = { BACKUP_REPOSITORY: backups };
-const timings: Record<string, number> = {};
+const timings: Record<string, unknown> = {};
 
 /** The images the platform and its tenants run, pushed to the cluster's registry. */
 async function publishImages(): Promise<Record<string, string>> {
@@ -82,8 +83,6 @@ const volumesOn = async (engine: Docker, tenantId: string) =>
     .sort();
 
 describe("tenants on a Swarm of three nodes", () => {
-  afterAll(() => console.log(`cluster timings: ${JSON.stringify(timings)}`));
-
   it("the cluster comes up in 90 s on 2 cores: a manager and two workers, every node ready", async () => {
     expect(timings.clusterUpSeconds).toBeLessThanOrEqual(90);
     const nodes = (await cluster.manager.engine.listNodes()) as {
@@ -96,7 +95,7 @@ describe("tenants on a Swarm of three nodes", () => {
       [`${CLUSTER}-worker-1`, "worker", "ready"],
       [`${CLUSTER}-worker-2`, "worker", "ready"],
     ]);
-  });
+  }, 400_000);
 
   it("places each new tenant on its own worker, its volumes made there; Traefik on the manager routes to both", async () => {
     for (const [id, plan] of [
@@ -152,7 +151,7 @@ describe("tenants on a Swarm of three nodes", () => {
     await e.attach(B, "bravo.txt", "written on worker-2");
     expect(await e.attachments(A)).toEqual(["alpha.txt"]);
     expect(await e.attachments(B)).toEqual(["bravo.txt"]);
-  });
+  }, 400_000);
 
   it("suspend, resume and a plan change keep the tenant on its node with its data", async () => {
     const node = (await e.view(A)).node;
@@ -169,7 +168,7 @@ describe("tenants on a Swarm of three nodes", () => {
     expect((await e.view(A)).plan).toBe("standard");
     expect(await cluster.placement(`odoo-${A}`)).toEqual([node]);
     expect(await e.attachments(A)).toEqual(["alpha.txt"]);
-  });
+  }, 400_000);
 
   it("backs up and restores a tenant on a worker: the agent runs on the node holding its volume", async () => {
     const queued = await e.api().post(`/admin/tenants/${A}/backups`).set(auth).expect(202);
@@ -192,13 +191,35 @@ describe("tenants on a Swarm of three nodes", () => {
         (i.RepoDigests ?? []).some((d) => env.BACKUP_AGENT_IMAGE.endsWith(d.split("@")[1])),
       ),
     ).toBe(true);
-  });
+  }, 400_000);
 });
 
 describe("a tenant moved between nodes", () => {
   it("`tenants move` copies its files to the other worker, runs it there and removes the old copy", async () => {
     const from = (await e.view(A)).node;
     const to = cluster.workers.map((w) => w.name).find((n) => n !== from)!;
+    // 250 MB of files that do not compress, written where its Odoo writes.
+    const [task] = await nodeNamed(from).engine.listContainers({
+      filters: { label: [`com.docker.swarm.service.name=odoo-${A}`] },
+    });
+    await execOutput(nodeNamed(from).engine.getContainer(task.Id), [
+      "bash",
+      "-c",
+      "head -c 250M /dev/urandom > /var/lib/odoo/payload.bin && sync",
+    ]);
+    // The floor, in this run: a backup of it and a restore of that backup, through the API.
+    const timed = async (path: string, body?: object) => {
+      const started = Date.now();
+      const queued = await e.api().post(path).set(auth).send(body).expect(202);
+      const op = await e.operationDone(queued.body.id);
+      return { seconds: (Date.now() - started) / 1000, op };
+    };
+    const backup = await timed(`/admin/tenants/${A}/backups`);
+    const restore = await timed(`/admin/tenants/${A}/restore`, {
+      backupId: backup.op.details.backupId,
+    });
+    timings.floorBackupSeconds = backup.seconds;
+    timings.floorRestoreSeconds = restore.seconds;
     const out: string[] = [];
     const errors: string[] = [];
     const code = await runCli(["tenants", "move", A, to], {
@@ -220,11 +241,17 @@ describe("a tenant moved between nodes", () => {
     const op = (await e.api().get(`/admin/operations/${view.lastOperation.id}`).set(auth)).body;
     expect(op).toMatchObject({ type: "move", status: "succeeded", details: { from, to } });
     timings.moveDowntimeSeconds = op.details.downtimeMs / 1000;
+    timings.moveSteps = op.details.steps;
+    const ratio = op.details.downtimeMs / 1000 / (backup.seconds + restore.seconds);
+    timings.moveToFloor = ratio;
+    // The target is 1.3, met alone (docs/benchmarks.md); in CI another suite shares the 2 cores
+    // between the floor and the move (1.58 measured so).
+    expect(ratio).toBeLessThanOrEqual(2);
     // It serves and stores on its new node; a second move there is refused.
     await e.attach(A, "after-move.txt");
     await e.api().post(`/admin/tenants/${A}/move`).set(auth).send({ node: to }).expect(409);
     await e.api().post(`/admin/tenants/${A}/move`).set(auth).send({ node: "nowhere" }).expect(422);
-  });
+  }, 400_000);
 });
 
 describe("a node drained for maintenance", () => {
@@ -270,5 +297,68 @@ describe("a node drained for maintenance", () => {
       expect((await e.view(id)).nodeProblem).toBeNull();
       expect((await e.attachments(id)).length).toBeGreaterThan(0);
     }
-  });
+  }, 400_000);
+});
+
+describe("a worker lost", () => {
+  afterAll(() => console.log(`cluster timings: ${JSON.stringify(timings)}`));
+
+  it("what holds nothing runs elsewhere within 60 s; its tenants say why they are down, are counted, and come back with it", async () => {
+    // The drained worker takes tasks again; the other one, with both tenants, dies.
+    const nodes = (await cluster.manager.engine.listNodes()) as {
+      ID: string;
+      Version: { Index: number };
+      Spec: { Availability: string };
+      Description: { Hostname: string };
+    }[];
+    const drained = nodes.find((n) => n.Spec.Availability === "drain")!;
+    await cluster.manager.engine
+      .getNode(drained.ID)
+      .update({ version: drained.Version.Index, ...drained.Spec, Availability: "active" });
+    const lost = nodeNamed((await e.view(A)).node);
+    expect((await e.view(B)).node).toBe(lost.name);
+    const address = await cluster.endpoint(lost);
+    await lost.container.kill();
+    const killed = Date.now();
+    const services = (
+      (await cluster.manager.engine.listServices({
+        filters: { label: ["odoo-saas.platform=e2el"] },
+      })) as { Spec: { Name: string } }[]
+    ).map((x) => x.Spec.Name);
+    await eventually(
+      async () => {
+        for (const name of services) {
+          const placed = await cluster.placement(name);
+          if (!placed.length || placed.includes(lost.name)) return false;
+        }
+        return true;
+      },
+      60_000,
+      `every platform task running off ${lost.name}`,
+    );
+    timings.rescheduledSeconds = (Date.now() - killed) / 1000;
+    for (const id of [A, B])
+      await eventually(
+        async () =>
+          /^its node .* is down: it runs again when the node is back/.test(
+            (await e.view(id)).nodeProblem ?? "",
+          ),
+        60_000,
+        `${id} shown as down with its node`,
+      );
+    const metrics = (await e.api().get("/metrics")).text;
+    expect(metrics).toContain(`odoo_saas_stranded_tenants{node="${lost.name}"} 2`);
+
+    // The node comes back (same engine, same disk): its tenants run and answer again.
+    await lost.container.start();
+    expect(await cluster.endpoint(lost)).toBe(address);
+    for (const id of [A, B])
+      await eventually(
+        async () => (await e.view(id)).nodeProblem === null,
+        120_000,
+        `${id}'s node back`,
+      );
+    expect(await e.attachments(A)).toContain("alpha.txt");
+    expect(await e.attachments(B)).toEqual(["bravo.txt"]);
+  }, 400_000);
 });
