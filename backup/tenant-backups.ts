@@ -222,7 +222,11 @@ export class TenantBackups {
     const events = await this.agent.run(
       "restore-files",
       [filestoreSnapshot],
-      { volume: target.volume, writable: true, ...(target.engine ? { engine: target.engine } : {}) },
+      {
+        volume: target.volume,
+        writable: true,
+        ...(target.engine ? { engine: target.engine } : {}),
+      },
       opts,
     );
     const done = events.find((e) => e.event === "files-restored");
