@@ -238,7 +238,7 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
     backups: backupService,
     exports: new ExportService({ backups: backupStore, engine, logger }),
     moves,
-    nodeStates: () => nodes.states(),
+    nodeStates: () => nodes.recentStates(),
     drain,
     runtime: tenantRuntime,
     metrics,

@@ -5,6 +5,8 @@ import type { ContainerLimits } from "../../components/tenant/database-placement
 /** The node label of a node being drained by the API (odoo-saas nodes drain). */
 export const DRAINING_LABEL = "odoo-saas.draining";
 
+const STATES_MAX_AGE_MS = 2_000;
+
 type NodeSpec = { Labels?: Record<string, string>; Availability?: string; [k: string]: unknown };
 
 /**
@@ -62,6 +64,7 @@ export function placementRefusal(
 export class NodeCapacity {
   private readonly docker: Dockerode;
   private cached?: { at: number; nodes: Promise<NodeResources[]> };
+  private cachedStates?: { at: number; states: Promise<Map<string, NodeState>> };
 
   constructor(
     docker?: Dockerode,
@@ -136,6 +139,17 @@ export class NodeCapacity {
       .getNode(node.ID!)
       .update({ version: node.Version?.Index, ...change(node.Spec ?? {}) });
     this.cached = undefined;
+    this.cachedStates = undefined;
+  }
+
+  /**
+   * The node states read at most `STATES_MAX_AGE_MS` ago: tenant views and lists show them, and a
+   * page of views must not cost a Swarm query each.
+   */
+  recentStates(): Promise<Map<string, NodeState>> {
+    if (!this.cachedStates || Date.now() - this.cachedStates.at > STATES_MAX_AGE_MS)
+      this.cachedStates = { at: Date.now(), states: this.states() };
+    return this.cachedStates.states;
   }
 
   /**

@@ -11,7 +11,7 @@ import type { TenantStore } from "../store/tenant-store";
 import { currentPlacement } from "./change-plan";
 import type { NodeCapacity, NodeState } from "./node-capacity";
 import type { NodeMove } from "./node-move";
-import { chooseNode } from "./tenant-nodes";
+import { chooseNode, nodeCandidates } from "./tenant-nodes";
 
 /** Where a drain stands: the node's availability, the moves it queued, the tenants it cannot move. */
 export interface DrainStatus {
@@ -62,10 +62,12 @@ export class NodeDrain {
     if (!state.draining) await this.d.nodes.markDraining(node);
     const status: DrainStatus = { node, availability: "draining", moving: [], stuck: [] };
     const waiting: Tenant[] = [];
-    for (const t of (await this.d.tenants.list()).filter(
+    const onNode = (await this.d.tenants.list()).filter(
       (x) => x.node === node && x.desiredState !== "deleted",
-    )) {
-      const op = await this.d.operations.latest(t.id);
+    );
+    const latest = await this.d.operations.latestFor(onNode.map((t) => t.id));
+    for (const t of onNode) {
+      const op = latest.get(t.id);
       const queued = op?.type === "move" && ["queued", "running"].includes(op.status);
       if (t.nodeMove || queued)
         status.moving.push({
@@ -89,16 +91,7 @@ export class NodeDrain {
       const choice = chooseNode(
         plan.id,
         cappedLimits(plan, settings?.tenantLimitCap),
-        others.map((hostname) => {
-          const n = ready.find((r) => r.hostname === hostname);
-          return {
-            hostname,
-            available: !!n,
-            cpus: n?.cpus ?? 0,
-            memoryMb: n?.memoryMb ?? 0,
-            tenants: counts.get(hostname) ?? 0,
-          };
-        }),
+        nodeCandidates(others, ready, counts),
       );
       if ("refusal" in choice) {
         status.stuck.push({ tenantId: t.id, reason: choice.refusal });

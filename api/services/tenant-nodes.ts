@@ -36,6 +36,24 @@ export function chooseNode(
   };
 }
 
+/** The listed tenant nodes as placement candidates: the ready ones with their resources and tenants. */
+export function nodeCandidates(
+  hostnames: string[],
+  ready: NodeResources[],
+  tenantsPerNode: Map<string, number>,
+): NodeCandidate[] {
+  return hostnames.map((hostname) => {
+    const n = ready.find((r) => r.hostname === hostname);
+    return {
+      hostname,
+      available: !!n,
+      cpus: n?.cpus ?? 0,
+      memoryMb: n?.memoryMb ?? 0,
+      tenants: tenantsPerNode.get(hostname) ?? 0,
+    };
+  });
+}
+
 export class NoTenantNodeError extends Error {
   override readonly name = "NoTenantNodeError";
 }
@@ -78,16 +96,7 @@ export class TenantNodes {
     const choice = chooseNode(
       plan.id,
       cappedLimits(plan, cap),
-      listed.map((hostname) => {
-        const n = ready.find((r) => r.hostname === hostname);
-        return {
-          hostname,
-          available: !!n,
-          cpus: n?.cpus ?? 0,
-          memoryMb: n?.memoryMb ?? 0,
-          tenants: counts.get(hostname) ?? 0,
-        };
-      }),
+      nodeCandidates(listed, ready, counts),
     );
     if ("refusal" in choice) throw new NoTenantNodeError(choice.refusal);
     return this.d.tenants.placeOnNode(t.id, choice.node);

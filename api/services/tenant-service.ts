@@ -205,23 +205,24 @@ export class TenantService {
     const [op, seen, nodes] = await Promise.all([
       this.d.operations.latest(t.id),
       this.observed(),
-      this.nodeStates(),
+      this.nodeStates([t]),
     ]);
     return viewOf(t, op, seen, nodes);
   }
 
-  private nodeStates(): Promise<Map<string, NodeState>> {
-    return this.d.nodeStates?.().catch(() => new Map()) ?? Promise.resolve(new Map());
+  /** The Swarm's node states, read only when one of `tenants` has a node of its own. */
+  private async nodeStates(tenants: Pick<Tenant, "node">[]): Promise<Map<string, NodeState>> {
+    if (!this.d.nodeStates || !tenants.some((t) => t.node)) return new Map();
+    return this.d.nodeStates().catch(() => new Map());
   }
 
   /** One page of tenants with their last operations: two queries whatever the fleet's size. */
   async list(q: TenantPageQuery): Promise<{ tenants: TenantView[]; nextCursor: string | null }> {
-    const [{ tenants, more }, seen, nodes] = await Promise.all([
-      this.d.tenants.page(q),
-      this.observed(),
-      this.nodeStates(),
+    const [{ tenants, more }, seen] = await Promise.all([this.d.tenants.page(q), this.observed()]);
+    const [latest, nodes] = await Promise.all([
+      this.d.operations.latestFor(tenants.map((t) => t.id)),
+      this.nodeStates(tenants),
     ]);
-    const latest = await this.d.operations.latestFor(tenants.map((t) => t.id));
     return {
       tenants: tenants.map((t) => viewOf(t, latest.get(t.id), seen, nodes)),
       nextCursor: more ? encodeCursor(tenants[tenants.length - 1].id) : null,
