@@ -300,6 +300,38 @@ describe("a node drained for maintenance", () => {
   }, 400_000);
 });
 
+describe("the manager restarted", () => {
+  it("loses nothing: every service back on its node, the tenants' data there, the API's runs work", async () => {
+    const services = (
+      (await cluster.manager.engine.listServices()) as { Spec: { Name: string } }[]
+    ).map((x) => x.Spec.Name);
+    const before = Object.fromEntries(
+      await Promise.all(services.map(async (n) => [n, await cluster.placement(n)])),
+    );
+    const address = await cluster.endpoint(cluster.manager);
+    await cluster.manager.container.restart({ t: 10 });
+    expect(await cluster.endpoint(cluster.manager)).toBe(address);
+    await eventually(
+      async () => {
+        for (const n of services) if ((await cluster.placement(n)).length !== 1) return false;
+        return true;
+      },
+      180_000,
+      "every service running again",
+    );
+    // The stateful ones where they were (pinned); the rest somewhere.
+    for (const n of ["e2el-traefik", "e2el-postgres", "e2el-redis", `odoo-${A}`, `odoo-${B}`])
+      expect([n, await cluster.placement(n)]).toEqual([n, before[n]]);
+    expect(await e.attachments(A)).toContain("alpha.txt");
+    expect(await e.attachments(B)).toEqual(["bravo.txt"]);
+    await e.api().post(`/admin/tenants/${B}/backups`).set(auth).expect(202);
+    await e.api().post(`/admin/tenants/${B}/plan`).set(auth).send({ plan: "basic" }).expect(202);
+    await e.converged(B, "active");
+    expect((await e.view(B)).plan).toBe("basic");
+    expect(await e.attachments(B)).toEqual(["bravo.txt"]);
+  }, 400_000);
+});
+
 describe("a worker lost", () => {
   afterAll(() => console.log(`cluster timings: ${JSON.stringify(timings)}`));
 

@@ -56,7 +56,7 @@ export interface ClusterNode {
   name: string;
   role: "manager" | "worker";
   container: Docker.Container;
-  /** Its own engine, on a loopback port of this host. */
+  /** Its own engine, at its address on the test network. */
   engine: Docker;
   /** Its Swarm node id. */
   id: string;
@@ -186,8 +186,8 @@ export class SwarmCluster {
       },
     });
     await container.start();
-    const port = Number((await container.inspect()).NetworkSettings.Ports["2375/tcp"][0].HostPort);
-    const engine = new Docker({ host: "127.0.0.1", port });
+    // By its address on the test network, which a restarted node keeps (its loopback port does not).
+    const engine = new Docker({ host: await this.address(container), port: 2375 });
     await eventually(
       async () => (await engine.ping().catch(() => undefined)) !== undefined,
       60_000,
