@@ -1,23 +1,60 @@
+import { engineOptions } from "../components/docker-endpoint";
+
 /** Where engine runs reach Docker: DOCKER_HOST, as the docker provider and dockerode read it. */
 export function dockerEndpoint(env: NodeJS.ProcessEnv = process.env): string {
   return env.DOCKER_HOST || "unix:///var/run/docker.sock";
 }
 
 /**
- * Whether an engine run failed because the Docker engine could not be reached (stopped,
- * restarting, its socket gone), from the error text of the provider (Docker's own client) or of a
- * dynamic provider (Node's socket errors on the endpoint's address).
+ * Whether an engine run's error text says it could not reach the Docker engine at `endpoint`
+ * (stopped, restarting, its socket gone): the provider's own client names the address, and so do
+ * Node's socket errors in a dynamic provider.
  */
 export function dockerEngineUnreachable(text: string, endpoint = dockerEndpoint()): boolean {
-  if (/Cannot connect to the Docker daemon|Is the docker daemon running/i.test(text)) return true;
   const address = endpoint.replace(/^(unix|tcp|https?):\/\//, "");
   return text
     .split("\n")
     .some(
       (line) =>
         line.includes(address) &&
-        /\b(ENOENT|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH)\b|socket hang up|connection refused|no such file or directory/i.test(
+        /Cannot connect to the Docker daemon|\b(ENOENT|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH)\b|socket hang up|connection refused|no such file or directory|i\/o timeout/i.test(
           line,
         ),
     );
+}
+
+/**
+ * A connection that dropped mid-request without saying to what (Node's "socket hang up" when an
+ * engine dies under a dynamic provider's request): which engine, if any, is found by asking.
+ */
+export function connectionDropped(text: string): boolean {
+  return /socket hang up|\bECONNRESET\b|\bEPIPE\b/.test(text);
+}
+
+/** Whether the engine at `endpoint` answers a ping within `timeoutMs`. */
+export async function engineAnswers(endpoint: string, timeoutMs = 3000): Promise<boolean> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const Docker = require("dockerode") as typeof import("dockerode");
+  try {
+    await new Docker({ ...engineOptions(endpoint), timeout: timeoutMs }).ping();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The engine among `endpoints` that a failed run could not reach: one its error text names, else,
+ * when a connection dropped unnamed, the first that does not answer now. Undefined when the
+ * failure is not an engine's absence.
+ */
+export async function unreachableEngine(
+  text: string,
+  endpoints: string[],
+  answers: (endpoint: string) => Promise<boolean> = engineAnswers,
+): Promise<string | undefined> {
+  const named = endpoints.find((e) => dockerEngineUnreachable(text, e));
+  if (named || !connectionDropped(text)) return named;
+  for (const e of endpoints) if (!(await answers(e))) return e;
+  return undefined;
 }

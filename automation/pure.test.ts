@@ -1,4 +1,4 @@
-import { dockerEngineUnreachable } from "./docker-engine";
+import { dockerEngineUnreachable, unreachableEngine } from "./docker-engine";
 import * as pulumi from "@pulumi/pulumi";
 import { toProgressEvent } from "./progress";
 import { engineErrors, redactor, tail, urlPasswords } from "./redact";
@@ -180,4 +180,30 @@ describe("dockerEngineUnreachable", () => {
   ])("%s", (_name, text, endpoint, expected) =>
     expect(dockerEngineUnreachable(text, endpoint)).toBe(expected),
   );
+});
+
+describe("unreachableEngine", () => {
+  const host = "unix:///var/run/docker.sock";
+  const worker = "tcp://10.0.0.7:2375";
+  it.each([
+    [
+      "the worker's engine named",
+      "dial tcp 10.0.0.7:2375: connect: connection refused",
+      [],
+      worker,
+    ],
+    ["a drop, the worker silent", "error: socket hang up", [worker], worker],
+    ["a drop, every engine answering", "error: socket hang up", [], undefined],
+    [
+      "another failure: nobody asked",
+      "Error response from daemon: no such image",
+      [worker],
+      undefined,
+    ],
+  ])("%s", async (_name, text, silent, expected) => {
+    const asked: string[] = [];
+    const answers = async (e: string) => (asked.push(e), !silent.includes(e));
+    expect(await unreachableEngine(text, [host, worker], answers)).toBe(expected);
+    if (!/hang up/.test(text)) expect(asked).toEqual([]);
+  });
 });

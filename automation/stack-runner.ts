@@ -1,4 +1,4 @@
-import { dockerEndpoint, dockerEngineUnreachable } from "./docker-engine";
+import { dockerEndpoint, unreachableEngine } from "./docker-engine";
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -46,6 +46,11 @@ export interface StackTarget extends StackRef {
    * config); returns more secrets to redact.
    */
   prepare?: (stack: Stack) => Promise<string[]>;
+  /**
+   * The Docker engines the program reaches besides DOCKER_HOST's (a tenant node's), so a failure
+   * to reach one is said as such. Read only when a run fails.
+   */
+  engines?: () => Promise<string[]>;
   /** `up` only: runs inside the serialized section after the update succeeded. */
   succeeded?: (stack: Stack) => Promise<void>;
   /**
@@ -239,6 +244,29 @@ export class StackRunner {
     });
   }
 
+  /**
+   * Removes the resources `pick` names from the stack's state without touching them (as `pulumi
+   * state delete` does, for what can no longer be reached), with every reference the others hold
+   * to them. The state is imported whole: a reference left dangling is refused there, unchanged.
+   * Returns the URNs removed.
+   */
+  forget(
+    target: StackTarget,
+    pick: (resources: { urn: string; type: string; provider?: string }[]) => Set<string>,
+  ): Promise<string[]> {
+    return this.execute(target, {}, false, async (stack) => {
+      const state = await stack.exportStack();
+      const resources = (state.deployment?.resources ?? []) as Record<string, unknown>[];
+      const gone = pick(resources as { urn: string; type: string; provider?: string }[]);
+      if (!gone.size) return [];
+      const kept = resources
+        .filter((r) => !gone.has(r.urn as string))
+        .map((r) => withoutReferencesTo(r, gone));
+      await stack.importStack({ ...state, deployment: { ...state.deployment, resources: kept } });
+      return [...gone];
+    });
+  }
+
   /** The stack's outputs, secret values read `[secret]`. */
   outputs(ref: StackRef): Promise<Outputs> {
     return this.readOutputs(ref, false);
@@ -388,8 +416,8 @@ export class StackRunner {
       const timeout = opts.timeoutMs ? AbortSignal.timeout(opts.timeoutMs) : undefined;
       const signals = [opts.signal, timeout].filter((s): s is AbortSignal => !!s);
       const signal = AbortSignal.any(signals);
-      const fail = (e: unknown) => this.domainError(e, name, redact, opts, timeout);
-      if (signal.aborted) throw fail(undefined);
+      const fail = (e: unknown) => this.domainError(e, name, target, redact, opts, timeout);
+      if (signal.aborted) throw await fail(undefined);
       let cancelling = false;
       const onEvent = (e: EngineEvent) => {
         if (e.stdoutEvent?.message.includes(CANCELLING)) cancelling = true;
@@ -416,7 +444,7 @@ export class StackRunner {
                 continue;
               }
             }
-            throw fail(e);
+            throw await fail(e);
           }
         }
       } finally {
@@ -425,13 +453,14 @@ export class StackRunner {
     });
   }
 
-  private domainError(
+  private async domainError(
     e: unknown,
     stack: string,
+    target: StackTarget,
     redact: (s: string) => string,
     opts: RunOptions,
     timeout: AbortSignal | undefined,
-  ): Error {
+  ): Promise<Error> {
     if (timeout?.aborted) return new RunTimedOutError(stack, opts.timeoutMs!);
     if (opts.signal?.aborted) return new RunCancelledError(`run on ${stack} was cancelled`, stack);
     if (
@@ -452,8 +481,10 @@ export class StackRunner {
       const text = redact(stripAnsi(e.message));
       const errors = engineErrors(text);
       // Said first, in the operator's words: nothing is wrong with the tenant, retrying will do.
-      const why = dockerEngineUnreachable(text)
-        ? `: the Docker engine at ${dockerEndpoint()} cannot be reached (stopped or restarting?)`
+      const engines = [dockerEndpoint(), ...((await target.engines?.().catch(() => [])) ?? [])];
+      const unreachable = await unreachableEngine(text, [...new Set(engines)]);
+      const why = unreachable
+        ? `: the Docker engine at ${unreachable} cannot be reached (stopped or restarting?)`
         : "";
       return new EngineError(
         `engine run on ${stack} failed${why}${errors ? `: ${errors}` : ""}`,
@@ -465,4 +496,24 @@ export class StackRunner {
       ? new EngineError(redact(e.message), stack, "")
       : new EngineError(String(e), stack, "");
   }
+}
+
+/** A state resource with its dependencies on `gone` dropped. */
+function withoutReferencesTo(
+  r: Record<string, unknown>,
+  gone: Set<string>,
+): Record<string, unknown> {
+  const keep = (urns: unknown) =>
+    ((urns as string[] | undefined) ?? []).filter((u) => !gone.has(u));
+  const out: Record<string, unknown> = { ...r };
+  if (r.dependencies) out.dependencies = keep(r.dependencies);
+  if (r.propertyDependencies)
+    out.propertyDependencies = Object.fromEntries(
+      Object.entries(r.propertyDependencies as Record<string, string[]>).map(([k, v]) => [
+        k,
+        keep(v),
+      ]),
+    );
+  if (typeof r.deletedWith === "string" && gone.has(r.deletedWith)) delete out.deletedWith;
+  return out;
 }

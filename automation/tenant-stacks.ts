@@ -17,6 +17,7 @@ import {
 } from "../components/tenant/database-placement";
 import type { TenantSettings } from "../components/platform/tenant-settings";
 import { engineOptions } from "../components/docker-endpoint";
+import { resourcesOnNode } from "../components/tenant/volume-node";
 import { tenantNames } from "../components/tenant/names";
 import { StackNotFoundError } from "./errors";
 import {
@@ -187,6 +188,16 @@ export class TenantStacks {
     );
   }
 
+  /**
+   * Forgets what the tenant's stack holds on a node lost for good (its volumes, their releases,
+   * the node's engine): nothing is deleted, nothing can be. Returns the URNs forgotten.
+   */
+  forgetNode(tenantId: string, hostname: string): Promise<string[]> {
+    return this.runner.forget({ ...this.ref(tenantId), program: noProgram }, (resources) =>
+      resourcesOnNode(resources, hostname),
+    );
+  }
+
   refresh(tenantId: string, opts?: RunOptions): Promise<Record<string, number>> {
     return this.runner.refresh(
       { project: TENANT_PROJECT, stack: tenantId, program: noProgram },
@@ -335,6 +346,10 @@ export class TenantStacks {
       project: TENANT_PROJECT,
       stack: spec.tenantId,
       knownMissing,
+      engines: async () => {
+        const nodes = (await this.platformSettings())?.tenantNodes ?? {};
+        return [spec.node, ...spec.keptNodes].flatMap((n) => (n && nodes[n] ? [nodes[n]] : []));
+      },
       program: async () => ({ ...((await program()) ?? {}), [FINGERPRINT_OUTPUT]: fingerprint }),
       // What the engine may quote in an error: the passwords the stack holds (withStackState read
       // its outputs), and those a stack from before keeps in its config.

@@ -73,13 +73,18 @@ async function runToCompletion(p: Props): Promise<number> {
     for (const network of others)
       await docker.getNetwork(network).connect({ Container: container.id });
     await container.start();
-    const timeout = new Promise<never>((_, reject) =>
-      setTimeout(
-        () => reject(new Error(`${name} did not finish within ${p.timeoutSeconds}s`)),
-        p.timeoutSeconds * 1000,
-      ).unref(),
-    );
-    const result = (await Promise.race([container.wait(), timeout])) as { StatusCode: number };
+    // Polled, not one long `wait` request: an engine that goes away while the wait's answer is
+    // pending can leave that request open for good (the run hangs), while a poll fails at once
+    // with the engine's address in its error.
+    const deadline = Date.now() + p.timeoutSeconds * 1000;
+    let state = (await container.inspect()).State;
+    while (!["exited", "dead"].includes(state.Status)) {
+      if (Date.now() > deadline)
+        throw new Error(`${name} did not finish within ${p.timeoutSeconds}s`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      state = (await container.inspect()).State;
+    }
+    const result = { StatusCode: state.ExitCode };
     if (result.StatusCode !== 0) {
       const logs = await container.logs({ stdout: true, stderr: true, tail: 20 });
       // Docker multiplexes stdout and stderr in frames: an 8-byte header (size at 4), then data.
