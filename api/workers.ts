@@ -5,7 +5,7 @@ import type { DriftService } from "./services/drift-service";
 import type { MailOutboxStore } from "./store/mail-outbox-store";
 import type { Metrics } from "./common/metrics";
 import type { BillingSync } from "./services/billing-sync";
-import type { Reconciler } from "./services/reconciler";
+import { ReconcileFailedError, type Reconciler } from "./services/reconciler";
 import type { BackupService } from "./services/backup-service";
 import type { NodeMove } from "./services/node-move";
 import type { LifecycleJobs } from "./services/lifecycle-jobs";
@@ -91,7 +91,7 @@ export class Workers {
         { tenantId: job.data.tenantId, attempt: job.attemptsMade, final, error: err.message },
         "reconcile failed",
       );
-      if (!final) return;
+      if (!final || (err instanceof ReconcileFailedError && err.locked)) return;
       // Tell operators once, and keep the sweeper from retrying this generation forever.
       const generation = (err as { generation?: number }).generation;
       void d.reconciler

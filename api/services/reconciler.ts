@@ -2,6 +2,7 @@ import { UnrecoverableError } from "bullmq";
 import {
   EngineError,
   FINGERPRINT_OUTPUT,
+  StackLockedError,
   StackNotFoundError,
   type TenantStacks,
   type UpOutcome,
@@ -52,12 +53,17 @@ export interface ReconcilerDeps {
   nodes?: TenantNodes;
 }
 
-/** A reconcile failed; the job may be retried. Carries the generation it was applying. */
+/**
+ * A reconcile failed; the job may be retried. Carries the generation it was applying, and whether
+ * another live update held the tenant's stack (not the change's fault: it is never given up for
+ * that, the sweeper tries again).
+ */
 export class ReconcileFailedError extends Error {
   override readonly name = "ReconcileFailedError";
   constructor(
     message: string,
     readonly generation: number,
+    readonly locked = false,
   ) {
     super(message);
   }
@@ -220,7 +226,7 @@ export class Reconciler {
       log.warn({ error: message, kind: error.name }, "operation failed");
       // A spec that cannot be valid will not become valid by retrying.
       if (e instanceof InvalidTenantSpecError) throw new GaveUpError(message, generation);
-      throw new ReconcileFailedError(message, generation);
+      throw new ReconcileFailedError(message, generation, e instanceof StackLockedError);
     } finally {
       timer();
     }
