@@ -209,6 +209,7 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
     logger,
     catalog,
     nodes: () => nodes.nodes(),
+    nodeStates: () => nodes.states(),
     now,
   });
   metrics.strandedSource.count = async () =>

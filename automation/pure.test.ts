@@ -166,6 +166,18 @@ describe("dockerEngineUnreachable", () => {
       true,
     ],
     [
+      "a remote engine's host gone",
+      "error during connect: dial tcp 172.27.0.3:2375: connect: no route to host",
+      "tcp://172.27.0.3:2375",
+      true,
+    ],
+    [
+      "a dynamic provider, the remote host gone",
+      "error: connect EHOSTUNREACH 172.27.0.3:2375",
+      "tcp://172.27.0.3:2375",
+      true,
+    ],
+    [
       "another socket's error",
       "error: connect ENOENT /run/postgresql/.s.PGSQL.5432",
       socket,

@@ -143,6 +143,30 @@ restore-files) # $1 filestore snapshot: the files alone into the mounted volume 
   rm -rf /filestore/.restore /filestore/.previous
   emit "{\"event\":\"files-restored\",\"files\":$(find /filestore -type f | wc -l)}" ;;
 
+sync-files) # $1 the snapshot the mounted volume holds (restored there by restore-files), $2 a newer
+            # one: only what differs is restored, what the newer one lacks removed (a move's copy
+            # while its Odoo is stopped; restic 0.14 has no incremental restore of its own).
+  rm -rf /filestore/.restore
+  restic diff "$1" "$2" | sed -n 's/^\([-+MTU]\)    \(\/filestore\/.*\)$/\1 \2/p' >/tmp/changes
+  includes=()
+  while read -r modifier path; do
+    case $modifier in
+      -) rm -rf -- "$path" ;;
+      *) case $path in */) mkdir -p -- "$path" ;; *) includes+=(--include "$path") ;; esac ;;
+    esac
+  done </tmp/changes
+  if [ ${#includes[@]} -gt 0 ]; then
+    restic restore "$2" --target /filestore/.restore "${includes[@]}" >&2
+    while read -r modifier path; do
+      case $modifier$path in
+        -* | */) ;;
+        *) mkdir -p -- "$(dirname -- "$path")"; mv -f -- "/filestore/.restore$path" "$path" ;;
+      esac
+    done </tmp/changes
+  fi
+  rm -rf /filestore/.restore
+  emit "{\"event\":\"files-restored\",\"changes\":$(wc -l </tmp/changes),\"files\":$(find /filestore -type f | wc -l)}" ;;
+
 copy-database) # $1 role, $2 operation id. The tenant's database from the server SRC_* names to
                # the one PG* names (same database name), as a staging copy whose every table's row
                # count and every sequence match the source's, then swapped in. Nothing may write

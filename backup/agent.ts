@@ -144,7 +144,13 @@ export class BackupAgent {
       });
     const env = { ...this.repository.env(), ...placement.env };
     const docker = this.engine(placement.engine);
-    await this.ensureImage(docker);
+    // The engine's first use: one that cannot be reached (its node down) is named as such.
+    await this.ensureImage(docker).catch((e: NodeJS.ErrnoException) => {
+      if (!e.code || !UNREACHABLE.has(e.code)) throw e;
+      throw new BackupError(
+        `the Docker engine at ${engineAddress(placement.engine)} cannot be reached (stopped or restarting?): ${e.message}`,
+      );
+    });
     const container = await docker.createContainer({
       Image: this.image,
       Entrypoint: ["bash", "-c", SCRIPT, "agent"],
@@ -213,4 +219,22 @@ export class BackupAgent {
     };
     return { stdout, done, cancel };
   }
+}
+
+/** Socket errors that mean the engine is not there (stopped, restarting, its host down). */
+const UNREACHABLE = new Set([
+  "ENOENT",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ETIMEDOUT",
+  "EPIPE",
+]);
+
+/** An engine's address as DOCKER_HOST spells it. */
+function engineAddress(o?: Dockerode.DockerOptions): string {
+  if (o?.socketPath) return `unix://${o.socketPath}`;
+  if (o?.host) return `tcp://${o.host}:${o.port ?? 2375}`;
+  return process.env.DOCKER_HOST || "unix:///var/run/docker.sock";
 }

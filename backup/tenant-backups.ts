@@ -219,9 +219,32 @@ export class TenantBackups {
     target: TenantDataLocation,
     opts: AgentOptions = {},
   ): Promise<number> {
+    return this.filesVerb("restore-files", [filestoreSnapshot], target, opts);
+  }
+
+  /**
+   * Brings a volume that holds snapshot `held` (restoreFiles) to a newer snapshot of the same
+   * files by restoring only what differs: a move's copy while Odoo is stopped costs what changed,
+   * not the whole filestore. The number of files it holds then.
+   */
+  async syncFiles(
+    held: string,
+    filestoreSnapshot: string,
+    target: TenantDataLocation,
+    opts: AgentOptions = {},
+  ): Promise<number> {
+    return this.filesVerb("sync-files", [held, filestoreSnapshot], target, opts);
+  }
+
+  private async filesVerb(
+    verb: "restore-files" | "sync-files",
+    args: string[],
+    target: TenantDataLocation,
+    opts: AgentOptions,
+  ): Promise<number> {
     const events = await this.agent.run(
-      "restore-files",
-      [filestoreSnapshot],
+      verb,
+      args,
       {
         volume: target.volume,
         writable: true,

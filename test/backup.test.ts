@@ -235,6 +235,18 @@ describe("backups with restic, PostgreSQL and a Docker volume", () => {
     await killer;
   }, 120_000);
 
+  it("an engine that cannot be reached (a node down) is named, with the socket's own error", async () => {
+    const gone = "/tmp/odoo-saas-no-engine.sock";
+    await expect(
+      backups.backup(
+        { ...location("acme"), engine: { socketPath: gone, host: "" } },
+        labels("00000000-0000-4000-8000-000000000004"),
+      ),
+    ).rejects.toThrow(
+      `the Docker engine at unix://${gone} cannot be reached (stopped or restarting?): connect ENOENT ${gone}`,
+    );
+  });
+
   it("retention follows the policy on the snapshots' own times (an injected clock)", async () => {
     await seedTenant("ret");
     // A Sunday: days 0-2 share ISO week 48, day 10 is week 47, day 40 October, day 100 August.

@@ -76,11 +76,18 @@ export interface NodeMoveProgress {
   operationId: string;
   startedAt: string;
   stoppedAt?: string;
+  /** The filestore snapshot restored on the target while the tenant still served. */
+  warmSnapshot?: string;
   /** The backup the target's files came from, and how many files it holds. */
   backupId?: string;
   files?: number;
   /** When the tenant answered on the target (the downtime ended). */
   answeredAt?: string;
+  /**
+   * The source node was lost: the files come from the tenant's last verified backup (`backupId`),
+   * and what the stack held there is forgotten.
+   */
+  fromBackup?: boolean;
 }
 
 export interface Tenant {

@@ -20,8 +20,9 @@ export interface TenantOpJob {
   tenantId: string;
   kind: "backup" | "restore" | "move";
   reason?: "manual" | "scheduled";
-  /** A move's target node. */
+  /** A move's target node, and whether its files come from the last backup (source lost). */
   node?: string;
+  fromBackup?: boolean;
   backupId?: string;
   sourceTenantId?: string;
 }

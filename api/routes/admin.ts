@@ -104,11 +104,10 @@ export function adminRoutes(d: AdminDeps): Router {
   );
   r.post(
     "/admin/tenants/:id/move",
-    handle(async (req, res) =>
-      res
-        .status(202)
-        .json(await d.service.moves.request(id(req.params), parse(moveBody, req.body ?? {}).node)),
-    ),
+    handle(async (req, res) => {
+      const { node, fromBackup } = parse(moveBody, req.body ?? {});
+      res.status(202).json(await d.service.moves.request(id(req.params), node, { fromBackup }));
+    }),
   );
   r.post(
     "/admin/nodes/:node/drain",

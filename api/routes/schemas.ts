@@ -44,6 +44,11 @@ export const moveBody = z
   .strictObject({
     /** The Swarm node to move to: one of the platform's tenant nodes (swarmTenantNodes). */
     node: nodeHostname,
+    /**
+     * Its node is lost (down, or gone from the Swarm): restore it there from its last verified
+     * backup instead of copying its files; what they gained since that backup is lost.
+     */
+    fromBackup: z.boolean().optional(),
   })
   .openapi("Move");
 

@@ -146,12 +146,12 @@ export function nodeProblem(
   const s = states.get(t.node);
   if (!s)
     return {
-      reason: `its node ${t.node} is not in the Swarm any more: restore it onto another node`,
+      reason: `its node ${t.node} is not in the Swarm any more: restore it onto another node from its last backup (tenants move --from-backup)`,
       down: true,
     };
   if (s.state !== "ready")
     return {
-      reason: `its node ${t.node} is ${s.state}: it runs again when the node is back, or restore it onto another node`,
+      reason: `its node ${t.node} is ${s.state}: it runs again when the node is back, or restore it onto another node from its last backup (tenants move --from-backup)`,
       down: true,
     };
   if (s.availability === "drain")

@@ -10,10 +10,11 @@ import type { Queues, TenantOpJob } from "../jobs/queues";
 import type { AdvisoryLocks } from "../store/advisory-locks";
 import type { Operation, OperationStore } from "../store/operation-store";
 import type { TenantStore } from "../store/tenant-store";
+import type { BackupRecord } from "../store/backup-store";
 import type { BackupService } from "./backup-service";
 import { currentPlacement, stackSpecOf } from "./change-plan";
 import type { EdgeProbe } from "./edge-probe";
-import type { NodeResources } from "./node-capacity";
+import type { NodeResources, NodeState } from "./node-capacity";
 import { runtimeRefOf, type TenantRuntime } from "./tenant-runtime";
 
 export interface NodeMoveDeps {
@@ -32,6 +33,8 @@ export interface NodeMoveDeps {
   catalog: Catalog;
   /** The Swarm's ready, active nodes. */
   nodes: () => Promise<NodeResources[]>;
+  /** Every Swarm node's state: whether a move's source is down. */
+  nodeStates: () => Promise<Map<string, NodeState>>;
   now?: () => Date;
 }
 
@@ -41,8 +44,10 @@ export interface NodeMoveResult {
   to: string;
   backupId: string;
   files: number;
-  /** Odoo stopped -> answering on the target; null when it was not running. */
+  /** Odoo stopped -> answering on the target; null when it was not running (its node lost). */
   downtimeMs: number | null;
+  /** Restored from the last backup (its node lost): the files written after it are not there. */
+  fromBackup?: { takenAt: string };
   /** Where the downtime went (ms): the backup, the restore, the switch's run, until it answered. */
   steps?: { backup: number; restore: number; switch: number; answering: number };
 }
@@ -50,17 +55,25 @@ export interface NodeMoveResult {
 /**
  * Moves a tenant between the nodes of a Swarm (its local filestore volume; the database stays on
  * the shared server), never destroying the only copy and resumable after a crash:
- *   1. a verified backup while Odoo serves (the next one only adds what changed), and the
- *      tenant's volume made on the target by its stack, empty, beside the serving one;
+ *   1. a verified backup while Odoo serves (the next one only adds what changed), the tenant's
+ *      volume made on the target by its stack beside the serving one, and that backup's files
+ *      restored into it (all of this while the tenant serves);
  *   2. Odoo stopped (the downtime starts), then a verified backup of what it left: nothing
  *      writes the files any more;
- *   3. that backup's files restored into the volume on the target node, their count checked;
+ *   3. what changed between the two backups brought to the target, its file count checked;
  *   4. the tenant's stack run with the target as its node and the source's copy kept: Odoo runs
  *      on the target and answers through the edge (the downtime ends); the tenant is on the
  *      target from then on;
  *   5. the stack run again without the source: its copy is removed.
  * A crash before 4 leaves the tenant on the source (a retried move stops it again and takes a
  * fresh backup); after it, on the target.
+ *
+ * A source node lost for good (down, or gone from the Swarm) holds the only live copy of the
+ * files, out of reach: an operator may then restore the tenant onto another node from its last
+ * verified backup (`fromBackup`, never chosen for them: the files written since are lost; the
+ * database, on the shared server, is not). The stack forgets what it held on the lost node, makes
+ * the volume on the target with Odoo stopped, the backup's files are restored there, and the
+ * stack runs it there.
  */
 export class NodeMove {
   constructor(private readonly d: NodeMoveDeps) {}
@@ -70,17 +83,31 @@ export class NodeMove {
   }
 
   /** Checks a move can run, then queues it as an operation. */
-  async request(tenantId: string, node: string): Promise<Operation> {
+  async request(
+    tenantId: string,
+    node: string,
+    opts: { fromBackup?: boolean } = {},
+  ): Promise<Operation> {
     const t = await this.d.tenants.get(tenantId);
     if (!t || t.desiredState === "deleted") throw new NotFoundError(`tenant ${tenantId}`);
-    await this.refusal(t, node);
-    const op = await this.d.operations.enqueue(t.id, "move", { node });
-    await this.d.queues.enqueueTenantOp({ operationId: op.id, tenantId: t.id, kind: "move", node });
+    const fromBackup = !!opts.fromBackup;
+    await this.refusal(t, node, fromBackup);
+    const op = await this.d.operations.enqueue(t.id, "move", {
+      node,
+      ...(fromBackup ? { fromBackup } : {}),
+    });
+    await this.d.queues.enqueueTenantOp({
+      operationId: op.id,
+      tenantId: t.id,
+      kind: "move",
+      node,
+      ...(fromBackup ? { fromBackup } : {}),
+    });
     return op;
   }
 
   /** Throws why `t` cannot move to `node` now. */
-  private async refusal(t: Tenant, node: string): Promise<void> {
+  private async refusal(t: Tenant, node: string, fromBackup: boolean): Promise<void> {
     const listed = (await this.d.stacks.platformSettings())?.tenantNodes ?? {};
     if (!listed[node])
       throw new ValidationError(
@@ -104,6 +131,34 @@ export class NodeMove {
       );
     if (!t.nodeMove && !(await this.d.nodes()).some((n) => n.hostname === node))
       throw new ConflictError(`node ${node} is not ready or is drained`);
+    if (t.nodeMove && !!t.nodeMove.fromBackup !== fromBackup)
+      throw new ConflictError(
+        `tenant ${t.id} is moving to ${t.nodeMove.to} ${t.nodeMove.fromBackup ? "from its last backup" : "with a copy of its files"}: finish that first`,
+      );
+    if (t.nodeMove) return;
+    const source = (await this.d.nodeStates()).get(t.node);
+    const lost = !source || source.state !== "ready";
+    if (fromBackup && !lost)
+      throw new ConflictError(
+        `tenant ${t.id}'s node ${t.node} is ready: move it without fromBackup, which copies its files as they are now`,
+      );
+    const backup = fromBackup || lost ? await this.lastBackup(t.id) : undefined;
+    const since = backup ? `backup ${backup.id} of ${backup.startedAt}` : "none verified";
+    if (lost && !fromBackup)
+      throw new ConflictError(
+        `tenant ${t.id}'s node ${t.node} is ${source ? source.state : "not in the Swarm any more"}: its files cannot be copied from there. Wait for the node, or restore the tenant onto ${node} from its last backup (fromBackup; ${since}): the files written since are lost`,
+      );
+    if (fromBackup && !backup)
+      throw new ConflictError(
+        `tenant ${t.id} has no verified backup holding its files: it can only come back with its node ${t.node}`,
+      );
+  }
+
+  /** The newest verified backup holding the tenant's files. */
+  private async lastBackup(tenantId: string): Promise<BackupRecord | undefined> {
+    return (await this.d.backups.list(tenantId)).find(
+      (b) => b.status === "succeeded" && b.filestoreSnapshot && !b.forgottenAt,
+    );
   }
 
   /** The move job, under the tenant's lock, with progress on the operation's stream. */
@@ -117,12 +172,16 @@ export class NodeMove {
           .publish(op.id, { kind: "diagnostic", severity: "info", message })
           .catch(() => undefined);
       try {
-        const details = await this.move(t, job.node!, op.id, onLog);
+        const details =
+          (t.nodeMove?.fromBackup ?? job.fromBackup)
+            ? await this.restoreOnto(t, job.node!, op.id, onLog)
+            : await this.move(t, job.node!, op.id, onLog);
         await this.d.operations.finish(op.id, "succeeded", { details: { ...details } });
         this.d.metrics.operations.inc({ type: "move", result: "succeeded" });
         void this.d.progress.publish(op.id, { kind: "operation-finished", status: "succeeded" });
       } catch (e) {
-        const error = `move of ${t.id} from ${t.node} to ${job.node}: ${(e as Error).message}`;
+        const from = t.nodeMove?.from ?? t.node;
+        const error = `move of ${t.id} from ${from} to ${job.node}: ${(e as Error).message}`;
         await this.d.operations.finish(op.id, "failed", { error });
         this.d.metrics.operations.inc({ type: "move", result: "failed" });
         void this.d.progress.publish(op.id, {
@@ -135,13 +194,23 @@ export class NodeMove {
     });
   }
 
+  private async restoreOnto(
+    t: Tenant,
+    to: string,
+    operationId: string,
+    onLog: (m: string) => void,
+  ): Promise<NodeMoveResult> {
+    await this.refusal(t, to, true);
+    return restoreOntoNode(this.d, t, to, operationId, onLog);
+  }
+
   private async move(
     t: Tenant,
     to: string,
     operationId: string,
     onLog: (m: string) => void,
   ): Promise<NodeMoveResult> {
-    await this.refusal(t, to);
+    await this.refusal(t, to, false);
     const log = this.d.logger.child({ tenantId: t.id, operationId, to });
     let m: NodeMoveProgress = t.nodeMove ?? {
       from: t.node!,
@@ -159,10 +228,15 @@ export class NodeMove {
     let steps: NodeMoveResult["steps"];
 
     if (m.phase !== "switched") {
+      const target = () =>
+        this.d.stacks.dataLocation({ ...t, node: to }, currentPlacement(t, this.d.catalog));
       if (m.phase === "started") {
         onLog(`taking a backup on ${m.from} while the tenant serves`);
-        await this.d.backups.take(t, "pre-change", onLog);
-        await save({ phase: "prepared" });
+        const warm = await this.d.backups.take(t, "pre-change", onLog);
+        await save({
+          phase: "prepared",
+          ...(warm?.filestoreSnapshot ? { warmSnapshot: warm.filestoreSnapshot } : {}),
+        });
       }
       if (m.phase === "prepared") {
         // The target's volume, made by the tenant's stack (its labels, its release on destroy).
@@ -174,6 +248,11 @@ export class NodeMove {
           outputs: prepared.outputs,
           appliedSpec: spec,
         });
+        // The files copied while the tenant serves: once it is stopped, only what changed since.
+        if (m.warmSnapshot) {
+          onLog(`copying its files to ${to} while it serves`);
+          await this.d.engine.restoreFiles(m.warmSnapshot, (await target())!, { onLog });
+        }
       }
       // Stopped again on a resumed move: a reconcile since may have started it on the source.
       const wasRunning = runtime ? await this.d.runtime.stop(runtime) : false;
@@ -186,12 +265,18 @@ export class NodeMove {
       const backup = await this.d.backups.take(t, "pre-change", onLog);
       const backupMs = mark();
       if (!backup?.filestoreSnapshot) throw new ConflictError(`tenant ${t.id} holds no files`);
-      const target = await this.d.stacks.dataLocation(
-        { ...t, node: to },
-        currentPlacement(t, this.d.catalog),
-      );
-      onLog(`restoring backup ${backup.id}'s files on ${to}`);
-      const files = await this.d.engine.restoreFiles(backup.filestoreSnapshot, target!, { onLog });
+      onLog(`bringing backup ${backup.id}'s files to ${to}`);
+      // The target holds the warm copy from then on (restored before the stop, or since).
+      const files = m.warmSnapshot
+        ? await this.d.engine.syncFiles(
+            m.warmSnapshot,
+            backup.filestoreSnapshot,
+            (await target())!,
+            {
+              onLog,
+            },
+          )
+        : await this.d.engine.restoreFiles(backup.filestoreSnapshot, (await target())!, { onLog });
       if (backup.filestoreEntries !== null && files !== backup.filestoreEntries)
         throw new Error(
           `the restored files on ${to} are ${files}, the backup holds ${backup.filestoreEntries}`,
@@ -242,6 +327,90 @@ export class NodeMove {
       ...(steps ? { steps } : {}),
     };
   }
+}
+
+/** The steps of a restore onto another node from the last backup (see NodeMove). */
+export async function restoreOntoNode(
+  d: NodeMoveDeps,
+  t: Tenant,
+  to: string,
+  operationId: string,
+  onLog: (m: string) => void,
+): Promise<NodeMoveResult> {
+  const now = () => (d.now?.() ?? new Date()).toISOString();
+  let m: NodeMoveProgress = t.nodeMove ?? {
+    from: t.node!,
+    to,
+    phase: "started",
+    operationId,
+    startedAt: now(),
+    fromBackup: true,
+  };
+  const backups = await d.backups.list(t.id);
+  if (m.phase === "started") {
+    const backup = backups.find(
+      (b) => b.status === "succeeded" && b.filestoreSnapshot && !b.forgottenAt,
+    );
+    if (!backup) throw new ConflictError(`tenant ${t.id} has no verified backup holding its files`);
+    const forgotten = await d.stacks.forgetNode(t.id, m.from);
+    onLog(`forgot ${forgotten.length} resources on the lost node ${m.from}`);
+    // On the target from now on: every run of its stack makes its volume there, none reaches
+    // the lost node again.
+    m = { ...m, operationId, phase: "prepared", backupId: backup.id };
+    await d.tenants.switchNode(t.id, to, m);
+  } else {
+    m = { ...m, operationId };
+    await d.tenants.recordNodeMove(t.id, m);
+  }
+  const backup = backups.find((b) => b.id === m.backupId);
+  if (!backup?.filestoreSnapshot) throw new NotFoundError(`backup ${m.backupId} of ${t.id}`);
+  const current = (await d.tenants.get(t.id))!;
+  if (m.phase === "prepared") {
+    // The volume on the target, with Odoo stopped: nothing serves an empty filestore.
+    const runtime = runtimeRefOf(current);
+    if (runtime) await d.runtime.stop(runtime);
+    const empty = { ...stackSpecOf(current, d.catalog), state: "suspended" as const };
+    onLog(`making the tenant's volume on ${to}, Odoo stopped`);
+    const made = await d.stacks.up(empty);
+    await d.tenants.recordApplied(t.id, {
+      state: current.desiredState,
+      outputs: made.outputs,
+      appliedSpec: empty,
+    });
+    const target = await d.stacks.dataLocation(current, currentPlacement(current, d.catalog));
+    onLog(`restoring backup ${backup.id}'s files (${backup.startedAt}) on ${to}`);
+    const files = await d.engine.restoreFiles(backup.filestoreSnapshot, target!, { onLog });
+    if (backup.filestoreEntries !== null && files !== backup.filestoreEntries)
+      throw new Error(
+        `the restored files on ${to} are ${files}, the backup holds ${backup.filestoreEntries}`,
+      );
+    m = { ...m, phase: "copied", files };
+    await d.tenants.recordNodeMove(t.id, m);
+  }
+  const spec = stackSpecOf({ ...current, nodeMove: null }, d.catalog);
+  onLog(`starting the tenant on ${to}`);
+  const started = await d.stacks.up(spec);
+  await d.tenants.recordApplied(t.id, {
+    state: current.desiredState,
+    outputs: started.outputs,
+    appliedSpec: spec,
+  });
+  const url = started.outputs.url;
+  if (spec.state === "active" && typeof url === "string")
+    await d.edge.answering(url, spec.odooVersion);
+  await d.tenants.recordNodeMove(t.id, null);
+  d.logger.info(
+    { tenantId: t.id, operationId, from: m.from, to, backupId: backup.id },
+    "the tenant runs on its new node from its last backup",
+  );
+  return {
+    from: m.from,
+    to,
+    backupId: backup.id,
+    files: m.files!,
+    downtimeMs: null,
+    fromBackup: { takenAt: backup.startedAt },
+  };
 }
 
 /** Milliseconds since the previous call (the first: since it was made). */

@@ -109,16 +109,27 @@ export function registerTenantDataCommands(tenants: Command, ctx: CliContext): v
     .description(
       "move the tenant to another Swarm node: a verified backup, its files restored there, then it runs there",
     )
+    .option(
+      "--from-backup",
+      "its node is lost: restore it onto <node> from its last verified backup (the files written since are lost)",
+    )
     .option("--json", "machine-readable output")
     .action(async (id, node, o) => {
       const op = await runOperation(
-        await ctx.adminApi().call("POST", `/admin/tenants/${id}/move`, { node }),
+        await ctx.adminApi().call("POST", `/admin/tenants/${id}/move`, {
+          node,
+          ...(o.fromBackup ? { fromBackup: true } : {}),
+        }),
         o,
       );
-      const d = op.details as { from: string; downtimeMs: number | null } | null;
+      const d = op.details as {
+        from: string;
+        downtimeMs: number | null;
+        fromBackup?: { takenAt: string };
+      } | null;
       if (!o.json && op.status === "succeeded" && d)
         ctx.out(
-          `${id}: moved from ${d.from} to ${node}` +
+          `${id}: ${d.fromBackup ? `restored on ${node} from its backup of ${d.fromBackup.takenAt} (its node ${d.from} lost)` : `moved from ${d.from} to ${node}`}` +
             (d.downtimeMs !== null
               ? ` (${(d.downtimeMs / 1000).toFixed(1)} s without answering)`
               : ""),

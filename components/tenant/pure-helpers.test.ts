@@ -14,6 +14,7 @@ import { odooCommand } from "./odoo-options";
 import { odooConfigFile, odooMasterPasswordHash } from "./odoo-config";
 import { realtimeRoute, type OdooVersion } from "./odoo-versions";
 import { traefikLabels } from "./traefik-labels";
+import { resourcesOnNode } from "./volume-node";
 
 describe("tenantNames", () => {
   it.each([
@@ -264,4 +265,43 @@ print(base64.b64encode(hashlib.pbkdf2_hmac("sha512", sys.argv[1].encode(), ab64(
       `[options]\naddons_path = /mnt/extra-addons\ndata_dir = /var/lib/odoo\nadmin_passwd = ${hash}\n`,
     );
   });
+});
+
+describe("resourcesOnNode: what a stack forgets of a node lost for good", () => {
+  const urn = (type: string, name: string) => `urn:pulumi:t::odoo-saas-tenant::${type}::${name}`;
+  const provider = (host: string) => urn("pulumi:providers:docker", `acme-w1-engine-${host}`);
+  const resources = [
+    { urn: provider("w1"), type: "pulumi:providers:docker" },
+    { urn: provider("w2"), type: "pulumi:providers:docker" },
+    {
+      urn: urn("docker:index/volume:Volume", "acme-w1-filestore-w1"),
+      type: "docker:index/volume:Volume",
+      provider: `${provider("w1")}::id-1`,
+    },
+    {
+      urn: urn("docker:index/volume:Volume", "acme-w1-filestore-w2"),
+      type: "docker:index/volume:Volume",
+      provider: `${provider("w2")}::id-2`,
+    },
+    {
+      urn: urn("pulumi-nodejs:dynamic:Resource", "acme-w1-filestore-release-w1"),
+      type: "pulumi-nodejs:dynamic:Resource",
+    },
+    {
+      urn: urn("pulumi-nodejs:dynamic:Resource", "acme-w1-init-shared"),
+      type: "pulumi-nodejs:dynamic:Resource",
+    },
+    { urn: urn("odoo-saas:tenant:OdooTenant", "acme-w1"), type: "odoo-saas:tenant:OdooTenant" },
+    {
+      urn: urn("docker:index/service:Service", "acme-w1-odoo"),
+      type: "docker:index/service:Service",
+    },
+  ];
+  it.each([
+    ["w1", ["acme-w1-engine-w1", "acme-w1-filestore-w1", "acme-w1-filestore-release-w1"]],
+    ["w2", ["acme-w1-engine-w2", "acme-w1-filestore-w2"]],
+    ["w3", []],
+  ])("node %s", (host, names) =>
+    expect([...resourcesOnNode(resources, host)].map((u) => u.split("::").at(-1))).toEqual(names),
+  );
 });

@@ -81,3 +81,35 @@ export function tenantNodePlacement(
     },
   };
 }
+
+/** A resource of a stack's state, as far as telling what lives on a node goes. */
+export interface DeployedResource {
+  urn: string;
+  type: string;
+  /** `<provider urn>::<provider id>` for a resource made by an explicit provider. */
+  provider?: string;
+}
+
+/**
+ * The resources of a tenant's stack on `hostname`: that node's docker provider, the volumes it
+ * made, and the volume releases named by the node. What a stack forgets of a node lost for good
+ * (nothing can reach them to delete them; their data is gone with the node).
+ */
+export function resourcesOnNode(resources: DeployedResource[], hostname: string): Set<string> {
+  const name = (urn: string) => urn.slice(urn.lastIndexOf("::") + 2);
+  const providers = resources
+    .filter(
+      (r) => r.type === "pulumi:providers:docker" && name(r.urn).endsWith(`-engine-${hostname}`),
+    )
+    .map((r) => r.urn);
+  return new Set(
+    resources
+      .filter(
+        (r) =>
+          providers.includes(r.urn) ||
+          providers.some((p) => r.provider?.startsWith(`${p}::`)) ||
+          (r.type === "pulumi-nodejs:dynamic:Resource" && name(r.urn).endsWith(`-${hostname}`)),
+      )
+      .map((r) => r.urn),
+  );
+}

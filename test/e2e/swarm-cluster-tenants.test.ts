@@ -380,9 +380,23 @@ describe("a worker lost", () => {
       );
     const metrics = (await e.api().get("/metrics")).text;
     expect(metrics).toContain(`odoo_saas_stranded_tenants{node="${lost.name}"} 2`);
-
-    // The node comes back (same engine, same disk): its tenants run and answer again.
-    await lost.container.start();
+    // A change asked for meanwhile: its run fails naming the node's engine, nothing is lost, and
+    // it is applied once the node is back.
+    await e.api().post(`/admin/tenants/${B}/plan`).set(auth).send({ plan: "standard" }).expect(202);
+    const unreachable = `the Docker engine at ${address} cannot be reached`;
+    let said = "";
+    try {
+      await eventually(
+        async () => (said = (await e.view(B)).lastError ?? "").includes(unreachable),
+        120_000,
+        `${B}'s run failing on ${lost.name}'s engine`,
+      );
+    } catch (err) {
+      throw new Error(`${(err as Error).message}; its last error: ${said || "none"}`);
+    } finally {
+      // The node comes back (same engine, same disk): its tenants run and answer again.
+      await lost.container.start();
+    }
     expect(await cluster.endpoint(lost)).toBe(address);
     for (const id of [A, B])
       await eventually(
@@ -390,7 +404,58 @@ describe("a worker lost", () => {
         120_000,
         `${id}'s node back`,
       );
+    await e.h.converged(B, "active", { timeoutMs: 240_000 });
+    expect((await e.view(B)).plan).toBe("standard");
     expect(await e.attachments(A)).toContain("alpha.txt");
     expect(await e.attachments(B)).toEqual(["bravo.txt"]);
+  }, 400_000);
+
+  it("lost for good: its tenants are restored onto the other worker from their last backups, on an operator's word", async () => {
+    const lost = nodeNamed((await e.view(A)).node);
+    const other = cluster.workers.find((w) => w !== lost)!;
+    await e.operationDone(
+      (await e.api().post(`/admin/tenants/${A}/backups`).set(auth).expect(202)).body.id,
+    );
+    const backedUp = await e.attachments(A);
+    await e.attach(A, "after-last-backup.txt"); // lost with the node: the backup never saw it
+    await lost.container.kill();
+    await eventually(
+      async () => /is down/.test((await e.view(A)).nodeProblem ?? ""),
+      60_000,
+      `${A} shown as down`,
+    );
+    // A move would copy its files from the node: refused, saying what the operator can do.
+    const refused = await e
+      .api()
+      .post(`/admin/tenants/${A}/move`)
+      .set(auth)
+      .send({ node: other.name });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.message).toMatch(/its files cannot be copied from there.*fromBackup/);
+
+    for (const id of [A, B]) {
+      const queued = await e
+        .api()
+        .post(`/admin/tenants/${id}/move`)
+        .set(auth)
+        .send({ node: other.name, fromBackup: true })
+        .expect(202);
+      const op = await e.operationDone(queued.body.id);
+      expect(op.details).toMatchObject({ from: lost.name, to: other.name, downtimeMs: null });
+      const view = await e.view(id);
+      expect([view.node, view.nodeProblem, view.nodeMove]).toEqual([other.name, null, null]);
+      expect(await cluster.placement(`odoo-${id}`)).toEqual([other.name]);
+      expect(await volumesOn(other.engine, id)).toEqual([`odoo-${id}-filestore`]);
+    }
+    // The backup's files are back; the one written after it is not (its record, in the shared
+    // database, says so).
+    expect((await e.attachments(A)).sort()).toEqual(
+      [...backedUp, "after-last-backup.txt (missing on disk)"].sort(),
+    );
+    expect(await e.attachments(B)).toEqual(["bravo.txt"]);
+    // Its stack runs on without the lost node: a plan change converges.
+    await e.api().post(`/admin/tenants/${A}/plan`).set(auth).send({ plan: "basic" }).expect(202);
+    await e.converged(A, "active");
+    expect((await e.view(A)).plan).toBe("basic");
   }, 400_000);
 });
