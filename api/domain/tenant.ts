@@ -76,8 +76,11 @@ export interface NodeMoveProgress {
   operationId: string;
   startedAt: string;
   stoppedAt?: string;
-  /** The filestore snapshot restored on the target while the tenant still served. */
-  warmSnapshot?: string;
+  /**
+   * The filestore snapshot the target's volume holds: first the one copied there while the tenant
+   * still served, then the one copied after the stop.
+   */
+  heldSnapshot?: string;
   /** The backup the target's files came from, and how many files it holds. */
   backupId?: string;
   files?: number;

@@ -235,7 +235,7 @@ export class NodeMove {
         const warm = await this.d.backups.take(t, "pre-change", onLog);
         await save({
           phase: "prepared",
-          ...(warm?.filestoreSnapshot ? { warmSnapshot: warm.filestoreSnapshot } : {}),
+          ...(warm?.filestoreSnapshot ? { heldSnapshot: warm.filestoreSnapshot } : {}),
         });
       }
       if (m.phase === "prepared") {
@@ -249,9 +249,9 @@ export class NodeMove {
           appliedSpec: spec,
         });
         // The files copied while the tenant serves: once it is stopped, only what changed since.
-        if (m.warmSnapshot) {
+        if (m.heldSnapshot) {
           onLog(`copying its files to ${to} while it serves`);
-          await this.d.engine.restoreFiles(m.warmSnapshot, (await target())!, { onLog });
+          await this.d.engine.restoreFiles(m.heldSnapshot, (await target())!, { onLog });
         }
       }
       // Stopped again on a resumed move: a reconcile since may have started it on the source.
@@ -266,23 +266,24 @@ export class NodeMove {
       const backupMs = mark();
       if (!backup?.filestoreSnapshot) throw new ConflictError(`tenant ${t.id} holds no files`);
       onLog(`bringing backup ${backup.id}'s files to ${to}`);
-      // The target holds the warm copy from then on (restored before the stop, or since).
-      const files = m.warmSnapshot
-        ? await this.d.engine.syncFiles(
-            m.warmSnapshot,
-            backup.filestoreSnapshot,
-            (await target())!,
-            {
-              onLog,
-            },
-          )
-        : await this.d.engine.restoreFiles(backup.filestoreSnapshot, (await target())!, { onLog });
+      // Only what changed since the snapshot the target holds (a resumed move: since its last).
+      const location = (await target())!;
+      const files = m.heldSnapshot
+        ? await this.d.engine.syncFiles(m.heldSnapshot, backup.filestoreSnapshot, location, {
+            onLog,
+          })
+        : await this.d.engine.restoreFiles(backup.filestoreSnapshot, location, { onLog });
       if (backup.filestoreEntries !== null && files !== backup.filestoreEntries)
         throw new Error(
           `the restored files on ${to} are ${files}, the backup holds ${backup.filestoreEntries}`,
         );
       const restoreMs = mark();
-      await save({ phase: "copied", backupId: backup.id, files });
+      await save({
+        phase: "copied",
+        backupId: backup.id,
+        files,
+        heldSnapshot: backup.filestoreSnapshot,
+      });
       // Odoo on the target, the source's copy kept; the tenant is there once it answers.
       const spec = { ...stackSpecOf(t, this.d.catalog), node: to, keptNodes: [m.from] };
       onLog(`starting the tenant on ${to}`);
