@@ -244,9 +244,9 @@ describe("a tenant moved between nodes", () => {
     timings.moveSteps = op.details.steps;
     const ratio = op.details.downtimeMs / 1000 / (backup.seconds + restore.seconds);
     timings.moveToFloor = ratio;
-    // The target is 1.3, met alone (docs/benchmarks.md); in CI another suite shares the 2 cores
-    // between the floor and the move (1.58 measured so).
-    expect(ratio).toBeLessThanOrEqual(2);
+    // The target is 1.3, met alone and beside the soak (1.07, 1.12: docs/benchmarks.md); in CI
+    // other suites share the 2 cores between the floor and the move.
+    expect(ratio).toBeLessThanOrEqual(1.5);
     // It serves and stores on its new node; a second move there is refused.
     await e.attach(A, "after-move.txt");
     await e.api().post(`/admin/tenants/${A}/move`).set(auth).send({ node: to }).expect(409);
