@@ -25,6 +25,7 @@ import { Reconciler } from "./services/reconciler";
 import { TenantService } from "./services/tenant-service";
 import { BillingProblemStore } from "./store/billing-problem-store";
 import { InboxStore } from "./store/inbox-store";
+import { readFleetHealth } from "./store/fleet-health";
 import { migrate } from "./store/migrations";
 import { OperationStore } from "./store/operation-store";
 import { TenantStore } from "./store/tenant-store";
@@ -212,6 +213,7 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
     nodeStates: () => nodes.states(),
     now,
   });
+  metrics.fleetHealthSource.read = () => readFleetHealth(pool);
   metrics.strandedSource.count = async () =>
     strandedPerNode(await tenants.list(), await nodes.states());
   const drain = new NodeDrain({

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { BILLING_STATUSES } from "../domain/tenant";
+import type { FleetHealth } from "../domain/fleet-health";
 
 /** Prometheus metrics of the API and its workers (one registry, passed in, never global). */
 export function createMetrics() {
@@ -15,8 +16,18 @@ export function createMetrics() {
   const billingQuarantineSource: { count?: () => Promise<Record<string, number>> } = {};
   /** Counts tenants stranded on a node that is down, drained or paused, by node, when scraped. */
   const strandedSource: { count?: () => Promise<Record<string, number>> } = {};
+  /** What the alert rules read from the store, once per scrape for all the gauges below. */
+  const fleetHealthSource: { read?: () => Promise<FleetHealth> } = {};
+  let health: { at: number; read: Promise<FleetHealth> } | undefined;
+  const fleetHealth = async (): Promise<FleetHealth | undefined> => {
+    if (!fleetHealthSource.read) return undefined;
+    if (!health || Date.now() - health.at > 1000)
+      health = { at: Date.now(), read: fleetHealthSource.read() };
+    return health.read;
+  };
   return {
     strandedSource,
+    fleetHealthSource,
     instanceSource,
     billingQuarantineSource,
     billingStatusSource,
@@ -128,6 +139,60 @@ export function createMetrics() {
         if (!billingQuarantineSource.count) return;
         for (const [kind, n] of Object.entries(await billingQuarantineSource.count()))
           this.set({ kind }, n);
+      },
+    }),
+    tenantBackupAge: new Gauge({
+      name: "odoo_saas_tenant_backup_age_seconds",
+      help: "Active tenants: seconds since their newest verified backup (since created when none)",
+      labelNames: ["tenant"] as const,
+      registers: [registry],
+      async collect() {
+        const h = await fleetHealth();
+        if (!h) return;
+        this.reset();
+        for (const [tenant, age] of h.backupAge) this.set({ tenant }, age);
+      },
+    }),
+    tenantUnconverged: new Gauge({
+      name: "odoo_saas_tenant_unconverged_seconds",
+      help: "Tenants behind their desired state (and not given up on): seconds since the change began",
+      labelNames: ["tenant"] as const,
+      registers: [registry],
+      async collect() {
+        const h = await fleetHealth();
+        if (!h) return;
+        this.reset();
+        for (const [tenant, age] of h.unconverged) this.set({ tenant }, age);
+      },
+    }),
+    tenantGivenUp: new Gauge({
+      name: "odoo_saas_tenant_reconcile_given_up",
+      help: "Tenants whose desired state the workers gave up applying (1 each)",
+      labelNames: ["tenant"] as const,
+      registers: [registry],
+      async collect() {
+        const h = await fleetHealth();
+        if (!h) return;
+        this.reset();
+        for (const tenant of h.givenUp) this.set({ tenant }, 1);
+      },
+    }),
+    inboxOldest: new Gauge({
+      name: "odoo_saas_webhook_inbox_oldest_seconds",
+      help: "Age of the oldest Kill Bill event not processed yet (0 when none waits)",
+      registers: [registry],
+      async collect() {
+        const h = await fleetHealth();
+        if (h) this.set(h.inboxOldest);
+      },
+    }),
+    mailOldest: new Gauge({
+      name: "odoo_saas_mail_undelivered_oldest_seconds",
+      help: "Age of the oldest mail not delivered yet (0 when none waits)",
+      registers: [registry],
+      async collect() {
+        const h = await fleetHealth();
+        if (h) this.set(h.mailOldest);
       },
     }),
     queueDepth: new Gauge({

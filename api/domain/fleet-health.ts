@@ -1,0 +1,16 @@
+/**
+ * What the alert rules read from the API's store (components/platform/alert-rules.ts), in one
+ * round trip per scrape. Ages are in seconds, measured by the database's clock.
+ */
+export interface FleetHealth {
+  /** Active, provisioned tenants: time since their newest verified backup (else since created). */
+  backupAge: Map<string, number>;
+  /** Tenants behind their desired state (not given up): time since the change began. */
+  unconverged: Map<string, number>;
+  /** Tenants whose desired state the workers gave up on. */
+  givenUp: string[];
+  /** The oldest Kill Bill event not processed yet, 0 when none waits. */
+  inboxOldest: number;
+  /** The oldest mail not delivered yet, 0 when none waits. */
+  mailOldest: number;
+}

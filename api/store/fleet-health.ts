@@ -1,0 +1,38 @@
+import type { Pool } from "pg";
+import type { FleetHealth } from "../domain/fleet-health";
+
+/** The fleet's health as the alert rules read it, in one round trip (ages by the database's clock). */
+export async function readFleetHealth(pool: Pool): Promise<FleetHealth> {
+  const r = await pool.query(`
+    SELECT
+      (SELECT coalesce(json_object_agg(t.id, extract(epoch FROM now() - coalesce(b.last, t.created_at))), '{}')
+         FROM tenants t
+         LEFT JOIN (SELECT tenant_id, max(finished_at) AS last FROM backups
+                     WHERE status = 'succeeded' AND forgotten_at IS NULL GROUP BY tenant_id) b
+           ON b.tenant_id = t.id
+        WHERE t.desired_state = 'active' AND t.observed_generation > 0) AS backup_age,
+      (SELECT coalesce(json_object_agg(t.id, extract(epoch FROM now() - coalesce(
+                (SELECT min(o.started_at) FROM operations o
+                  WHERE o.tenant_id = t.id AND o.generation = t.desired_generation),
+                t.updated_at))), '{}')
+         FROM tenants t
+        WHERE t.observed_generation < t.desired_generation
+          AND t.failed_generation IS DISTINCT FROM t.desired_generation) AS unconverged,
+      (SELECT coalesce(json_agg(id), '[]') FROM tenants
+        WHERE failed_generation = desired_generation
+          AND observed_generation < desired_generation) AS given_up,
+      (SELECT coalesce(extract(epoch FROM now() - min(received_at)), 0)
+         FROM webhook_inbox WHERE processed_at IS NULL) AS inbox_oldest,
+      (SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0)
+         FROM mail_outbox WHERE sent_at IS NULL) AS mail_oldest`);
+  const row = r.rows[0];
+  const ages = (o: Record<string, number>) =>
+    new Map(Object.entries(o).map(([k, v]) => [k, Math.round(Number(v))]));
+  return {
+    backupAge: ages(row.backup_age),
+    unconverged: ages(row.unconverged),
+    givenUp: row.given_up,
+    inboxOldest: Math.round(Number(row.inbox_oldest)),
+    mailOldest: Math.round(Number(row.mail_oldest)),
+  };
+}

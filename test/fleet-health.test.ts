@@ -1,0 +1,105 @@
+// What the alert rules read from the API's store (api/store/fleet-health.ts), on the real
+// PostgreSQL with the API's migrations, through the API's own metrics registry: the figures an
+// operator is paged on, named by tenant.
+import { Client, Pool } from "pg";
+import { createMetrics } from "../api/common/metrics";
+import { readFleetHealth } from "../api/store/fleet-health";
+import { migrate } from "../api/store/migrations";
+
+const PG = "postgres://odoo_saas:odoo_saas@127.0.0.1:5432";
+const database = `odoo_saas_health_test_${process.pid}`;
+let pool: Pool;
+
+beforeAll(async () => {
+  const admin = new Client(`${PG}/odoo_saas`);
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${database}`);
+  await admin.end();
+  pool = new Pool({ connectionString: `${PG}/${database}` });
+  await migrate(pool);
+});
+
+afterAll(async () => {
+  await pool.end();
+  const admin = new Client(`${PG}/odoo_saas`);
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+  await admin.end();
+});
+
+const tenant = (id: string, o: string) =>
+  pool.query(
+    `INSERT INTO tenants (id, customer_id, spec, desired_state, source, desired_generation,
+       observed_generation, failed_generation, created_at, updated_at)
+     SELECT $1, 'c', '{}', ${o}`,
+    [id],
+  );
+
+test("an empty fleet: nothing waits, nothing is old", async () => {
+  expect(await readFleetHealth(pool)).toEqual({
+    backupAge: new Map(),
+    unconverged: new Map(),
+    givenUp: [],
+    inboxOldest: 0,
+    mailOldest: 0,
+  });
+});
+
+test("backup ages, stuck and given-up tenants, the inbox's and the outbox's oldest", async () => {
+  const hoursAgo = (h: number) => `now() - interval '${h} hours'`;
+  // Active and provisioned: one backed up 2 h ago (a newer failed attempt and a forgotten newer
+  // backup do not count), one never backed up since it was made 30 h ago.
+  await tenant("backed-up", `'active', 'admin', 2, 2, NULL, ${hoursAgo(100)}, now()`);
+  await tenant("never-backed-up", `'active', 'admin', 1, 1, NULL, ${hoursAgo(30)}, now()`);
+  // Not counted for backups: suspended, never provisioned.
+  await tenant("suspended", `'suspended', 'admin', 3, 3, NULL, ${hoursAgo(100)}, now()`);
+  await tenant("new", `'active', 'admin', 1, 0, NULL, now(), now()`);
+  // Behind: its change's first operation began 40 min ago; one given up on.
+  await tenant("stuck", `'active', 'admin', 5, 4, NULL, ${hoursAgo(100)}, now()`);
+  await tenant("given-up", `'active', 'admin', 7, 6, 7, ${hoursAgo(100)}, now()`);
+  const backup = (id: string, status: string, finished: string, forgotten = "NULL") =>
+    pool.query(
+      `INSERT INTO backups (tenant_id, reason, status, plan, odoo_version, started_at, finished_at, forgotten_at)
+       VALUES ($1, 'scheduled', '${status}', 'basic', '17', ${finished}, ${finished}, ${forgotten})`,
+      [id],
+    );
+  await backup("backed-up", "succeeded", hoursAgo(2));
+  await backup("backed-up", "failed", hoursAgo(1));
+  await backup("backed-up", "succeeded", hoursAgo(1.5), "now()");
+  await pool.query(
+    `INSERT INTO operations (tenant_id, type, generation, status, started_at)
+     VALUES ('stuck', 'up', 5, 'failed', now() - interval '40 minutes'),
+            ('stuck', 'up', 5, 'running', now() - interval '5 minutes'),
+            ('stuck', 'up', 4, 'succeeded', now() - interval '3 hours')`,
+  );
+  await pool.query(
+    `INSERT INTO webhook_inbox (event_type, body, received_at, processed_at)
+     VALUES ('X', '{}', now() - interval '20 minutes', NULL),
+            ('X', '{}', now() - interval '2 hours', now())`,
+  );
+  await pool.query(
+    `INSERT INTO mail_outbox (to_address, subject, body, created_at, sent_at)
+     VALUES ('a@example.com', 's', 'b', now() - interval '45 minutes', NULL),
+            ('a@example.com', 's', 'b', now() - interval '3 hours', now())`,
+  );
+
+  const metrics = createMetrics();
+  metrics.fleetHealthSource.read = () => readFleetHealth(pool);
+  const text = await metrics.registry.metrics();
+  const value = (series: string) => {
+    const m = new RegExp(`^${series.replace(/[{}"]/g, "\\$&")} (\\S+)$`, "m").exec(text);
+    return m ? Number(m[1]) : undefined;
+  };
+  const near = (v: number | undefined, seconds: number) =>
+    expect(Math.abs((v ?? -1e9) - seconds)).toBeLessThan(60);
+  near(value('odoo_saas_tenant_backup_age_seconds{tenant="backed-up"}'), 2 * 3600);
+  near(value('odoo_saas_tenant_backup_age_seconds{tenant="never-backed-up"}'), 30 * 3600);
+  for (const t of ["suspended", "new"])
+    expect(value(`odoo_saas_tenant_backup_age_seconds{tenant="${t}"}`)).toBeUndefined();
+  near(value('odoo_saas_tenant_unconverged_seconds{tenant="stuck"}'), 40 * 60);
+  expect(value('odoo_saas_tenant_unconverged_seconds{tenant="given-up"}')).toBeUndefined();
+  expect(value('odoo_saas_tenant_reconcile_given_up{tenant="given-up"}')).toBe(1);
+  expect(value('odoo_saas_tenant_reconcile_given_up{tenant="stuck"}')).toBeUndefined();
+  near(value("odoo_saas_webhook_inbox_oldest_seconds"), 20 * 60);
+  near(value("odoo_saas_mail_undelivered_oldest_seconds"), 45 * 60);
+});
