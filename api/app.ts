@@ -5,6 +5,7 @@ import type { Logger } from "./common/logger";
 import { OutageLog } from "./common/outage";
 import { adminRoutes, type AdminDeps } from "./routes/admin";
 import { healthRoutes, type HealthDeps } from "./routes/health";
+import { monitoringRoutes, type MonitoringDeps } from "./routes/monitoring";
 import { webhookRoutes, type WebhookDeps } from "./routes/webhooks";
 
 export interface AppDeps {
@@ -12,6 +13,7 @@ export interface AppDeps {
   webhooks: WebhookDeps;
   admin: AdminDeps;
   health: HealthDeps;
+  monitoring: MonitoringDeps;
 }
 
 /** The HTTP app from its dependencies, so tests start the real thing over real HTTP. */
@@ -30,6 +32,7 @@ export function createApp(d: AppDeps): Express {
   app.use(express.json({ limit: "256kb" }));
   app.use(healthRoutes(d.health));
   app.use(adminRoutes(d.admin));
+  app.use(monitoringRoutes(d.monitoring));
   app.use((_req, _res, next) => next(new HttpError(404, "not_found", "no such endpoint")));
   app.use(errorHandler(d.logger, outages));
   return app;

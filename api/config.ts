@@ -15,6 +15,11 @@ const schema = z.object({
   REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
   /** Bearer token of the admin API. */
   ADMIN_TOKEN: secret("ADMIN_TOKEN"),
+  /**
+   * Bearer token Prometheus presents for the tenants to probe (GET /monitoring/tenant-targets),
+   * which is all it allows; unset, the admin token is asked for there.
+   */
+  MONITORING_TOKEN: secret("MONITORING_TOKEN").optional(),
   /** Path secret of the Kill Bill callback: POST /webhooks/killbill/<secret>. */
   KILLBILL_WEBHOOK_SECRET: secret("KILLBILL_WEBHOOK_SECRET"),
   /**

@@ -25,7 +25,7 @@ import { Reconciler } from "./services/reconciler";
 import { TenantService } from "./services/tenant-service";
 import { BillingProblemStore } from "./store/billing-problem-store";
 import { InboxStore } from "./store/inbox-store";
-import { readFleetHealth } from "./store/fleet-health";
+import { probedTenants, readFleetHealth } from "./store/fleet-health";
 import { migrate } from "./store/migrations";
 import { OperationStore } from "./store/operation-store";
 import { TenantStore } from "./store/tenant-store";
@@ -489,6 +489,10 @@ async function serveHttp(
       service: d.service,
       operations: d.operations,
       progress: d.progress,
+    },
+    monitoring: {
+      token: config.MONITORING_TOKEN ?? config.ADMIN_TOKEN,
+      probedTenants: () => probedTenants(d.pool),
     },
     health: {
       pool: d.pool,

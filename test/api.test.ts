@@ -842,6 +842,34 @@ describe(`admin API ${PROVIDER_FREE} ${KILL_BILL_STAND_IN}`, () => {
     });
   });
 
+  it("lists the tenants Prometheus probes: active ones at their desired state, behind a token", async () => {
+    expect((await api().get("/monitoring/tenant-targets")).status).toBe(401);
+    const targets = async () =>
+      (await admin(api().get("/monitoring/tenant-targets"))).body as {
+        targets: string[];
+        labels: { tenant: string };
+      }[];
+    expect(
+      (
+        await admin(api().post("/admin/tenants")).send({
+          tenantId: "probe-co",
+          customerId: "c-probe",
+          plan: "trial",
+          odooVersion: "17",
+          adminEmail: "o@probe.example",
+        })
+      ).status,
+    ).toBe(202);
+    await converged("probe-co", "active");
+    expect((await targets()).find((t) => t.labels.tenant === "probe-co")).toEqual({
+      targets: ["https://probe-co.odoo.test/web/health"],
+      labels: { tenant: "probe-co" },
+    });
+    expect((await admin(api().post("/admin/tenants/probe-co/suspend"))).status).toBe(202);
+    await converged("probe-co", "suspended");
+    expect((await targets()).map((t) => t.labels.tenant)).not.toContain("probe-co");
+  });
+
   it("serves health, readiness, metrics and the OpenAPI document", async () => {
     expect((await api().get("/healthz")).body).toEqual({ status: "ok" });
     const ready = await api().get("/readyz");

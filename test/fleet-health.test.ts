@@ -3,7 +3,7 @@
 // operator is paged on, named by tenant.
 import { Client, Pool } from "pg";
 import { createMetrics } from "../api/common/metrics";
-import { readFleetHealth } from "../api/store/fleet-health";
+import { probedTenants, readFleetHealth } from "../api/store/fleet-health";
 import { migrate } from "../api/store/migrations";
 
 const PG = "postgres://odoo_saas:odoo_saas@127.0.0.1:5432";
@@ -102,4 +102,29 @@ test("backup ages, stuck and given-up tenants, the inbox's and the outbox's olde
   expect(value('odoo_saas_tenant_reconcile_given_up{tenant="stuck"}')).toBeUndefined();
   near(value("odoo_saas_webhook_inbox_oldest_seconds"), 20 * 60);
   near(value("odoo_saas_mail_undelivered_oldest_seconds"), 45 * 60);
+});
+
+test("the tenants probed: active at their desired state, with a URL, in no move", async () => {
+  const probed = (id: string, o: string) =>
+    pool.query(
+      `INSERT INTO tenants (id, customer_id, spec, desired_state, observed_state, source,
+         desired_generation, observed_generation, outputs, node_move, database_move)
+       SELECT $1, 'c', '{"odooVersion": "16"}', ${o}`,
+      [id],
+    );
+  const url = (id: string) => `'{"url": "https://${id}.example"}'`;
+  await probed("p-serving", `'active', 'active', 'admin', 2, 2, ${url("p-serving")}, NULL, NULL`);
+  await probed("p-changing", `'active', 'active', 'admin', 3, 2, ${url("p-changing")}, NULL, NULL`);
+  await probed(
+    "p-suspended",
+    `'suspended', 'suspended', 'admin', 2, 2, ${url("p-suspended")}, NULL, NULL`,
+  );
+  await probed(
+    "p-moving",
+    `'active', 'active', 'admin', 2, 2, ${url("p-moving")}, '{"to": "w2"}', NULL`,
+  );
+  await probed("p-no-url", `'active', 'active', 'admin', 2, 2, '{}', NULL, NULL`);
+  expect((await probedTenants(pool)).filter((t) => t.tenantId.startsWith("p-"))).toEqual([
+    { tenantId: "p-serving", url: "https://p-serving.example", odooVersion: "16" },
+  ]);
 });

@@ -13,6 +13,7 @@ export function createLogger(level: string, destination?: pino.DestinationStream
           "*.token",
           "*.secret",
           "config.ADMIN_TOKEN",
+          "config.MONITORING_TOKEN",
           "config.KILLBILL_WEBHOOK_SECRET",
           "config.KILLBILL_WEBHOOK_SECRET_PREVIOUS",
         ],

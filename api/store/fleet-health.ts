@@ -36,3 +36,22 @@ export async function readFleetHealth(pool: Pool): Promise<FleetHealth> {
     mailOldest: Math.round(Number(row.mail_oldest)),
   };
 }
+
+/**
+ * The tenants Prometheus probes through the edge: active, at their desired state, and in no
+ * planned maintenance (a change being applied, a move between nodes or database servers).
+ * Tenants left out of probing are not silent: a change that does not finish has its own alerts.
+ */
+export async function probedTenants(
+  pool: Pool,
+): Promise<{ tenantId: string; url: string; odooVersion: string }[]> {
+  const r = await pool.query(
+    `SELECT id, outputs->>'url' AS url, spec->>'odooVersion' AS odoo_version FROM tenants
+      WHERE desired_state = 'active' AND observed_state = 'active'
+        AND observed_generation = desired_generation
+        AND node_move IS NULL AND database_move IS NULL
+        AND outputs->>'url' IS NOT NULL
+      ORDER BY id`,
+  );
+  return r.rows.map((x) => ({ tenantId: x.id, url: x.url, odooVersion: x.odoo_version }));
+}
