@@ -195,7 +195,14 @@ describe(`one customer's problem never blocks another's (real Kill Bill) ${PROVI
       120_000,
       "half-a retried",
     );
-    expect((await problems()).filter((p) => p.subscriptionId === a.subscriptionId)).toEqual([]);
+    // Another path (the account's own retry, the resync) may bring the e-mail first: the
+    // quarantine itself is cleared at its next attempt, which now succeeds.
+    await eventually(
+      async () =>
+        (await problems()).filter((p) => p.subscriptionId === a.subscriptionId).length === 0,
+      60_000,
+      "half-a's quarantine cleared",
+    );
     expect(
       mailsTo("ops@example.com").filter((m) => m.subject.includes(a.subscriptionId)),
     ).toHaveLength(1);
