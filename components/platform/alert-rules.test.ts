@@ -159,11 +159,11 @@ const CASES: Record<string, Case> = {
     fires: {
       input: [],
       at: "7m",
-      labels: [{ job: "odoo-saas-api" }, { job: "odoo-saas-tenants" }, { job: "postgres" }],
+      labels: [{ job: "odoo-saas-api" }, { job: "blackbox" }, { job: "postgres" }],
     },
     quiet: [
       { series: `up{${api}}`, values: "1x10" },
-      { series: `up{job="odoo-saas-tenants",instance="blackbox:9115"}`, values: "1x10" },
+      { series: `up{job="blackbox",instance="blackbox:9115"}`, values: "1x10" },
       { series: `up{job="postgres",instance="pg:9187"}`, values: "1x10" },
     ],
   },

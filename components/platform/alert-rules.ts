@@ -118,7 +118,7 @@ export const ALERT_RULES: AlertRule[] = [
     alert: "ScrapeTargetMissing",
     expr: [
       'absent(up{job="odoo-saas-api"})',
-      'absent(up{job="odoo-saas-tenants"})',
+      'absent(up{job="blackbox"})',
       'absent(up{job="postgres"})',
     ].join(" or "),
     for: "5m",

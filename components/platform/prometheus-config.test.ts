@@ -1,0 +1,62 @@
+// The generated configuration, checked by Prometheus's own `promtool check config` (with the rule
+// file it names), on both shapes of the API's targets.
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { ALERT_RULES, alertRuleFile } from "./alert-rules";
+import { prometheusConfig, type PrometheusSetup } from "./prometheus-config";
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "odoo-saas-prometheus-"));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+const promtool = process.env.PROMTOOL ?? "promtool";
+
+const setup = (api: PrometheusSetup["api"]): PrometheusSetup => ({
+  scrapeInterval: "30s",
+  evaluationInterval: "30s",
+  ruleFiles: [path.join(dir, "rules.json")],
+  alertmanagers: ["saas-alertmanager:9093"],
+  api,
+  tenantTargetsUrl: "http://saas-api:3000/monitoring/tenant-targets",
+  tokenFile: path.join(dir, "monitoring-token"),
+  blackbox: "saas-blackbox:9115",
+  platformProbes: [
+    { service: "redis", module: "tcp_connect", target: "saas-redis:6379" },
+    {
+      service: "killbill",
+      module: "http_2xx",
+      target: "http://saas-killbill:8080/1.0/healthcheck",
+    },
+  ],
+  postgresExporters: ["saas-postgres-exporter:9187"],
+  traefikMetrics: ["saas-traefik:8082"],
+  nodeExporters: ["saas-node-exporter:9100"],
+});
+
+describe("Prometheus's configuration", () => {
+  beforeAll(() => {
+    fs.writeFileSync(path.join(dir, "rules.json"), JSON.stringify(alertRuleFile()));
+    fs.writeFileSync(path.join(dir, "monitoring-token"), "a-token-of-sixteen+");
+  });
+
+  it.each<[string, PrometheusSetup["api"]]>([
+    ["one API container", { targets: ["saas-api:3000"] }],
+    ["the API's Swarm tasks", { tasksOf: "saas-api", port: 3000 }],
+  ])("promtool accepts it with %s, and its rules", (_, api) => {
+    const file = path.join(dir, "prometheus.json");
+    fs.writeFileSync(file, JSON.stringify(prometheusConfig(setup(api))));
+    const out = execFileSync(promtool, ["check", "config", file], { encoding: "utf8" });
+    expect(out).toMatch(/SUCCESS: .*prometheus\.json is valid prometheus config file syntax/);
+    expect(out).toContain(`SUCCESS: ${ALERT_RULES.length} rules found`);
+  });
+
+  it("scrapes every job the alert rules read", () => {
+    const jobs = prometheusConfig(setup({ targets: ["saas-api:3000"] })).scrape_configs.map(
+      (c) => c.job_name,
+    );
+    const read = new Set(
+      ALERT_RULES.flatMap((r) => [...r.expr.matchAll(/job="([^"]+)"/g)].map((m) => m[1])),
+    );
+    for (const job of read) expect([job, jobs.includes(job)]).toEqual([job, true]);
+  });
+});
