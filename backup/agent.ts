@@ -110,13 +110,17 @@ export class BackupAgent {
       let text = "";
       stdout.on("error", () => undefined); // the same error rejects `done`
       stdout.on("data", (chunk: Buffer) => (text += chunk.toString("utf8")));
-      const result = await done.catch((e: BackupError) => e);
-      if (!(result instanceof BackupError))
+      const failure = await done.then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      if (!failure)
         return text
           .split("\n")
           .filter((l) => l.startsWith("{"))
           .map((l) => JSON.parse(l) as AgentEvent);
-      if (!LOCKED.test(result.message) || attempt >= attempts) throw result;
+      // Only a repository another agent holds is worth waiting for; anything else is said.
+      if (!LOCKED.test(failure.message) || attempt >= attempts) throw failure;
       await new Promise((r) => setTimeout(r, Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5))));
     }
   }
@@ -145,11 +149,8 @@ export class BackupAgent {
     const env = { ...this.repository.env(), ...placement.env };
     const docker = this.engine(placement.engine);
     // The engine's first use: one that cannot be reached (its node down) is named as such.
-    await this.ensureImage(docker).catch((e: NodeJS.ErrnoException) => {
-      if (!e.code || !UNREACHABLE.has(e.code)) throw e;
-      throw new BackupError(
-        `the Docker engine at ${engineAddress(placement.engine)} cannot be reached (stopped or restarting?): ${e.message}`,
-      );
+    await this.ensureImage(docker).catch((e: Error) => {
+      throw engineNamed(e, placement.engine);
     });
     const container = await docker.createContainer({
       Image: this.image,
@@ -193,9 +194,7 @@ export class BackupAgent {
               opts.timeoutMs,
             );
         });
-        const { StatusCode } = (await Promise.race([container.wait(), timeout])) as {
-          StatusCode: number;
-        };
+        const StatusCode = await Promise.race([exitOf(container), timeout]);
         // The attach stream ends after the exit; let what it still holds reach the reader.
         if (!stdout.writableFinished)
           await new Promise<void>((resolve) => stdout.once("finish", () => resolve()));
@@ -205,8 +204,9 @@ export class BackupAgent {
             `backup agent ${verb} exited with ${StatusCode}: ${tail.slice(-6).join(" | ") || "no output"}`,
           );
       } catch (e) {
-        stdout.destroy(e as Error);
-        throw e;
+        const failure = engineNamed(e as Error, placement.engine);
+        stdout.destroy(failure);
+        throw failure;
       } finally {
         clearTimeout(timer);
         await container.remove({ force: true }).catch(() => undefined);
@@ -232,9 +232,31 @@ const UNREACHABLE = new Set([
   "EPIPE",
 ]);
 
+/** A socket error that means the engine is not there, said as such (naming it); else `e`. */
+function engineNamed(e: Error, engine?: Dockerode.DockerOptions): Error {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (!code || !UNREACHABLE.has(code)) return e;
+  return new BackupError(
+    `the Docker engine at ${engineAddress(engine)} cannot be reached (stopped or restarting?): ${e.message}`,
+  );
+}
+
 /** An engine's address as DOCKER_HOST spells it. */
 function engineAddress(o?: Dockerode.DockerOptions): string {
   if (o?.socketPath) return `unix://${o.socketPath}`;
   if (o?.host) return `tcp://${o.host}:${o.port ?? 2375}`;
   return process.env.DOCKER_HOST || "unix:///var/run/docker.sock";
+}
+
+/**
+ * A container's exit code, polled (every 100 ms at first, then up to every second) rather than
+ * asked for with one long `wait` request: an engine that goes away while that answer is pending
+ * can leave the request open for good, while a poll fails at once with the engine's error.
+ */
+async function exitOf(container: Dockerode.Container): Promise<number> {
+  for (let delay = 100; ; delay = Math.min(1000, delay * 2)) {
+    const { State } = await container.inspect();
+    if (State.Status === "exited" || State.Status === "dead") return State.ExitCode;
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
 }

@@ -78,10 +78,11 @@ async function runToCompletion(p: Props): Promise<number> {
     // with the engine's address in its error.
     const deadline = Date.now() + p.timeoutSeconds * 1000;
     let state = (await container.inspect()).State;
-    while (!["exited", "dead"].includes(state.Status)) {
+    for (let delay = 100; !["exited", "dead"].includes(state.Status);) {
       if (Date.now() > deadline)
         throw new Error(`${name} did not finish within ${p.timeoutSeconds}s`);
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay = Math.min(1000, delay * 2);
       state = (await container.inspect()).State;
     }
     const result = { StatusCode: state.ExitCode };

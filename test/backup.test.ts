@@ -12,6 +12,7 @@ import { DockerDemux } from "../backup/demux";
 import { BackupRepository } from "../backup/repository";
 import { TenantBackups, type TenantDataLocation } from "../backup/tenant-backups";
 import { readLocalImages } from "../automation/local-platform";
+import { EngineSocket } from "./helpers/engine-socket";
 import { startPostgresContainer, type PostgresContainer } from "./helpers/postgres-container";
 
 const docker = new Docker();
@@ -246,6 +247,42 @@ describe("backups with restic, PostgreSQL and a Docker volume", () => {
       `the Docker engine at unix://${gone} cannot be reached (stopped or restarting?): connect ENOENT ${gone}`,
     );
   });
+
+  it("the engine gone while an agent runs: the run fails at once naming it, never waits for good", async () => {
+    const engine = new EngineSocket(
+      path.join(os.tmpdir(), `odoo-saas-agent-engine-${process.pid}.sock`),
+    );
+    await engine.start();
+    const run = backups.backup(
+      { ...location("acme"), engine: { socketPath: engine.path, host: "" } },
+      labels("00000000-0000-4000-8000-000000000005"),
+    );
+    run.catch(() => undefined);
+    try {
+      for (let i = 0; i < 400; i++) {
+        const [c] = await docker.listContainers({ filters: { label: ["odoo-saas.verb=backup"] } });
+        if (c) break;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      await engine.stop();
+      const stopped = Date.now();
+      await expect(run).rejects.toThrow(
+        `the Docker engine at unix://${engine.path} cannot be reached`,
+      );
+      expect(Date.now() - stopped).toBeLessThan(10_000);
+    } finally {
+      await engine.stop().catch(() => undefined);
+      // The agent it started runs on (the real engine never went away): gone before the next test.
+      for (const c of await docker.listContainers({
+        all: true,
+        filters: { label: ["odoo-saas.role=backup-agent"] },
+      }))
+        await docker
+          .getContainer(c.Id)
+          .remove({ force: true })
+          .catch(() => undefined);
+    }
+  }, 120_000);
 
   it("retention follows the policy on the snapshots' own times (an injected clock)", async () => {
     await seedTenant("ret");
