@@ -254,6 +254,72 @@ describe("a tenant moved between nodes", () => {
   }, 400_000);
 });
 
+describe("a tenant with a database server of its own", () => {
+  it("its server runs pinned beside its files on its worker; a drain of that worker reports it stuck and moves nothing", async () => {
+    const C = "cl-charlie";
+    await e
+      .api()
+      .post("/admin/tenants")
+      .set(auth)
+      .send({ tenantId: C, customerId: `${C}-corp`, plan: "premium", odooVersion: "17" })
+      .expect(202);
+    await e.converged(C, "active");
+    const node = (await e.view(C)).node;
+    expect(cluster.workers.map((w) => w.name)).toContain(node);
+    // Odoo and its PostgreSQL on the worker holding their volumes, and those volumes there only.
+    expect(await cluster.placement(`odoo-${C}`)).toEqual([node]);
+    expect(await cluster.placement(`odoo-${C}-postgres`)).toEqual([node]);
+    expect(await volumesOn(nodeNamed(node).engine, C)).toEqual([
+      `odoo-${C}-filestore`,
+      `odoo-${C}-postgres-data`,
+    ]);
+    for (const other of cluster.nodes.filter((n) => n.name !== node))
+      expect(await volumesOn(other.engine, C)).toEqual([]);
+    await e.attach(C, "charlie.txt");
+
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await runCli(["nodes", "drain", node], {
+      env: { ADMIN_TOKEN, ODOO_SAAS_API_URL: e.h.runtime.url! },
+      stdout: (t) => out.push(t),
+      stderr: (t) => err.push(t),
+    });
+    expect(code).not.toBe(0);
+    expect(err.join("")).toMatch(
+      new RegExp(`${C}: cannot leave ${node}: its dedicated database server cannot move`),
+    );
+    expect((await e.view(C)).nodeProblem).toMatch(/is being drained: it runs on there/);
+    await eventually(
+      async () =>
+        e.h.smtp.messages.some((m) =>
+          m.raw.includes(`[odoo-saas] 1 tenant(s) cannot leave node ${node}`),
+        ),
+      30_000,
+      "the operator told",
+    );
+    expect(await cluster.placement(`odoo-${C}`)).toEqual([node]);
+    expect(await e.attachments(C)).toEqual(["charlie.txt"]);
+
+    // The operator keeps the node: its mark goes, and this tenant with it (the suite goes on).
+    const n = (
+      (await cluster.manager.engine.listNodes()) as {
+        ID: string;
+        Version: { Index: number };
+        Spec: { Labels: Record<string, string> };
+        Description: { Hostname: string };
+      }[]
+    ).find((x) => x.Description.Hostname === node)!;
+    const labels = { ...n.Spec.Labels };
+    delete labels["odoo-saas.draining"];
+    await cluster.manager.engine
+      .getNode(n.ID)
+      .update({ version: n.Version.Index, ...n.Spec, Labels: labels });
+    await e.api().delete(`/admin/tenants/${C}?skipBackup=true`).set(auth).expect(202);
+    await e.h.converged(C, "deleted", { timeoutMs: 240_000 });
+    expect(await volumesOn(nodeNamed(node).engine, C)).toEqual([]);
+  }, 400_000);
+});
+
 describe("a node drained for maintenance", () => {
   it("`nodes drain` moves its tenants off one by one, then Swarm moves what holds nothing; all answer", async () => {
     const node = (await e.view(B)).node;
