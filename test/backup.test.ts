@@ -227,7 +227,12 @@ describe("backups with restic, PostgreSQL and a Docker volume", () => {
     const run = backups.backup(location("acme"), labels("00000000-0000-4000-8000-000000000003"));
     const killer = (async () => {
       for (let i = 0; i < 200; i++) {
-        const [c] = await docker.listContainers({ filters: { label: ["odoo-saas.verb=backup"] } });
+        const [c] = await docker.listContainers({
+          filters: JSON.stringify({
+            label: ["odoo-saas.verb=backup"],
+            volume: [location("acme").volume],
+          }),
+        });
         if (c) return docker.getContainer(c.Id).kill();
         await new Promise((r) => setTimeout(r, 50));
       }
@@ -258,9 +263,14 @@ describe("backups with restic, PostgreSQL and a Docker volume", () => {
       labels("00000000-0000-4000-8000-000000000005"),
     );
     run.catch(() => undefined);
+    // This run's agent only: other suites run agents on the same engine.
+    const ours = JSON.stringify({
+      label: ["odoo-saas.verb=backup"],
+      volume: [location("acme").volume],
+    });
     try {
       for (let i = 0; i < 400; i++) {
-        const [c] = await docker.listContainers({ filters: { label: ["odoo-saas.verb=backup"] } });
+        const [c] = await docker.listContainers({ filters: ours });
         if (c) break;
         await new Promise((r) => setTimeout(r, 25));
       }
@@ -273,10 +283,7 @@ describe("backups with restic, PostgreSQL and a Docker volume", () => {
     } finally {
       await engine.stop().catch(() => undefined);
       // The agent it started runs on (the real engine never went away): gone before the next test.
-      for (const c of await docker.listContainers({
-        all: true,
-        filters: { label: ["odoo-saas.role=backup-agent"] },
-      }))
+      for (const c of await docker.listContainers({ all: true, filters: ours }))
         await docker
           .getContainer(c.Id)
           .remove({ force: true })
