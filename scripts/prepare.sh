@@ -38,8 +38,8 @@ export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 
 bash scripts/ensure-docker-provider.sh
 bash scripts/services.sh
-# promtool checks the platform's alert rules (components/platform/alert-rules.test.ts).
-PATH="$(bash scripts/ensure-promtool.sh | tail -n1):$PATH"
+# promtool and amtool check the alert rules and the generated configurations (components/platform).
+PATH="$(bash scripts/ensure-prometheus-tools.sh | tail -n1):$PATH"
 if kill -0 "$traefik_build" 2>/dev/null; then
   echo "[prepare] waiting for Traefik's build (progress: $traefik_log)" >&2
 fi

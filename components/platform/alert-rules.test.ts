@@ -1,5 +1,5 @@
 // Every alert rule run by Prometheus's own evaluator (`promtool test rules`, Debian's prometheus
-// 2.42, scripts/ensure-promtool.sh) on series written here: it fires on its case, naming what and
+// 2.42, scripts/ensure-prometheus-tools.sh) on series written here: it fires on its case, naming what and
 // with its first step; it stays quiet on healthy series and when its series are missing (or, for
 // the rule about missing targets, fires exactly then).
 import { execFileSync } from "node:child_process";
@@ -270,7 +270,7 @@ function run(args: string[]): string {
   } catch (e) {
     const err = e as { code?: string; stdout?: string; stderr?: string };
     if (err.code === "ENOENT")
-      throw new Error(`${promtool} not found: scripts/ensure-promtool.sh provides it`);
+      throw new Error(`${promtool} not found: scripts/ensure-prometheus-tools.sh provides it`);
     throw new Error(`promtool ${args.join(" ")} failed:\n${err.stdout ?? ""}${err.stderr ?? ""}`);
   }
 }

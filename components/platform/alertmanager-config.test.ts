@@ -1,0 +1,40 @@
+// The generated Alertmanager configuration, checked by Alertmanager's own `amtool check-config`
+// (Debian's 0.25, scripts/ensure-prometheus-tools.sh).
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { alertmanagerConfig } from "./alertmanager-config";
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "odoo-saas-alertmanager-"));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+const amtool = process.env.AMTOOL ?? "amtool";
+
+describe("Alertmanager's configuration", () => {
+  it.each([
+    ["a local relay", "smtp://127.0.0.1:2525", "127.0.0.1:2525", false],
+    [
+      "a provider with a login, over TLS",
+      "smtps://ops%40saas.example:pw@mail.example",
+      "mail.example:465",
+      true,
+    ],
+  ])("amtool accepts it for %s", (_, smtpUrl, smarthost, tls) => {
+    fs.writeFileSync(path.join(dir, "smtp-password"), "pw");
+    const config = alertmanagerConfig({
+      smtpUrl,
+      from: "Odoo hosting <alerts@saas.example>",
+      operatorEmail: "ops@saas.example",
+      smtpPasswordFile: path.join(dir, "smtp-password"),
+      groupWait: "30s",
+      groupInterval: "5m",
+      repeatInterval: "4h",
+    });
+    expect(config.global).toMatchObject({ smtp_smarthost: smarthost, smtp_require_tls: tls });
+    // The password never in the configuration itself.
+    expect(JSON.stringify(config)).not.toContain(":pw");
+    const file = path.join(dir, "alertmanager.json");
+    fs.writeFileSync(file, JSON.stringify(config));
+    expect(execFileSync(amtool, ["check-config", file], { encoding: "utf8" })).toMatch(/SUCCESS/);
+  });
+});
