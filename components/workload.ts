@@ -139,6 +139,13 @@ export function swarmSecretName(base: string, value: string): string {
 /** Where a container gets the file a `secretFileEnv` variable names. */
 const containerFilePath = (key: string) => `/run/odoo-saas/${key.toLowerCase()}`;
 
+/**
+ * The path of a `secretFileEnv` file inside the workload, for a program given the path itself
+ * rather than the variable (a command-line flag, or another configuration file naming it).
+ */
+export const secretFilePath = (runtime: Runtime, key: string): string =>
+  runtime === "container" ? containerFilePath(key) : `/run/secrets/${key}`;
+
 /** Docker's json-file logs rotate instead of filling the disk. */
 const LOG_OPTIONS = { "max-size": "10m", "max-file": "3" };
 
@@ -238,7 +245,7 @@ export function dockerWorkload(
       },
       opts,
     );
-    return { key, secret, file: `/run/secrets/${key}` };
+    return { key, secret, file: secretFilePath("swarm", key) };
   };
   const secrets = Object.entries(asFiles ? (spec.secretEnv ?? {}) : {}).map(([key, value]) =>
     secretFile(key, value),

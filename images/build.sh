@@ -128,6 +128,8 @@ build_api() {
   echo "ODOO_SAAS_SOCAT_IMAGE=$image"
   image=$(build backup-agent)
   echo "ODOO_SAAS_BACKUP_AGENT_IMAGE=$image"
+  image=$(build monitoring)
+  echo "ODOO_SAAS_MONITORING_IMAGE=$image"
   for v in $ODOO_VERSIONS; do
     image=$(TAG_SUFFIX="-$v" build odoo-stand-in --build-arg "ODOO_VERSION=$v")
     echo "ODOO_SAAS_ODOO_IMAGE_$v=$image"

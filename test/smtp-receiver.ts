@@ -45,9 +45,13 @@ export class SmtpReceiver {
   });
   url = "";
 
-  async start(): Promise<void> {
-    await new Promise<void>((r) => this.server.listen(0, "127.0.0.1", () => r()));
-    this.url = `smtp://127.0.0.1:${(this.server.server.address() as AddressInfo).port}`;
+  /**
+   * Listens on `host`: loopback, or the address containers reach this machine at (the engine's
+   * default bridge's gateway) for services in containers that mail the test.
+   */
+  async start(host = "127.0.0.1"): Promise<void> {
+    await new Promise<void>((r) => this.server.listen(0, host, () => r()));
+    this.url = `smtp://${host}:${(this.server.server.address() as AddressInfo).port}`;
   }
 
   async stop(): Promise<void> {

@@ -182,6 +182,32 @@ export const platformConfigSchema = z.strictObject({
       backupRepository: z.string().min(1).default("/var/lib/odoo-saas/backups"),
     })
     .prefault({}),
+  /**
+   * Prometheus, Alertmanager and exporters on the control network (components/platform/
+   * monitoring.ts, docs/monitoring.md). Default: on whenever the API is (a deployed control plane
+   * is a monitored one).
+   */
+  monitoring: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      /** images/monitoring: Debian's Prometheus, Alertmanager and exporters. */
+      image: image.default("odoo-saas/monitoring:latest"),
+      /** How long Prometheus keeps its series (its own volume holds them). */
+      retention: z
+        .string()
+        .regex(/^\d+[hdwy]$/, "a duration such as 30d")
+        .default("30d"),
+      /** Who alerts are mailed to, through the API's SMTP server (`apiSmtpUrl`). */
+      operatorEmail: z.email().optional(),
+      mailFrom: z.string().min(3).default("odoo-saas alerts <alerts@localhost>"),
+      /**
+       * `production`: scrapes and rules every 15 s, rules' waits as written (a tenant down is
+       * mailed within 4 minutes). `test`: every 2 s and every wait divided by 30, so a test sees
+       * an alert in seconds. Never `test` in production: it pages on every blip.
+       */
+      timing: z.enum(["production", "test"]).default("production"),
+    })
+    .prefault({}),
   filestore: filestoreBackendSchema.prefault({ kind: "local" }),
   odooImages: z.partialRecord(z.enum(ODOO_VERSIONS), image).default({}),
   templateDatabases: z.partialRecord(z.enum(ODOO_VERSIONS), z.string()).default({}),
@@ -198,6 +224,9 @@ export const platformConfigSchema = z.strictObject({
       killbillDb: limits({ cpus: 1, memoryMb: 1024 }),
       kaui: limits({ cpus: 1, memoryMb: 1024 }),
       api: limits({ cpus: 1, memoryMb: 1024 }),
+      prometheus: limits({ cpus: 1, memoryMb: 1024 }),
+      /** Each of Alertmanager and the exporters. */
+      monitoringAgent: limits({ cpus: 0.25, memoryMb: 128 }),
     })
     .prefault({}),
   /**

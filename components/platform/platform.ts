@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { loadCatalog } from "../../catalog";
 import { ControlApi } from "./control-api";
 import { KillBill } from "./killbill";
+import { Monitoring } from "./monitoring";
 import type { PlatformConfig } from "./platform-config";
 import { networkRef, type PlatformPartArgs } from "./platform-part";
 import { PlatformRedis } from "./platform-redis";
@@ -69,6 +70,11 @@ export class Platform extends pulumi.ComponentResource {
     const w: Wiring = { name, config, part, child };
 
     const { edge, data, control } = platformNetworks(w);
+    const monitored = config.monitoring.enabled ?? config.api.enabled;
+    if (monitored && !config.api.enabled)
+      throw new Error(
+        "monitoring reads the tenants to probe from the API: it needs api.enabled (or monitoring.enabled false)",
+      );
 
     const resolver = config.traefik.acmeEmail ? config.traefik.certResolver : undefined;
     new Traefik(
@@ -84,6 +90,9 @@ export class Platform extends pulumi.ComponentResource {
         acmeEmail: config.traefik.acmeEmail,
         dashboard: config.traefik.dashboard,
         swarmRefreshSeconds: config.traefik.swarmRefreshSeconds,
+        monitoring: monitored
+          ? { controlNetwork: networkRef(control), metricsPort: TRAEFIK_METRICS_PORT }
+          : undefined,
         limits: config.limits.traefik,
       },
       child,
@@ -204,6 +213,8 @@ export class Platform extends pulumi.ComponentResource {
         filestoreKey: this.filestoreKey,
       }).url;
 
+    if (monitored) monitoringPart(w, args, { data, control, adminPassword });
+
     this.urls = pulumi.output(urls);
     this.registerOutputs({
       tenantSettings: this.tenantSettings,
@@ -213,6 +224,9 @@ export class Platform extends pulumi.ComponentResource {
     });
   }
 }
+
+/** Where Traefik's metrics answer, on the control network. */
+const TRAEFIK_METRICS_PORT = 8082;
 
 /** What every part of one platform is made with. */
 interface Wiring {
@@ -408,6 +422,88 @@ function controlApiPart(
       edgeProbe: `https://${p}-traefik:${config.traefik.httpsPort}`,
       secretEnv: args.apiSecretEnv ?? {},
       limits: config.limits.api,
+    },
+    child,
+  );
+}
+
+/** Prometheus, Alertmanager and the exporters, reading what the other parts are. */
+function monitoringPart(
+  { name, config, part, child }: Wiring,
+  args: PlatformArgs,
+  with_: { data: docker.Network; control: docker.Network; adminPassword: pulumi.Output<string> },
+): Monitoring {
+  const p = part.namePrefix;
+  const m = config.monitoring;
+  const token = args.apiSecretEnv?.MONITORING_TOKEN;
+  const smtpUrl = args.apiSecretEnv?.SMTP_URL;
+  if (!token)
+    throw new Error(
+      "monitoring needs the token Prometheus lists tenants with: pulumi config set --secret apiMonitoringToken <token>",
+    );
+  if (!smtpUrl)
+    throw new Error(
+      "monitoring mails alerts through the API's SMTP server: pulumi config set --secret apiSmtpUrl smtp://…",
+    );
+  if (!m.operatorEmail)
+    throw new Error(
+      "monitoring mails alerts to the operator: pulumi config set --path monitoring.operatorEmail ops@example.com",
+    );
+  const pg = config.postgres;
+  const http = (service: string, url: string) => ({
+    service,
+    module: "http_2xx" as const,
+    target: url,
+  });
+  return new Monitoring(
+    `${name}-monitoring`,
+    {
+      ...part,
+      image: m.image,
+      retention: m.retention,
+      timing: m.timing,
+      controlNetwork: networkRef(with_.control),
+      dataNetwork: pg.mode === "container" ? networkRef(with_.data) : undefined,
+      api: { service: `${p}-api`, port: config.api.port },
+      monitoringToken: token,
+      smtpUrl,
+      operatorEmail: m.operatorEmail,
+      mailFrom: m.mailFrom,
+      postgres:
+        pg.mode === "container"
+          ? {
+              address: `${p}-postgres:5432`,
+              user: pg.adminUser,
+              password: with_.adminPassword,
+              sslMode: "disable",
+            }
+          : {
+              address: `${pg.host}:${pg.port}`,
+              user: pg.adminUser,
+              password: with_.adminPassword,
+              sslMode: pg.sslMode,
+            },
+      edge: `https://${p}-traefik:${config.traefik.httpsPort}`,
+      verifyTls: !!config.traefik.acmeEmail,
+      platformProbes: [
+        http("traefik", `http://${p}-traefik:${config.traefik.httpPort}/ping`),
+        http("api", `http://${p}-api:${config.api.port}/readyz`),
+        { service: "redis", module: "tcp_connect", target: `${p}-redis:6379` },
+        ...(config.killbill.enabled
+          ? [http("killbill", `http://${p}-killbill:8080/1.0/healthcheck`)]
+          : []),
+        ...(config.registry.enabled
+          ? [
+              {
+                service: "registry",
+                module: "tcp_connect" as const,
+                target: `${p}-registry:${config.registry.port}`,
+              },
+            ]
+          : []),
+      ],
+      traefikMetrics: `${p}-traefik:${TRAEFIK_METRICS_PORT}`,
+      limits: { prometheus: config.limits.prometheus, agent: config.limits.monitoringAgent },
     },
     child,
   );

@@ -11,9 +11,11 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), "odoo-saas-prometheus-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 const promtool = process.env.PROMTOOL ?? "promtool";
 
-const setup = (api: PrometheusSetup["api"]): PrometheusSetup => ({
-  scrapeInterval: "30s",
-  evaluationInterval: "30s",
+const setup = (api: PrometheusSetup["api"], edge?: string): PrometheusSetup => ({
+  edge,
+  scrapeInterval: "15s",
+  scrapeTimeout: "10s",
+  evaluationInterval: "15s",
   ruleFiles: [path.join(dir, "rules.json")],
   alertmanagers: ["saas-alertmanager:9093"],
   api,
@@ -39,12 +41,13 @@ describe("Prometheus's configuration", () => {
     fs.writeFileSync(path.join(dir, "monitoring-token"), "a-token-of-sixteen+");
   });
 
-  it.each<[string, PrometheusSetup["api"]]>([
-    ["one API container", { targets: ["saas-api:3000"] }],
-    ["the API's Swarm tasks", { tasksOf: "saas-api", port: 3000 }],
-  ])("promtool accepts it with %s, and its rules", (_, api) => {
+  it.each<[string, PrometheusSetup["api"], string | undefined]>([
+    ["one API container", { targets: ["saas-api:3000"] }, undefined],
+    ["the API's Swarm tasks", { tasksOf: "saas-api", port: 3000 }, undefined],
+    ["tenants probed at Traefik's address", { targets: ["saas-api:3000"] }, "https://t:443"],
+  ])("promtool accepts it with %s, and its rules", (_, api, edge) => {
     const file = path.join(dir, "prometheus.json");
-    fs.writeFileSync(file, JSON.stringify(prometheusConfig(setup(api))));
+    fs.writeFileSync(file, JSON.stringify(prometheusConfig(setup(api, edge))));
     const out = execFileSync(promtool, ["check", "config", file], { encoding: "utf8" });
     expect(out).toMatch(/SUCCESS: .*prometheus\.json is valid prometheus config file syntax/);
     expect(out).toContain(`SUCCESS: ${ALERT_RULES.length} rules found`);

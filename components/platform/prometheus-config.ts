@@ -5,8 +5,9 @@
  * `postgres`, `traefik`, `node`.
  */
 export interface PrometheusSetup {
-  /** Production: 30s; tests shorten it. */
+  /** Production: 15s; tests shorten them. The timeout is at most the interval. */
   scrapeInterval: string;
+  scrapeTimeout: string;
   evaluationInterval: string;
   /** Paths inside Prometheus's container. */
   ruleFiles: string[];
@@ -21,6 +22,12 @@ export interface PrometheusSetup {
   tokenFile: string;
   /** The blackbox exporter's `host:port`. */
   blackbox: string;
+  /**
+   * Traefik's HTTPS address as the blackbox exporter reaches it (`https://saas-traefik:443`):
+   * tenants' public URLs are probed there, by their host name (Host header and TLS SNI), so the
+   * probe takes the customers' way in without a DNS record. Unset: the public URLs as they are.
+   */
+  edge?: string;
   /** The platform's own services, probed through the blackbox exporter. */
   platformProbes: { service: string; module: "http_2xx" | "tcp_connect"; target: string }[];
   postgresExporters: string[];
@@ -44,13 +51,41 @@ function viaBlackbox(blackbox: string, module?: string) {
   };
 }
 
+/** A tenant's public URL probed at Traefik's own address, by its host name. */
+function viaEdge(blackbox: string, edge: string) {
+  return {
+    metrics_path: "/probe",
+    params: { module: ["http_2xx"] },
+    relabel_configs: [
+      { source_labels: ["__address__"], target_label: "instance" },
+      {
+        source_labels: ["__address__"],
+        regex: "https?://([^/:]+).*",
+        target_label: "__param_hostname",
+        replacement: "$1",
+      },
+      {
+        source_labels: ["__address__"],
+        regex: "https?://[^/]+(/.*)?",
+        target_label: "__param_target",
+        replacement: `${edge}$1`,
+      },
+      { target_label: "__address__", replacement: blackbox },
+    ],
+  };
+}
+
 export function prometheusConfig(s: PrometheusSetup) {
   const fixed = (job: string, targets: string[]) => ({
     job_name: job,
     static_configs: [{ targets }],
   });
   return {
-    global: { scrape_interval: s.scrapeInterval, evaluation_interval: s.evaluationInterval },
+    global: {
+      scrape_interval: s.scrapeInterval,
+      scrape_timeout: s.scrapeTimeout,
+      evaluation_interval: s.evaluationInterval,
+    },
     rule_files: s.ruleFiles,
     alerting: { alertmanagers: [{ static_configs: [{ targets: s.alertmanagers }] }] },
     scrape_configs: [
@@ -70,7 +105,7 @@ export function prometheusConfig(s: PrometheusSetup) {
             authorization: { type: "Bearer", credentials_file: s.tokenFile },
           },
         ],
-        ...viaBlackbox(s.blackbox, "http_2xx"),
+        ...(s.edge ? viaEdge(s.blackbox, s.edge) : viaBlackbox(s.blackbox, "http_2xx")),
       },
       {
         job_name: "odoo-saas-platform",

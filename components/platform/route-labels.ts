@@ -51,6 +51,11 @@ export function traefikCommand(opts: {
   acmeEmail?: string;
   dashboard: boolean;
   swarmRefreshSeconds?: number;
+  /**
+   * Prometheus metrics on an entry point of their own, per entry point only: the port is open
+   * on the edge network too, so it names no router or service (no tenant).
+   */
+  metricsPort?: number;
 }): string[] {
   const provider = opts.runtime === "swarm" ? "swarm" : "docker";
   const args = [
@@ -69,6 +74,13 @@ export function traefikCommand(opts: {
     // On the web entry point: the health check reaches it without another open port.
     "--ping.entrypoint=web",
   ];
+  if (opts.metricsPort)
+    args.push(
+      `--entrypoints.metrics.address=:${opts.metricsPort}`,
+      "--metrics.prometheus=true",
+      "--metrics.prometheus.entrypoint=metrics",
+      "--metrics.prometheus.addservicesLabels=false",
+    );
   if (opts.certResolver && opts.acmeEmail) {
     const r = `--certificatesresolvers.${opts.certResolver}.acme`;
     args.push(

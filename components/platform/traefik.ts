@@ -18,6 +18,11 @@ export interface TraefikArgs extends PlatformPartArgs {
   dashboard: boolean;
   /** Swarm: how often the swarm provider reads the services. */
   swarmRefreshSeconds: number;
+  /**
+   * With monitoring: the control network, where the blackbox exporter probes tenants through
+   * Traefik and Prometheus reads its metrics on `metricsPort` (routes still use the edge only).
+   */
+  monitoring?: { controlNetwork: NetworkRef; metricsPort: number };
   limits: { cpus: number; memoryMb: number };
 }
 
@@ -54,10 +59,13 @@ export class Traefik extends pulumi.ComponentResource {
             acmeEmail: args.acmeEmail,
             dashboard: args.dashboard,
             swarmRefreshSeconds: args.swarmRefreshSeconds,
+            metricsPort: args.monitoring?.metricsPort,
           }),
         ),
         labels: args.labels,
-        networks: [args.edgeNetwork],
+        networks: args.monitoring
+          ? [args.edgeNetwork, args.monitoring.controlNetwork]
+          : [args.edgeNetwork],
         mounts: [
           {
             type: "bind",

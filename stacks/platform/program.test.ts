@@ -3,6 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { loadConfig } from "../../api/config";
+import { ALERT_RULES } from "../../components/platform/alert-rules";
 import { KILLBILL_ALIVE } from "../../components/platform/killbill";
 import { defaultTenantSettings } from "../../test/fixtures";
 import { labelMap, ResourceRecorder, valueOf } from "../../test/pulumi-mocks";
@@ -113,6 +114,7 @@ describe("platform program", () => {
         swarmVolumeNode: "node-a",
         killbill: { enabled: true, kaui: true },
         api: { enabled: true },
+        monitoring: { enabled: false },
       },
       {
         postgresAdminPassword: "pg-admin",
@@ -272,6 +274,7 @@ describe("platform program", () => {
       apiPulumiPassphrase: "state-passphrase-0123",
       apiSmtpUrl: "smtp://mail.internal:25",
       apiBackupPassword: "backup-password-0123456789",
+      apiMonitoringToken: "monitoring-token-0123456789",
     };
     it("every required setting, listening on all interfaces, secrets read from files on Swarm", async () => {
       configure(
@@ -280,6 +283,7 @@ describe("platform program", () => {
           runtime,
           killbill: { enabled: true },
           api: { enabled: true },
+          monitoring: { operatorEmail: "ops@example.com" },
         },
         { postgresAdminPassword: "pg-admin", killbillDatabasePassword: "kb-db", ...secrets },
       );
@@ -331,6 +335,7 @@ describe("platform program", () => {
         KILLBILL_API_KEY: "odoo-saas",
         KILLBILL_PASSWORD: "kb-password",
         ADMIN_TOKEN: "admin-token-0123456789",
+        MONITORING_TOKEN: secrets.apiMonitoringToken,
         DATABASE_URL: secrets.apiDatabaseUrl,
         BACKUP_PASSWORD: secrets.apiBackupPassword,
         BACKUP_REPOSITORY: "/var/lib/odoo-saas/backups",
@@ -478,6 +483,160 @@ describe("platform program", () => {
     expect(registry.taskSpec.containerSpec.mounts).toEqual([
       expect.objectContaining({ source: "saas-registry-data", target: "/var/lib/docker-registry" }),
     ]);
+  });
+
+  describe.each(["container", "swarm"] as const)("monitoring on the %s runtime", (runtime) => {
+    const secrets = {
+      postgresAdminPassword: "pg-admin",
+      apiDatabasePassword: "api-db",
+      apiAdminToken: "admin-token-0123456789",
+      apiMonitoringToken: "monitoring-token-0123456789",
+      apiSmtpUrl: "smtp://alerts:smtp%2Fpassword@mail.internal:587",
+    };
+    const base = {
+      baseDomain: "odoo.example.com",
+      runtime,
+      swarmEndpointMode: "dnsrr",
+      api: { enabled: true },
+      monitoring: { operatorEmail: "ops@example.com" },
+    };
+    const workloads = () =>
+      runtime === "container"
+        ? recorder.ofType("docker:index/container:Container").map((c) => ({
+            name: c.inputs.name as string,
+            command: c.inputs.command as string[],
+            networks: (c.inputs.networksAdvanced as { name: string }[]).map((n) => n.name),
+            published: !!c.inputs.ports?.length,
+            spec: "",
+            files: Object.fromEntries(
+              (
+                (c.inputs.uploads?.value ?? c.inputs.uploads ?? []) as {
+                  file: string;
+                  content: unknown;
+                }[]
+              ).map((u) => [u.file, String((u.content as { value?: string }).value ?? u.content)]),
+            ),
+          }))
+        : recorder.ofType("docker:index/service:Service").map((x) => {
+            const spec = x.inputs.taskSpec.value ?? x.inputs.taskSpec;
+            const secretData = Object.fromEntries(
+              recorder
+                .ofType("docker:index/secret:Secret")
+                .map((s) => [s.name, s.inputs.data.value ?? s.inputs.data]),
+            );
+            return {
+              name: x.inputs.name as string,
+              command: spec.containerSpec.args as string[],
+              networks: (spec.networksAdvanceds as { id: string }[]).map((n) =>
+                n.id.replace(/^platform-(\w+)-id$/, "saas-$1"),
+              ),
+              published: !!x.inputs.endpointSpec?.ports?.length,
+              spec: JSON.stringify(x.inputs),
+              files: Object.fromEntries(
+                ((spec.containerSpec.secrets ?? []) as { fileName: string }[]).map((f) => {
+                  const key = f.fileName.replace("/run/secrets/", "").toLowerCase();
+                  const resource = Object.keys(secretData).find((n) => n.endsWith(`-${key}-file`));
+                  const data = resource ? secretData[resource] : undefined;
+                  return [f.fileName, data ? Buffer.from(data, "base64").toString() : ""];
+                }),
+              ),
+            };
+          });
+    const workload = (name: string) => workloads().find((w) => w.name === name)!;
+    const fileNamed = (w: ReturnType<typeof workload>, flag: string) =>
+      w.files[w.command.find((a) => a.startsWith(`--${flag}=`))!.split("=")[1]];
+
+    it("Prometheus, Alertmanager and the exporters on the control network only, published nowhere", async () => {
+      configure(base, secrets);
+      await run();
+      const parts = [
+        "prometheus",
+        "alertmanager",
+        "blackbox",
+        "postgres-exporter",
+        "node-exporter",
+      ];
+      for (const part of parts) {
+        const w = workload(`saas-${part}`);
+        expect([part, w.published]).toEqual([part, false]);
+        expect([part, w.networks]).toEqual([
+          part,
+          part === "postgres-exporter" ? ["saas-control", "saas-data"] : ["saas-control"],
+        ]);
+      }
+      // Traefik joins the control network for the probes and its metrics; routes stay on the edge.
+      const traefik = workload("saas-traefik");
+      expect(traefik.networks).toEqual(["saas-edge", "saas-control"]);
+      expect(traefik.command).toEqual(
+        expect.arrayContaining([
+          "--entrypoints.metrics.address=:8082",
+          "--metrics.prometheus.addservicesLabels=false",
+          `--providers.${runtime === "swarm" ? "swarm" : "docker"}.network=saas-edge`,
+        ]),
+      );
+    });
+
+    it("Prometheus reads the rules, the token and every part by name; Alertmanager mails the operator", async () => {
+      configure(base, secrets);
+      await run();
+      const prometheus = workload("saas-prometheus");
+      const config = JSON.parse(fileNamed(prometheus, "config.file"));
+      expect(config.global).toEqual({
+        scrape_interval: "15s",
+        scrape_timeout: "10s",
+        evaluation_interval: "15s",
+      });
+      expect(JSON.parse(prometheus.files[config.rule_files[0]]).groups[0].rules.length).toBe(
+        ALERT_RULES.length,
+      );
+      const job = (name: string) =>
+        config.scrape_configs.find((c: { job_name: string }) => c.job_name === name);
+      const tenants = job("odoo-saas-tenants");
+      const token = tenants.http_sd_configs[0].authorization.credentials_file;
+      expect(prometheus.files[token]).toBe(secrets.apiMonitoringToken);
+      expect(tenants.http_sd_configs[0].url).toBe("http://saas-api:3000/monitoring/tenant-targets");
+      expect(tenants.relabel_configs).toContainEqual(
+        expect.objectContaining({ replacement: "https://saas-traefik:443$1" }),
+      );
+      expect(job("odoo-saas-api")).toMatchObject(
+        runtime === "swarm"
+          ? { dns_sd_configs: [{ names: ["tasks.saas-api"], type: "A", port: 3000 }] }
+          : { static_configs: [{ targets: ["saas-api:3000"] }] },
+      );
+      expect(job("postgres").static_configs[0].targets).toEqual(["saas-postgres-exporter:9187"]);
+      expect(job("traefik").static_configs[0].targets).toEqual(["saas-traefik:8082"]);
+      const alertmanager = workload("saas-alertmanager");
+      const am = JSON.parse(fileNamed(alertmanager, "config.file"));
+      expect(am.global).toMatchObject({
+        smtp_smarthost: "mail.internal:587",
+        smtp_auth_username: "alerts",
+      });
+      expect(am.receivers[0].email_configs[0].to).toBe("ops@example.com");
+      // The password is a file of its own, never in the configuration.
+      expect(JSON.stringify(am)).not.toContain("smtp/password");
+      expect(alertmanager.files[am.global.smtp_auth_password_file]).toBe("smtp/password");
+      if (runtime === "swarm")
+        for (const w of workloads())
+          for (const secret of ["smtp%2Fpassword", "smtp/password", secrets.apiMonitoringToken])
+            expect([w.name, w.spec.includes(secret)]).toEqual([w.name, false]);
+    });
+
+    it.each<[string, Record<string, unknown>, Record<string, string>, RegExp]>([
+      ["no monitoring token", {}, { apiMonitoringToken: "" }, /apiMonitoringToken/],
+      ["no SMTP server", {}, { apiSmtpUrl: "" }, /apiSmtpUrl/],
+      ["no operator address", { monitoring: {} }, {}, /monitoring\.operatorEmail/],
+      [
+        "no API to list tenants",
+        { api: { enabled: false }, monitoring: { enabled: true, operatorEmail: "o@x.io" } },
+        {},
+        /needs api\.enabled/,
+      ],
+    ])("refuses %s, naming the setting", (_, values, secretValues, message) => {
+      const all: Record<string, string> = { ...secrets, ...secretValues };
+      for (const k of Object.keys(all)) if (!all[k]) delete all[k];
+      configure({ ...base, ...values }, all);
+      expect(() => platformProgram()).toThrow(message);
+    });
   });
 
   it("rejects bad config listing every problem with its key", () => {

@@ -29,6 +29,8 @@ export const API_SECRET_CONFIG_KEYS = {
   SMTP_URL: "apiSmtpUrl",
   KILLBILL_PASSWORD: "apiKillbillPassword",
   BACKUP_PASSWORD: "apiBackupPassword",
+  /** What Prometheus presents to list the tenants it probes (nothing else). */
+  MONITORING_TOKEN: "apiMonitoringToken",
 } as const;
 
 function apiSecretEnv(config: pulumi.Config): Record<string, pulumi.Input<string>> {

@@ -13,7 +13,9 @@ import * as path from "node:path";
 import { readLocalImages } from "../../automation/local-platform";
 import type { Runtime } from "../../components/workload";
 import { eventually } from "../api-harness";
+import { execOutput } from "../helpers/docker-output";
 import { RealKillBill } from "../killbill-server";
+import { SmtpReceiver } from "../smtp-receiver";
 import { ODOO_STAND_IN } from "../stand-ins";
 import {
   BASE_DOMAIN,
@@ -26,6 +28,14 @@ import {
 } from "./platform";
 
 const ADMIN_TOKEN = "deployed-admin-token-0123456789";
+const OPERATOR = "ops@deployed.example";
+/**
+ * The monitoring's timing: `test` (alerts in seconds) in the suite; `production` measures what an
+ * operator gets (ODOO_SAAS_ALERT_TIMING=production, docs/monitoring.md#detection-time).
+ */
+const ALERT_TIMING = process.env.ODOO_SAAS_ALERT_TIMING === "production" ? "production" : "test";
+/** How soon a stopped tenant is mailed about, at most: the issue's targets per timing. */
+const DETECTION_LIMIT_MS = { test: 30_000, production: 240_000 }[ALERT_TIMING];
 const KB_TENANT = { apiKey: "odoo-saas", apiSecret: "deployed-kb-secret-0123" };
 
 /** A control-plane container of the platform (the Swarm task's on this one node). */
@@ -39,19 +49,35 @@ export async function containerOf(runtime: Runtime, name: string) {
   return c;
 }
 
+/** Where containers reach this machine: the gateway of the engine's default bridge. */
+async function hostAddressForContainers(): Promise<string> {
+  const bridge = await docker.getNetwork("bridge").inspect();
+  const gateway = bridge.IPAM?.Config?.[0]?.Gateway as string | undefined;
+  if (!gateway) throw new Error("the engine's default bridge has no gateway address");
+  return gateway;
+}
+
 /**
- * The platform with Kill Bill and the API enabled, from the images built here, backups into
- * `backups` on the host; the platform's Kill Bill reached from inside its container.
+ * The platform with Kill Bill, the API and its monitoring enabled, from the images built here,
+ * backups into `backups` on the host; the platform's Kill Bill reached from inside its container.
+ * The API and Alertmanager mail an SMTP receiver of the test's, at the address containers reach
+ * this machine at.
  */
 export async function startDeployedPlatform(
   runtime: Runtime,
   name: PlatformName,
   backups: string,
   tenants: string[] = [],
-): Promise<{ p: E2EPlatform; kb: RealKillBill }> {
+): Promise<{ p: E2EPlatform; kb: RealKillBill; smtp: SmtpReceiver }> {
   const images = readLocalImages();
-  for (const key of ["ODOO_SAAS_KILLBILL_IMAGE", "ODOO_SAAS_API_IMAGE"])
+  for (const key of [
+    "ODOO_SAAS_KILLBILL_IMAGE",
+    "ODOO_SAAS_API_IMAGE",
+    "ODOO_SAAS_MONITORING_IMAGE",
+  ])
     if (!images[key]) throw new Error(`images/images.env has no ${key}: run images/build.sh`);
+  const smtp = new SmtpReceiver();
+  await smtp.start(await hostAddressForContainers());
   const p = await startPlatform(runtime, name, {
     config: (c) => ({
       ...c,
@@ -66,6 +92,11 @@ export async function startDeployedPlatform(
         killbillApiKey: KB_TENANT.apiKey,
         backupRepository: backups,
         backupAgentImage: images.ODOO_SAAS_BACKUP_AGENT_IMAGE,
+      },
+      monitoring: {
+        image: images.ODOO_SAAS_MONITORING_IMAGE,
+        operatorEmail: OPERATOR,
+        timing: ALERT_TIMING,
       },
       limits: {
         ...c.limits,
@@ -82,15 +113,25 @@ export async function startDeployedPlatform(
       apiKillbillPassword: "password",
       apiPulumiPassphrase: "deployed-tenant-state-passphrase",
       apiBackupPassword: "deployed-backup-password-0123456789",
-      apiSmtpUrl: "smtp://127.0.0.1:2525",
+      apiSmtpUrl: smtp.url,
+      apiMonitoringToken: "deployed-monitoring-token-0123456789",
     },
     tenants,
+  }).catch(async (e) => {
+    await smtp.stop();
+    throw e;
   });
   const kb = RealKillBill.inContainer(
     async () => (await containerOf(runtime, `${name}-killbill`)).Id,
     KB_TENANT,
   );
-  return { p, kb };
+  return { p, kb, smtp };
+}
+
+/** Asks the platform's Prometheus (inside its container: it is on the control network alone). */
+export async function prometheusQuery(runtime: Runtime, name: string, expr: string) {
+  const c = docker.getContainer((await containerOf(runtime, `${name}-prometheus`)).Id);
+  return execOutput(c, ["promtool", "query", "instant", "http://127.0.0.1:9090", expr]);
 }
 
 /** The deployed API, through the platform's Traefik (`api.<domain>`), as its admin. */
@@ -105,7 +146,15 @@ export async function deployedApi(p: E2EPlatform, method: string, urlPath: strin
 
 /** Every control-plane service healthy, and the API's callback registered in Kill Bill. */
 export async function controlPlaneReady(runtime: Runtime, name: string, kb: RealKillBill) {
-  for (const service of ["killbill", "killbill-postgres", "api", "postgres", "redis", "traefik"])
+  for (const service of [
+    "killbill",
+    "killbill-postgres",
+    "api",
+    "postgres",
+    "redis",
+    "traefik",
+    "prometheus",
+  ])
     await eventually(
       async () => (await containerOf(runtime, `${name}-${service}`)).Status.includes("(healthy)"),
       300_000,
@@ -118,12 +167,34 @@ export async function controlPlaneReady(runtime: Runtime, name: string, kb: Real
   }, 120_000);
 }
 
+/** Stops a tenant's Odoo without the API: the container, or the service scaled to none. */
+async function stopBehindTheBack(runtime: Runtime, workload: string) {
+  if (runtime === "container") return docker.getContainer(workload).stop();
+  await scaleService(workload, 0);
+}
+
+async function startAgain(runtime: Runtime, workload: string) {
+  if (runtime === "container") return docker.getContainer(workload).start();
+  await scaleService(workload, 1);
+}
+
+async function scaleService(name: string, replicas: number) {
+  const service = docker.getService(name);
+  const info = await service.inspect();
+  await service.update({
+    ...info.Spec,
+    version: info.Version.Index,
+    Mode: { Replicated: { Replicas: replicas } },
+  });
+}
+
 export function deployedPlatformStories(runtime: Runtime, name: PlatformName): void {
   const tenantId = `dep-${runtime === "swarm" ? "s" : "c"}`;
   const host = `${tenantId}.${BASE_DOMAIN}`;
   const backups = fs.mkdtempSync(path.join(os.tmpdir(), `odoo-saas-deployed-${name}-`));
   let p: E2EPlatform;
   let kb: RealKillBill;
+  let smtp: SmtpReceiver;
   let subscription: { subscriptionId: string; accountId: string; bundleId: string };
 
   const api = (method: string, urlPath: string, body?: unknown) =>
@@ -152,7 +223,7 @@ export function deployedPlatformStories(runtime: Runtime, name: PlatformName): v
     (await viaTraefik(p.httpsPort, host, "/web/health").catch(() => ({ status: 0 }))).status;
 
   beforeAll(async () => {
-    ({ p, kb } = await startDeployedPlatform(runtime, name, backups, [tenantId]));
+    ({ p, kb, smtp } = await startDeployedPlatform(runtime, name, backups, [tenantId]));
   }, 600_000);
 
   afterAll(async () => {
@@ -162,6 +233,7 @@ export function deployedPlatformStories(runtime: Runtime, name: PlatformName): v
       await sweepTenants([tenantId]);
     } finally {
       await p?.teardown();
+      await smtp?.stop();
       fs.rmSync(backups, { recursive: true, force: true });
     }
   }, 600_000);
@@ -208,6 +280,107 @@ export function deployedPlatformStories(runtime: Runtime, name: PlatformName): v
       });
       expect(put.status).toBe(201);
     }, 600_000);
+
+    it("Prometheus scrapes every part and probes the new tenant through Traefik; no tenant reaches it", async () => {
+      const query = (expr: string) => prometheusQuery(runtime, name, expr);
+      await eventually(
+        async () =>
+          /=> 1 @/.test(await query(`probe_success{job="odoo-saas-tenants",tenant="${tenantId}"}`)),
+        120_000,
+        `${tenantId} probed through Traefik`,
+      );
+      // Every job answers: the API's processes, the exporters, Traefik's metrics, the platform's
+      // services by probe. A job missing here would be silence, not health.
+      const jobs = [
+        "odoo-saas-api",
+        "odoo-saas-tenants",
+        "odoo-saas-platform",
+        "blackbox",
+        "postgres",
+        "traefik",
+        "node",
+      ];
+      const up = await eventually(
+        async () => {
+          const out = await query("min by (job) (up)");
+          return jobs.every((j) => out.includes(`{job="${j}"} => 1 @`)) && out;
+        },
+        120_000,
+        "every scrape target up",
+      );
+      expect(up).not.toContain("=> 0 @");
+      const probes = await eventually(async () => {
+        const out = await query('probe_success{job="odoo-saas-platform"}');
+        return (out.match(/=> 1 @/g) ?? []).length === 4 && out;
+      }, 120_000);
+      for (const service of ["traefik", "api", "redis", "killbill"])
+        expect(probes).toContain(`service="${service}"`);
+      expect(await query("pg_settings_max_connections")).toMatch(/=> \d+ @/);
+
+      // From inside the tenant's Odoo, neither the names of Prometheus and Alertmanager resolve
+      // nor, on the container runtime, do their addresses answer (Docker drops traffic between
+      // bridges on this host). On Swarm their addresses are on an overlay the tenant is not on:
+      // its only way there is its default route off the node, which a test does not take; the
+      // tenant sharing no network with them is what keeps them apart.
+      const tenant = await docker
+        .getContainer((await containerOf(runtime, `odoo-${tenantId}`)).Id)
+        .inspect();
+      const tenantNetworks = Object.keys(tenant.NetworkSettings.Networks);
+      for (const [part, port] of [
+        ["prometheus", 9090],
+        ["alertmanager", 9093],
+      ] as const) {
+        const c = await docker
+          .getContainer((await containerOf(runtime, `${name}-${part}`)).Id)
+          .inspect();
+        const networks = c.NetworkSettings.Networks;
+        expect(Object.keys(networks)).toEqual([`${name}-control`]);
+        expect(tenantNetworks).not.toContain(`${name}-control`);
+        const targets = [
+          `${name}-${part}`,
+          ...(runtime === "container" ? Object.values(networks).map((n) => n.IPAddress) : []),
+        ];
+        for (const target of targets) {
+          const out = await execOutput(docker.getContainer(tenant.Id), [
+            "sh",
+            "-c",
+            `curl -sS -m 3 -o /dev/null http://${target}:${port}/-/ready; echo "exit=$?"`,
+          ]);
+          // 6: the name does not resolve; 7 or 28: nothing answers at the address.
+          expect([target, out, /exit=(6|7|28)\b/.test(out)]).toEqual([target, out, true]);
+        }
+      }
+    }, 600_000);
+
+    it(`a tenant stopped behind the platform's back is mailed to the operator, then its resolution (${ALERT_TIMING} timing)`, async () => {
+      const operatorMail = (status: "FIRING" | "RESOLVED") =>
+        smtp.messages.find(
+          (m) => m.to.includes(OPERATOR) && m.subject.includes(`${status}: TenantDown ${tenantId}`),
+        );
+      const stoppedAt = Date.now();
+      await stopBehindTheBack(runtime, `odoo-${tenantId}`);
+      const firing = await eventually(
+        async () => operatorMail("FIRING"),
+        DETECTION_LIMIT_MS + 60_000,
+        "the TenantDown mail",
+      );
+      const detection = firing.at - stoppedAt;
+      // The mail says what is wrong and what to do first.
+      expect(firing.raw).toContain(`tenant ${tenantId} does not answer through Traefik`);
+      expect(firing.raw).toContain(`odoo-saas tenants status ${tenantId}`);
+      const startedAt = Date.now();
+      await startAgain(runtime, `odoo-${tenantId}`);
+      const resolved = await eventually(
+        async () => operatorMail("RESOLVED"),
+        DETECTION_LIMIT_MS + 120_000,
+        "the resolution mail",
+      );
+      console.log(
+        `[deployed ${runtime}] ${ALERT_TIMING} timing: tenant stopped -> alert mail ${detection} ms (limit ${DETECTION_LIMIT_MS}); started -> resolution mail ${resolved.at - startedAt} ms`,
+      );
+      expect(detection).toBeLessThanOrEqual(DETECTION_LIMIT_MS);
+      await eventually(async () => (await answers()) === 200, 120_000);
+    }, 900_000);
 
     it("a plan change, a suspension and a resumption go the same way, the data kept", async () => {
       await kb.changePlan(subscription.subscriptionId, "odoo-standard-monthly");
@@ -260,12 +433,30 @@ export function deployedPlatformStories(runtime: Runtime, name: PlatformName): v
         "postgres",
         "redis",
         "traefik",
+        "prometheus",
+        "alertmanager",
+        "blackbox",
+        "postgres-exporter",
+        "node-exporter",
       ]) {
         const c = docker.getContainer((await containerOf(runtime, `${name}-${service}`)).Id);
         const stats = (await c.stats({ stream: false })) as { memory_stats: { usage: number } };
         memory.push(`${service} ${(stats.memory_stats.usage / 1024 ** 2).toFixed(0)} MiB`);
       }
       console.log(`[deployed ${runtime}] memory at rest: ${memory.join(", ")}`);
+      // Planned work (a plan change, a suspension, a restore, the cancellation) paged no one about
+      // the tenant: its only alert is for the stop behind the platform's back. (Platform alerts
+      // depend on this machine: Kill Bill's minute to start, or its disk filling during the run,
+      // against the test timing's waits of seconds.)
+      const firing = [
+        ...new Set(
+          smtp.messages
+            .filter((m) => m.to.includes(OPERATOR) && m.subject.includes("FIRING: "))
+            .map((m) => m.subject.slice(m.subject.indexOf("FIRING: ") + 8)),
+        ),
+      ];
+      console.log(`[deployed ${runtime}] alerts mailed: ${firing.join(", ")}`);
+      expect(firing.filter((a) => a.includes(tenantId))).toEqual([`TenantDown ${tenantId}`]);
     }, 600_000);
   });
 }
