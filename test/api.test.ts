@@ -881,6 +881,7 @@ describe(`admin API ${PROVIDER_FREE} ${KILL_BILL_STAND_IN}`, () => {
     );
     expect(metrics).toMatch(/odoo_saas_operations_total\{type="up",result="succeeded"\} \d+/);
     expect(metrics).toContain("odoo_saas_operation_duration_seconds_bucket");
+    expect(metrics).toMatch(/odoo_saas_provisioning_seconds_count [1-9]/);
     expect(metrics).toContain("odoo_saas_queue_depth");
     // Instances by the status the engine reports (the provider-free program has no runtime).
     expect(metrics).toMatch(/odoo_saas_instances\{status="running"\} \d+/);

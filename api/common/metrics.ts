@@ -52,6 +52,12 @@ export function createMetrics() {
       buckets: [1, 2, 5, 10, 20, 30, 60, 120, 300, 600],
       registers: [registry],
     }),
+    provisioning: new Histogram({
+      name: "odoo_saas_provisioning_seconds",
+      help: "From a tenant's creation (its subscription) to its first time active and answering",
+      buckets: [5, 10, 20, 30, 60, 120, 300, 600, 1800],
+      registers: [registry],
+    }),
     billingProblems: new Gauge({
       name: "odoo_saas_billing_problems",
       help: "Kill Bill subscriptions billing a customer who has no instance of them (open problems)",

@@ -354,6 +354,9 @@ export class Reconciler {
       mails: this.mailsFor(t, before, r.appliedSpec, r.outputs),
     });
     for (const id of ids) await this.d.queues.requestMail(id);
+    // First time active: from the tenant's creation (its subscription) to answering.
+    if (before.observedState === null && t.desiredState === "active")
+      this.d.metrics.provisioning.observe((Date.now() - Date.parse(t.createdAt)) / 1000);
   }
 
   /** The customer mails for a run that took the tenant from `before` to `spec`. */
