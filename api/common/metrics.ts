@@ -25,6 +25,20 @@ export function createMetrics() {
       health = { at: Date.now(), read: fleetHealthSource.read() };
     return health.read;
   };
+  /** A gauge per tenant read from the fleet's health at each scrape (only tenants it names). */
+  const perTenant = (name: string, help: string, values: (h: FleetHealth) => Map<string, number>) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ["tenant"] as const,
+      registers: [registry],
+      async collect() {
+        const h = await fleetHealth();
+        if (!h) return;
+        this.reset();
+        for (const [tenant, v] of values(h)) this.set({ tenant }, v);
+      },
+    });
   return {
     strandedSource,
     fleetHealthSource,
@@ -147,42 +161,21 @@ export function createMetrics() {
           this.set({ kind }, n);
       },
     }),
-    tenantBackupAge: new Gauge({
-      name: "odoo_saas_tenant_backup_age_seconds",
-      help: "Active tenants: seconds since their newest verified backup (since created when none)",
-      labelNames: ["tenant"] as const,
-      registers: [registry],
-      async collect() {
-        const h = await fleetHealth();
-        if (!h) return;
-        this.reset();
-        for (const [tenant, age] of h.backupAge) this.set({ tenant }, age);
-      },
-    }),
-    tenantUnconverged: new Gauge({
-      name: "odoo_saas_tenant_unconverged_seconds",
-      help: "Tenants behind their desired state (and not given up on): seconds since the change began",
-      labelNames: ["tenant"] as const,
-      registers: [registry],
-      async collect() {
-        const h = await fleetHealth();
-        if (!h) return;
-        this.reset();
-        for (const [tenant, age] of h.unconverged) this.set({ tenant }, age);
-      },
-    }),
-    tenantGivenUp: new Gauge({
-      name: "odoo_saas_tenant_reconcile_given_up",
-      help: "Tenants whose desired state the workers gave up applying (1 each)",
-      labelNames: ["tenant"] as const,
-      registers: [registry],
-      async collect() {
-        const h = await fleetHealth();
-        if (!h) return;
-        this.reset();
-        for (const tenant of h.givenUp) this.set({ tenant }, 1);
-      },
-    }),
+    tenantBackupAge: perTenant(
+      "odoo_saas_tenant_backup_age_seconds",
+      "Active tenants: seconds since their newest verified backup (since created when none)",
+      (h) => h.backupAge,
+    ),
+    tenantUnconverged: perTenant(
+      "odoo_saas_tenant_unconverged_seconds",
+      "Tenants behind their desired state (and not given up on): seconds since the change began",
+      (h) => h.unconverged,
+    ),
+    tenantGivenUp: perTenant(
+      "odoo_saas_tenant_reconcile_given_up",
+      "Tenants whose desired state the workers gave up applying (1 each)",
+      (h) => new Map(h.givenUp.map((tenant) => [tenant, 1])),
+    ),
     inboxOldest: new Gauge({
       name: "odoo_saas_webhook_inbox_oldest_seconds",
       help: "Age of the oldest Kill Bill event not processed yet (0 when none waits)",
