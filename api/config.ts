@@ -95,6 +95,9 @@ const schema = z.object({
   BACKUP_RETENTION_CRON: z.string().default("0 6 * * *"),
   /** \`restic check --read-data-subset\`: weekly by default. */
   CHECK_CRON: z.string().default("0 5 * * 0"),
+  /** The restore drill: daily, after the nightly backups, a few tenants each time, in turn. */
+  RESTORE_DRILL_CRON: z.string().default("30 5 * * *"),
+  RESTORE_DRILL_TENANTS: z.coerce.number().int().min(1).max(100).default(3),
   CHECK_SUBSET: z
     .string()
     .regex(/^\d{1,3}(\.\d+)?%$/, "a percentage, e.g. 5%")

@@ -36,6 +36,8 @@ import { TenantBackups } from "../backup/tenant-backups";
 import { BackupService } from "./services/backup-service";
 import { ExportService } from "./services/export-service";
 import { LifecycleJobs } from "./services/lifecycle-jobs";
+import { RestoreDrills } from "./services/restore-drill";
+import { RestoreDrillStore } from "./store/restore-drill-store";
 import { TenantRuntime } from "./services/tenant-runtime";
 import { BackupStore } from "./store/backup-store";
 import { AdvisoryLocks } from "./store/advisory-locks";
@@ -183,6 +185,18 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
     deletedRetentionDays: config.DELETED_BACKUP_RETENTION_DAYS,
     checkSubset: config.CHECK_SUBSET,
   });
+  const drillStore = new RestoreDrillStore(pool);
+  const drills = new RestoreDrills({
+    tenants,
+    backups: backupStore,
+    drills: drillStore,
+    stacks,
+    engine,
+    metrics,
+    logger,
+    catalog,
+    perRun: config.RESTORE_DRILL_TENANTS,
+  });
   const drift = new DriftService({
     tenants,
     stacks,
@@ -292,6 +306,7 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
       backups: backupService,
       moves,
       lifecycle,
+      drills,
       backupConcurrency: config.BACKUP_CONCURRENCY,
       billing,
       delivery: new MailDelivery(outbox, mailer, logger),
@@ -316,6 +331,7 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
         backupRetentionCron: config.BACKUP_RETENTION_CRON,
         checkCron: config.CHECK_CRON,
         driftCron: config.DRIFT_CRON,
+        restoreDrillCron: config.RESTORE_DRILL_CRON,
         timezone: config.BACKUP_TIMEZONE,
       });
     await schedule();
@@ -358,6 +374,7 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
           service,
           operations,
           progress,
+          drills: drillStore,
         })
       : { server: undefined, url: undefined };
 
@@ -466,6 +483,7 @@ async function serveHttp(
     service: TenantService;
     operations: OperationStore;
     progress: ProgressBus;
+    drills: RestoreDrillStore;
   },
 ): Promise<{ server: Server; url?: string }> {
   let pulumi: Promise<PulumiCommand> | undefined;
@@ -489,6 +507,10 @@ async function serveHttp(
       service: d.service,
       operations: d.operations,
       progress: d.progress,
+      drills: {
+        list: () => d.drills.list(),
+        runNow: () => d.queues.runMaintenanceNow("restore-drills"),
+      },
     },
     monitoring: {
       token: config.MONITORING_TOKEN ?? config.ADMIN_TOKEN,

@@ -9,6 +9,7 @@ import { ReconcileFailedError, type Reconciler } from "./services/reconciler";
 import type { BackupService } from "./services/backup-service";
 import type { NodeMove } from "./services/node-move";
 import type { LifecycleJobs } from "./services/lifecycle-jobs";
+import type { RestoreDrills } from "./services/restore-drill";
 import type { BillingQuarantineStore } from "./store/billing-quarantine-store";
 import type { InboxStore } from "./store/inbox-store";
 import type { TenantStore } from "./store/tenant-store";
@@ -37,6 +38,7 @@ export interface WorkerDeps {
   reconciler: Reconciler;
   backups: BackupService;
   lifecycle: LifecycleJobs;
+  drills: RestoreDrills;
   /** Backups and restores at once (each a container reading or writing a tenant's data). */
   /** Moves between nodes: tenant operations like backups and restores. */
   moves: NodeMove;
@@ -152,6 +154,7 @@ export class Workers {
           "backup-retention": () => d.lifecycle.backupRetention(),
           "repository-check": () => d.lifecycle.check(),
           "drift-checks": async () => ({ tenants: await d.drift.scheduleRound() }),
+          "restore-drills": async () => ({ drills: (await d.drills.run()).length }),
         };
         const result = await run[task]();
         d.logger.info({ task, result }, "maintenance done");

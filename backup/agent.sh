@@ -133,6 +133,28 @@ restore) # $1 db snapshot, $2 filestore snapshot, $3 source db name, $4 target d
   psql_admin -c "DROP DATABASE IF EXISTS \"$old\" WITH (FORCE)"
   emit '{"event":"restored"}' ;;
 
+drill) # $1 db snapshot, $2 filestore snapshot, $3 scratch database. The backup restored into
+       # a scratch database and the scratch volume at /filestore, checked, the database dropped
+       # whatever happens: does the database open (its tables, Odoo's installed modules), and are
+       # the files restored as many as the snapshot lists?
+  dbsnap=$1; filesnap=$2; scratch=$3
+  trap 'psql_admin -c "DROP DATABASE IF EXISTS \"$scratch\" WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
+  psql_admin -c "DROP DATABASE IF EXISTS \"$scratch\" WITH (FORCE)"
+  psql_admin -c "CREATE DATABASE \"$scratch\" TEMPLATE template0 ENCODING 'UTF8'"
+  restic dump "$dbsnap" /db.dump | PGUSER=$ADMIN_USER PGPASSWORD=$ADMIN_PASSWORD \
+    pg_restore --exit-on-error --no-owner --no-privileges -d "$scratch"
+  in_scratch() { PGUSER=$ADMIN_USER PGPASSWORD=$ADMIN_PASSWORD psql -v ON_ERROR_STOP=1 -qAtX -d "$scratch" -c "$1"; }
+  tables=$(in_scratch "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')")
+  modules=0
+  if [ "$(in_scratch "SELECT to_regclass('public.ir_module_module') IS NOT NULL")" = t ]; then
+    modules=$(in_scratch "SELECT count(*) FROM ir_module_module WHERE state = 'installed'")
+  fi
+  emit "{\"event\":\"database-opened\",\"tables\":$tables,\"modules\":$modules}"
+  restic restore "$filesnap" --target /filestore >&2
+  expected=$(restic ls --json "$filesnap" | grep -c '"type":"file"' || true)
+  restored=$(find /filestore/filestore -type f | wc -l)
+  emit "{\"event\":\"drilled\",\"tables\":$tables,\"modules\":$modules,\"files\":$restored,\"snapshotFiles\":$expected}" ;;
+
 restore-files) # $1 filestore snapshot: the files alone into the mounted volume (a move between
                # nodes: the database stays where it is), beside what is there, then swapped in.
   rm -rf /filestore/.restore /filestore/.previous

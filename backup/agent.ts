@@ -17,6 +17,8 @@ export interface AgentPlacement {
   volume?: string;
   /** A restore writes into the volume; everything else mounts it read-only. */
   writable?: boolean;
+  /** A fresh anonymous volume at /filestore instead (a restore drill's), removed with the agent. */
+  scratch?: boolean;
   network?: string;
   env?: Record<string, string>;
   /** How to reach the engine of the node holding the volume (dockerode's options); default the agent's. */
@@ -139,7 +141,9 @@ export class BackupAgent {
       { Type: "volume", Source: CACHE_VOLUME, Target: "/root/.cache/restic" },
       ...this.repository.mounts(),
     ];
-    if (placement.volume)
+    // An empty Source is an anonymous volume: Docker makes it, and removes it with the container.
+    if (placement.scratch) mounts.push({ Type: "volume", Source: "", Target: "/filestore" });
+    else if (placement.volume)
       mounts.push({
         Type: "volume",
         Source: placement.volume,
@@ -209,13 +213,13 @@ export class BackupAgent {
         throw failure;
       } finally {
         clearTimeout(timer);
-        await container.remove({ force: true }).catch(() => undefined);
+        await container.remove({ force: true, v: true }).catch(() => undefined);
       }
     })();
     done.catch(() => undefined); // the caller awaits it; never an unhandled rejection meanwhile
     const cancel = async () => {
       stdout.destroy();
-      await container.remove({ force: true }).catch(() => undefined);
+      await container.remove({ force: true, v: true }).catch(() => undefined);
     };
     return { stdout, done, cancel };
   }

@@ -43,6 +43,17 @@ export interface BackupResult {
   modules: Record<string, string | null>;
 }
 
+/** What a restore drill found in the scratch copy. */
+export interface DrillResult {
+  /** Tables in the restored database, and Odoo's installed modules (0 without Odoo's tables). */
+  tables: number;
+  modules: number;
+  /** Files restored, and how many the snapshot lists. */
+  files: number;
+  snapshotFiles: number;
+  durationMs: number;
+}
+
 export interface BackupSnapshots {
   databaseSnapshot: string;
   filestoreSnapshot: string;
@@ -173,6 +184,35 @@ export class TenantBackups {
   }
 
   /** Reads both snapshots back: the dump's table of contents must list, the filestore must list. */
+  /**
+   * A restore drill: the backup restored into a scratch database on the tenant's server (named
+   * `scratchDatabase`, dropped afterwards whatever happens) and a scratch volume on its node
+   * (removed with the agent), and what it holds counted. Throws when it does not restore or open.
+   */
+  async drill(
+    s: BackupSnapshots,
+    scratchDatabase: string,
+    location: TenantDataLocation,
+    opts: AgentOptions = {},
+  ): Promise<DrillResult> {
+    const started = Date.now();
+    const events = await this.agent.run(
+      "drill",
+      [s.databaseSnapshot, s.filestoreSnapshot, scratchDatabase],
+      { ...placement(location), volume: undefined, scratch: true },
+      opts,
+    );
+    const done = events.find((e) => e.event === "drilled");
+    if (!done) throw new BackupError("the restore drill ended without its checks");
+    return {
+      tables: Number(done.tables),
+      modules: Number(done.modules),
+      files: Number(done.files),
+      snapshotFiles: Number(done.snapshotFiles),
+      durationMs: Date.now() - started,
+    };
+  }
+
   async verify(s: BackupSnapshots): Promise<{ filestoreEntries: number }> {
     const events = await this.agent.run("verify", [s.databaseSnapshot, s.filestoreSnapshot]);
     const v = events.find((e) => e.event === "verified");

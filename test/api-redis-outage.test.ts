@@ -131,6 +131,7 @@ describe(`Redis going away ${PROVIDER_FREE} ${KILL_BILL_STAND_IN}`, () => {
       "grace-periods",
       "nightly-backups",
       "repository-check",
+      "restore-drills",
     ]);
 
     const said = logs.filter((l) => /^Redis /.test(String(l.msg)));

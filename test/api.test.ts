@@ -901,13 +901,14 @@ describe(`admin API ${PROVIDER_FREE} ${KILL_BILL_STAND_IN}`, () => {
     );
   });
 
-  it("schedules nightly backups, grace periods, backup retention and the repository check as BullMQ job schedulers", async () => {
+  it("schedules nightly backups, grace periods, backup retention, the repository check and the restore drill as BullMQ job schedulers", async () => {
     const schedulers = await h.runtime.queues.maintenance.getJobSchedulers();
     const byKey = Object.fromEntries(schedulers.map((s) => [s.key, s]));
     expect(byKey["nightly-backups"]).toMatchObject({ pattern: "0 2 * * *", tz: "UTC" });
     expect(byKey["grace-periods"]).toMatchObject({ pattern: "15 * * * *" });
     expect(byKey["backup-retention"]).toMatchObject({ pattern: "0 6 * * *" });
     expect(byKey["repository-check"]).toMatchObject({ pattern: "0 5 * * 0" });
+    expect(byKey["restore-drills"]).toMatchObject({ pattern: "30 5 * * *" });
     // Tonight's run: one delayed backup per running tenant, at its own offset in the window.
     await h.runtime.queues.maintenance.add("nightly-backups", { task: "nightly-backups" });
     const running = (await admin(api().get("/admin/tenants?limit=500"))).body.tenants

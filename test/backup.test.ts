@@ -121,6 +121,31 @@ describe("backups with restic, PostgreSQL and a Docker volume", () => {
     expect(first.bytesAdded).toBeGreaterThan(0);
   }, 120_000);
 
+  it("a restore drill restores the backup into a scratch database and volume, counts what it holds, leaves nothing", async () => {
+    const volumesBefore = new Set(((await docker.listVolumes()).Volumes ?? []).map((v) => v.Name));
+    const result = await backups.drill(first, `drill_${tag}`, location("acme"));
+    expect(result).toMatchObject({ tables: 2, modules: 2, files: 2, snapshotFiles: 2 });
+    // The scratch database is dropped and the scratch volume removed with the agent.
+    expect(
+      await sql("postgres", `SELECT 1 FROM pg_database WHERE datname = 'drill_${tag}'`),
+    ).toEqual([]);
+    const volumesAfter = ((await docker.listVolumes()).Volumes ?? []).map((v) => v.Name);
+    expect(volumesAfter.filter((v) => !volumesBefore.has(v))).toEqual([]);
+    // The tenant's own database and files were never touched.
+    expect(await partners("acme")).toBe(500);
+    expect(await fileOf("acme")).toBe("original");
+  }, 120_000);
+
+  it("a drill of a snapshot gone from the repository fails naming it, and still drops its scratch database", async () => {
+    const gone = { ...first, databaseSnapshot: "f".repeat(64) };
+    await expect(backups.drill(gone, `drill_${tag}_gone`, location("acme"))).rejects.toThrow(
+      /backup agent drill exited with 1: .*(no matching ID|ffffffff)/,
+    );
+    expect(
+      await sql("postgres", `SELECT 1 FROM pg_database WHERE datname = 'drill_${tag}_gone'`),
+    ).toEqual([]);
+  }, 120_000);
+
   it("an unchanged database reuses the last verified dump; any write, even a sequence's, makes a new one", async () => {
     const previous = { databaseSnapshot: first.databaseSnapshot, fingerprint: first.fingerprint };
     const again = () =>

@@ -5,6 +5,7 @@ import { Client, Pool } from "pg";
 import { createMetrics } from "../api/common/metrics";
 import { probedTenants, readFleetHealth } from "../api/store/fleet-health";
 import { migrate } from "../api/store/migrations";
+import { RestoreDrillStore } from "../api/store/restore-drill-store";
 
 const PG = "postgres://odoo_saas:odoo_saas@127.0.0.1:5432";
 const database = `odoo_saas_health_test_${process.pid}`;
@@ -35,14 +36,17 @@ const tenant = (id: string, o: string) =>
     [id],
   );
 
-test("an empty fleet: nothing waits, nothing is old", async () => {
-  expect(await readFleetHealth(pool)).toEqual({
+test("an empty fleet: nothing waits, nothing is old, no backup is unproven", async () => {
+  const { drillLastSuccess, ...rest } = await readFleetHealth(pool);
+  expect(rest).toEqual({
     backupAge: new Map(),
     unconverged: new Map(),
     givenUp: [],
     inboxOldest: 0,
     mailOldest: 0,
+    drillFailing: [],
   });
+  expect(Math.abs(drillLastSuccess - Date.now() / 1000)).toBeLessThan(60);
 });
 
 test("backup ages, stuck and given-up tenants, the inbox's and the outbox's oldest", async () => {
@@ -102,6 +106,39 @@ test("backup ages, stuck and given-up tenants, the inbox's and the outbox's olde
   expect(value('odoo_saas_tenant_reconcile_given_up{tenant="stuck"}')).toBeUndefined();
   near(value("odoo_saas_webhook_inbox_oldest_seconds"), 20 * 60);
   near(value("odoo_saas_mail_undelivered_oldest_seconds"), 45 * 60);
+  // No drill yet: the oldest backup in the repository (2 h ago) is the one unproven since.
+  near(Date.now() / 1000 - value("odoo_saas_restore_drill_last_success_timestamp")!, 2 * 3600);
+});
+
+test("restore drills: the last success, and the active tenants whose latest drill failed", async () => {
+  const store = new RestoreDrillStore(pool);
+  await tenant("drilled-ok", `'active', 'admin', 1, 1, NULL, now(), now()`);
+  await tenant("drilled-bad", `'active', 'admin', 1, 1, NULL, now(), now()`);
+  await tenant("drilled-mended", `'active', 'admin', 1, 1, NULL, now(), now()`);
+  await tenant("drilled-gone", `'terminated', 'admin', 1, 1, NULL, now(), now()`);
+  const backupId = "00000000-0000-4000-8000-000000000001";
+  const drill = async (id: string, status: "succeeded" | "failed") => {
+    const d = await store.start(id, backupId);
+    return store.finish(
+      d.id,
+      status === "succeeded" ? { status, details: { tables: 2 } } : { status, error: "broken" },
+    );
+  };
+  const ok = await drill("drilled-ok", "succeeded");
+  await drill("drilled-bad", "failed");
+  await drill("drilled-mended", "failed");
+  await drill("drilled-mended", "succeeded");
+  await drill("drilled-gone", "failed");
+  // One started and never finished (its process died) is failed when the next one starts.
+  const stale = await store.start("drilled-bad", backupId);
+  await store.start("drilled-bad", backupId);
+  expect((await store.list()).find((d) => d.id === stale.id)).toMatchObject({
+    status: "failed",
+    error: expect.stringMatching(/^interrupted/),
+  });
+  const h = await readFleetHealth(pool);
+  expect(h.drillFailing).toEqual(["drilled-bad"]);
+  expect(h.drillLastSuccess).toBeGreaterThanOrEqual(Math.floor(Date.parse(ok.finishedAt!) / 1000));
 });
 
 test("the tenants probed: active at their desired state, with a URL, in no move", async () => {

@@ -39,6 +39,17 @@ export function createMetrics() {
         for (const [tenant, v] of values(h)) this.set({ tenant }, v);
       },
     });
+  /** One figure of the fleet's health, read from the store at each scrape. */
+  const fleetFigure = (name: string, help: string, value: (h: FleetHealth) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        const h = await fleetHealth();
+        if (h) this.set(value(h));
+      },
+    });
   return {
     strandedSource,
     fleetHealthSource,
@@ -176,24 +187,32 @@ export function createMetrics() {
       "Tenants whose desired state the workers gave up applying (1 each)",
       (h) => new Map(h.givenUp.map((tenant) => [tenant, 1])),
     ),
-    inboxOldest: new Gauge({
-      name: "odoo_saas_webhook_inbox_oldest_seconds",
-      help: "Age of the oldest Kill Bill event not processed yet (0 when none waits)",
+    restoreDrillFailed: perTenant(
+      "odoo_saas_restore_drill_failed",
+      "Active tenants whose latest restore drill failed (1 each)",
+      (h) => new Map(h.drillFailing.map((tenant) => [tenant, 1])),
+    ),
+    restoreDrillLastSuccess: fleetFigure(
+      "odoo_saas_restore_drill_last_success_timestamp",
+      "When a restore drill last succeeded (before the first: when the oldest backup in the repository was taken)",
+      (h) => h.drillLastSuccess,
+    ),
+    restoreDrills: new Counter({
+      name: "odoo_saas_restore_drills_total",
+      help: "Restore drills, by result",
+      labelNames: ["result"] as const,
       registers: [registry],
-      async collect() {
-        const h = await fleetHealth();
-        if (h) this.set(h.inboxOldest);
-      },
     }),
-    mailOldest: new Gauge({
-      name: "odoo_saas_mail_undelivered_oldest_seconds",
-      help: "Age of the oldest mail not delivered yet (0 when none waits)",
-      registers: [registry],
-      async collect() {
-        const h = await fleetHealth();
-        if (h) this.set(h.mailOldest);
-      },
-    }),
+    inboxOldest: fleetFigure(
+      "odoo_saas_webhook_inbox_oldest_seconds",
+      "Age of the oldest Kill Bill event not processed yet (0 when none waits)",
+      (h) => h.inboxOldest,
+    ),
+    mailOldest: fleetFigure(
+      "odoo_saas_mail_undelivered_oldest_seconds",
+      "Age of the oldest mail not delivered yet (0 when none waits)",
+      (h) => h.mailOldest,
+    ),
     queueDepth: new Gauge({
       name: "odoo_saas_queue_depth",
       help: "Jobs waiting, delayed or active, by queue",

@@ -13,4 +13,11 @@ export interface FleetHealth {
   inboxOldest: number;
   /** The oldest mail not delivered yet, 0 when none waits. */
   mailOldest: number;
+  /**
+   * When a restore drill last succeeded (epoch seconds); before the first one, when the oldest
+   * backup still in the repository was taken (its restore is unproven since); now without backups.
+   */
+  drillLastSuccess: number;
+  /** Active tenants whose latest restore drill failed. */
+  drillFailing: string[];
 }

@@ -27,7 +27,12 @@ export interface TenantOpJob {
   sourceTenantId?: string;
 }
 export type MaintenanceTask =
-  "nightly-backups" | "grace-periods" | "backup-retention" | "repository-check" | "drift-checks";
+  | "nightly-backups"
+  | "grace-periods"
+  | "backup-retention"
+  | "repository-check"
+  | "drift-checks"
+  | "restore-drills";
 /** Check one tenant's stack for drift (resources changed out of band). */
 export interface DriftJob {
   tenantId: string;
@@ -148,6 +153,7 @@ export class Queues {
     backupRetentionCron: string;
     checkCron: string;
     driftCron: string;
+    restoreDrillCron: string;
     timezone: string;
   }): Promise<void> {
     const plans: [MaintenanceTask, string][] = [
@@ -156,6 +162,7 @@ export class Queues {
       ["backup-retention", s.backupRetentionCron],
       ["repository-check", s.checkCron],
       ["drift-checks", s.driftCron],
+      ["restore-drills", s.restoreDrillCron],
     ];
     for (const [task, pattern] of plans)
       await this.maintenance.upsertJobScheduler(
@@ -163,6 +170,15 @@ export class Queues {
         { pattern, tz: s.timezone },
         { name: task, data: { task }, opts: { removeOnComplete: 100, removeOnFail: 100 } },
       );
+  }
+
+  /** A maintenance task run now, besides its schedule (an operator's request). */
+  async runMaintenanceNow(task: MaintenanceTask): Promise<void> {
+    await this.maintenance.add(
+      task,
+      { task },
+      { jobId: `${task}-now-${Date.now()}`, removeOnComplete: 100, removeOnFail: 100 },
+    );
   }
 
   /**

@@ -22,6 +22,8 @@ export interface AdminDeps {
   service: TenantService;
   operations: OperationStore;
   progress: ProgressBus;
+  /** The restore drills: the latest ones, and a run now besides the daily one. */
+  drills: { list: () => Promise<unknown[]>; runNow: () => Promise<void> };
 }
 
 /** The admin API: bearer token, zod on every input, one service call per route. */
@@ -33,6 +35,20 @@ export function adminRoutes(d: AdminDeps): Router {
     res: import("express").Response,
     tenant: Parameters<TenantService["view"]>[0],
   ) => res.status(202).json(await d.service.view(tenant));
+
+  r.get(
+    "/admin/restore-drills",
+    handle(async (_req, res) => {
+      res.json(await d.drills.list());
+    }),
+  );
+  r.post(
+    "/admin/restore-drills",
+    handle(async (_req, res) => {
+      await d.drills.runNow();
+      res.status(202).json({ queued: "restore-drills" });
+    }),
+  );
 
   r.get(
     "/admin/tenants",

@@ -93,6 +93,24 @@ export function openApiDocument() {
   });
   r.registerPath({
     method: "get",
+    path: "/admin/restore-drills",
+    summary:
+      "The latest restore drills (newest first): each backup restored into scratch, what was checked, or why it failed",
+    security,
+    responses: { 200: json(z.array(z.object({}).passthrough()), "restore drills"), ...errors },
+  });
+  r.registerPath({
+    method: "post",
+    path: "/admin/restore-drills",
+    summary: "Run the restore drill now (the next tenants in turn), besides its daily schedule",
+    security,
+    responses: {
+      202: json(z.object({ queued: z.literal("restore-drills") }), "queued"),
+      ...errors,
+    },
+  });
+  r.registerPath({
+    method: "get",
     path: "/admin/tenants/{id}/backups",
     summary: "The tenant's backups (newest first), with size, duration and verification",
     security,

@@ -24,7 +24,16 @@ export async function readFleetHealth(pool: Pool): Promise<FleetHealth> {
       (SELECT coalesce(extract(epoch FROM now() - min(received_at)), 0)
          FROM webhook_inbox WHERE processed_at IS NULL) AS inbox_oldest,
       (SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0)
-         FROM mail_outbox WHERE sent_at IS NULL) AS mail_oldest`);
+         FROM mail_outbox WHERE sent_at IS NULL) AS mail_oldest,
+      extract(epoch FROM coalesce(
+        (SELECT max(finished_at) FROM restore_drills WHERE status = 'succeeded'),
+        (SELECT min(finished_at) FROM backups WHERE status = 'succeeded' AND forgotten_at IS NULL),
+        now())) AS drill_last_success,
+      (SELECT coalesce(json_agg(d.tenant_id ORDER BY d.tenant_id), '[]')
+         FROM (SELECT DISTINCT ON (tenant_id) tenant_id, status FROM restore_drills
+                WHERE status <> 'running' ORDER BY tenant_id, started_at DESC) d
+         JOIN tenants t ON t.id = d.tenant_id
+        WHERE d.status = 'failed' AND t.desired_state = 'active') AS drill_failing`);
   const row = r.rows[0];
   const ages = (o: Record<string, number>) =>
     new Map(Object.entries(o).map(([k, v]) => [k, Math.round(Number(v))]));
@@ -34,6 +43,8 @@ export async function readFleetHealth(pool: Pool): Promise<FleetHealth> {
     givenUp: row.given_up,
     inboxOldest: Math.round(Number(row.inbox_oldest)),
     mailOldest: Math.round(Number(row.mail_oldest)),
+    drillLastSuccess: Math.round(Number(row.drill_last_success)),
+    drillFailing: row.drill_failing,
   };
 }
 

@@ -286,6 +286,24 @@ const MIGRATIONS: { id: number; sql: string }[] = [
         CHECK (type IN ('up', 'destroy', 'backup', 'restore', 'move'));
     `,
   },
+  {
+    id: 13,
+    sql: `
+      -- The daily restore drill: a tenant's latest backup restored into a scratch database and
+      -- volume, checked, and dropped. Each run is kept (its checks, or why it failed).
+      CREATE TABLE restore_drills (
+        id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+        tenant_id text NOT NULL,
+        backup_id uuid NOT NULL,
+        status text NOT NULL CHECK (status IN ('running', 'succeeded', 'failed')),
+        details jsonb,
+        error text,
+        started_at timestamptz NOT NULL DEFAULT now(),
+        finished_at timestamptz
+      );
+      CREATE INDEX restore_drills_tenant ON restore_drills (tenant_id, started_at DESC);
+    `,
+  },
 ];
 
 export async function migrate(pool: Pool): Promise<number[]> {

@@ -93,6 +93,29 @@ const CASES: Record<string, Case> = {
       { series: `odoo_saas_tenant_backup_age_seconds{${api},tenant="acme"}`, values: "3600+60x15" },
     ],
   },
+  RestoreDrillFailed: {
+    fires: {
+      input: [{ series: `odoo_saas_restore_drill_failed{${api},tenant="acme"}`, values: "1x10" }],
+      at: "7m",
+      labels: [{ tenant: "acme" }],
+    },
+    // A drill that failed once and then passed: the gauge is gone.
+    quiet: [{ series: `odoo_saas_restore_drill_failed{${api},tenant="acme"}`, values: "1 1 _x8" }],
+  },
+  RestoreDrillStale: {
+    fires: {
+      // The last success 9 days before the test's clock starts.
+      input: [
+        {
+          series: `odoo_saas_restore_drill_last_success_timestamp{${api}}`,
+          values: "-777600x80",
+        },
+      ],
+      at: "70m",
+      labels: [{}],
+    },
+    quiet: [{ series: `odoo_saas_restore_drill_last_success_timestamp{${api}}`, values: "0x80" }],
+  },
   SharedPostgresConnections: {
     fires: {
       input: [

@@ -81,6 +81,25 @@ export const ALERT_RULES: AlertRule[] = [
       "odoo-saas tenants backups {{ $labels.tenant }} for the last error, then odoo-saas tenants backup {{ $labels.tenant }}",
   },
   {
+    alert: "RestoreDrillFailed",
+    expr: "max by (tenant) (odoo_saas_restore_drill_failed) == 1",
+    for: "5m",
+    severity: "ticket",
+    summary:
+      "the restore drill of tenant {{ $labels.tenant }} failed: its latest backup may not restore",
+    firstStep:
+      "GET /admin/restore-drills for its error; odoo-saas tenants backup {{ $labels.tenant }}, then POST /admin/restore-drills",
+  },
+  {
+    alert: "RestoreDrillStale",
+    expr: `time() - max(odoo_saas_restore_drill_last_success_timestamp) > ${8 * DAY}`,
+    for: "1h",
+    severity: "ticket",
+    summary: "no restore drill has succeeded for over 8 days: the backups' restores are unproven",
+    firstStep:
+      "GET /admin/restore-drills: are drills failing, or not run (the API's restore-drills schedule and its log)?",
+  },
+  {
     alert: "SharedPostgresConnections",
     expr: "sum by (instance) (pg_stat_activity_count) / on (instance) max by (instance) (pg_settings_max_connections) > 0.8",
     for: "5m",

@@ -61,7 +61,7 @@ describe("the fleet dashboard", () => {
   it("reads only series the API, the exporters or Prometheus export", async () => {
     const api = new Set(
       (await createMetrics().registry.getMetricsAsJSON()).flatMap((m) =>
-        m.type === "histogram" ? [`${m.name}_bucket`] : [m.name],
+        String(m.type) === "histogram" ? [`${m.name}_bucket`] : [m.name],
       ),
     );
     // The exporters' (blackbox, postgres) and Prometheus's own.

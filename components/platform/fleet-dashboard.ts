@@ -134,6 +134,34 @@ export const FLEET_PANELS: DashboardPanel[] = [
     h: 8,
   },
   {
+    title: "Since the last successful restore drill",
+    type: "stat",
+    unit: "s",
+    description: "A drill restores a backup into scratch and checks it; over 8 days alerts.",
+    queries: [
+      {
+        expr: "time() - max(odoo_saas_restore_drill_last_success_timestamp)",
+        legend: "since",
+      },
+    ],
+    w: 6,
+    h: 8,
+  },
+  {
+    title: "Restore drills failing",
+    type: "stat",
+    unit: "short",
+    description: "Tenants whose latest restore drill failed (GET /admin/restore-drills: why).",
+    queries: [
+      {
+        expr: "count(max by (tenant) (odoo_saas_restore_drill_failed)) or vector(0)",
+        legend: "failing",
+      },
+    ],
+    w: 6,
+    h: 8,
+  },
+  {
     title: "Shared PostgreSQL connections",
     type: "timeseries",
     unit: "percentunit",

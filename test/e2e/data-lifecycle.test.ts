@@ -114,6 +114,39 @@ describe(`no customer data is lost ${ODOO_STAND_IN} ${KILL_BILL_STAND_IN}`, () =
     expect(await cli("tenants", "backup", "no-such-tenant")).toBe(1);
   }, 300_000);
 
+  it("the restore drill restores the latest backup into scratch, checks it, records it, and leaves nothing", async () => {
+    const [latest] = await backups();
+    const attachmentsBefore = await attachments();
+    const volumesBefore = new Set(((await docker.listVolumes()).Volumes ?? []).map((v) => v.Name));
+    await api().post("/admin/restore-drills").set(auth).expect(202);
+    const drill = await eventually(
+      async () => {
+        const [d] = (await api().get("/admin/restore-drills").set(auth)).body;
+        return d?.tenantId === ID && d.status !== "running" && d;
+      },
+      180_000,
+      "the restore drill",
+    );
+    expect(drill).toMatchObject({ status: "succeeded", backupId: latest.id, error: null });
+    // The database opened with Odoo's modules as the backup recorded them; every file came back.
+    expect(drill.details.tables).toBeGreaterThan(0);
+    expect(drill.details.modules).toBe(Object.keys(latest.modules).length);
+    expect(drill.details.files).toBe(latest.filestoreEntries);
+    expect(drill.details.files).toBeGreaterThan(0);
+    // Nothing left: no scratch database, no scratch volume; the tenant untouched.
+    expect(await databases("drill_%")).toEqual([]);
+    const volumesAfter = ((await docker.listVolumes()).Volumes ?? []).map((v) => v.Name);
+    expect(volumesAfter.filter((v) => !volumesBefore.has(v))).toEqual([]);
+    expect(await attachments()).toEqual(attachmentsBefore);
+    const metrics = (await api().get("/metrics")).text;
+    const last = Number(
+      /^odoo_saas_restore_drill_last_success_timestamp (\S+)$/m.exec(metrics)![1],
+    );
+    expect(Math.abs(last * 1000 - Date.parse(drill.finishedAt))).toBeLessThan(2000);
+    expect(metrics).toMatch(/^odoo_saas_restore_drills_total\{result="succeeded"\} 1$/m);
+    expect(metrics).not.toContain(`odoo_saas_restore_drill_failed{tenant="${ID}"}`);
+  }, 300_000);
+
   it("restore brings rows and files back to the backup, and the instance runs again", async () => {
     await attach("later.txt", "written after the backup");
     expect(await attachments()).toEqual(["original.txt", "later.txt"]);
