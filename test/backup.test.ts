@@ -12,6 +12,7 @@ import { DockerDemux } from "../backup/demux";
 import { BackupRepository } from "../backup/repository";
 import { TenantBackups, type TenantDataLocation } from "../backup/tenant-backups";
 import { readLocalImages } from "../automation/local-platform";
+import { drillScratchVolumes } from "./helpers/drill-volumes";
 import { EngineSocket } from "./helpers/engine-socket";
 import { startPostgresContainer, type PostgresContainer } from "./helpers/postgres-container";
 
@@ -122,15 +123,17 @@ describe("backups with restic, PostgreSQL and a Docker volume", () => {
   }, 120_000);
 
   it("a restore drill restores the backup into a scratch database and volume, counts what it holds, leaves nothing", async () => {
-    const volumesBefore = new Set(((await docker.listVolumes()).Volumes ?? []).map((v) => v.Name));
+    const since = Math.floor(Date.now() / 1000) - 1;
     const result = await backups.drill(first, `drill_${tag}`, location("acme"));
     expect(result).toMatchObject({ tables: 2, modules: 2, files: 2, snapshotFiles: 2 });
     // The scratch database is dropped and the scratch volume removed with the agent.
     expect(
       await sql("postgres", `SELECT 1 FROM pg_database WHERE datname = 'drill_${tag}'`),
     ).toEqual([]);
-    const volumesAfter = ((await docker.listVolumes()).Volumes ?? []).map((v) => v.Name);
-    expect(volumesAfter.filter((v) => !volumesBefore.has(v))).toEqual([]);
+    const scratch = await drillScratchVolumes(docker, since);
+    expect(scratch).toHaveLength(1);
+    const left = ((await docker.listVolumes()).Volumes ?? []).map((v) => v.Name);
+    expect(left.filter((v) => scratch.includes(v))).toEqual([]);
     // The tenant's own database and files were never touched.
     expect(await partners("acme")).toBe(500);
     expect(await fileOf("acme")).toBe("original");

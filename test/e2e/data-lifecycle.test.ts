@@ -10,6 +10,7 @@ import { runCli } from "../../cli/cli";
 import { ADMIN_TOKEN, eventually, WEBHOOK_SECRET } from "../api-harness";
 import { notification } from "../killbill-stand-in";
 import { apiOnPlatform, auth } from "./api-on-platform";
+import { drillScratchVolumes } from "../helpers/drill-volumes";
 import { docker } from "./platform";
 import { ODOO_STAND_IN, KILL_BILL_STAND_IN } from "../stand-ins";
 
@@ -117,7 +118,7 @@ describe(`no customer data is lost ${ODOO_STAND_IN} ${KILL_BILL_STAND_IN}`, () =
   it("the restore drill restores the latest backup into scratch, checks it, records it, and leaves nothing", async () => {
     const [latest] = await backups();
     const attachmentsBefore = await attachments();
-    const volumesBefore = new Set(((await docker.listVolumes()).Volumes ?? []).map((v) => v.Name));
+    const since = Math.floor(Date.now() / 1000) - 1;
     await api().post("/admin/restore-drills").set(auth).expect(202);
     const drill = await eventually(
       async () => {
@@ -135,8 +136,10 @@ describe(`no customer data is lost ${ODOO_STAND_IN} ${KILL_BILL_STAND_IN}`, () =
     expect(drill.details.files).toBeGreaterThan(0);
     // Nothing left: no scratch database, no scratch volume; the tenant untouched.
     expect(await databases("drill_%")).toEqual([]);
-    const volumesAfter = ((await docker.listVolumes()).Volumes ?? []).map((v) => v.Name);
-    expect(volumesAfter.filter((v) => !volumesBefore.has(v))).toEqual([]);
+    const scratch = await drillScratchVolumes(docker, since);
+    expect(scratch).toHaveLength(1);
+    const left = ((await docker.listVolumes()).Volumes ?? []).map((v) => v.Name);
+    expect(left.filter((v) => scratch.includes(v))).toEqual([]);
     expect(await attachments()).toEqual(attachmentsBefore);
     const metrics = (await api().get("/metrics")).text;
     const last = Number(
