@@ -202,7 +202,7 @@ export const platformConfigSchema = z.strictObject({
       mailFrom: z.string().min(3).default("odoo-saas alerts <alerts@localhost>"),
       /**
        * `production`: scrapes and rules every 15 s, rules' waits as written (a tenant down is
-       * mailed within 4 minutes). `test`: every 2 s and every wait divided by 30, so a test sees
+       * mailed within 4 minutes). `test`: every 3 s and every wait divided by 30, so a test sees
        * an alert in seconds. Never `test` in production: it pages on every blip.
        */
       timing: z.enum(["production", "test"]).default("production"),
