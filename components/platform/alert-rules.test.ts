@@ -170,6 +170,25 @@ const CASES: Record<string, Case> = {
       },
     ],
   },
+  KillBillUnhealthy: {
+    fires: {
+      input: [
+        {
+          series: `probe_http_status_code{job="odoo-saas-platform",service="killbill",instance="kb"}`,
+          values: "503x40",
+        },
+      ],
+      at: "35m",
+      labels: [{ job: "odoo-saas-platform", service: "killbill", instance: "kb" }],
+    },
+    // Healthy, or unhealthy for a while under a burst of events: no ticket.
+    quiet: [
+      {
+        series: `probe_http_status_code{job="odoo-saas-platform",service="killbill",instance="kb"}`,
+        values: "200x10 503x15 200x15",
+      },
+    ],
+  },
   ScrapeTargetDown: {
     fires: {
       input: [{ series: `up{${api}}`, values: "0x10" }],

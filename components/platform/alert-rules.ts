@@ -125,6 +125,15 @@ export const ALERT_RULES: AlertRule[] = [
     firstStep: "docker service ps (or docker ps) for {{ $labels.service }} and its log",
   },
   {
+    alert: "KillBillUnhealthy",
+    expr: 'probe_http_status_code{job="odoo-saas-platform",service="killbill"} == 503',
+    for: "30m",
+    severity: "ticket",
+    summary: "Kill Bill answers but reports itself unhealthy (its queues or database pool)",
+    firstStep:
+      "GET /1.0/healthcheck on Kill Bill names the failing check; for queues, its log and the bus and notification tables",
+  },
+  {
     alert: "ScrapeTargetDown",
     expr: "up == 0",
     for: "5m",

@@ -1,6 +1,8 @@
 /**
  * The blackbox exporter's modules: `http_2xx` for tenants (through Traefik) and the platform's HTTP
- * services, `tcp_connect` for the others (Redis). JSON, which the exporter reads as YAML.
+ * services, `http_answers` for a service whose health page answers 503 when it is up but judges
+ * itself unhealthy (Kill Bill: its queue check forecasts growth under load), `tcp_connect` for the
+ * others (Redis). JSON, which the exporter reads as YAML.
  */
 export function blackboxConfig(opts: {
   /**
@@ -20,6 +22,11 @@ export function blackboxConfig(opts: {
           preferred_ip_protocol: "ip4",
           tls_config: { insecure_skip_verify: !opts.verifyTls },
         },
+      },
+      http_answers: {
+        prober: "http",
+        timeout: `${opts.timeoutSeconds}s`,
+        http: { preferred_ip_protocol: "ip4", valid_status_codes: [200, 503] },
       },
       tcp_connect: {
         prober: "tcp",

@@ -490,7 +490,14 @@ function monitoringPart(
         http("api", `http://${p}-api:${config.api.port}/readyz`),
         { service: "redis", module: "tcp_connect", target: `${p}-redis:6379` },
         ...(config.killbill.enabled
-          ? [http("killbill", `http://${p}-killbill:8080/1.0/healthcheck`)]
+          ? [
+              // Reachable is the question here; Kill Bill's own verdict (503) is KillBillUnhealthy's.
+              {
+                service: "killbill",
+                module: "http_answers" as const,
+                target: `http://${p}-killbill:8080/1.0/healthcheck`,
+              },
+            ]
           : []),
         ...(config.registry.enabled
           ? [

@@ -29,7 +29,11 @@ export interface PrometheusSetup {
    */
   edge?: string;
   /** The platform's own services, probed through the blackbox exporter. */
-  platformProbes: { service: string; module: "http_2xx" | "tcp_connect"; target: string }[];
+  platformProbes: {
+    service: string;
+    module: "http_2xx" | "http_answers" | "tcp_connect";
+    target: string;
+  }[];
   postgresExporters: string[];
   traefikMetrics: string[];
   nodeExporters: string[];
