@@ -167,24 +167,21 @@ export async function controlPlaneReady(runtime: Runtime, name: string, kb: Real
   }, 120_000);
 }
 
-/** Stops a tenant's Odoo without the API: the container, or the service scaled to none. */
-async function stopBehindTheBack(runtime: Runtime, workload: string) {
-  if (runtime === "container") return docker.getContainer(workload).stop();
-  await scaleService(workload, 0);
-}
-
-async function startAgain(runtime: Runtime, workload: string) {
-  if (runtime === "container") return docker.getContainer(workload).start();
-  await scaleService(workload, 1);
-}
-
-async function scaleService(name: string, replicas: number) {
-  const service = docker.getService(name);
+/**
+ * Stops or starts a tenant's Odoo without the API (behind the platform's back): the container,
+ * or the service scaled to none or one.
+ */
+async function setRunningBehindTheBack(runtime: Runtime, workload: string, running: boolean) {
+  if (runtime === "container") {
+    const c = docker.getContainer(workload);
+    return running ? c.start() : c.stop();
+  }
+  const service = docker.getService(workload);
   const info = await service.inspect();
   await service.update({
     ...info.Spec,
     version: info.Version.Index,
-    Mode: { Replicated: { Replicas: replicas } },
+    Mode: { Replicated: { Replicas: running ? 1 : 0 } },
   });
 }
 
@@ -368,7 +365,7 @@ export function deployedPlatformStories(runtime: Runtime, name: PlatformName): v
           (m) => m.to.includes(OPERATOR) && m.subject.includes(`${status}: TenantDown ${tenantId}`),
         );
       const stoppedAt = Date.now();
-      await stopBehindTheBack(runtime, `odoo-${tenantId}`);
+      await setRunningBehindTheBack(runtime, `odoo-${tenantId}`, false);
       const firing = await eventually(
         async () => operatorMail("FIRING"),
         DETECTION_LIMIT_MS + 60_000,
@@ -379,7 +376,7 @@ export function deployedPlatformStories(runtime: Runtime, name: PlatformName): v
       expect(firing.raw).toContain(`tenant ${tenantId} does not answer through Traefik`);
       expect(firing.raw).toContain(`odoo-saas tenants status ${tenantId}`);
       const startedAt = Date.now();
-      await startAgain(runtime, `odoo-${tenantId}`);
+      await setRunningBehindTheBack(runtime, `odoo-${tenantId}`, true);
       const resolved = await eventually(
         async () => operatorMail("RESOLVED"),
         DETECTION_LIMIT_MS + 120_000,
