@@ -5,6 +5,7 @@
 //   2. --tenants tenants at concurrency 2 and 4 through the automation layer, and the floor alike.
 // Run: npm run bench:provision [-- --runs 3 --tenants 20]
 import Docker from "dockerode";
+import { DEFAULT_EDGE_POLICY } from "../components/edge-policy";
 import request from "supertest";
 import { odooCommand, odooHealthcheck, odooInitCommand } from "../components/tenant/odoo-options";
 import { tenantNames } from "../components/tenant/names";
@@ -90,6 +91,7 @@ async function provisionByHand(p: E2EPlatform, id: string): Promise<void> {
         odooVersion: "17",
         entryPoint: "websecure",
         network: `${p.prefix}-edge`,
+        edge: DEFAULT_EDGE_POLICY,
         runtime: "container",
       }),
     },

@@ -31,6 +31,7 @@ export const defaultTenantSettings = {
   odooHealthcheckIntervalSeconds: 2,
   odooHealthcheckSteadySeconds: 120,
   swarmEndpointMode: "vip",
+  edge: { hstsSeconds: 31536000, maxRequestBodyBytes: 134217728 },
 };
 
 /** A tenant as the store returns it: billed, active, converged on standard; `patch` wins. */

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { TenantDatabase } from "../tenant/tenant-database";
 import { dockerWorkload, type NetworkRef } from "../workload";
+import { loopbackRelay } from "./loopback-relay";
 import { childOptions, platformVolume, type PlatformPartArgs } from "./platform-part";
 import type { TenantSettings } from "./tenant-settings";
 
@@ -11,8 +12,11 @@ export interface ControlApiArgs extends PlatformPartArgs {
   /** The API image images/build.sh makes (images/api). */
   image: string;
   port: number;
-  baseDomain: string;
-  /** Traefik routes `api.<domain>` here. */
+  /** The operator's way in: the API on this port of the Docker host's loopback. */
+  publishPort: number;
+  /** Swarm: the relay that publishes it there (socat). */
+  relayImage: string;
+  /** The public edge's routes of it at `api.<domain>` (none by default). */
   route: pulumi.Input<Record<string, string>>;
   networks: { edge: NetworkRef; data: NetworkRef; control: NetworkRef };
   /** The Docker host's path or URL of the restic repository (a path is bind-mounted as is). */
@@ -146,6 +150,10 @@ export class ControlApi extends pulumi.ComponentResource {
               ]
             : []),
         ],
+        ports:
+          args.runtime === "swarm"
+            ? undefined
+            : [{ internal: args.port, external: args.publishPort, hostIp: "127.0.0.1" }],
         healthcheck: {
           tests: [
             "CMD",
@@ -162,7 +170,20 @@ export class ControlApi extends pulumi.ComponentResource {
       },
       { ...child, dependsOn: ownDatabase ? [ownDatabase] : [] },
     );
-    this.url = `https://api.${args.baseDomain}`;
+    if (args.runtime === "swarm")
+      loopbackRelay(
+        `${name}-relay`,
+        {
+          containerName: `${p}-api-relay`,
+          image: args.relayImage,
+          target: { host: `${p}-api`, port: args.port },
+          publishPort: args.publishPort,
+          networks: [args.networks.control],
+          labels: args.labels,
+        },
+        child,
+      );
+    this.url = `http://127.0.0.1:${args.publishPort}`;
     this.registerOutputs({ url: this.url });
   }
 }

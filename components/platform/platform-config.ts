@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DEFAULT_EDGE_POLICY, ODOO_MAX_REQUEST_BODY_MB } from "../edge-policy";
 import { filestoreBackendSchema } from "../tenant/filestore";
 import { ODOO_VERSIONS } from "../tenant/odoo-versions";
 
@@ -72,6 +73,15 @@ export const platformConfigSchema = z.strictObject({
        * (default `httpsPort`). When it is not 443 it is part of every tenant's URL.
        */
       publicHttpsPort: z.number().int().positive().optional(),
+      /** Strict-Transport-Security max-age on the platform's own hosts (tenants', api, kaui); 0: off. */
+      hstsSeconds: z.number().int().min(0).default(DEFAULT_EDGE_POLICY.hstsSeconds),
+      /** Largest request body passed to a tenant (413 above): Odoo's own limit by default. */
+      maxRequestBodyMb: z.number().int().min(1).default(ODOO_MAX_REQUEST_BODY_MB),
+      /**
+       * How long a client may take to send a whole request, its body included (Traefik's own
+       * default, 60 s, cuts a 128 MiB upload on anything under 18 Mbit/s).
+       */
+      requestReadSeconds: z.number().int().min(10).default(600),
     })
     .prefault({}),
   // No `mode` (or no block at all) is the container: an operator who only sets
@@ -168,6 +178,29 @@ export const platformConfigSchema = z.strictObject({
       /** The API image images/build.sh makes (images/api; push it to the cluster's registry). */
       image: image.default("odoo-saas/api:latest"),
       port: z.number().int().default(3000),
+      /**
+       * The operator's way in (the CLI, `/admin`): the API on this port of the Docker host's
+       * loopback only, published directly (container runtime) or by a relay on the control plane's
+       * node (Swarm). Reach it from elsewhere through SSH or a VPN, never the public edge.
+       */
+      publishPort: z.number().int().default(3000),
+      /** Swarm: the relay that publishes it on loopback (socat; its arguments are socat's). */
+      relayImage: image.default("alpine/socat:latest"),
+      /**
+       * What of the API the public edge routes at `api.<domain>`: nothing by default. `admin`:
+       * `/admin` (still behind the admin token); `webhooks`: `/webhooks/` for a Kill Bill that is
+       * not on the control network, rate-limited per source address.
+       */
+      expose: z
+        .strictObject({ admin: z.boolean().default(false), webhooks: z.boolean().default(false) })
+        .prefault({}),
+      /** Requests per second (and burst) one source address may make to the exposed webhook path. */
+      webhookRateLimit: z
+        .strictObject({
+          average: z.number().int().min(1).default(20),
+          burst: z.number().int().min(1).default(40),
+        })
+        .prefault({}),
       /** The Kill Bill tenant the API reads (its secret: the `apiKillbillApiSecret` config). */
       killbillApiKey: z.string().min(1).default("odoo-saas"),
       killbillUsername: z.string().min(1).default("admin"),

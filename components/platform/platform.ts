@@ -8,7 +8,7 @@ import type { PlatformConfig } from "./platform-config";
 import { networkRef, type PlatformPartArgs } from "./platform-part";
 import { PlatformRedis } from "./platform-redis";
 import { PlatformRegistry } from "./platform-registry";
-import { serviceRouteLabels } from "./route-labels";
+import { serviceRouteLabels, type ServiceRouter } from "./route-labels";
 import { SharedPostgres } from "./shared-postgres";
 import {
   defaultMaxConnections,
@@ -89,6 +89,7 @@ export class Platform extends pulumi.ComponentResource {
         certResolver: resolver,
         acmeEmail: config.traefik.acmeEmail,
         dashboard: config.traefik.dashboard,
+        requestReadSeconds: config.traefik.requestReadSeconds,
         swarmRefreshSeconds: config.traefik.swarmRefreshSeconds,
         monitoring: monitored
           ? { controlNetwork: networkRef(control), metricsPort: TRAEFIK_METRICS_PORT }
@@ -97,17 +98,19 @@ export class Platform extends pulumi.ComponentResource {
       },
       child,
     );
-    const route = (router: string, host: string, port: number) =>
+    const route = (service: string, host: string, port: number, routers: ServiceRouter[]) =>
       edge.name.apply((edgeNetwork) => ({
         ...labels,
         ...serviceRouteLabels({
-          router,
+          service,
           host: `${host}.${config.baseDomain}`,
           port,
           entryPoint: "websecure",
           certResolver: resolver,
           network: edgeNetwork,
           runtime: config.runtime,
+          hstsSeconds: config.traefik.hstsSeconds,
+          routers,
         }),
       }));
 
@@ -156,7 +159,7 @@ export class Platform extends pulumi.ComponentResource {
           kaui: config.killbill.kaui
             ? {
                 image: config.killbill.kauiImage,
-                route: route(`${p}-kaui`, "kaui", 8080),
+                route: route(`${p}-kaui`, "kaui", 8080, [{ router: `${p}-kaui` }]),
                 edgeNetwork: networkRef(edge),
               }
             : undefined,
@@ -193,6 +196,10 @@ export class Platform extends pulumi.ComponentResource {
           : {}),
         ...(config.tenantLimitCap ? { tenantLimitCap: config.tenantLimitCap } : {}),
         ...(publicHttpsPort !== 443 ? { publicHttpsPort } : {}),
+        edge: {
+          hstsSeconds: config.traefik.hstsSeconds,
+          maxRequestBodyBytes: config.traefik.maxRequestBodyMb * 1024 * 1024,
+        },
       }));
     this.postgresAdminPassword = adminPassword;
     if (config.filestore.kind === "cephfs" && !args.cephfsSecret)
@@ -204,7 +211,7 @@ export class Platform extends pulumi.ComponentResource {
     if (config.api.enabled)
       urls.api = controlApiPart(w, args, {
         networks: { edge, data, control },
-        route: route(`${p}-api`, "api", config.api.port),
+        route: route(`${p}-api`, "api", config.api.port, apiPublicRouters(p, config.api)),
         killbillUrl: killbill?.url,
         postgres,
         sharedPostgres,
@@ -223,6 +230,19 @@ export class Platform extends pulumi.ComponentResource {
       urls: this.urls,
     });
   }
+}
+
+/**
+ * What of the API the public edge routes: only what `api.expose` names. Kill Bill on the control
+ * network calls the API there, and operators come in on the host's loopback (`api.publishPort`).
+ */
+function apiPublicRouters(p: string, api: PlatformConfig["api"]): ServiceRouter[] {
+  return [
+    ...(api.expose.admin ? [{ router: `${p}-api-admin`, pathPrefix: "/admin/" }] : []),
+    ...(api.expose.webhooks
+      ? [{ router: `${p}-api-webhooks`, pathPrefix: "/webhooks/", rateLimit: api.webhookRateLimit }]
+      : []),
+  ];
 }
 
 /** Where Traefik's metrics answer, on the control network. */
@@ -381,7 +401,8 @@ function controlApiPart(
       ...part,
       image: config.api.image,
       port: config.api.port,
-      baseDomain: config.baseDomain,
+      publishPort: config.api.publishPort,
+      relayImage: config.api.relayImage,
       route: with_.route,
       networks: {
         edge: networkRef(with_.networks.edge),

@@ -1,28 +1,63 @@
+import { hstsLabels, securityHeaderLabels } from "../edge-policy";
 import type { Runtime } from "../workload";
 
-export interface ServiceRoute {
+/** One public router of a platform service: the whole host, or one path prefix of it. */
+export interface ServiceRouter {
   router: string;
+  pathPrefix?: string;
+  /** Requests per second one source address may make (and its burst); 429 beyond. */
+  rateLimit?: { average: number; burst: number };
+}
+
+export interface ServiceRoute {
+  /** Traefik's name of the service, and the prefix of its middlewares. */
+  service: string;
   host: string;
   port: number;
   entryPoint: string;
   certResolver?: string;
   network: string;
   runtime: Runtime;
+  /** HSTS max-age on the host (one of the platform's own); 0: none. */
+  hstsSeconds: number;
+  /** None: Traefik does not route the service at all (not even its default rule). */
+  routers: ServiceRouter[];
 }
 
-/** Traefik labels routing one host to one port of a platform service (the API, Kaui). */
+/**
+ * Traefik labels routing a host, or path prefixes of it, to one port of a platform service (the
+ * API, Kaui), each response with the edge's security headers and HSTS.
+ */
 export function serviceRouteLabels(r: ServiceRoute): Record<string, string> {
+  if (r.routers.length === 0) return { "traefik.enable": "false" };
   const provider = r.runtime === "swarm" ? "swarm" : "docker";
+  const headers = `${r.service}-headers`;
   const labels: Record<string, string> = {
     "traefik.enable": "true",
     [`traefik.${provider}.network`]: r.network,
-    [`traefik.http.routers.${r.router}.rule`]: `Host(\`${r.host}\`)`,
-    [`traefik.http.routers.${r.router}.entrypoints`]: r.entryPoint,
-    [`traefik.http.routers.${r.router}.service`]: r.router,
-    [`traefik.http.routers.${r.router}.tls`]: "true",
-    [`traefik.http.services.${r.router}.loadbalancer.server.port`]: String(r.port),
+    [`traefik.http.services.${r.service}.loadbalancer.server.port`]: String(r.port),
+    ...securityHeaderLabels(headers),
+    ...(r.hstsSeconds > 0 ? hstsLabels(headers, r.hstsSeconds) : {}),
   };
-  if (r.certResolver) labels[`traefik.http.routers.${r.router}.tls.certresolver`] = r.certResolver;
+  for (const route of r.routers) {
+    const k = `traefik.http.routers.${route.router}`;
+    const limit = `${route.router}-ratelimit`;
+    labels[`${k}.rule`] = route.pathPrefix
+      ? `Host(\`${r.host}\`) && PathPrefix(\`${route.pathPrefix}\`)`
+      : `Host(\`${r.host}\`)`;
+    labels[`${k}.entrypoints`] = r.entryPoint;
+    labels[`${k}.service`] = r.service;
+    labels[`${k}.middlewares`] = route.rateLimit ? `${headers},${limit}` : headers;
+    labels[`${k}.tls`] = "true";
+    if (r.certResolver) labels[`${k}.tls.certresolver`] = r.certResolver;
+    if (route.rateLimit) {
+      // Per source address (Traefik's default criterion: the connection's remote address).
+      labels[`traefik.http.middlewares.${limit}.ratelimit.average`] = String(
+        route.rateLimit.average,
+      );
+      labels[`traefik.http.middlewares.${limit}.ratelimit.burst`] = String(route.rateLimit.burst);
+    }
+  }
   return labels;
 }
 
@@ -51,6 +86,8 @@ export function traefikCommand(opts: {
   acmeEmail?: string;
   dashboard: boolean;
   swarmRefreshSeconds?: number;
+  /** How long a client may take to send a whole request on the websecure entry point. */
+  requestReadSeconds: number;
   /**
    * Prometheus metrics on an entry point of their own, per entry point only: the port is open
    * on the edge network too, so it names no router or service (no tenant).
@@ -69,6 +106,7 @@ export function traefikCommand(opts: {
     "--entrypoints.web.http.redirections.entrypoint.to=websecure",
     "--entrypoints.web.http.redirections.entrypoint.scheme=https",
     `--entrypoints.websecure.address=:${opts.httpsPort}`,
+    `--entrypoints.websecure.transport.respondingTimeouts.readTimeout=${opts.requestReadSeconds}s`,
     `--api.dashboard=${opts.dashboard}`,
     "--ping=true",
     // On the web entry point: the health check reaches it without another open port.

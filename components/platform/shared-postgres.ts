@@ -1,8 +1,8 @@
-import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { postgresDataPath } from "../postgres-data-path";
 import { postgresHealthcheck } from "../postgres-health";
 import { dockerWorkload, type NetworkRef } from "../workload";
+import { loopbackRelay } from "./loopback-relay";
 import { childOptions, platformVolume, type PlatformPartArgs } from "./platform-part";
 
 export interface SharedPostgresArgs extends PlatformPartArgs {
@@ -59,20 +59,15 @@ export class SharedPostgres extends pulumi.ComponentResource {
       child,
     );
     if (swarm)
-      new docker.Container(
+      loopbackRelay(
         `${name}-admin-relay`,
         {
-          name: `${p}-postgres-admin-relay`,
+          containerName: `${p}-postgres-admin-relay`,
           image: args.adminRelayImage,
-          command: ["TCP-LISTEN:5432,fork,reuseaddr", `TCP:${p}-postgres:5432`],
-          networksAdvanced: [
-            { name: args.managementNetwork.name },
-            { name: args.dataNetwork.name },
-          ],
-          ports: [{ internal: 5432, external: args.publishPort, ip: "127.0.0.1" }],
-          labels: Object.entries(args.labels).map(([label, value]) => ({ label, value })),
-          restart: "unless-stopped",
-          logOpts: { "max-size": "10m", "max-file": "3" },
+          target: { host: `${p}-postgres`, port: 5432 },
+          publishPort: args.publishPort,
+          networks: [args.managementNetwork, args.dataNetwork],
+          labels: args.labels,
         },
         child,
       );

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DEFAULT_EDGE_POLICY } from "../edge-policy";
 import { filestoreBackendSchema } from "../tenant/filestore";
 import { ODOO_VERSIONS } from "../tenant/odoo-versions";
 
@@ -58,6 +59,17 @@ export const tenantSettingsSchema = z.object({
     .optional(),
   /** The HTTPS port tenants answer on, when it is not 443: part of their URL. */
   publicHttpsPort: z.number().int().positive().optional(),
+  /** What the edge adds to tenants' responses and refuses of their requests (components/edge-policy.ts). */
+  edge: z
+    .object({
+      hstsSeconds: z.number().int().min(0).default(DEFAULT_EDGE_POLICY.hstsSeconds),
+      maxRequestBodyBytes: z
+        .number()
+        .int()
+        .positive()
+        .default(DEFAULT_EDGE_POLICY.maxRequestBodyBytes),
+    })
+    .prefault({}),
 });
 
 export type TenantSettings = z.infer<typeof tenantSettingsSchema>;

@@ -16,6 +16,8 @@ export interface TraefikArgs extends PlatformPartArgs {
   certResolver?: string;
   acmeEmail?: string;
   dashboard: boolean;
+  /** How long a client may take to send a whole request (uploads included). */
+  requestReadSeconds: number;
   /** Swarm: how often the swarm provider reads the services. */
   swarmRefreshSeconds: number;
   /**
@@ -58,6 +60,7 @@ export class Traefik extends pulumi.ComponentResource {
             certResolver: args.certResolver,
             acmeEmail: args.acmeEmail,
             dashboard: args.dashboard,
+            requestReadSeconds: args.requestReadSeconds,
             swarmRefreshSeconds: args.swarmRefreshSeconds,
             metricsPort: args.monitoring?.metricsPort,
           }),

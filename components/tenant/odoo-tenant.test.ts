@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { DEFAULT_EDGE_POLICY } from "../edge-policy";
 import { dockerCpus } from "../workload";
 import { labelMap, ResourceRecorder, secretValue, valueOf } from "../../test/pulumi-mocks";
 
@@ -35,6 +36,7 @@ const platform = (runtime: "container" | "swarm") => ({
   odooHealthcheckIntervalSeconds: 10,
   odooHealthcheckSteadySeconds: 120,
   swarmEndpointMode: "vip" as const,
+  edge: DEFAULT_EDGE_POLICY,
 });
 
 async function declare(

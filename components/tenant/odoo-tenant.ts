@@ -231,6 +231,7 @@ export class OdooTenant extends pulumi.ComponentResource {
           certResolver,
           network,
           runtime: platform.runtime,
+          edge: platform.edge,
         }),
       }));
 

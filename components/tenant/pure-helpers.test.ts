@@ -69,32 +69,55 @@ describe("traefikLabels", () => {
     certResolver: "letsencrypt",
     network: "edge",
     runtime: "container" as const,
+    edge: { hstsSeconds: 3600, maxRequestBodyBytes: 1000 },
   };
 
-  it("routes the host to 8069 and the websocket to 8072 on a higher-priority router", () => {
+  it("routes the host to 8069, writes through the body limit, the websocket to 8072, each with the edge's headers", () => {
+    const router = (name: string, rule: string, service: string, priority: number, mw: string) => ({
+      [`traefik.http.routers.${name}.rule`]: rule,
+      [`traefik.http.routers.${name}.entrypoints`]: "websecure",
+      [`traefik.http.routers.${name}.service`]: service,
+      [`traefik.http.routers.${name}.priority`]: String(priority),
+      [`traefik.http.routers.${name}.middlewares`]: mw,
+      [`traefik.http.routers.${name}.tls`]: "true",
+      [`traefik.http.routers.${name}.tls.certresolver`]: "letsencrypt",
+    });
+    const host = "Host(`acme.example.com`)";
     expect(traefikLabels(base)).toEqual({
       "traefik.enable": "true",
       "traefik.docker.network": "edge",
-      "traefik.http.middlewares.odoo-acme-proto.headers.customrequestheaders.X-Forwarded-Proto":
+      "traefik.http.middlewares.odoo-acme-headers.headers.customrequestheaders.X-Forwarded-Proto":
         "https",
+      "traefik.http.middlewares.odoo-acme-headers.headers.contentTypeNosniff": "true",
+      "traefik.http.middlewares.odoo-acme-headers.headers.referrerPolicy":
+        "strict-origin-when-cross-origin",
+      "traefik.http.middlewares.odoo-acme-headers.headers.customresponseheaders.Server": "",
+      "traefik.http.middlewares.odoo-acme-hsts.headers.stsSeconds": "3600",
+      "traefik.http.middlewares.odoo-acme-body.buffering.maxRequestBodyBytes": "1000",
       "traefik.http.services.odoo-acme-http.loadbalancer.server.port": "8069",
       "traefik.http.services.odoo-acme-realtime.loadbalancer.server.port": "8072",
-      "traefik.http.routers.odoo-acme-http.rule": "Host(`acme.example.com`)",
-      "traefik.http.routers.odoo-acme-http.entrypoints": "websecure",
-      "traefik.http.routers.odoo-acme-http.service": "odoo-acme-http",
-      "traefik.http.routers.odoo-acme-http.priority": "1",
-      "traefik.http.routers.odoo-acme-http.middlewares": "odoo-acme-proto",
-      "traefik.http.routers.odoo-acme-http.tls": "true",
-      "traefik.http.routers.odoo-acme-http.tls.certresolver": "letsencrypt",
-      "traefik.http.routers.odoo-acme-realtime.rule":
-        "Host(`acme.example.com`) && Path(`/websocket`)",
-      "traefik.http.routers.odoo-acme-realtime.entrypoints": "websecure",
-      "traefik.http.routers.odoo-acme-realtime.service": "odoo-acme-realtime",
-      "traefik.http.routers.odoo-acme-realtime.priority": "20",
-      "traefik.http.routers.odoo-acme-realtime.middlewares": "odoo-acme-proto",
-      "traefik.http.routers.odoo-acme-realtime.tls": "true",
-      "traefik.http.routers.odoo-acme-realtime.tls.certresolver": "letsencrypt",
+      ...router("odoo-acme-http", host, "odoo-acme-http", 1, "odoo-acme-headers,odoo-acme-hsts"),
+      ...router(
+        "odoo-acme-upload",
+        `${host} && (Method(\`POST\`) || Method(\`PUT\`) || Method(\`PATCH\`))`,
+        "odoo-acme-http",
+        10,
+        "odoo-acme-headers,odoo-acme-hsts,odoo-acme-body",
+      ),
+      ...router(
+        "odoo-acme-realtime",
+        `${host} && Path(\`/websocket\`)`,
+        "odoo-acme-realtime",
+        20,
+        "odoo-acme-headers,odoo-acme-hsts",
+      ),
     });
+  });
+
+  it("sets no HSTS when it is 0", () => {
+    const labels = traefikLabels({ ...base, edge: { ...base.edge, hstsSeconds: 0 } });
+    expect(Object.keys(labels).some((k) => k.includes("hsts"))).toBe(false);
+    expect(labels["traefik.http.routers.odoo-acme-http.middlewares"]).toBe("odoo-acme-headers");
   });
 
   it.each([
@@ -115,15 +138,22 @@ describe("traefikLabels", () => {
       certResolver: undefined,
     });
     const rules = Object.fromEntries(Object.entries(labels).filter(([k]) => k.endsWith(".rule")));
+    const writes = "(Method(`POST`) || Method(`PUT`) || Method(`PATCH`))";
     expect(rules).toEqual({
       "traefik.http.routers.odoo-acme-http.rule": "Host(`acme.example.com`)",
+      "traefik.http.routers.odoo-acme-upload.rule": `Host(\`acme.example.com\`) && ${writes}`,
       "traefik.http.routers.odoo-acme-realtime.rule":
         "Host(`acme.example.com`) && Path(`/websocket`)",
       "traefik.http.routers.odoo-acme-a01d0d76-http.rule": "Host(`erp.acme.org`)",
+      "traefik.http.routers.odoo-acme-a01d0d76-upload.rule": `Host(\`erp.acme.org\`) && ${writes}`,
       "traefik.http.routers.odoo-acme-a01d0d76-realtime.rule":
         "Host(`erp.acme.org`) && Path(`/websocket`)",
     });
     expect(labels["traefik.http.routers.odoo-acme-a01d0d76-http.service"]).toBe("odoo-acme-http");
+    // A customer's own domain gets the headers and the body limit, never HSTS: that is theirs.
+    expect(labels["traefik.http.routers.odoo-acme-a01d0d76-upload.middlewares"]).toBe(
+      "odoo-acme-headers,odoo-acme-body",
+    );
     expect(Object.keys(labels).some((k) => k.endsWith("certresolver"))).toBe(false);
   });
 });

@@ -3,6 +3,7 @@ import type { NetworkRef, Runtime, SwarmEndpointMode } from "../workload";
 import type { ContainerLimits } from "./database-placement";
 import type { PoolerSizing } from "../platform/shared-postgres-capacity";
 import type { FilestoreBackend } from "./filestore";
+import type { EdgePolicy } from "../edge-policy";
 
 export interface PostgresPooler extends PoolerSizing {
   /** Poolers are `<hostPrefix>-<transaction pool size>`. */
@@ -61,4 +62,6 @@ export interface TenantPlatform {
   tenantLimitCap?: Partial<ContainerLimits>;
   /** The HTTPS port tenants answer on when it is not 443 (it is then part of their URL). */
   publicHttpsPort?: number;
+  /** The edge's headers and body limit on the tenant's routes. */
+  edge: EdgePolicy;
 }

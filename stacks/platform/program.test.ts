@@ -85,6 +85,7 @@ describe("platform program", () => {
       "--entrypoints.web.http.redirections.entrypoint.to=websecure",
       "--entrypoints.web.http.redirections.entrypoint.scheme=https",
       "--entrypoints.websecure.address=:443",
+      "--entrypoints.websecure.transport.respondingTimeouts.readTimeout=600s",
       "--api.dashboard=false",
       "--ping=true",
       "--ping.entrypoint=web",
@@ -124,14 +125,26 @@ describe("platform program", () => {
       },
     );
     const { outputs } = await run();
-    // The only container: the loopback relay to the shared PostgreSQL on the control plane's node.
-    const relay = recorder.one("docker:index/container:Container").inputs;
-    expect(relay).toMatchObject({
-      name: "saas-postgres-admin-relay",
-      command: ["TCP-LISTEN:5432,fork,reuseaddr", "TCP:saas-postgres:5432"],
-      networksAdvanced: [{ name: "saas-mgmt" }, { name: "saas-data" }],
-      ports: [{ internal: 5432, external: 5432, ip: "127.0.0.1" }],
-    });
+    // The only containers: the loopback relays to the shared PostgreSQL and to the API (the
+    // operator's way in) on the control plane's node.
+    const relays = recorder
+      .ofType("docker:index/container:Container")
+      .map((c) => c.inputs)
+      .sort((a, b) => a.name.localeCompare(b.name));
+    expect(relays).toEqual([
+      expect.objectContaining({
+        name: "saas-api-relay",
+        command: ["TCP-LISTEN:3000,fork,reuseaddr", "TCP:saas-api:3000"],
+        networksAdvanced: [{ name: "saas-control" }],
+        ports: [{ internal: 3000, external: 3000, ip: "127.0.0.1" }],
+      }),
+      expect.objectContaining({
+        name: "saas-postgres-admin-relay",
+        command: ["TCP-LISTEN:5432,fork,reuseaddr", "TCP:saas-postgres:5432"],
+        networksAdvanced: [{ name: "saas-mgmt" }, { name: "saas-data" }],
+        ports: [{ internal: 5432, external: 5432, ip: "127.0.0.1" }],
+      }),
+    ]);
     const pgService = recorder
       .ofType("docker:index/service:Service")
       .find((s) => s.inputs.name === "saas-postgres")!.inputs;
@@ -186,6 +199,9 @@ describe("platform program", () => {
     const api = recorder
       .ofType("docker:index/service:Service")
       .find((s) => s.inputs.name === "saas-api")!;
+    // Nothing of the API on the public edge by default (not even Traefik's default rule).
+    expect(labelMap(api.inputs.labels)["traefik.enable"]).toBe("false");
+    expect(api.inputs.endpointSpec?.ports).toBeUndefined();
     const apiEnv = (api.inputs.taskSpec.value ?? api.inputs.taskSpec).containerSpec.env;
     expect(apiEnv).toMatchObject({
       ADMIN_TOKEN_FILE: "/run/secrets/ADMIN_TOKEN",
@@ -257,9 +273,49 @@ describe("platform program", () => {
       swarmVolumeConstraint: "node.hostname == node-a",
     });
     expect(await valueOf(outputs.urls)).toEqual({
-      api: "https://api.odoo.example.com",
+      api: "http://127.0.0.1:3000",
       kaui: "https://kaui.odoo.example.com",
     });
+  });
+
+  it("routes publicly only what api.expose names: /admin/, and /webhooks/ rate-limited per source", async () => {
+    configure(
+      {
+        baseDomain: "odoo.example.com",
+        api: {
+          enabled: true,
+          expose: { admin: true, webhooks: true },
+          webhookRateLimit: { average: 5, burst: 10 },
+        },
+        monitoring: { enabled: false },
+      },
+      { postgresAdminPassword: "pg-admin", apiDatabasePassword: "api-db", apiAdminToken: "t" },
+    );
+    await run();
+    const api = recorder
+      .ofType("docker:index/container:Container")
+      .find((c) => c.inputs.name === "saas-api")!.inputs;
+    const labels = labelMap(api.labels);
+    const routers = Object.fromEntries(
+      Object.entries(labels).filter(([k]) => k.startsWith("traefik.http.routers.")),
+    );
+    expect(routers).toMatchObject({
+      "traefik.http.routers.saas-api-admin.rule":
+        "Host(`api.odoo.example.com`) && PathPrefix(`/admin/`)",
+      "traefik.http.routers.saas-api-admin.middlewares": "saas-api-headers",
+      "traefik.http.routers.saas-api-webhooks.rule":
+        "Host(`api.odoo.example.com`) && PathPrefix(`/webhooks/`)",
+      "traefik.http.routers.saas-api-webhooks.middlewares":
+        "saas-api-headers,saas-api-webhooks-ratelimit",
+    });
+    expect(Object.keys(routers).filter((k) => k.endsWith(".rule"))).toHaveLength(2);
+    expect(labels).toMatchObject({
+      "traefik.http.middlewares.saas-api-webhooks-ratelimit.ratelimit.average": "5",
+      "traefik.http.middlewares.saas-api-webhooks-ratelimit.ratelimit.burst": "10",
+      "traefik.http.middlewares.saas-api-headers.headers.stsSeconds": "31536000",
+    });
+    // The operator's way in: the host's loopback only.
+    expect(api.ports).toEqual([{ internal: 3000, external: 3000, ip: "127.0.0.1" }]);
   });
 
   // The API's spec read by the API's own configuration schema, the way its container sees it (the

@@ -5,21 +5,28 @@
 // the tenant's `up` through the Docker socket, and the tenant answers through the platform's
 // Traefik; a plan change, a suspension, a backup and a restore, and a cancellation (terminated,
 // data kept) go the same way. The test reaches Kill Bill only from inside its container (it is on
-// the control network alone) and the API only through Traefik (`api.<domain>`). Nothing on the
-// host takes part but the engine. Shared by the container and Swarm suites.
+// the control network alone) and the API only as an operator does, on the host's loopback
+// (`api.publishPort`; a relay on Swarm). Nothing on the host takes part but the engine. The edge's
+// hardening is checked on the real Traefik: redirects, headers, the body limit, nothing of the
+// control plane public, and (container suite, webhooks exposed) the per-source rate limit under a
+// flood. Shared by the container and Swarm suites.
 import * as fs from "node:fs";
+import * as http from "node:http";
+import * as https from "node:https";
 import * as os from "node:os";
 import * as path from "node:path";
 import { readLocalImages } from "../../automation/local-platform";
 import type { Runtime } from "../../components/workload";
 import { eventually } from "../api-harness";
 import { execOutput } from "../helpers/docker-output";
+import { edgeLoad } from "../helpers/edge-load";
 import { RealKillBill } from "../killbill-server";
 import { SmtpReceiver } from "../smtp-receiver";
 import { ODOO_STAND_IN } from "../stand-ins";
 import {
   BASE_DOMAIN,
   docker,
+  platformPorts,
   request as viaTraefik,
   startPlatform,
   sweepTenants,
@@ -37,6 +44,10 @@ const ALERT_TIMING = process.env.ODOO_SAAS_ALERT_TIMING === "production" ? "prod
 /** How soon a stopped tenant is mailed about, at most: the issue's targets per timing. */
 const DETECTION_LIMIT_MS = { test: 30_000, production: 240_000 }[ALERT_TIMING];
 const KB_TENANT = { apiKey: "odoo-saas", apiSecret: "deployed-kb-secret-0123" };
+/** The operator's way in to the API: this port of the host's loopback. */
+const operatorPort = (name: string) => platformPorts(name as PlatformName).https + 1;
+/** The container suite exposes the webhook path publicly, with a low limit a test can measure. */
+const WEBHOOK_LIMIT = { average: 5, burst: 10 };
 
 /** A control-plane container of the platform (the Swarm task's on this one node). */
 export async function containerOf(runtime: Runtime, name: string) {
@@ -68,6 +79,7 @@ export async function startDeployedPlatform(
   name: PlatformName,
   backups: string,
   tenants: string[] = [],
+  exposeWebhooks = false,
 ): Promise<{ p: E2EPlatform; kb: RealKillBill; smtp: SmtpReceiver }> {
   const images = readLocalImages();
   for (const key of [
@@ -92,6 +104,10 @@ export async function startDeployedPlatform(
         killbillApiKey: KB_TENANT.apiKey,
         backupRepository: backups,
         backupAgentImage: images.ODOO_SAAS_BACKUP_AGENT_IMAGE,
+        publishPort: operatorPort(name),
+        relayImage: images.ODOO_SAAS_SOCAT_IMAGE,
+        expose: { webhooks: exposeWebhooks },
+        webhookRateLimit: WEBHOOK_LIMIT,
       },
       monitoring: {
         image: images.ODOO_SAAS_MONITORING_IMAGE,
@@ -134,14 +150,19 @@ export async function prometheusQuery(runtime: Runtime, name: string, expr: stri
   return execOutput(c, ["promtool", "query", "instant", "http://127.0.0.1:9090", expr]);
 }
 
-/** The deployed API, through the platform's Traefik (`api.<domain>`), as its admin. */
+/** The deployed API, on the host's loopback as an operator reaches it, as its admin. */
 export async function deployedApi(p: E2EPlatform, method: string, urlPath: string, body?: unknown) {
-  const r = await viaTraefik(p.httpsPort, `api.${BASE_DOMAIN}`, urlPath, {
+  const r = await fetch(`http://127.0.0.1:${operatorPort(p.prefix)}${urlPath}`, {
     method,
-    body,
-    headers: { Authorization: `Bearer ${ADMIN_TOKEN}` },
+    headers: {
+      Authorization: `Bearer ${ADMIN_TOKEN}`,
+      ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
   });
-  return { status: r.status, body: r.body ? JSON.parse(r.body) : undefined };
+  const text = await r.text();
+  return { status: r.status, body: text ? JSON.parse(text) : undefined };
 }
 
 /** Every control-plane service healthy, and the API's callback registered in Kill Bill. */
@@ -165,6 +186,34 @@ export async function controlPlaneReady(runtime: Runtime, name: string, kb: Real
     const body = (await r.json()) as { values?: string[] };
     return !!body.values?.length && body;
   }, 120_000);
+}
+
+/**
+ * The edge's answer to a request that declares a body of `bytes` (sending only its first KiB: the
+ * limit is checked on the declared length).
+ */
+function declaredBodyAnswer(port: number, host: string, bytes: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      {
+        host: "127.0.0.1",
+        port,
+        path: "/stand-in/attachments",
+        method: "POST",
+        servername: host,
+        headers: { Host: host, "Content-Type": "application/json", "Content-Length": bytes },
+        rejectUnauthorized: false,
+        timeout: 10_000,
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error("no answer to the oversized body")));
+    req.on("error", reject);
+    req.write(Buffer.alloc(1024));
+  });
 }
 
 /**
@@ -220,7 +269,13 @@ export function deployedPlatformStories(runtime: Runtime, name: PlatformName): v
     (await viaTraefik(p.httpsPort, host, "/web/health").catch(() => ({ status: 0 }))).status;
 
   beforeAll(async () => {
-    ({ p, kb, smtp } = await startDeployedPlatform(runtime, name, backups, [tenantId]));
+    ({ p, kb, smtp } = await startDeployedPlatform(
+      runtime,
+      name,
+      backups,
+      [tenantId],
+      runtime === "container",
+    ));
   }, 600_000);
 
   afterAll(async () => {
@@ -277,6 +332,117 @@ export function deployedPlatformStories(runtime: Runtime, name: PlatformName): v
       });
       expect(put.status).toBe(201);
     }, 600_000);
+
+    it("the edge redirects to HTTPS, sets its headers, limits bodies, and routes nothing of the control plane", async () => {
+      const ports = platformPorts(name);
+      // HTTP is only a redirect, on every host.
+      const plain = await new Promise<http.IncomingMessage>((resolve, reject) =>
+        http
+          .get(
+            {
+              host: "127.0.0.1",
+              port: ports.http,
+              path: "/web/login?x=1",
+              headers: { Host: host },
+            },
+            resolve,
+          )
+          .on("error", reject),
+      );
+      plain.resume();
+      expect([301, 308]).toContain(plain.statusCode);
+      expect(plain.headers.location).toBe(`https://${host}/web/login?x=1`);
+
+      // Every answer carries the edge's headers; the platform's own host gets HSTS; the stand-in's
+      // Server banner (Python's version, as werkzeug's is) does not leave the platform.
+      const page = await viaTraefik(p.httpsPort, host, "/web/health");
+      expect(page.status).toBe(200);
+      expect(page.headers).toMatchObject({
+        "strict-transport-security": "max-age=31536000",
+        "x-content-type-options": "nosniff",
+        "referrer-policy": "strict-origin-when-cross-origin",
+      });
+      expect(page.headers.server).toBeUndefined();
+
+      // A body Odoo would take passes the edge (buffered there first); one over Odoo's 128 MiB
+      // is refused by the edge before the tenant sees a byte.
+      const twoMiB = Buffer.alloc(2 * 1024 * 1024, 7).toString("base64");
+      const upload = await viaTraefik(p.httpsPort, host, "/stand-in/attachments", {
+        method: "POST",
+        body: { name: "two-mib.bin", datas: twoMiB },
+      });
+      expect(upload.status).toBe(201);
+      expect(await declaredBodyAnswer(p.httpsPort, host, 128 * 1024 * 1024 + 1)).toBe(413);
+
+      // Nothing of the API on the public edge by default (the container suite exposes only the
+      // webhook path), nor Traefik's dashboard or API on any host.
+      const apiHost = `api.${BASE_DOMAIN}`;
+      expect((await viaTraefik(p.httpsPort, apiHost, "/admin/tenants")).status).toBe(404);
+      expect((await viaTraefik(p.httpsPort, apiHost, "/readyz")).status).toBe(404);
+      for (const h of [host, apiHost, `${name}-traefik`])
+        for (const path of ["/dashboard/", "/api/rawdata", "/api/http/routers"])
+          expect((await viaTraefik(p.httpsPort, h, path)).status).toBe(404);
+      const traefik = await containerOf(runtime, `${name}-traefik`);
+      const published = traefik.Ports.map((x) => x.PublicPort).filter(Boolean);
+      expect(published.filter((x) => x !== ports.http && x !== ports.https)).toEqual([]);
+      // The operator's way in answers on the loopback.
+      expect((await api("GET", "/admin/tenants")).status).toBe(200);
+    }, 300_000);
+
+    if (runtime === "container")
+      it("a flood of the exposed webhook path from one source is limited; another source and the tenants are served", async () => {
+        const images = readLocalImages();
+        const load = (threads: number, pauseSeconds: number) =>
+          edgeLoad(docker, {
+            image: images.ODOO_SAAS_ODOO_IMAGE_17,
+            network: `${name}-edge`,
+            target: `${name}-traefik`,
+            port: p.httpsPort,
+            vhost: `api.${BASE_DOMAIN}`,
+            path: "/webhooks/killbill/not-the-secret",
+            threads,
+            seconds: 8,
+            pauseSeconds,
+          });
+        const tenantMs = async () => {
+          const t = Date.now();
+          const r = await viaTraefik(p.httpsPort, host, "/web/health");
+          return { ok: r.status === 200, ms: Date.now() - t };
+        };
+        const sample = async (n: number) => {
+          const out: { ok: boolean; ms: number }[] = [];
+          for (let i = 0; i < n; i++) {
+            out.push(await tenantMs());
+            await new Promise((r) => setTimeout(r, 200));
+          }
+          return out;
+        };
+        const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+        const floor = await sample(15);
+        const [flood, other, during] = await Promise.all([
+          load(8, 0),
+          // Under the limit (5/s): 2.5 requests a second.
+          load(1, 0.4),
+          new Promise((r) => setTimeout(r, 2000)).then(() => sample(15)),
+        ]);
+        const total = (c: Record<string, number>) => Object.values(c).reduce((a, b) => a + b, 0);
+        const limited = (flood.counts["429"] ?? 0) / total(flood.counts);
+        console.log(
+          `[deployed ${runtime}] webhook flood (8 connections, 8 s, limit ${WEBHOOK_LIMIT.average}/s burst ${WEBHOOK_LIMIT.burst}): ` +
+            `flooder ${JSON.stringify(flood.counts)}, ${(limited * 100).toFixed(1)} % refused; ` +
+            `other source ${JSON.stringify(other.counts)} median ${other.medianMs} ms; ` +
+            `tenant /web/health median ${median(during.map((x) => x.ms))} ms during, ${median(floor.map((x) => x.ms))} ms before (floor)`,
+        );
+        expect(limited).toBeGreaterThan(0.8);
+        // What passed the limit is about the limit: 8 s at 5/s plus the burst.
+        expect(total(flood.counts) - (flood.counts["429"] ?? 0)).toBeLessThanOrEqual(
+          8 * WEBHOOK_LIMIT.average + WEBHOOK_LIMIT.burst + 5,
+        );
+        expect(other.counts["429"]).toBeUndefined();
+        expect(other.counts.error).toBeUndefined();
+        expect(total(other.counts)).toBeGreaterThan(10);
+        expect(during.every((x) => x.ok)).toBe(true);
+      }, 300_000);
 
     it("Prometheus scrapes every part and probes the new tenant through Traefik; no tenant reaches it", async () => {
       const query = (expr: string) => prometheusQuery(runtime, name, expr);
