@@ -116,6 +116,30 @@ const schema = z.object({
     .default("direct"),
   /** How long a tenant has to answer through the edge after its engine run. */
   EDGE_PROBE_TIMEOUT_MS: z.coerce.number().int().min(1000).default(180_000),
+  /**
+   * The platform's public addresses (comma-separated): a customer's domain is attached only when
+   * it resolves to these alone. Unset: custom domains cannot be verified (refused, saying so).
+   */
+  PLATFORM_PUBLIC_ADDRESSES: z
+    .string()
+    .default("")
+    .transform((v) =>
+      v
+        .split(",")
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.union([z.ipv4(), z.ipv6()], "an IP address"))),
+  /** DNS servers that verify customers' domains (`host` or `host:port`, comma-separated); default the system's. */
+  DOMAIN_DNS_SERVERS: z
+    .string()
+    .default("")
+    .transform((v) =>
+      v
+        .split(",")
+        .map((x) => x.trim())
+        .filter(Boolean),
+    ),
   /** The shared PostgreSQL server's max_connections; default: the platform stack's output. */
   SHARED_POSTGRES_MAX_CONNECTIONS: z.coerce.number().int().min(20).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

@@ -38,6 +38,9 @@ import { ExportService } from "./services/export-service";
 import { LifecycleJobs } from "./services/lifecycle-jobs";
 import { RestoreDrills } from "./services/restore-drill";
 import { RestoreDrillStore } from "./store/restore-drill-store";
+import { TenantDomainStore } from "./store/tenant-domain-store";
+import { DomainVerifier } from "./services/domain-verifier";
+import { TenantDomains } from "./services/tenant-domains";
 import { TenantRuntime } from "./services/tenant-runtime";
 import { BackupStore } from "./store/backup-store";
 import { AdvisoryLocks } from "./store/advisory-locks";
@@ -261,6 +264,20 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
     metrics,
   });
 
+  const domains = new TenantDomains({
+    store: new TenantDomainStore(pool),
+    verifier: config.PLATFORM_PUBLIC_ADDRESSES.length
+      ? new DomainVerifier({
+          platformAddresses: config.PLATFORM_PUBLIC_ADDRESSES,
+          dnsServers: config.DOMAIN_DNS_SERVERS,
+        })
+      : undefined,
+    tenants: service,
+    locks: new AdvisoryLocks(pool, "tenant-domains"),
+    platformAddresses: config.PLATFORM_PUBLIC_ADDRESSES,
+    baseDomain: async () => (await stacks.platformSettings())?.baseDomain,
+  });
+
   let workers: Workers | undefined;
   let killBillSetUp: { stop(): void } | undefined;
   let mailer: Mailer | undefined;
@@ -375,6 +392,7 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
           operations,
           progress,
           drills: drillStore,
+          domains,
         })
       : { server: undefined, url: undefined };
 
@@ -484,6 +502,7 @@ async function serveHttp(
     operations: OperationStore;
     progress: ProgressBus;
     drills: RestoreDrillStore;
+    domains: TenantDomains;
   },
 ): Promise<{ server: Server; url?: string }> {
   let pulumi: Promise<PulumiCommand> | undefined;
@@ -507,6 +526,7 @@ async function serveHttp(
       service: d.service,
       operations: d.operations,
       progress: d.progress,
+      domains: d.domains,
       drills: {
         list: () => d.drills.list(),
         runNow: () => d.queues.runMaintenanceNow("restore-drills"),

@@ -40,6 +40,8 @@ bash scripts/ensure-docker-provider.sh
 bash scripts/services.sh
 # promtool and amtool check the alert rules and the generated configurations (components/platform).
 PATH="$(bash scripts/ensure-prometheus-tools.sh | tail -n1):$PATH"
+# pebble-challtestsrv answers DNS for the custom-domain tests; pebble issues their certificates.
+PATH="$(bash scripts/ensure-pebble.sh | tail -n1):$PATH"
 if kill -0 "$traefik_build" 2>/dev/null; then
   echo "[prepare] waiting for Traefik's build (progress: $traefik_log)" >&2
 fi

@@ -13,7 +13,10 @@ import {
   planChangeBody,
   restoreBody,
   tenantIdParam,
+  domainBody,
+  domainParam,
 } from "./schemas";
+import type { TenantDomains } from "../services/tenant-domains";
 import { decodeCursor, type TenantService } from "../services/tenant-service";
 import type { OperationStore } from "../store/operation-store";
 
@@ -22,6 +25,8 @@ export interface AdminDeps {
   service: TenantService;
   operations: OperationStore;
   progress: ProgressBus;
+  /** Customers' own domains of each tenant. */
+  domains: TenantDomains;
   /** The restore drills: the latest ones, and a run now besides the daily one. */
   drills: { list: () => Promise<unknown[]>; runNow: () => Promise<void> };
 }
@@ -91,6 +96,33 @@ export function adminRoutes(d: AdminDeps): Router {
   r.get(
     "/admin/tenants/:id/billing-transitions",
     handle(async (req, res) => res.json(await d.service.billingTransitions(id(req.params)))),
+  );
+  r.get(
+    "/admin/tenants/:id/domains",
+    handle(async (req, res) => res.json(await d.domains.list(id(req.params)))),
+  );
+  r.post(
+    "/admin/tenants/:id/domains",
+    handle(async (req, res) => {
+      const { domain } = parse(domainBody, req.body ?? {});
+      const { created, claim } = await d.domains.claim(id(req.params), domain);
+      res.status(created ? 201 : 200).json(claim);
+    }),
+  );
+  r.post(
+    "/admin/tenants/:id/domains/:domain/verify",
+    handle(async (req, res) => {
+      const { domain } = parse(domainParam, req.params);
+      res.json(await d.domains.verify(id(req.params), domain));
+    }),
+  );
+  r.delete(
+    "/admin/tenants/:id/domains/:domain",
+    handle(async (req, res) => {
+      const { domain } = parse(domainParam, req.params);
+      await d.domains.release(id(req.params), domain);
+      res.status(202).json({ released: domain });
+    }),
   );
   r.get(
     "/admin/tenants/:id/backups",

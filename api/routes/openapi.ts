@@ -109,6 +109,48 @@ export function openApiDocument() {
       ...errors,
     },
   });
+  const claim = z.object({}).passthrough();
+  r.registerPath({
+    method: "get",
+    path: "/admin/tenants/{id}/domains",
+    summary: "The tenant's custom domains: pending or verified, with what the customer publishes",
+    security,
+    request: { params: s.tenantIdParam },
+    responses: { 200: json(z.array(claim), "domain claims"), ...errors },
+  });
+  r.registerPath({
+    method: "post",
+    path: "/admin/tenants/{id}/domains",
+    summary:
+      "Claim a customer's domain for the tenant (409 when another tenant holds it; the platform's own names are refused)",
+    security,
+    request: {
+      params: s.tenantIdParam,
+      body: { content: { "application/json": { schema: s.domainBody } } },
+    },
+    responses: {
+      201: json(claim, "claimed: point it at the platform and publish the TXT token"),
+      200: json(claim, "already claimed by this tenant"),
+      ...errors,
+    },
+  });
+  r.registerPath({
+    method: "post",
+    path: "/admin/tenants/{id}/domains/{domain}/verify",
+    summary:
+      "Check DNS now: verified and attached to the tenant's routes, or 422 with the reason (kept on the claim)",
+    security,
+    request: { params: s.domainParam },
+    responses: { 200: json(claim, "verified and attached"), ...errors },
+  });
+  r.registerPath({
+    method: "delete",
+    path: "/admin/tenants/{id}/domains/{domain}",
+    summary: "Release the domain: the tenant's routes stop serving it at the next reconcile",
+    security,
+    request: { params: s.domainParam },
+    responses: { 202: json(z.object({ released: z.string() }), "released"), ...errors },
+  });
   r.registerPath({
     method: "get",
     path: "/admin/tenants/{id}/backups",

@@ -69,6 +69,19 @@ export const exportQuery = z.object({
 
 export const planChangeBody = z.strictObject({ plan: z.string().min(1) }).openapi("PlanChange");
 
+export const domainBody = z
+  .strictObject({ domain: z.string().min(1).max(300).openapi({ example: "erp.acme.org" }) })
+  .openapi("DomainClaim");
+
+export const domainParam = z.object({
+  id: z.string(),
+  domain: z
+    .string()
+    .min(1)
+    .max(300)
+    .openapi({ param: { name: "domain", in: "path" }, example: "erp.acme.org" }),
+});
+
 export const tenantView = z
   .object({
     id: z.string(),

@@ -238,6 +238,10 @@ export class TenantService {
   /** Creates a tenant directly (e.g. a trial without billing). */
   async create(input: unknown): Promise<Tenant> {
     const spec = this.validate(input);
+    if (spec.customDomains?.length)
+      throw new ValidationError(
+        "custom domains are attached one by one once verified: POST /admin/tenants/{id}/domains",
+      );
     const unmaintained = unmaintainedReason(spec.odooVersion);
     if (unmaintained) throw new ValidationError(unmaintained);
     const refused = await this.d.admission.refusal({ tenantId: spec.tenantId, plan: spec.plan });
@@ -261,6 +265,11 @@ export class TenantService {
     const refused = await this.d.admission.refusal({ tenantId: id, plan });
     if (refused) throw new ConflictError(refused);
     return this.update(id, (t) => ({ spec: { ...t.spec, plan } }));
+  }
+
+  /** The customer's own domains its routes serve (verified ones: api/services/tenant-domains.ts). */
+  setCustomDomains(id: string, customDomains: string[]) {
+    return this.update(id, (t) => ({ spec: { ...t.spec, customDomains } }));
   }
 
   /** An operator's hold: the tenant stays suspended whatever billing says until resumed here. */

@@ -10,7 +10,7 @@ import type { Pool } from "pg";
 export class AdvisoryLocks {
   constructor(
     private readonly pool: Pool,
-    private readonly namespace: "tenant" | "subscription",
+    private readonly namespace: "tenant" | "subscription" | "tenant-domains",
   ) {}
 
   async withLock<T>(id: string, work: () => Promise<T>): Promise<T> {

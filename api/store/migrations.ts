@@ -304,6 +304,24 @@ const MIGRATIONS: { id: number; sql: string }[] = [
       CREATE INDEX restore_drills_tenant ON restore_drills (tenant_id, started_at DESC);
     `,
   },
+  {
+    id: 14,
+    sql: `
+      -- Customers' own domains: claimed by one tenant at a time (the primary key), attached to its
+      -- routes once verified (pointing at the platform, and the owner's TXT token).
+      CREATE TABLE tenant_domains (
+        domain text PRIMARY KEY,
+        tenant_id text NOT NULL REFERENCES tenants (id),
+        token text NOT NULL,
+        status text NOT NULL CHECK (status IN ('pending', 'verified')),
+        last_check_error text,
+        last_checked_at timestamptz,
+        verified_at timestamptz,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX tenant_domains_tenant ON tenant_domains (tenant_id);
+    `,
+  },
 ];
 
 export async function migrate(pool: Pool): Promise<number[]> {

@@ -351,7 +351,8 @@ export function deployedPlatformStories(runtime: Runtime, name: PlatformName): v
       );
       plain.resume();
       expect([301, 308]).toContain(plain.statusCode);
-      expect(plain.headers.location).toBe(`https://${host}/web/login?x=1`);
+      // To the websecure entry point's port (443 in production: then none).
+      expect(plain.headers.location).toBe(`https://${host}:${p.httpsPort}/web/login?x=1`);
 
       // Every answer carries the edge's headers; the platform's own host gets HSTS; the stand-in's
       // Server banner (Python's version, as werkzeug's is) does not leave the platform.
@@ -379,9 +380,13 @@ export function deployedPlatformStories(runtime: Runtime, name: PlatformName): v
       const apiHost = `api.${BASE_DOMAIN}`;
       expect((await viaTraefik(p.httpsPort, apiHost, "/admin/tenants")).status).toBe(404);
       expect((await viaTraefik(p.httpsPort, apiHost, "/readyz")).status).toBe(404);
-      for (const h of [host, apiHost, `${name}-traefik`])
-        for (const path of ["/dashboard/", "/api/rawdata", "/api/http/routers"])
+      for (const path of ["/dashboard/", "/api/rawdata", "/api/http/routers"]) {
+        for (const h of [apiHost, `${name}-traefik`, "localhost"])
           expect((await viaTraefik(p.httpsPort, h, path)).status).toBe(404);
+        // On a tenant's host the path is the tenant's own.
+        const r = await viaTraefik(p.httpsPort, host, path);
+        expect(r.headers["x-odoo-stand-in-port"]).toBe("http");
+      }
       const traefik = await containerOf(runtime, `${name}-traefik`);
       const published = traefik.Ports.map((x) => x.PublicPort).filter(Boolean);
       expect(published.filter((x) => x !== ports.http && x !== ports.https)).toEqual([]);
