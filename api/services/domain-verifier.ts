@@ -9,8 +9,6 @@ import { OWNERSHIP_RECORD_PREFIX } from "../domain/custom-domain";
  * owner points it at the platform before attaching it could otherwise be claimed by any tenant.
  */
 export class DomainVerifier {
-  private readonly resolver: Resolver;
-
   constructor(
     private readonly o: {
       /** The platform's public addresses (PLATFORM_PUBLIC_ADDRESSES). */
@@ -19,17 +17,18 @@ export class DomainVerifier {
       dnsServers?: string[];
       timeoutMs?: number;
     },
-  ) {
-    this.resolver = new Resolver({ timeout: o.timeoutMs ?? 3000, tries: 2 });
-    if (o.dnsServers?.length) this.resolver.setServers(o.dnsServers);
-  }
+  ) {}
 
   /** Null when the domain may be attached; otherwise why not, in words for the operator. */
   async check(domain: string, token: string): Promise<string | null> {
+    // A resolver per check: c-ares (1.23+) caches answers, negative ones too, per resolver, and a
+    // customer who asks before publishing the records would otherwise wait out that cache.
+    const resolver = new Resolver({ timeout: this.o.timeoutMs ?? 3000, tries: 2 });
+    if (this.o.dnsServers?.length) resolver.setServers(this.o.dnsServers);
     const addresses = [
       ...new Set([
-        ...(await this.lookup(() => this.resolver.resolve4(domain))),
-        ...(await this.lookup(() => this.resolver.resolve6(domain))),
+        ...(await this.lookup(() => resolver.resolve4(domain))),
+        ...(await this.lookup(() => resolver.resolve6(domain))),
       ]),
     ];
     if (addresses.length === 0)
@@ -38,9 +37,7 @@ export class DomainVerifier {
     if (elsewhere.length > 0)
       return `${domain} resolves to ${elsewhere.join(", ")}, not to the platform (${this.o.platformAddresses.join(", ")})`;
     const name = `${OWNERSHIP_RECORD_PREFIX}.${domain}`;
-    const records = (await this.lookup(() => this.resolver.resolveTxt(name))).map((r) =>
-      r.join(""),
-    );
+    const records = (await this.lookup(() => resolver.resolveTxt(name))).map((r) => r.join(""));
     if (!records.includes(token))
       return records.length === 0
         ? `no TXT record ${name}: publish the claim's token there`

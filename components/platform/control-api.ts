@@ -51,6 +51,8 @@ export interface ControlApiArgs extends PlatformPartArgs {
   stateBackend?: string;
   /** The backup agent the API runs next to tenants (images/backup-agent). */
   backupAgentImage: string;
+  /** What customers' domains must resolve to, and the DNS servers that check them. */
+  customDomains: { publicAddresses: string[]; dnsServers: string[] };
   /** How the API reaches the edge to see a tenant answer (Traefik by name on the edge network). */
   edgeProbe: string;
   /** Secret variables from the stack's config (tokens, passwords, SMTP…). */
@@ -125,6 +127,8 @@ export class ControlApi extends pulumi.ComponentResource {
           BACKUP_REPOSITORY: args.backupRepository,
           BACKUP_AGENT_IMAGE: args.backupAgentImage,
           EDGE_PROBE: args.edgeProbe,
+          PLATFORM_PUBLIC_ADDRESSES: args.customDomains.publicAddresses.join(","),
+          DOMAIN_DNS_SERVERS: args.customDomains.dnsServers.join(","),
         },
         secretEnv: {
           ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),

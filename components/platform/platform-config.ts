@@ -194,6 +194,17 @@ export const platformConfigSchema = z.strictObject({
       expose: z
         .strictObject({ admin: z.boolean().default(false), webhooks: z.boolean().default(false) })
         .prefault({}),
+      /**
+       * The platform's public addresses (what customers' domains must resolve to, alone) and the
+       * DNS servers that check them (default the system's). No addresses: custom domains cannot
+       * be verified (the API refuses, saying so).
+       */
+      customDomains: z
+        .strictObject({
+          publicAddresses: z.array(z.union([z.ipv4(), z.ipv6()])).default([]),
+          dnsServers: z.array(z.string().min(1)).default([]),
+        })
+        .prefault({}),
       /** Requests per second (and burst) one source address may make to the exposed webhook path. */
       webhookRateLimit: z
         .strictObject({

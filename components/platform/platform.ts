@@ -403,6 +403,7 @@ function controlApiPart(
       port: config.api.port,
       publishPort: config.api.publishPort,
       relayImage: config.api.relayImage,
+      customDomains: config.api.customDomains,
       route: with_.route,
       networks: {
         edge: networkRef(with_.networks.edge),

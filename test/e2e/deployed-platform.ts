@@ -22,6 +22,7 @@ import { execOutput } from "../helpers/docker-output";
 import { edgeLoad } from "../helpers/edge-load";
 import { RealKillBill } from "../killbill-server";
 import { SmtpReceiver } from "../smtp-receiver";
+import { TestDnsServer } from "../helpers/dns-server";
 import { ODOO_STAND_IN } from "../stand-ins";
 import {
   BASE_DOMAIN,
@@ -44,6 +45,8 @@ const ALERT_TIMING = process.env.ODOO_SAAS_ALERT_TIMING === "production" ? "prod
 /** How soon a stopped tenant is mailed about, at most: the issue's targets per timing. */
 const DETECTION_LIMIT_MS = { test: 30_000, production: 240_000 }[ALERT_TIMING];
 const KB_TENANT = { apiKey: "odoo-saas", apiSecret: "deployed-kb-secret-0123" };
+/** The files the tenant's first tests write (a small one, and one through the edge's body limit). */
+const WRITTEN = ["deployed.txt", "two-mib.bin"];
 /** The operator's way in to the API: this port of the host's loopback. */
 const operatorPort = (name: string) => platformPorts(name as PlatformName).https + 1;
 /** The container suite exposes the webhook path publicly, with a low limit a test can measure. */
@@ -80,7 +83,7 @@ export async function startDeployedPlatform(
   backups: string,
   tenants: string[] = [],
   exposeWebhooks = false,
-): Promise<{ p: E2EPlatform; kb: RealKillBill; smtp: SmtpReceiver }> {
+): Promise<{ p: E2EPlatform; kb: RealKillBill; smtp: SmtpReceiver; dns: TestDnsServer }> {
   const images = readLocalImages();
   for (const key of [
     "ODOO_SAAS_KILLBILL_IMAGE",
@@ -89,7 +92,10 @@ export async function startDeployedPlatform(
   ])
     if (!images[key]) throw new Error(`images/images.env has no ${key}: run images/build.sh`);
   const smtp = new SmtpReceiver();
-  await smtp.start(await hostAddressForContainers());
+  const hostAddress = await hostAddressForContainers();
+  await smtp.start(hostAddress);
+  // Customers' domains are checked against it (the platform's public address: loopback here).
+  const dns = await new TestDnsServer().start(hostAddress);
   const p = await startPlatform(runtime, name, {
     config: (c) => ({
       ...c,
@@ -107,6 +113,7 @@ export async function startDeployedPlatform(
         publishPort: operatorPort(name),
         relayImage: images.ODOO_SAAS_SOCAT_IMAGE,
         expose: { webhooks: exposeWebhooks },
+        customDomains: { publicAddresses: ["127.0.0.1"], dnsServers: [dns.address] },
         webhookRateLimit: WEBHOOK_LIMIT,
       },
       monitoring: {
@@ -135,13 +142,14 @@ export async function startDeployedPlatform(
     tenants,
   }).catch(async (e) => {
     await smtp.stop();
+    await dns.stop();
     throw e;
   });
   const kb = RealKillBill.inContainer(
     async () => (await containerOf(runtime, `${name}-killbill`)).Id,
     KB_TENANT,
   );
-  return { p, kb, smtp };
+  return { p, kb, smtp, dns };
 }
 
 /** Asks the platform's Prometheus (inside its container: it is on the control network alone). */
@@ -241,6 +249,7 @@ export function deployedPlatformStories(runtime: Runtime, name: PlatformName): v
   let p: E2EPlatform;
   let kb: RealKillBill;
   let smtp: SmtpReceiver;
+  let dns: TestDnsServer;
   let subscription: { subscriptionId: string; accountId: string; bundleId: string };
 
   const api = (method: string, urlPath: string, body?: unknown) =>
@@ -269,7 +278,7 @@ export function deployedPlatformStories(runtime: Runtime, name: PlatformName): v
     (await viaTraefik(p.httpsPort, host, "/web/health").catch(() => ({ status: 0 }))).status;
 
   beforeAll(async () => {
-    ({ p, kb, smtp } = await startDeployedPlatform(
+    ({ p, kb, smtp, dns } = await startDeployedPlatform(
       runtime,
       name,
       backups,
@@ -286,6 +295,7 @@ export function deployedPlatformStories(runtime: Runtime, name: PlatformName): v
     } finally {
       await p?.teardown();
       await smtp?.stop();
+      await dns?.stop();
       fs.rmSync(backups, { recursive: true, force: true });
     }
   }, 600_000);
@@ -449,6 +459,42 @@ export function deployedPlatformStories(runtime: Runtime, name: PlatformName): v
         expect(during.every((x) => x.ok)).toBe(true);
       }, 300_000);
 
+    it("a customer's domain is served once DNS shows it is theirs and points here, and no longer once released", async () => {
+      const domain = `erp.${tenantId}.example`;
+      const claim = await api("POST", `/admin/tenants/${tenantId}/domains`, { domain });
+      expect(claim.status).toBe(201);
+      const refused = await api("POST", `/admin/tenants/${tenantId}/domains/${domain}/verify`);
+      expect(refused.status).toBe(422);
+      await dns.addA(domain, ["127.0.0.1"]);
+      await dns.setTxt(claim.body.instructions.txt.name, claim.body.token);
+      const verified = await api("POST", `/admin/tenants/${tenantId}/domains/${domain}/verify`);
+      expect(verified.body).toMatchObject({ status: "verified" });
+      await converged("active");
+      const served = await eventually(
+        async () => {
+          const r = await viaTraefik(p.httpsPort, domain, "/web/health").catch(() => undefined);
+          return r?.status === 200 && r;
+        },
+        120_000,
+        `${domain} served`,
+      );
+      // The edge's headers, but no HSTS on the customer's own domain; the tenant's address serves.
+      expect(served.headers["x-content-type-options"]).toBe("nosniff");
+      expect(served.headers["strict-transport-security"]).toBeUndefined();
+      expect(await answers()).toBe(200);
+
+      expect((await api("DELETE", `/admin/tenants/${tenantId}/domains/${domain}`)).status).toBe(
+        202,
+      );
+      await converged("active");
+      await eventually(
+        async () => (await viaTraefik(p.httpsPort, domain, "/web/health")).status === 404,
+        120_000,
+        `${domain} no longer served`,
+      );
+      expect(await answers()).toBe(200);
+    }, 600_000);
+
     it("Prometheus scrapes every part and probes the new tenant through Traefik; no tenant reaches it", async () => {
       const query = (expr: string) => prometheusQuery(runtime, name, expr);
       await eventually(
@@ -574,7 +620,7 @@ export function deployedPlatformStories(runtime: Runtime, name: PlatformName): v
       await converged("active");
       await eventually(async () => (await answers()) === 200, 120_000);
       const files = await viaTraefik(p.httpsPort, host, "/stand-in/attachments");
-      expect(JSON.parse(files.body).map((a: { name: string }) => a.name)).toEqual(["deployed.txt"]);
+      expect(JSON.parse(files.body).map((a: { name: string }) => a.name)).toEqual(WRITTEN);
     }, 600_000);
 
     it("a backup and a restore, through the deployed API, into the host's repository", async () => {
@@ -591,7 +637,7 @@ export function deployedPlatformStories(runtime: Runtime, name: PlatformName): v
       await operationDone(restore.body.id);
       await eventually(async () => (await answers()) === 200, 120_000);
       const files = await viaTraefik(p.httpsPort, host, "/stand-in/attachments");
-      expect(JSON.parse(files.body).map((a: { name: string }) => a.name)).toEqual(["deployed.txt"]);
+      expect(JSON.parse(files.body).map((a: { name: string }) => a.name)).toEqual(WRITTEN);
       expect(fs.readdirSync(backups)).toContain("config"); // the restic repository, on the host
     }, 600_000);
 
