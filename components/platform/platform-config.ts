@@ -56,6 +56,24 @@ export const platformConfigSchema = z.strictObject({
       /** ACME account e-mail; without it no certificate resolver is configured. */
       acmeEmail: z.email().optional(),
       certResolver: z.string().default("letsencrypt"),
+      /** The ACME certificate authority tenants' certificates come from (docs/edge.md#certificates). */
+      acme: z
+        .strictObject({
+          /** Its directory: Let's Encrypt by default (its staging directory while trying things out). */
+          caServer: z.url().default("https://acme-v02.api.letsencrypt.org/directory"),
+          /**
+           * How it checks the platform serves a host: on the HTTPS port (`tls-alpn-01`) or the HTTP
+           * one (`http-01`). Both need the host's DNS pointed at the platform; neither does wildcards.
+           */
+          challenge: z.enum(["tls-alpn-01", "http-01"]).default("tls-alpn-01"),
+          /** PEM root(s) of the ACME server's own HTTPS certificate, when no public CA signed it. */
+          caCertificates: z.string().min(1).optional(),
+          /** An ACME profile the server offers (Let's Encrypt: `shortlived`), when not its default. */
+          profile: z.string().min(1).optional(),
+          /** How long its certificates last, in hours: Traefik renews by it (90 days by default). */
+          certificatesDurationHours: z.number().int().min(1).optional(),
+        })
+        .prefault({}),
       dashboard: z.boolean().default(false),
       /**
        * Swarm: how often Traefik reads the services and their tasks (its swarm provider polls; it

@@ -86,8 +86,14 @@ export class Platform extends pulumi.ComponentResource {
         httpPort: config.traefik.httpPort,
         httpsPort: config.traefik.httpsPort,
         publishHostIp: config.traefik.publishHostIp,
-        certResolver: resolver,
-        acmeEmail: config.traefik.acmeEmail,
+        acme:
+          resolver && config.traefik.acmeEmail
+            ? {
+                resolver,
+                email: config.traefik.acmeEmail,
+                ...config.traefik.acme,
+              }
+            : undefined,
         dashboard: config.traefik.dashboard,
         requestReadSeconds: config.traefik.requestReadSeconds,
         swarmRefreshSeconds: config.traefik.swarmRefreshSeconds,

@@ -76,14 +76,26 @@ export function traefikHealthcheckTests(httpPort: number): string[] {
   ];
 }
 
+/** Traefik's ACME certificate resolver. */
+export interface AcmeResolver {
+  resolver: string;
+  email: string;
+  caServer: string;
+  challenge: "tls-alpn-01" | "http-01";
+  /** Where the ACME server's HTTPS roots are inside Traefik's container, when given. */
+  caCertificatesPath?: string;
+  profile?: string;
+  certificatesDurationHours?: number;
+}
+
 /** Traefik's static configuration as command-line flags. */
 export function traefikCommand(opts: {
   runtime: Runtime;
   edgeNetwork: string;
   httpPort: number;
   httpsPort: number;
-  certResolver?: string;
-  acmeEmail?: string;
+  /** The ACME resolver: none without it (Traefik's default certificate). */
+  acme?: AcmeResolver;
   dashboard: boolean;
   swarmRefreshSeconds?: number;
   /** How long a client may take to send a whole request on the websecure entry point. */
@@ -119,12 +131,20 @@ export function traefikCommand(opts: {
       "--metrics.prometheus.entrypoint=metrics",
       "--metrics.prometheus.addservicesLabels=false",
     );
-  if (opts.certResolver && opts.acmeEmail) {
-    const r = `--certificatesresolvers.${opts.certResolver}.acme`;
+  const acme = opts.acme;
+  if (acme) {
+    const r = `--certificatesresolvers.${acme.resolver}.acme`;
     args.push(
-      `${r}.email=${opts.acmeEmail}`,
+      `${r}.email=${acme.email}`,
+      // On the certificates volume: a restarted Traefik serves them again, nothing re-ordered.
       `${r}.storage=/letsencrypt/acme.json`,
-      `${r}.tlschallenge=true`,
+      `${r}.caserver=${acme.caServer}`,
+      acme.challenge === "http-01" ? `${r}.httpchallenge.entrypoint=web` : `${r}.tlschallenge=true`,
+      ...(acme.caCertificatesPath ? [`${r}.caCertificates=${acme.caCertificatesPath}`] : []),
+      ...(acme.profile ? [`${r}.profile=${acme.profile}`] : []),
+      ...(acme.certificatesDurationHours
+        ? [`${r}.certificatesDuration=${acme.certificatesDurationHours}`]
+        : []),
     );
   }
   return args;

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { dockerWorkload, type NetworkRef } from "../workload";
+import { dockerWorkload, secretFilePath, type NetworkRef } from "../workload";
 import { childOptions, platformVolume, type PlatformPartArgs } from "./platform-part";
-import { traefikCommand, traefikHealthcheckTests } from "./route-labels";
+import { traefikCommand, traefikHealthcheckTests, type AcmeResolver } from "./route-labels";
 
 export interface TraefikArgs extends PlatformPartArgs {
   image: string;
@@ -12,9 +12,8 @@ export interface TraefikArgs extends PlatformPartArgs {
   httpsPort: number;
   /** Host address they are published on (container runtime); every address when unset. */
   publishHostIp?: string;
-  /** ACME: the resolver's name and the account e-mail (none: Traefik's default certificate). */
-  certResolver?: string;
-  acmeEmail?: string;
+  /** ACME (none: Traefik's default certificate); the ACME server's HTTPS roots as PEM, if any. */
+  acme?: Omit<AcmeResolver, "caCertificatesPath"> & { caCertificates?: string };
   dashboard: boolean;
   /** How long a client may take to send a whole request (uploads included). */
   requestReadSeconds: number;
@@ -42,6 +41,18 @@ export class Traefik extends pulumi.ComponentResource {
     const swarm = args.runtime === "swarm";
     // The platform's names: `<platform>-traefik`, `<platform>-traefik-acme`.
     const certificates = platformVolume(`${name}-acme`, `${p}-traefik-acme`, args.labels, child);
+    const caCertificates = args.acme?.caCertificates;
+    const acme: AcmeResolver | undefined = args.acme && {
+      resolver: args.acme.resolver,
+      email: args.acme.email,
+      caServer: args.acme.caServer,
+      challenge: args.acme.challenge,
+      profile: args.acme.profile,
+      certificatesDurationHours: args.acme.certificatesDurationHours,
+      caCertificatesPath: caCertificates
+        ? secretFilePath(args.runtime, "ACME_CA_CERTIFICATES")
+        : undefined,
+    };
     dockerWorkload(
       name,
       {
@@ -57,8 +68,7 @@ export class Traefik extends pulumi.ComponentResource {
             edgeNetwork,
             httpPort: args.httpPort,
             httpsPort: args.httpsPort,
-            certResolver: args.certResolver,
-            acmeEmail: args.acmeEmail,
+            acme,
             dashboard: args.dashboard,
             requestReadSeconds: args.requestReadSeconds,
             swarmRefreshSeconds: args.swarmRefreshSeconds,
@@ -66,6 +76,7 @@ export class Traefik extends pulumi.ComponentResource {
           }),
         ),
         labels: args.labels,
+        ...(caCertificates ? { secretFileEnv: { ACME_CA_CERTIFICATES: caCertificates } } : {}),
         networks: args.monitoring
           ? [args.edgeNetwork, args.monitoring.controlNetwork]
           : [args.edgeNetwork],

@@ -91,6 +91,7 @@ describe("platform program", () => {
       "--ping.entrypoint=web",
       "--certificatesresolvers.letsencrypt.acme.email=ops@example.com",
       "--certificatesresolvers.letsencrypt.acme.storage=/letsencrypt/acme.json",
+      "--certificatesresolvers.letsencrypt.acme.caserver=https://acme-v02.api.letsencrypt.org/directory",
       "--certificatesresolvers.letsencrypt.acme.tlschallenge=true",
     ]);
     const pg = recorder
@@ -276,6 +277,46 @@ describe("platform program", () => {
       api: "http://127.0.0.1:3000",
       kaui: "https://kaui.odoo.example.com",
     });
+  });
+
+  it("points the ACME resolver at the configured CA: its directory, challenge, trusted root (a Docker secret on Swarm), profile", async () => {
+    configure(
+      {
+        baseDomain: "odoo.example.com",
+        runtime: "swarm",
+        swarmVolumeNode: "node-a",
+        traefik: {
+          acmeEmail: "ops@example.com",
+          acme: {
+            caServer: "https://acme.internal:14000/dir",
+            challenge: "http-01",
+            caCertificates: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+            profile: "shortlived",
+            certificatesDurationHours: 168,
+          },
+        },
+      },
+      { postgresAdminPassword: "pg-admin" },
+    );
+    await run();
+    const traefik = recorder
+      .ofType("docker:index/service:Service")
+      .find((x) => x.inputs.name === "saas-traefik")!.inputs;
+    const spec = traefik.taskSpec.value ?? traefik.taskSpec;
+    const r = "--certificatesresolvers.letsencrypt.acme";
+    expect(spec.containerSpec.args).toEqual(
+      expect.arrayContaining([
+        `${r}.caserver=https://acme.internal:14000/dir`,
+        `${r}.httpchallenge.entrypoint=web`,
+        `${r}.caCertificates=/run/secrets/ACME_CA_CERTIFICATES`,
+        `${r}.profile=shortlived`,
+        `${r}.certificatesDuration=168`,
+      ]),
+    );
+    expect(spec.containerSpec.args).not.toContain(`${r}.tlschallenge=true`);
+    expect(recorder.ofType("docker:index/secret:Secret").map((x) => x.name)).toContain(
+      "platform-traefik-acme_ca_certificates-file",
+    );
   });
 
   it("routes publicly only what api.expose names: /admin/, and /webhooks/ rate-limited per source", async () => {

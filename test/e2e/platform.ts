@@ -55,6 +55,8 @@ const PLATFORMS = {
   e2ek: { http: 19180, https: 19543, pg: 16533 },
   // On a cluster: the manager's ports, forwarded from this host's loopback.
   e2el: { http: 19280, https: 19643, pg: 16633 },
+  e2em: { http: 19380, https: 19743, pg: 16733 },
+  e2en: { http: 19480, https: 19843, pg: 16833 },
 };
 
 /** A platform's loopback ports. */

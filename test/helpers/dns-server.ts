@@ -20,8 +20,11 @@ export class TestDnsServer {
   /** `host:port` the DNS server answers on (UDP and TCP). */
   address = "";
 
-  /** Starts it on `host` (127.0.0.1, or an address containers reach). */
-  async start(host = "127.0.0.1"): Promise<this> {
+  /**
+   * Starts it on `host` (127.0.0.1, or an address containers reach). `defaultIPv4`: the answer to
+   * every A query without a record of its own (none by default).
+   */
+  async start(host = "127.0.0.1", defaultIPv4 = ""): Promise<this> {
     const dnsPort = await freePort(host);
     this.management = await freePort("127.0.0.1");
     this.address = `${host}:${dnsPort}`;
@@ -35,7 +38,7 @@ export class TestDnsServer {
         "-https01=",
         "-tlsalpn01=",
         "-doh=",
-        "-defaultIPv4=",
+        `-defaultIPv4=${defaultIPv4}`,
         "-defaultIPv6=",
       ],
       { stdio: ["ignore", "pipe", "pipe"] },
@@ -78,6 +81,8 @@ export class TestDnsServer {
   clearA = (host: string) => this.call("/clear-a", { host });
   setTxt = (host: string, value: string) => this.call("/set-txt", { host, value });
   clearTxt = (host: string) => this.call("/clear-txt", { host });
+  /** Every query for `host` fails (SERVFAIL): a domain whose DNS is broken. */
+  setServfail = (host: string) => this.call("/set-servfail", { host });
 
   async stop(): Promise<void> {
     if (!this.child || this.child.exitCode !== null) return;
