@@ -211,6 +211,8 @@ export function acmeSuite(runtime: Runtime, name: PlatformName): void {
       await restartTraefik(runtime, name);
       const cert = await issued(host, 180_000);
       expect(cert.serial).toBe(tenantSerial);
+      // Long enough for a new Traefik to have ordered what it thought it lacked.
+      await new Promise((r) => setTimeout(r, 10_000));
       expect(pebble.issuedCount()).toBe(before);
     }, 300_000);
 
@@ -280,20 +282,41 @@ export function acmeSuite(runtime: Runtime, name: PlatformName): void {
   });
 }
 
-/** Restarts Traefik: its container, or its service's task (a forced update). */
+/** When the running Traefik (its container, or its service's task's) started. */
+async function traefikStartedAt(runtime: Runtime, name: string): Promise<string | undefined> {
+  const filters =
+    runtime === "swarm"
+      ? { label: [`com.docker.swarm.service.name=${name}-traefik`], status: ["running"] }
+      : { name: [`^/${name}-traefik$`], status: ["running"] };
+  const [c] = await docker.listContainers({ filters: JSON.stringify(filters) });
+  return c ? (await docker.getContainer(c.Id).inspect()).State.StartedAt : undefined;
+}
+
+/**
+ * Restarts Traefik (its container, or its service's task by a forced update) and returns once
+ * another one runs.
+ */
 async function restartTraefik(runtime: Runtime, name: string): Promise<void> {
-  if (runtime === "container") {
-    await docker.getContainer(`${name}-traefik`).restart();
-    return;
+  const before = await traefikStartedAt(runtime, name);
+  if (runtime === "container") await docker.getContainer(`${name}-traefik`).restart();
+  else {
+    const service = docker.getService(`${name}-traefik`);
+    const info = await service.inspect();
+    await service.update({
+      ...info.Spec,
+      version: info.Version.Index,
+      TaskTemplate: {
+        ...info.Spec.TaskTemplate,
+        ForceUpdate: (info.Spec.TaskTemplate.ForceUpdate ?? 0) + 1,
+      },
+    });
   }
-  const service = docker.getService(`${name}-traefik`);
-  const info = await service.inspect();
-  await service.update({
-    ...info.Spec,
-    version: info.Version.Index,
-    TaskTemplate: {
-      ...info.Spec.TaskTemplate,
-      ForceUpdate: (info.Spec.TaskTemplate.ForceUpdate ?? 0) + 1,
+  await eventually(
+    async () => {
+      const now = await traefikStartedAt(runtime, name);
+      return now !== undefined && now !== before;
     },
-  });
+    180_000,
+    "Traefik restarted",
+  );
 }

@@ -125,6 +125,11 @@ export class Pebble {
     return this.get("/roots/0");
   }
 
+  /** What Pebble printed (its orders, validations and issuances). */
+  log(): string {
+    return this.output;
+  }
+
   /** Certificates issued so far (Pebble logs each). */
   issuedCount(): number {
     return (this.output.match(/Issued certificate serial/g) ?? []).length;
