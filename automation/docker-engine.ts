@@ -17,7 +17,7 @@ export function dockerEngineUnreachable(text: string, endpoint = dockerEndpoint(
     .some(
       (line) =>
         line.includes(address) &&
-        /Cannot connect to the Docker daemon|\b(ENOENT|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH)\b|socket hang up|connection refused|no route to host|host is unreachable|no such file or directory|i\/o timeout/i.test(
+        /Cannot connect to the Docker daemon|\b(ENOENT|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH)\b|socket hang up|connection refused|no route to host|host is unreachable|no such file or directory|i\/o timeout|use of closed network connection/i.test(
           line,
         ),
     );

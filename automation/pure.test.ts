@@ -178,6 +178,12 @@ describe("dockerEngineUnreachable", () => {
       true,
     ],
     [
+      "the provider's client, the engine gone mid-request",
+      'Unable to create volume: error during connect: Post "http://%2Ftmp%2Fengine.sock/v1.41/volumes/create": write unix @->/tmp/engine.sock: use of closed network connection',
+      "unix:///tmp/engine.sock",
+      true,
+    ],
+    [
       "another socket's error",
       "error: connect ENOENT /run/postgresql/.s.PGSQL.5432",
       socket,

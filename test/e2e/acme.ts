@@ -208,12 +208,17 @@ export function acmeSuite(runtime: Runtime, name: PlatformName): void {
 
     it("certificates outlive a Traefik restart: served again from its volume, nothing ordered", async () => {
       const before = pebble.issuedCount();
+      const logFrom = pebble.log().length;
       await restartTraefik(runtime, name);
       const cert = await issued(host, 180_000);
       expect(cert.serial).toBe(tenantSerial);
       // Long enough for a new Traefik to have ordered what it thought it lacked.
       await new Promise((r) => setTimeout(r, 10_000));
-      expect(pebble.issuedCount()).toBe(before);
+      if (pebble.issuedCount() !== before)
+        throw new Error(
+          `the restarted Traefik ordered again; Pebble said:\n${pebble.log().slice(logFrom)}\n` +
+            `Traefik said:\n${await traefikLog(runtime, name)}`,
+        );
     }, 300_000);
 
     it(`${BURST} new hosts at once are each issued a certificate (the rate measured)`, async () => {
@@ -282,14 +287,26 @@ export function acmeSuite(runtime: Runtime, name: PlatformName): void {
   });
 }
 
-/** When the running Traefik (its container, or its service's task's) started. */
-async function traefikStartedAt(runtime: Runtime, name: string): Promise<string | undefined> {
+/** The running Traefik: its container, or its service's task's. */
+async function runningTraefik(runtime: Runtime, name: string) {
   const filters =
     runtime === "swarm"
       ? { label: [`com.docker.swarm.service.name=${name}-traefik`], status: ["running"] }
       : { name: [`^/${name}-traefik$`], status: ["running"] };
   const [c] = await docker.listContainers({ filters: JSON.stringify(filters) });
-  return c ? (await docker.getContainer(c.Id).inspect()).State.StartedAt : undefined;
+  return c ? docker.getContainer(c.Id) : undefined;
+}
+
+/** When the running Traefik started. */
+async function traefikStartedAt(runtime: Runtime, name: string): Promise<string | undefined> {
+  return (await (await runningTraefik(runtime, name))?.inspect())?.State.StartedAt;
+}
+
+/** The running Traefik's log, its last lines. */
+async function traefikLog(runtime: Runtime, name: string): Promise<string> {
+  const c = await runningTraefik(runtime, name);
+  if (!c) return "(no running Traefik)";
+  return (await c.logs({ stdout: true, stderr: true, tail: 80 })).toString("utf8");
 }
 
 /**
