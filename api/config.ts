@@ -6,6 +6,13 @@ import { formatIssues } from "../catalog";
 
 const secret = (what: string) => z.string().min(16, `${what}: at least 16 characters`);
 
+/** A comma-separated setting as its non-empty, trimmed items. */
+const commaList = (v: string) =>
+  v
+    .split(",")
+    .map((x) => x.trim())
+    .filter(Boolean);
+
 const schema = z.object({
   // Not 8080: that is Kill Bill's own default port (KILLBILL_URL), and the two often share a host.
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -69,15 +76,7 @@ const schema = z.object({
   BACKUP_REPOSITORY: z.string().min(1).default("/var/lib/odoo-saas/backups"),
   BACKUP_PASSWORD: secret("BACKUP_PASSWORD"),
   /** Names of variables handed to restic for a remote backend, e.g. AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY. */
-  BACKUP_PASS_ENV: z
-    .string()
-    .default("")
-    .transform((v) =>
-      v
-        .split(",")
-        .map((x) => x.trim())
-        .filter(Boolean),
-    ),
+  BACKUP_PASS_ENV: z.string().default("").transform(commaList),
   /** The backup-agent image (images/build.sh tags it by content: see images/images.env). */
   BACKUP_AGENT_IMAGE: z.string().min(1).default("odoo-saas/backup-agent:latest"),
   /** Nightly backups: cron pattern and timezone; each tenant starts at its own offset in the window. */
@@ -123,23 +122,10 @@ const schema = z.object({
   PLATFORM_PUBLIC_ADDRESSES: z
     .string()
     .default("")
-    .transform((v) =>
-      v
-        .split(",")
-        .map((x) => x.trim())
-        .filter(Boolean),
-    )
+    .transform(commaList)
     .pipe(z.array(z.union([z.ipv4(), z.ipv6()], "an IP address"))),
   /** DNS servers that verify customers' domains (`host` or `host:port`, comma-separated); default the system's. */
-  DOMAIN_DNS_SERVERS: z
-    .string()
-    .default("")
-    .transform((v) =>
-      v
-        .split(",")
-        .map((x) => x.trim())
-        .filter(Boolean),
-    ),
+  DOMAIN_DNS_SERVERS: z.string().default("").transform(commaList),
   /** The shared PostgreSQL server's max_connections; default: the platform stack's output. */
   SHARED_POSTGRES_MAX_CONNECTIONS: z.coerce.number().int().min(20).optional(),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

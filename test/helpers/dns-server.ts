@@ -2,17 +2,7 @@
 // it on PATH), answering only the records a test sets (no default address), managed over its HTTP
 // interface on loopback.
 import { spawn, type ChildProcess } from "node:child_process";
-import * as net from "node:net";
-
-async function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().once("error", reject);
-    s.listen(0, host, () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from "./free-port";
 
 export class TestDnsServer {
   private child?: ChildProcess;
