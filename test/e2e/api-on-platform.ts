@@ -67,9 +67,7 @@ export function apiOnPlatform(
       await sweepTenants(tenantIds);
       await opts.afterPlatform?.();
     }
-    // As the other platform suites: destroying tenants and the platform under a full run's load
-    // once took over 5 minutes here.
-  }, 600_000);
+  }, 300_000);
 
   const api = () => request(h.runtime.url!);
   const view = async (id: string) => (await api().get(`/admin/tenants/${id}`).set(auth)).body;
