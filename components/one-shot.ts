@@ -52,6 +52,25 @@ async function runToCompletion(p: Props): Promise<number> {
       docker.modem.followProgress(stream, (e) => (e ? reject(e) : resolve(undefined))),
     );
   }
+  // An earlier attempt cut off from the engine (which went away while it ran) could not remove
+  // its container: it would hold the tenant's volumes for good (the tenant's destroy then waits
+  // in vain), and one still running must finish before the command runs again.
+  const label = `odoo-saas.one-shot=${p.name}`;
+  const deadline = Date.now() + p.timeoutSeconds * 1000;
+  for (;;) {
+    const earlier = await docker.listContainers({ all: true, filters: { label: [label] } });
+    if (!earlier.some((c) => c.State === "running")) {
+      for (const c of earlier)
+        await docker
+          .getContainer(c.Id)
+          .remove({ force: true })
+          .catch(() => undefined);
+      break;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`an earlier run of ${p.name} did not finish within ${p.timeoutSeconds}s`);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
   const [first, ...others] = p.networks;
   const name = `${p.name}-${Date.now().toString(36)}`;
   const container = await docker.createContainer({
@@ -59,7 +78,7 @@ async function runToCompletion(p: Props): Promise<number> {
     Image: p.image,
     Cmd: p.command,
     Env: Object.entries(p.env).map(([k, v]) => `${k}=${v}`),
-    Labels: p.labels,
+    Labels: { ...p.labels, "odoo-saas.one-shot": p.name },
     HostConfig: {
       NetworkMode: first,
       Mounts: p.mounts.map((m) => ({
@@ -76,7 +95,6 @@ async function runToCompletion(p: Props): Promise<number> {
     // Polled, not one long `wait` request: an engine that goes away while the wait's answer is
     // pending can leave that request open for good (the run hangs), while a poll fails at once
     // with the engine's address in its error.
-    const deadline = Date.now() + p.timeoutSeconds * 1000;
     let state = (await container.inspect()).State;
     for (let delay = 100; !["exited", "dead"].includes(state.Status);) {
       if (Date.now() > deadline)

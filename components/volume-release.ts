@@ -19,16 +19,19 @@ async function waitUntilUnused(p: Props): Promise<void> {
   for (;;) {
     const users = await docker.listContainers({ all: true, filters: { volume: [p.volume] } });
     // A removed Swarm service's stopped task containers (its task history) hold the volume until
-    // Swarm gets round to removing them, which takes longer than the provider's 30 s when busy.
-    const history = users.filter(
-      (c) => c.State !== "running" && c.Labels?.["com.docker.swarm.task.id"],
+    // Swarm gets round to removing them, which takes longer than the provider's 30 s when busy;
+    // a one-shot's finished container whose run lost the engine was never removed (one-shot.ts).
+    const leftovers = users.filter(
+      (c) =>
+        c.State !== "running" &&
+        (c.Labels?.["com.docker.swarm.task.id"] || c.Labels?.["odoo-saas.one-shot"]),
     );
-    for (const c of history)
+    for (const c of leftovers)
       await docker
         .getContainer(c.Id)
         .remove({ force: true })
         .catch(() => undefined);
-    const left = users.filter((c) => !history.includes(c));
+    const left = users.filter((c) => !leftovers.includes(c));
     if (!left.length) return;
     if (Date.now() > deadline)
       throw new Error(

@@ -23,6 +23,25 @@ const e = apiOnPlatform("container", "e2eg", [tenantId, moving], {
   env: { JOB_LOCK_MS: "60000" },
 });
 
+// Containers of the tenant that are not running: a run cut off from the engine must not leave
+// any behind (they would hold the tenant's volumes, and its destroy would wait for them in vain).
+const leftBehind = (id: string) =>
+  execFileSync("/usr/bin/docker", [
+    "ps",
+    "-a",
+    "--filter",
+    `label=odoo-saas.tenant=${id}`,
+    "--filter",
+    "status=exited",
+    "--filter",
+    "status=created",
+    "--format",
+    "{{.Names}}",
+  ])
+    .toString()
+    .split("\n")
+    .filter(Boolean);
+
 const operations = async () =>
   (
     await e.h.runtime.pool.query(
@@ -77,6 +96,7 @@ describe(`the Docker engine going away ${ODOO_STAND_IN}`, () => {
 
     const ops = await operations();
     expect(ops.at(-1)!.status).toBe("succeeded");
+    expect(leftBehind(tenantId)).toEqual([]);
     // The wait between a failed attempt's end and the next attempt's start grows each time
     // (BullMQ's exponential backoff from 5 s); attempts' own lengths vary, so they are left out.
     const waits = ops.slice(1).map((o, i) => o.started_at.getTime() - ops[i].finished_at.getTime());
@@ -146,5 +166,6 @@ describe(`the Docker engine going away ${ODOO_STAND_IN}`, () => {
     const done = await e.converged(moving, "active");
     expect(done.database).toMatchObject({ placement: "dedicated", move: null });
     expect(await e.attachments(moving)).toEqual(["before-the-move.txt"]);
+    expect(leftBehind(moving)).toEqual([]);
   }, 900_000);
 });
