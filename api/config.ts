@@ -116,6 +116,11 @@ const schema = z.object({
   /** How long a tenant has to answer through the edge after its engine run. */
   EDGE_PROBE_TIMEOUT_MS: z.coerce.number().int().min(1000).default(180_000),
   /**
+   * Traefik's container or Swarm service on the API's engine: its log says why the CA refused a
+   * host's certificate (GET /admin/tenants/:id/certificates). Unset: those reasons go unseen.
+   */
+  TRAEFIK_NAME: z.string().min(1).optional(),
+  /**
    * The platform's public addresses (comma-separated): a customer's domain is attached only when
    * it resolves to these alone. Unset: custom domains cannot be verified (refused, saying so).
    */

@@ -41,6 +41,7 @@ import { RestoreDrillStore } from "./store/restore-drill-store";
 import { TenantDomainStore } from "./store/tenant-domain-store";
 import { DomainVerifier } from "./services/domain-verifier";
 import { TenantDomains } from "./services/tenant-domains";
+import { routedHosts, TenantCertificates } from "./services/tenant-certificates";
 import { TenantRuntime } from "./services/tenant-runtime";
 import { BackupStore } from "./store/backup-store";
 import { AdvisoryLocks } from "./store/advisory-locks";
@@ -277,6 +278,11 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
     platformAddresses: config.PLATFORM_PUBLIC_ADDRESSES,
     baseDomain: async () => (await stacks.platformSettings())?.baseDomain,
   });
+  const certificates = new TenantCertificates({
+    hostsOf: async (id) => routedHosts((await service.get(id)).outputs),
+    edge: config.EDGE_PROBE,
+    traefik: config.TRAEFIK_NAME,
+  });
 
   let workers: Workers | undefined;
   let killBillSetUp: { stop(): void } | undefined;
@@ -393,6 +399,7 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
           progress,
           drills: drillStore,
           domains,
+          certificates,
         })
       : { server: undefined, url: undefined };
 
@@ -503,6 +510,7 @@ async function serveHttp(
     progress: ProgressBus;
     drills: RestoreDrillStore;
     domains: TenantDomains;
+    certificates: TenantCertificates;
   },
 ): Promise<{ server: Server; url?: string }> {
   let pulumi: Promise<PulumiCommand> | undefined;
@@ -527,6 +535,7 @@ async function serveHttp(
       operations: d.operations,
       progress: d.progress,
       domains: d.domains,
+      certificates: d.certificates,
       drills: {
         list: () => d.drills.list(),
         runNow: () => d.queues.runMaintenanceNow("restore-drills"),

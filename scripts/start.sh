@@ -48,6 +48,8 @@ if [ "${ODOO_SAAS_LOCAL_PLATFORM:-1}" != 0 ]; then
   node -r ts-node/register/transpile-only cli/local-platform.ts
   # A tenant is converged once it answers through the local Traefik.
   export EDGE_PROBE=${EDGE_PROBE:-https://127.0.0.1:8443}
+  # Its log says why a certificate was refused (GET /admin/tenants/:id/certificates).
+  export TRAEFIK_NAME=${TRAEFIK_NAME:-local-traefik}
 fi
 echo "[start] admin API: curl -H \"Authorization: Bearer \$ADMIN_TOKEN\" http://127.0.0.1:${PORT:-3000}/admin/tenants (token in .data/dev.env)" >&2
 exec npm start --silent

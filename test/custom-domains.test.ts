@@ -143,6 +143,16 @@ describe(`custom domains, verified by DNS before they are attached ${PROVIDER_FR
     expect(after.spec.customDomains).toEqual([DOMAIN]);
     expect(after.desired_generation).toBe(before.desired_generation + 1);
     await h.converged("dom-a", "active");
+    // Its certificates list both hosts; this API cannot ask an edge (EDGE_PROBE off).
+    const certs = await api().get("/admin/tenants/dom-a/certificates").set(auth).expect(200);
+    expect(certs.body).toEqual({
+      tenantId: "dom-a",
+      certificates: [
+        { host: "dom-a.odoo.test", state: "unknown" },
+        { host: DOMAIN, state: "unknown" },
+      ],
+    });
+    await api().get("/admin/tenants/nobody/certificates").set(auth).expect(404);
     // Still another tenant's.
     await api().post("/admin/tenants/dom-b/domains").set(auth).send({ domain: DOMAIN }).expect(409);
 

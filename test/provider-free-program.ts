@@ -122,6 +122,7 @@ export function providerFreeTenantProgram(
     });
     return {
       url: `https://${spec.subdomain}.odoo.test`,
+      hosts: [`${spec.subdomain}.odoo.test`, ...(spec.customDomains ?? [])],
       plan: tenant.record.plan,
       state: spec.state,
       databasePassword: pulumi.secret(password),

@@ -17,6 +17,7 @@ import {
   domainParam,
 } from "./schemas";
 import type { TenantDomains } from "../services/tenant-domains";
+import type { TenantCertificates } from "../services/tenant-certificates";
 import { decodeCursor, type TenantService } from "../services/tenant-service";
 import type { OperationStore } from "../store/operation-store";
 
@@ -27,6 +28,8 @@ export interface AdminDeps {
   progress: ProgressBus;
   /** Customers' own domains of each tenant. */
   domains: TenantDomains;
+  /** What the edge serves for each of a tenant's hosts, and why a certificate was refused. */
+  certificates: TenantCertificates;
   /** The restore drills: the latest ones, and a run now besides the daily one. */
   drills: { list: () => Promise<unknown[]>; runNow: () => Promise<void> };
 }
@@ -123,6 +126,10 @@ export function adminRoutes(d: AdminDeps): Router {
       await d.domains.release(id(req.params), domain);
       res.status(202).json({ released: domain });
     }),
+  );
+  r.get(
+    "/admin/tenants/:id/certificates",
+    handle(async (req, res) => res.json(await d.certificates.of(id(req.params)))),
   );
   r.get(
     "/admin/tenants/:id/backups",

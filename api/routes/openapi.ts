@@ -109,6 +109,15 @@ export function openApiDocument() {
       ...errors,
     },
   });
+  r.registerPath({
+    method: "get",
+    path: "/admin/tenants/{id}/certificates",
+    summary:
+      "The certificate the edge serves for each of the tenant's hosts, and why the CA refused one",
+    security,
+    request: { params: s.tenantIdParam },
+    responses: { 200: json(s.tenantCertificatesView, "certificates"), ...errors },
+  });
   const claim = z.object({}).passthrough();
   r.registerPath({
     method: "get",

@@ -211,6 +211,29 @@ export const billingTransitionView = z
   })
   .openapi("BillingTransition");
 
+export const tenantCertificatesView = z
+  .object({
+    tenantId: z.string(),
+    certificates: z.array(
+      z.object({
+        host: z.string(),
+        state: z
+          .enum(["issued", "pending", "failed", "unknown"])
+          .describe(
+            "issued: served for the host; failed: not, and the CA refused the last order; pending: not yet; unknown: the edge could not be asked",
+          ),
+        issuer: z.string().optional(),
+        notAfter: z.string().optional(),
+        lastFailure: z
+          .object({ at: z.string(), reason: z.string() })
+          .optional()
+          .describe("the CA's last refusal, from Traefik's log"),
+      }),
+    ),
+    logUnreadable: z.string().optional(),
+  })
+  .openapi("TenantCertificates");
+
 export const billingProblemView = z
   .discriminatedUnion("kind", [
     z.object({

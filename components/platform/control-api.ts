@@ -55,6 +55,8 @@ export interface ControlApiArgs extends PlatformPartArgs {
   customDomains: { publicAddresses: string[]; dnsServers: string[] };
   /** How the API reaches the edge to see a tenant answer (Traefik by name on the edge network). */
   edgeProbe: string;
+  /** Traefik's container or service: the API reads why certificates were refused in its log. */
+  traefikName: string;
   /** Secret variables from the stack's config (tokens, passwords, SMTP…). */
   secretEnv: Record<string, pulumi.Input<string>>;
   limits: { cpus: number; memoryMb: number };
@@ -127,6 +129,7 @@ export class ControlApi extends pulumi.ComponentResource {
           BACKUP_REPOSITORY: args.backupRepository,
           BACKUP_AGENT_IMAGE: args.backupAgentImage,
           EDGE_PROBE: args.edgeProbe,
+          TRAEFIK_NAME: args.traefikName,
           PLATFORM_PUBLIC_ADDRESSES: args.customDomains.publicAddresses.join(","),
           DOMAIN_DNS_SERVERS: args.customDomains.dnsServers.join(","),
         },

@@ -448,6 +448,7 @@ function controlApiPart(
       stateBackend: config.api.stateBackend,
       backupAgentImage: config.api.backupAgentImage,
       edgeProbe: `https://${p}-traefik:${config.traefik.httpsPort}`,
+      traefikName: `${p}-traefik`,
       secretEnv: args.apiSecretEnv ?? {},
       limits: config.limits.api,
     },

@@ -123,6 +123,8 @@ export function traefikCommand(opts: {
     "--ping=true",
     // On the web entry point: the health check reaches it without another open port.
     "--ping.entrypoint=web",
+    // One JSON object per line: the API reads why the CA refused a certificate from it.
+    "--log.format=json",
   ];
   if (opts.metricsPort)
     args.push(

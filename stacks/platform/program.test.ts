@@ -89,6 +89,7 @@ describe("platform program", () => {
       "--api.dashboard=false",
       "--ping=true",
       "--ping.entrypoint=web",
+      "--log.format=json",
       "--certificatesresolvers.letsencrypt.acme.email=ops@example.com",
       "--certificatesresolvers.letsencrypt.acme.storage=/letsencrypt/acme.json",
       "--certificatesresolvers.letsencrypt.acme.caserver=https://acme-v02.api.letsencrypt.org/directory",

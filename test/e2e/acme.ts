@@ -15,7 +15,9 @@ import { eventually } from "../api-harness";
 import { TestDnsServer } from "../helpers/dns-server";
 import { Pebble } from "../helpers/pebble";
 import { ODOO_STAND_IN } from "../stand-ins";
+import { routedHosts, TenantCertificates } from "../../api/services/tenant-certificates";
 import {
+  apiEnvFor,
   BASE_DOMAIN,
   docker,
   platformPorts,
@@ -59,6 +61,12 @@ function servedCertificate(port: number, host: string, root: string): Promise<Se
     socket.setTimeout(10_000, () => socket.destroy(new Error(`TLS to ${host}: timeout`)));
     socket.on("error", reject);
   });
+}
+
+/** The platform's Traefik as an API given apiEnvFor(p) reaches it. */
+function apiEnvForCertificates(p: E2EPlatform): { edge: string; traefik: string } {
+  const env = apiEnvFor(p);
+  return { edge: env.EDGE_PROBE, traefik: env.TRAEFIK_NAME };
 }
 
 /** GET over HTTPS trusting `root` alone (a failed verification rejects). */
@@ -194,16 +202,47 @@ export function acmeSuite(runtime: Runtime, name: PlatformName): void {
       expect((await served(host)).serial).toBe(tenantSerial);
     }, 300_000);
 
-    it("a domain whose challenge fails (its DNS broken) leaves the tenant's own host served", async () => {
+    it("a domain whose challenge fails (its DNS broken) leaves the tenant's own host served, and the tenant's certificates say why", async () => {
       await dns.setServfail(broken);
       const before = pebble.issuedCount();
-      await p.tenants.up(spec({ customDomains: [broken] }));
+      const { outputs } = await p.tenants.up(spec({ customDomains: [broken] }));
       // Traefik has tried (and Pebble refused) by now; it serves its default certificate there.
       await new Promise((r) => setTimeout(r, 15_000));
       expect((await served(broken)).valid).toBe(false);
       expect(pebble.issuedCount()).toBe(before);
       expect((await served(host)).serial).toBe(tenantSerial);
       expect(await strictGet(ports.https, host, "/web/health", root)).toBe(200);
+
+      // What the admin API's GET /admin/tenants/:id/certificates shows, as the platform's API
+      // reads it: the edge asked for each host, Traefik's log (its container, or its service on
+      // Swarm) for the CA's refusal.
+      const certificates = new TenantCertificates({
+        hostsOf: async () => routedHosts(outputs),
+        ...apiEnvForCertificates(p),
+      });
+      const status = await eventually(
+        async () => {
+          const s = await certificates.of(tenantId);
+          return s.certificates.find((c) => c.host === broken)?.state === "failed" && s;
+        },
+        60_000,
+        `${broken} shown as refused`,
+      );
+      console.log(`[acme ${runtime}] certificates: ${JSON.stringify(status.certificates)}`);
+      expect(status.logUnreadable).toBeUndefined();
+      expect(status.certificates).toEqual([
+        {
+          host,
+          state: "issued",
+          issuer: expect.stringMatching(/Pebble/),
+          notAfter: expect.any(String),
+        },
+        {
+          host: broken,
+          state: "failed",
+          lastFailure: { at: expect.any(String), reason: expect.stringMatching(/SERVFAIL/i) },
+        },
+      ]);
       await p.tenants.up(spec());
     }, 300_000);
 

@@ -155,6 +155,7 @@ export const apiEnvFor = (p: E2EPlatform) => ({
   ODOO_SAAS_PLATFORM_STACK: p.settings.platformStack,
   // Converged means answering through this platform's Traefik, reached on loopback.
   EDGE_PROBE: `https://127.0.0.1:${p.httpsPort}`,
+  TRAEFIK_NAME: `${p.prefix}-traefik`,
 });
 
 /** Removes what a platform left on the engine (services, containers, volumes, networks). */
