@@ -17,7 +17,7 @@ const renew = (main: string, sans: string[], time: string, error: string) =>
     providerName: "le.acme",
     error,
     time,
-    message: `Error renewing certificate from LE: {${main} [${sans.join(" ")}]}`,
+    message: `Error renewing ACME certificate: {${main} [${sans.join(" ")}]}`,
   });
 
 describe("lastAcmeFailures", () => {
@@ -43,6 +43,15 @@ describe("lastAcmeFailures", () => {
         "c.example": ["2026-12-05T04:00:00.000Z", "tls: no ALPN"],
         "www.c.example": ["2026-12-05T04:00:00.000Z", "tls: no ALPN"],
       },
+    ],
+    [
+      "an older Traefik's renewal refusal",
+      JSON.stringify({
+        error: "acme: error: 400",
+        time: "2026-12-05T05:00:00Z",
+        message: "Error renewing certificate from LE: {e.example []}",
+      }),
+      { "e.example": ["2026-12-05T05:00:00.000Z", "acme: error: 400"] },
     ],
     [
       "other lines, text lines and lines without a time are ignored",

@@ -34,8 +34,9 @@ export interface HostCertificate {
 }
 
 const OBTAIN = /^Unable to obtain ACME certificate/;
-// Renewals name their domains in the message: "Error renewing certificate from LE: {main [sans]}".
-const RENEW = /^Error renewing certificate from LE\s?: \{(\S+) \[([^\]]*)\]\}/;
+// Renewals name their domains in the message: "Error renewing ACME certificate: {main [sans]}"
+// (Traefik 3.7; "Error renewing certificate from LE" before).
+const RENEW = /^Error renewing (?:ACME )?certificate(?: from LE)?\s?: \{(\S+) \[([^\]]*)\]\}/;
 
 /** The last failure per domain (lower case) in Traefik's JSON log; other lines are ignored. */
 export function lastAcmeFailures(log: string): Map<string, AcmeFailure> {
