@@ -98,6 +98,7 @@ describe(`tenant stacks on the real engine (file:// backend) ${PROVIDER_FREE}`, 
     expect(up.changes).toEqual({ create: 4 });
     expect(up.outputs).toEqual({
       url: "https://lifecycle.odoo.test",
+      hosts: ["lifecycle.odoo.test"],
       plan: "basic",
       state: "active",
       databasePassword: "[secret]",
