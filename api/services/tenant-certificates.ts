@@ -1,5 +1,6 @@
 import type Dockerode from "dockerode";
 import * as tls from "node:tls";
+import { demuxed } from "../../automation/docker-output";
 import {
   hostCertificate,
   lastAcmeFailures,
@@ -118,14 +119,6 @@ export class TenantCertificates {
         if (e.statusCode !== 404) throw e;
         return (await this.docker.getService(name).logs(options)) as unknown as Buffer;
       });
-    return lastAcmeFailures(demultiplexed(raw));
+    return lastAcmeFailures(demuxed(raw));
   }
-}
-
-/** Docker's log stream without a TTY: frames of an 8-byte header (length at byte 4), then data. */
-function demultiplexed(raw: Buffer): string {
-  const parts: Buffer[] = [];
-  for (let i = 0; i + 8 <= raw.length; i += 8 + raw.readUInt32BE(i + 4))
-    parts.push(raw.subarray(i + 8, i + 8 + raw.readUInt32BE(i + 4)));
-  return Buffer.concat(parts).toString("utf8");
 }
