@@ -14,6 +14,7 @@
 import Docker from "dockerode";
 import * as http from "node:http";
 import { readLocalImages } from "../automation/local-platform";
+import { sweepLabelled } from "../test/e2e/platform";
 import { fmt, median, numberArg } from "./stats";
 
 const N = numberArg("tenants", 200);
@@ -49,15 +50,7 @@ async function untilRouted(host: string, timeoutMs = 120_000): Promise<number> {
   throw new Error(`${host} not routed within ${timeoutMs} ms`);
 }
 
-async function sweep(): Promise<void> {
-  for (const c of await docker.listContainers({
-    all: true,
-    filters: { label: [`odoo-saas.bench=${PREFIX}`] },
-  }))
-    await docker.getContainer(c.Id).remove({ force: true });
-  for (const n of await docker.listNetworks({ filters: { label: [`odoo-saas.bench=${PREFIX}`] } }))
-    await docker.getNetwork(n.Id).remove();
-}
+const sweep = () => sweepLabelled([`odoo-saas.bench=${PREFIX}`]);
 
 async function network(name: string, subnet?: string): Promise<void> {
   await docker.createNetwork({

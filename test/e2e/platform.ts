@@ -165,7 +165,8 @@ export const sweep = (prefix: string) => sweepLabelled([`odoo-saas.platform=${pr
 export const sweepTenants = (tenantIds: string[]) =>
   sweepLabelled(tenantIds.map((t) => `odoo-saas.tenant=${t}`));
 
-async function sweepLabelled(labels: string[]): Promise<void> {
+/** Removes what carries any of `labels` (services, containers, then volumes and networks). */
+export async function sweepLabelled(labels: string[]): Promise<void> {
   const swarm = (await docker.info()).Swarm?.LocalNodeState === "active";
   const ignore = () => undefined;
   for (const label of labels) {
