@@ -40,7 +40,6 @@ export class TenantCertificates {
       /** Traefik's container or Swarm service (its log); undefined: no failure reasons. */
       traefik?: string;
       docker?: Dockerode;
-      now?: () => Date;
     },
   ) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -62,7 +61,7 @@ export class TenantCertificates {
       ),
       Promise.all(hosts.map((h) => this.served(h, port))),
     ]);
-    const now = this.o.now?.() ?? new Date();
+    const now = new Date();
     return {
       tenantId,
       certificates: hosts.map((h, i) =>
