@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { Readable } from "node:stream";
+import type { Duplex, Readable } from "node:stream";
 import type Dockerode from "dockerode";
 import { DockerDemux } from "./demux";
 import { BackupError } from "./errors";
@@ -156,20 +156,31 @@ export class BackupAgent {
     await this.ensureImage(docker).catch((e: Error) => {
       throw engineNamed(e, placement.engine);
     });
-    const container = await docker.createContainer({
-      Image: this.image,
-      Entrypoint: ["bash", "-c", SCRIPT, "agent"],
-      Cmd: [verb, ...args],
-      Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-      Labels: { "odoo-saas.role": "backup-agent", "odoo-saas.verb": verb },
-      HostConfig: {
-        Mounts: mounts,
-        NetworkMode: placement.network ?? "bridge",
-        // The tenant's Odoo runs as uid 101 in the official image; the agent must read its files.
-        CapAdd: ["DAC_READ_SEARCH"],
-      },
-    });
-    const stream = await container.attach({ stream: true, stdout: true, stderr: true });
+    // The engine may go away between any two requests of a run: said as such, whichever it was.
+    const named = (e: Error) => {
+      throw engineNamed(e, placement.engine);
+    };
+    const container = await docker
+      .createContainer({
+        Image: this.image,
+        Entrypoint: ["bash", "-c", SCRIPT, "agent"],
+        Cmd: [verb, ...args],
+        Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+        Labels: { "odoo-saas.role": "backup-agent", "odoo-saas.verb": verb },
+        HostConfig: {
+          Mounts: mounts,
+          NetworkMode: placement.network ?? "bridge",
+          // The tenant's Odoo runs as uid 101 in the official image; the agent must read its files.
+          CapAdd: ["DAC_READ_SEARCH"],
+        },
+      })
+      .catch(named);
+    const stream = await container
+      .attach({ stream: true, stdout: true, stderr: true })
+      .catch(async (e: Error) => {
+        await container.remove({ force: true, v: true }).catch(() => undefined);
+        return named(e);
+      });
     const tail: string[] = [];
     let partial = "";
     const stdout = stream.pipe(
@@ -184,7 +195,11 @@ export class BackupAgent {
         }
       }),
     );
-    await container.start();
+    await container.start().catch(async (e: Error) => {
+      (stream as Duplex).destroy(); // a hijacked socket; nothing will come on it
+      await container.remove({ force: true, v: true }).catch(() => undefined);
+      return named(e);
+    });
     const done = (async () => {
       let timer: NodeJS.Timeout | undefined;
       try {

@@ -274,11 +274,13 @@ export function acmeSuite(runtime: Runtime, name: PlatformName): void {
       expect((await served(host)).serial).toBe(tenantSerial);
     }, 300_000);
 
-    it(`${BURST} new hosts at once are each issued a certificate (the rate measured)`, async () => {
+    it(`${BURST} new domains and their tenants' own hosts at once are each issued a certificate (the rate measured)`, async () => {
       // Five new tenants with ten domains each (a tenant's most), their ups at once.
       const hosts = burstTenants.flatMap((t) =>
         Array.from({ length: BURST / burstTenants.length }, (_, i) => `h${i}.${t}.example`),
       );
+      // Their own hosts are ordered too: waited for as well, so every certificate counted is in.
+      const own = burstTenants.map((t) => `${t}.${BASE_DOMAIN}`);
       const before = pebble.issuedCount();
       const started = Date.now();
       await Promise.all(
@@ -292,7 +294,7 @@ export function acmeSuite(runtime: Runtime, name: PlatformName): void {
         ),
       );
       const applied = Date.now();
-      const pending = new Set(hosts);
+      const pending = new Set([...hosts, ...own]);
       await eventually(
         async () => {
           for (const h of [...pending])
@@ -300,21 +302,18 @@ export function acmeSuite(runtime: Runtime, name: PlatformName): void {
           return pending.size === 0;
         },
         600_000,
-        `${BURST} certificates`,
+        "the burst's certificates",
       );
       const done = Date.now();
       const seconds = (done - applied) / 1000;
-      console.log(
-        `[acme ${runtime}] ${BURST} new hosts: up ${applied - started} ms, then all certified in ${seconds.toFixed(1)} s ` +
-          `(${(BURST / seconds).toFixed(2)} certificates/s; ${pebble.issuedCount() - before} issued)`,
-      );
-      // Their own hosts too: five more. Now and then Traefik orders a name twice (seen on Swarm),
-      // or the restarted one above orders late: counted, not hidden.
+      const names = hosts.length + own.length;
+      // Now and then Traefik orders a name twice (seen on Swarm): counted, not hidden.
       const issuedNow = pebble.issuedCount() - before;
       console.log(
-        `[acme ${runtime}] issued for the burst: ${issuedNow} for ${BURST + burstTenants.length} names`,
+        `[acme ${runtime}] ${names} new hosts: up ${applied - started} ms, then all certified in ${seconds.toFixed(1)} s ` +
+          `(${(names / seconds).toFixed(2)} certificates/s; ${issuedNow} issued for ${names} names)`,
       );
-      expect(issuedNow).toBeGreaterThanOrEqual(BURST + burstTenants.length);
+      expect(issuedNow).toBeGreaterThanOrEqual(names);
       expect((await served(host)).valid).toBe(true);
       for (const t of burstTenants) await p.tenants.destroy(t);
     }, 900_000);
