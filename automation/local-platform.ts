@@ -22,7 +22,7 @@ export function readLocalImages(file = path.join(__dirname, "..", "images", "ima
     const at = line.indexOf("=");
     if (at > 0) images[line.slice(0, at)] = line.slice(at + 1);
   }
-  for (const key of ["POSTGRES", "PGBOUNCER", "REDIS", "SOCAT", "TRAEFIK"])
+  for (const key of ["POSTGRES", "PGBOUNCER", "REDIS", "SOCAT", "TENANT_GATEWAY", "TRAEFIK"])
     if (!images[`ODOO_SAAS_${key}_IMAGE`])
       throw new Error(`${file} has no ${key} image: run images/build.sh`);
   return images;
@@ -82,6 +82,7 @@ export function localPlatformConfig(
       ]),
     ),
     dedicatedPostgresImage: images.ODOO_SAAS_POSTGRES_IMAGE,
+    tenantGatewayImage: images.ODOO_SAAS_TENANT_GATEWAY_IMAGE,
     // This host may be smaller than the dedicated plans (4 and 8 CPUs): their CPU limit is capped
     // at the host's, which Docker accepts. Production platforms set no cap.
     tenantLimitCap: { cpus: os.cpus().length },

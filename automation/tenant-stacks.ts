@@ -280,7 +280,7 @@ export class TenantStacks {
         ? { user: "postgres", password: secrets.superuser ?? "" }
         : { user: settings.postgres.adminUser, password: platform.postgresAdminPassword as string },
       volume: names.volume,
-      network: settings.dataNetwork,
+      networks: [names.network, settings.dataNetwork],
       ...(engine ? { engine: engineOptions(engine) } : {}),
     };
   }

@@ -12,14 +12,15 @@ const SCRIPT = fs.readFileSync(path.join(__dirname, "agent.sh"), "utf8");
 const LOCKED = /repository is already locked|unable to create lock/;
 const CACHE_VOLUME = "odoo-saas-restic-cache";
 
-/** Where an agent runs: the tenant's filestore volume, its data network, database credentials. */
+/** Where an agent runs: the tenant's filestore volume, its networks, database credentials. */
 export interface AgentPlacement {
   volume?: string;
   /** A restore writes into the volume; everything else mounts it read-only. */
   writable?: boolean;
   /** A fresh anonymous volume at /filestore instead (a restore drill's), removed with the agent. */
   scratch?: boolean;
-  network?: string;
+  /** The networks it joins (the tenant's own, where a dedicated server is, and the data network). */
+  networks?: string[];
   env?: Record<string, string>;
   /** How to reach the engine of the node holding the volume (dockerode's options); default the agent's. */
   engine?: Dockerode.DockerOptions;
@@ -169,12 +170,20 @@ export class BackupAgent {
         Labels: { "odoo-saas.role": "backup-agent", "odoo-saas.verb": verb },
         HostConfig: {
           Mounts: mounts,
-          NetworkMode: placement.network ?? "bridge",
+          NetworkMode: placement.networks?.[0] ?? "bridge",
           // The tenant's Odoo runs as uid 101 in the official image; the agent must read its files.
           CapAdd: ["DAC_READ_SEARCH"],
         },
       })
       .catch(named);
+    for (const network of placement.networks?.slice(1) ?? [])
+      await docker
+        .getNetwork(network)
+        .connect({ Container: container.id })
+        .catch(async (e: Error) => {
+          await container.remove({ force: true, v: true }).catch(() => undefined);
+          return named(e);
+        });
     const stream = await container
       .attach({ stream: true, stdout: true, stderr: true })
       .catch(async (e: Error) => {

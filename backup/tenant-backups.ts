@@ -4,14 +4,15 @@ import { BackupError } from "./errors";
 /** Why a backup was taken; a restic tag on both of its snapshots. */
 export type BackupReason = "scheduled" | "manual" | "pre-destroy" | "pre-change" | "pre-terminate";
 
-/** Where a tenant's data is, as the agent reaches it from the tenant's data network. */
+/** Where a tenant's data is, as the agent reaches it from the tenant's networks. */
 export interface TenantDataLocation {
   tenantId: string;
   database: { host: string; port: number; name: string; role: string; password: string };
   /** Who may create, rename and drop the tenant's databases (the tenant role on a dedicated server). */
   admin: { user: string; password: string };
   volume: string;
-  network: string;
+  /** The tenant's own network (a dedicated server is there) and the data network (the shared one). */
+  networks: string[];
   /** The engine of the node holding the volume (a tenant node's); default DOCKER_HOST. */
   engine?: AgentPlacement["engine"];
 }
@@ -96,7 +97,7 @@ const pgEnv = (l: TenantDataLocation) => ({
 const placement = (l: TenantDataLocation, writable = false): AgentPlacement => ({
   volume: l.volume,
   writable,
-  network: l.network,
+  networks: l.networks,
   env: pgEnv(l),
   ...(l.engine ? { engine: l.engine } : {}),
 });
@@ -313,7 +314,7 @@ export class TenantBackups {
       "copy-database",
       [to.database.role, operationId],
       {
-        network: to.network,
+        networks: to.networks,
         env: {
           ...pgEnv(to),
           SRC_HOST: from.database.host,
@@ -338,7 +339,7 @@ export class TenantBackups {
   /** The database's fingerprint now (what changes whenever its data does). */
   async fingerprint(location: TenantDataLocation): Promise<string> {
     const events = await this.agent.run("fingerprint", [], {
-      network: location.network,
+      networks: location.networks,
       env: pgEnv(location),
     });
     const f = events.find((e) => e.event === "fingerprint")?.fingerprint;

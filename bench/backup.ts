@@ -33,7 +33,7 @@ const location = (db: string): TenantDataLocation => ({
   database: { host: pg.host, port: 5432, name: db, role: `${db}_role`, password: "tenant-pw" },
   admin: pg.admin,
   volume: `${tag}-${db}-files`,
-  network: pg.network,
+  networks: [pg.network],
 });
 
 let pg: PostgresContainer;

@@ -1,15 +1,19 @@
-// bench/tenant-networks: what a network per tenant costs the edge, against today's one shared
-// network, at N tenants on the container runtime: the platform's Traefik image with the docker
-// provider, and N small HTTP backends (the platform's socat image answering 200; Odoo's own cost
-// is not the question) routed by host as tenants are.
-//   shared:     every backend on one network with Traefik (tenants can reach each other);
-//   per-tenant: each backend alone on its own bridge network, Traefik connected to each one
-//               (`docker network connect`, no restart), the route naming that network.
-// For each layout: the engine's time per tenant (network, container, connection), the first and
+// bench/tenant-networks: what a network per tenant costs, against one shared network (the floor,
+// where tenants can reach each other), at N tenants on the container runtime: the platform's
+// Traefik image with the docker provider, and N small HTTP backends (the platform's socat image
+// answering 200; Odoo's own cost is not the question) routed by host as tenants are.
+//   shared:   every backend on one network with Traefik;
+//   gateway:  each backend alone on its own bridge network with its tenant gateway
+//             (images/tenant-gateway), which is also on the shared one and is what Traefik routes
+//             to: the platform's layout (components/tenant/tenant-gateway.ts);
+//   attached: each backend alone on its own network, Traefik connected to each one (`docker
+//             network connect`, no restart): the alternative not taken (docs/platform.md).
+// For each layout: the engine's time per tenant (network, containers, connection), the first and
 // last tenths' medians to show the trend, the time from a tenant's start to its route answering
-// (Traefik's reload) at N, Traefik's memory (anonymous, from its cgroup) at N, and whether backend
-// 0 reaches backend 1 (it must not, per tenant). Networks get explicit /24s (from 10.213.0.0) so
-// the engine's default address pools (about 30 bridge networks) are not the limit measured.
+// (Traefik's reload) at N, Traefik's memory (anonymous, from its cgroup) at N, a request's median
+// time through the edge at N (the gateway's hop), and whether backend 0 reaches backend 1 or its
+// gateway (it must not). Networks get explicit /24s (from 10.213.0.0) so the engine's default
+// address pools (about 30 bridge networks) are not the limit measured.
 // Run: npm run bench:tenant-networks [-- --tenants 200]
 import Docker from "dockerode";
 import * as http from "node:http";
@@ -83,25 +87,43 @@ async function startTraefik(network: string): Promise<Docker.Container> {
   return c;
 }
 
-async function backend(i: number, network: string): Promise<Docker.Container> {
+/** Traefik's labels routing tenant i's host to port 8069 of what carries them, on `network`. */
+const routeLabels = (i: number, network: string) => {
   const r = `${PREFIX}-t${i}`;
+  return {
+    "traefik.enable": "true",
+    [`traefik.http.routers.${r}.rule`]: `Host(\`${r}.bench.test\`)`,
+    [`traefik.http.routers.${r}.entrypoints`]: "web",
+    [`traefik.http.services.${r}.loadbalancer.server.port`]: "8069",
+    "traefik.docker.network": network,
+  };
+};
+
+/** Tenant i's stand-in: answers 200 on 8069; routed directly unless `routed` is false. */
+async function backend(i: number, network: string, routed = true): Promise<Docker.Container> {
   const c = await docker.createContainer({
-    name: r,
+    name: `${PREFIX}-t${i}`,
     Image: images.ODOO_SAAS_SOCAT_IMAGE,
     Entrypoint: ["socat"],
     Cmd: ["TCP-LISTEN:8069,fork,reuseaddr", "SYSTEM:echo HTTP/1.0 200 OK; echo; echo ok"],
-    Labels: {
-      ...label,
-      "traefik.enable": "true",
-      [`traefik.http.routers.${r}.rule`]: `Host(\`${r}.bench.test\`)`,
-      [`traefik.http.routers.${r}.entrypoints`]: "web",
-      [`traefik.http.services.${r}.loadbalancer.server.port`]: "8069",
-      "traefik.docker.network": network,
-    },
+    Labels: { ...label, ...(routed ? routeLabels(i, network) : {}) },
     HostConfig: { NetworkMode: network },
   });
   await c.start();
   return c;
+}
+
+/** Tenant i's gateway: on its own network and the shared one, routed, forwarding to its backend. */
+async function gateway(i: number, own: string, shared: string): Promise<void> {
+  const c = await docker.createContainer({
+    name: `${PREFIX}-g${i}`,
+    Image: images.ODOO_SAAS_TENANT_GATEWAY_IMAGE,
+    Env: [`ODOO_HOST=${PREFIX}-t${i}`, `DATABASE_HOST=${PREFIX}-t${i}`, "DATABASE_PORT=8069"],
+    Labels: { ...label, ...routeLabels(i, shared) },
+    HostConfig: { NetworkMode: own },
+  });
+  await docker.getNetwork(shared).connect({ Container: c.id });
+  await c.start();
 }
 
 /** Traefik's anonymous memory (its heap, not the page cache), in MiB. */
@@ -112,21 +134,39 @@ async function traefikMemoryMb(traefik: Docker.Container): Promise<number> {
   return (s.memory_stats.stats.anon ?? s.memory_stats.stats.rss ?? s.memory_stats.usage) / 2 ** 20;
 }
 
-/** Whether backend `from` opens a TCP connection to backend `to`'s address on any network. */
+/** Whether container `from` opens a TCP connection to port 8069 of `to` on any of its addresses. */
 async function reaches(from: string, to: string): Promise<boolean> {
-  const info = await docker.getContainer(to).inspect();
-  const address = Object.values(info.NetworkSettings.Networks)[0].IPAddress;
-  const exec = await docker.getContainer(from).exec({
-    Cmd: ["socat", "-u", `TCP:${address}:8069,connect-timeout=2`, "OPEN:/dev/null"],
-    AttachStdout: true,
-    AttachStderr: true,
-  });
-  const stream = await exec.start({});
-  await new Promise((r) => stream.on("end", r).resume());
-  return (await exec.inspect()).ExitCode === 0;
+  const info = await docker
+    .getContainer(to)
+    .inspect()
+    .catch(() => undefined);
+  for (const n of Object.values(info?.NetworkSettings.Networks ?? {})) {
+    const exec = await docker.getContainer(from).exec({
+      Cmd: ["socat", "-u", `TCP:${n.IPAddress}:8069,connect-timeout=2`, "OPEN:/dev/null"],
+      AttachStdout: true,
+      AttachStderr: true,
+    });
+    const stream = await exec.start({});
+    await new Promise((r) => stream.on("end", r).resume());
+    if ((await exec.inspect()).ExitCode === 0) return true;
+  }
+  return false;
 }
 
-async function layout(perTenant: boolean) {
+/** The median time of `count` requests, one after another, through the edge to `host`. */
+async function requestMs(host: string, count = 200): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const start = process.hrtime.bigint();
+    if ((await get(host)) !== 200) throw new Error(`${host} did not answer 200`);
+    times.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  return median(times);
+}
+
+type Layout = "shared" | "gateway" | "attached";
+
+async function layout(kind: Layout) {
   await sweep();
   const shared = `${PREFIX}-edge`;
   await network(shared);
@@ -136,12 +176,17 @@ async function layout(perTenant: boolean) {
   /** Tenant i as its stack would make it; the engine's time for it. */
   const addTenant = async (i: number): Promise<number> => {
     const start = Date.now();
-    if (perTenant) {
-      const own = `${PREFIX}-n${i}`;
+    const own = `${PREFIX}-n${i}`;
+    if (kind === "shared") await backend(i, shared);
+    else if (kind === "gateway") {
+      await network(own, subnetOf(i));
+      await backend(i, own, false);
+      await gateway(i, own, shared);
+    } else {
       await network(own, subnetOf(i));
       await backend(i, own);
       await docker.getNetwork(own).connect({ Container: traefik.id });
-    } else await backend(i, shared);
+    }
     return Date.now() - start;
   };
   const perTenantMs: number[] = [];
@@ -153,6 +198,7 @@ async function layout(perTenant: boolean) {
   for (let i = 0; i < N; i++) await untilRouted(`${PREFIX}-t${i}.bench.test`);
   await sleep(5000);
   const atNMb = await traefikMemoryMb(traefik);
+  const latencyMs = await requestMs(`${PREFIX}-t0.bench.test`);
   // One more tenant with N routed: its start to its route answering is Traefik's reload at N.
   const engineMs = await addTenant(N);
   const routedMs = await untilRouted(`${PREFIX}-t${N}.bench.test`);
@@ -164,7 +210,10 @@ async function layout(perTenant: boolean) {
     routedMs,
     idleMb,
     atNMb,
-    crossReach: await reaches(`${PREFIX}-t0`, `${PREFIX}-t1`),
+    latencyMs,
+    crossReach:
+      (await reaches(`${PREFIX}-t0`, `${PREFIX}-t1`)) ||
+      (await reaches(`${PREFIX}-t0`, `${PREFIX}-g1`)),
   };
 }
 
@@ -174,27 +223,25 @@ async function main() {
   );
   const results: [string, Awaited<ReturnType<typeof layout>>][] = [];
   try {
-    for (const [name, perTenant] of [
-      ["shared", false],
-      ["per-tenant", true],
-    ] as const) {
+    for (const name of ["shared", "gateway", "attached"] as const) {
       console.log(`\n${name}:`);
-      results.push([name, await layout(perTenant)]);
+      results.push([name, await layout(name)]);
     }
   } finally {
     await sweep();
   }
   console.log(
-    `\n${"layout".padEnd(11)} ${"engine/tenant first".padStart(20)} ${"last".padStart(8)} ${"tenant N+1: engine".padStart(19)} ${"routed after".padStart(13)} ${"Traefik idle".padStart(13)} ${"at N".padStart(9)}  0 reaches 1`,
+    `\n${"layout".padEnd(11)} ${"engine/tenant first".padStart(20)} ${"last".padStart(8)} ${"tenant N+1: engine".padStart(19)} ${"routed after".padStart(13)} ${"Traefik idle".padStart(13)} ${"at N".padStart(9)} ${"request".padStart(8)}  0 reaches 1`,
   );
   for (const [name, r] of results)
     console.log(
-      `${name.padEnd(11)} ${fmt(r.perTenantFirst).padStart(20)} ${fmt(r.perTenantLast).padStart(8)} ${fmt(r.engineMs).padStart(19)} ${fmt(r.routedMs).padStart(13)} ${`${r.idleMb.toFixed(1)} MiB`.padStart(13)} ${`${r.atNMb.toFixed(1)} MiB`.padStart(9)}  ${r.crossReach ? "yes" : "no"}`,
+      `${name.padEnd(11)} ${fmt(r.perTenantFirst).padStart(20)} ${fmt(r.perTenantLast).padStart(8)} ${fmt(r.engineMs).padStart(19)} ${fmt(r.routedMs).padStart(13)} ${`${r.idleMb.toFixed(1)} MiB`.padStart(13)} ${`${r.atNMb.toFixed(1)} MiB`.padStart(9)} ${`${r.latencyMs.toFixed(1)} ms`.padStart(8)}  ${r.crossReach ? "yes" : "no"}`,
     );
-  const [shared, own] = results.map(([, r]) => r);
-  console.log(
-    `\nratios per-tenant / shared: engine per tenant (last tenth) ${(own.perTenantLast / shared.perTenantLast).toFixed(2)}, reload at N ${(own.routedMs / shared.routedMs).toFixed(2)}, Traefik memory at N ${(own.atNMb / shared.atNMb).toFixed(2)}`,
-  );
+  const [[, shared], ...others] = results;
+  for (const [name, r] of others)
+    console.log(
+      `ratios ${name} / shared: engine per tenant (last tenth) ${(r.perTenantLast / shared.perTenantLast).toFixed(2)}, reload at N ${(r.routedMs / shared.routedMs).toFixed(2)}, Traefik memory at N ${(r.atNMb / shared.atNMb).toFixed(2)}, request ${(r.latencyMs / shared.latencyMs).toFixed(2)}`,
+    );
 }
 
 main().catch((e) => {

@@ -1,6 +1,6 @@
 /**
  * A health-check command that checks every interval until the container is healthy, then only
- * every `steadySeconds`: fast readiness (Traefik routes a container once healthy) and cheap steady
+ * every `steadySeconds`: fast readiness (a tenant counts as up once healthy) and cheap steady
  * state. Each check is an exec through dockerd, containerd and runc, about 80 ms of CPU
  * (bench/idle), so 50 tenants checked every 10 s kept 40 % of a core busy.
  *

@@ -2,7 +2,7 @@
 # Builds the images tests and a local platform use, without any registry (none is reachable here):
 # a Debian base from `mmdebstrap --variant=minbase bookworm` imported into Docker, and on it
 # PostgreSQL, PgBouncer, Redis, a registry, a Swarm node (Debian's Docker engine, for the multi-node
-# tests), socat and the Odoo stand-in (one tag per Odoo version); Traefik FROM scratch around
+# tests), socat, the tenants' gateway (socat) and the Odoo stand-in (one tag per Odoo version); Traefik FROM scratch around
 # a binary built from the Go module proxy. Each tag carries a hash of its build context, so a
 # warm run only checks tags. Prints `KEY=image` lines on stdout (images/images.env too).
 #
@@ -126,6 +126,8 @@ build_api() {
   echo "ODOO_SAAS_SWARM_NODE_IMAGE=$image"
   image=$(build socat)
   echo "ODOO_SAAS_SOCAT_IMAGE=$image"
+  image=$(build tenant-gateway)
+  echo "ODOO_SAAS_TENANT_GATEWAY_IMAGE=$image"
   image=$(build backup-agent)
   echo "ODOO_SAAS_BACKUP_AGENT_IMAGE=$image"
   image=$(build monitoring)

@@ -34,7 +34,7 @@ const location = (name: string, volume = `${tag}-${name}-files`): TenantDataLoca
   database: { host: pg.host, port: 5432, name, role: `${name}_role`, password: "tenant-pw" },
   admin: pg.admin,
   volume,
-  network: pg.network,
+  networks: [pg.network],
 });
 
 const sql = (database: string, text: string, as?: { user: string; password: string }) =>

@@ -26,6 +26,7 @@ export const defaultTenantSettings = {
   },
   filestore: { kind: "local" },
   dedicatedPostgresImage: "postgres:16",
+  tenantGatewayImage: "odoo-saas/tenant-gateway:latest",
   odooImages: {},
   templateDatabases: {},
   odooHealthcheckIntervalSeconds: 2,

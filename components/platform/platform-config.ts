@@ -274,6 +274,11 @@ export const platformConfigSchema = z.strictObject({
   odooImages: z.partialRecord(z.enum(ODOO_VERSIONS), image).default({}),
   templateDatabases: z.partialRecord(z.enum(ODOO_VERSIONS), z.string()).default({}),
   dedicatedPostgresImage: image.default("postgres:16"),
+  /**
+   * Each tenant's gateway, the one container on both its own network and the platform's
+   * (images/tenant-gateway; push it to the cluster's registry).
+   */
+  tenantGatewayImage: image.default("odoo-saas/tenant-gateway:latest"),
   /** CPU and memory limits of the platform's own services. */
   limits: z
     .strictObject({

@@ -191,6 +191,7 @@ export class Platform extends pulumi.ComponentResource {
         postgres,
         filestore: config.filestore,
         dedicatedPostgresImage: config.dedicatedPostgresImage,
+        tenantGatewayImage: config.tenantGatewayImage,
         odooImages: config.odooImages,
         templateDatabases: config.templateDatabases,
         odooHealthcheckIntervalSeconds: config.odooHealthcheckIntervalSeconds,

@@ -42,6 +42,8 @@ export const tenantSettingsSchema = z.object({
   }),
   filestore: filestoreBackendSchema,
   dedicatedPostgresImage: z.string().min(1),
+  /** Each tenant's gateway between its own network and the platform's (tenant-gateway.ts). */
+  tenantGatewayImage: z.string().min(1),
   /** Odoo image per major version. */
   odooImages: z.partialRecord(z.enum(ODOO_VERSIONS), z.string()),
   /** Pre-initialised template database per major version, when the platform has one. */

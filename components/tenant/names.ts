@@ -41,6 +41,10 @@ export interface TenantNames {
   dedicatedPostgres: string;
   /** Traefik router and service prefix. */
   router: string;
+  /** The tenant's own network: its Odoo, one-shots and dedicated PostgreSQL are on it alone. */
+  network: string;
+  /** The container / service that joins that network to the platform's (tenant-gateway.ts). */
+  gateway: string;
 }
 
 function identifierPart(value: string): string {
@@ -70,5 +74,7 @@ export function tenantNames(customerId: string, tenantId: string): TenantNames {
     volume: `odoo-${tenantId}-filestore`,
     dedicatedPostgres: `odoo-${tenantId}-postgres`,
     router: `odoo-${tenantId}`,
+    network: `odoo-${tenantId}-net`,
+    gateway: `odoo-${tenantId}-gateway`,
   };
 }

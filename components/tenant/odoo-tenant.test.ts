@@ -33,6 +33,7 @@ const platform = (runtime: "container" | "swarm") => ({
   },
   filestore: { kind: "local" as const },
   dedicatedPostgresImage: "postgres:16",
+  tenantGatewayImage: "odoo-saas/tenant-gateway:latest",
   odooHealthcheckIntervalSeconds: 10,
   odooHealthcheckSteadySeconds: 120,
   swarmEndpointMode: "vip" as const,
@@ -71,7 +72,11 @@ describe("OdooTenant on the shared PostgreSQL server (container runtime)", () =>
       `acme-database ${DYNAMIC}`,
       "acme-filestore docker:index/volume:Volume",
       "acme-filestore-release pulumi-nodejs:dynamic:Resource",
+      // Its gateway between its own network and the platform's (tenant-gateway.ts).
+      "acme-gateway docker:index/container:Container",
+      `acme-gateway-cpus ${DYNAMIC}`,
       `acme-init-shared ${DYNAMIC}`,
+      "acme-network docker:index/network:Network",
       "acme-odoo docker:index/container:Container",
       // Its CPU limit, changed in place on a plan change (a new `cpus` would replace it).
       `acme-odoo-cpus ${DYNAMIC}`,
@@ -100,7 +105,7 @@ describe("OdooTenant on the shared PostgreSQL server (container runtime)", () =>
     });
   });
 
-  it("through the platform's pooler: Odoo and its initialisation connect there, the role limited to the pooled reservation", async () => {
+  it("through the platform's pooler: Odoo and its initialisation connect there through the gateway, the role limited to the pooled reservation", async () => {
     const pooled = platform("container");
     await declare({
       planId: "trial",
@@ -120,9 +125,14 @@ describe("OdooTenant on the shared PostgreSQL server (container runtime)", () =>
         byName("acme-init-shared").inputs.env.value ?? byName("acme-init-shared").inputs.env,
       ).map(([k, v]) => `${k}=${v}`),
     ]) {
-      expect(env).toContain("HOST=saas-postgres-pooler-2");
-      expect(env).toContain("PORT=6432");
+      expect(env).toContain("HOST=odoo-acme-gateway");
+      expect(env).toContain("PORT=5432");
     }
+    expect(byName("acme-gateway").inputs.envs).toEqual([
+      "DATABASE_HOST=saas-postgres-pooler-2",
+      "DATABASE_PORT=6432",
+      "ODOO_HOST=odoo-acme",
+    ]);
   });
 
   it("a clone of a template is not initialised again; a new database is, once, before Odoo starts", async () => {
@@ -145,12 +155,12 @@ describe("OdooTenant on the shared PostgreSQL server (container runtime)", () =>
       ],
       engine: null, // the control plane's engine
       env: secretValue({
-        HOST: "postgres",
+        HOST: "odoo-acme-gateway",
         PORT: "5432",
         USER: "odoo_acme_corp_acme",
         PASSWORD: "tenant-secret",
       }),
-      networks: ["saas-data"],
+      networks: ["odoo-acme-net"],
       mounts: [{ source: "odoo-acme-filestore", target: "/var/lib/odoo" }],
       labels: { "odoo-saas.tenant": "acme", "odoo-saas.customer": "acme-corp" },
       triggers: { database: "acme-database-id" },
@@ -166,16 +176,16 @@ describe("OdooTenant on the shared PostgreSQL server (container runtime)", () =>
     expect(upgrade).toMatchObject({
       image: "odoo:17.0-20261101",
       command: ["odoo", "--database=odoo_acme_corp_acme", "-u", "all", "--stop-after-init"],
-      networks: ["saas-data"],
+      networks: ["odoo-acme-net"],
       mounts: [{ source: "odoo-acme-filestore", target: "/var/lib/odoo" }],
       triggers: { image: "odoo:17.0-20261101" },
       runOnCreate: false,
     });
   });
 
-  it("runs Odoo pinned to its database with the plan's limits, health check and routing labels", async () => {
+  it("runs Odoo pinned to its database with the plan's limits and health check, on its own network alone", async () => {
     await declare();
-    const c = recorder.one("docker:index/container:Container").inputs;
+    const c = byName("acme-odoo").inputs;
     expect(c.name).toBe("odoo-acme");
     expect(c.image).toBe("odoo:17.0");
     expect(c.command).toEqual([
@@ -193,7 +203,7 @@ describe("OdooTenant on the shared PostgreSQL server (container runtime)", () =>
     ]);
     expect(c.envs).toEqual(
       secretValue([
-        "HOST=postgres",
+        "HOST=odoo-acme-gateway",
         "PASSWORD=tenant-secret",
         "PORT=5432",
         "USER=odoo_acme_corp_acme",
@@ -202,7 +212,7 @@ describe("OdooTenant on the shared PostgreSQL server (container runtime)", () =>
     expect([c.cpus, c.memory, c.memorySwap]).toEqual(["2.0", 4096, 4096]);
     expect(c.restart).toBe("unless-stopped");
     expect(c.logOpts).toEqual({ "max-size": "10m", "max-file": "3" });
-    expect(c.networksAdvanced).toEqual([{ name: "saas-edge" }, { name: "saas-data" }]);
+    expect(c.networksAdvanced).toEqual([{ name: "odoo-acme-net" }]);
     expect(c.volumes).toEqual([
       { volumeName: "odoo-acme-filestore", containerPath: "/var/lib/odoo" },
     ]);
@@ -219,13 +229,41 @@ describe("OdooTenant on the shared PostgreSQL server (container runtime)", () =>
       retries: 3,
       startPeriod: "2m0s",
     });
-    const labels = labelMap(c.labels);
+    // Routed through its gateway, not directly.
+    expect(labelMap(c.labels)).toEqual({
+      "odoo-saas.tenant": "acme",
+      "odoo-saas.customer": "acme-corp",
+      "odoo-saas.plan": "standard",
+    });
+  });
+
+  it("has a network of its own; its gateway alone joins it to the edge and data networks, and is what Traefik routes to", async () => {
+    await declare();
+    expect(byName("acme-network").inputs).toEqual({
+      name: "odoo-acme-net",
+      driver: "bridge",
+      labels: [
+        { label: "odoo-saas.tenant", value: "acme" },
+        { label: "odoo-saas.customer", value: "acme-corp" },
+      ],
+    });
+    const g = byName("acme-gateway").inputs;
+    expect(g.name).toBe("odoo-acme-gateway");
+    expect(g.image).toBe("odoo-saas/tenant-gateway:latest");
+    expect(g.networksAdvanced).toEqual([
+      { name: "odoo-acme-net" },
+      { name: "saas-edge" },
+      { name: "saas-data" },
+    ]);
+    expect(g.envs).toEqual(["DATABASE_HOST=postgres", "DATABASE_PORT=5432", "ODOO_HOST=odoo-acme"]);
+    const labels = labelMap(g.labels);
     expect(labels["traefik.http.routers.odoo-acme-http.rule"]).toBe(
       "Host(`acme.odoo.example.com`)",
     );
     expect(labels["traefik.docker.network"]).toBe("saas-edge");
     expect(labels["odoo-saas.tenant"]).toBe("acme");
-    expect(labels["odoo-saas.plan"]).toBe("standard");
+    // A plan change does not touch it (a label change replaces a container).
+    expect(labels["odoo-saas.plan"]).toBeUndefined();
   });
 
   it("labels the filestore volume only with what never changes (its labels are replace-on-change)", async () => {
@@ -291,17 +329,22 @@ describe("OdooTenant on the shared PostgreSQL server (container runtime)", () =>
     expect(await valueOf(tenant.url)).toBe("https://acme.odoo.example.com");
   });
 
-  it("suspended: no container (the provider cannot stop one); database and volume stay", async () => {
+  it("suspended: no Odoo container (the provider cannot stop one), its gateway unrouted; database and volume stay", async () => {
     const tenant = await declare({ state: "suspended" });
     expect(tenant.runtime).toBeUndefined();
-    expect(recorder.ofType("docker:index/container:Container")).toHaveLength(0);
+    const [gateway, ...others] = recorder.ofType("docker:index/container:Container");
+    expect([gateway.inputs.name, others]).toEqual(["odoo-acme-gateway", []]);
+    expect(labelMap(gateway.inputs.labels)).toEqual({
+      "odoo-saas.tenant": "acme",
+      "odoo-saas.customer": "acme-corp",
+    });
     expect(byName("acme-database")).toBeDefined();
     expect(recorder.ofType("docker:index/volume:Volume")).toHaveLength(1);
   });
 
   it("Odoo 14 has no /web/health: a TCP check of its HTTP port instead", async () => {
     await declare({ odooVersion: "14" });
-    const c = recorder.one("docker:index/container:Container").inputs;
+    const c = byName("acme-odoo").inputs;
     expect(c.healthcheck.tests).toEqual([
       "CMD-SHELL",
       expect.stringContaining(
@@ -320,13 +363,20 @@ describe("OdooTenant on the shared PostgreSQL server (container runtime)", () =>
       expect(c.command).toContain(`--workers=${plan.odoo.workers}`);
       const dedicated = plan.database.placement === "dedicated";
       expect(recorder.resources.some((r) => r.name === "acme-database")).toBe(!dedicated);
-      expect(recorder.ofType("docker:index/container:Container")).toHaveLength(dedicated ? 2 : 1);
+      expect(
+        recorder
+          .ofType("docker:index/container:Container")
+          .map((c) => c.name)
+          .sort(),
+      ).toEqual(
+        dedicated ? ["acme-gateway", "acme-odoo", "acme-postgres"] : ["acme-gateway", "acme-odoo"],
+      );
     },
   );
 });
 
 describe("OdooTenant with a dedicated PostgreSQL (premium)", () => {
-  it("runs its own PostgreSQL on the data network, initialises it and points Odoo at it", async () => {
+  it("runs its own PostgreSQL on the tenant's own network, initialises it and points Odoo at it", async () => {
     await declare({ planId: "premium", databaseSuperuserPassword: "superuser-secret" });
     const pg = byName("acme-postgres").inputs;
     expect(pg.name).toBe("odoo-acme-postgres");
@@ -335,7 +385,7 @@ describe("OdooTenant with a dedicated PostgreSQL (premium)", () => {
     expect([pg.cpus, pg.memory, pg.memorySwap]).toEqual(["4.0", 8192, 8192]);
     // The image's superuser is `postgres`, with a password Odoo never sees.
     expect(pg.envs).toEqual(secretValue(["POSTGRES_PASSWORD=superuser-secret"]));
-    expect(pg.networksAdvanced).toEqual([{ name: "saas-data" }]);
+    expect(pg.networksAdvanced).toEqual([{ name: "odoo-acme-net" }]);
     expect(pg.volumes).toEqual([
       { volumeName: "odoo-acme-postgres-data", containerPath: "/var/lib/postgresql/data" },
     ]);
@@ -389,7 +439,7 @@ describe("OdooTenant's databases: where it serves from, and what it keeps", () =
         "acme-init-dedicated",
       ]),
     );
-    expect(odooEnv()).toContain("HOST=postgres");
+    expect(odooEnv()).toContain("HOST=odoo-acme-gateway");
     // The target is initialised on its own, without the tenant's files (they are the source's).
     expect(byName("acme-init-dedicated").inputs.mounts).toEqual([]);
     expect(byName("acme-init-shared").inputs.mounts).toEqual([
@@ -433,14 +483,23 @@ describe("OdooTenant's databases: where it serves from, and what it keeps", () =
 });
 
 describe("OdooTenant on Docker Swarm", () => {
+  const odooService = () => byName("acme-odoo");
+
   it("declares a service: labels on the service, networks by id, limits in nano-CPUs/bytes", async () => {
     await declare({ platform: platform("swarm"), odooVersion: "15" });
     expect(recorder.ofType("docker:index/container:Container")).toHaveLength(0);
-    const s = recorder.one("docker:index/service:Service").inputs;
+    const s = odooService().inputs;
+    const gateway = byName("acme-gateway").inputs;
     expect(s.name).toBe("odoo-acme");
     expect(s.mode).toEqual({ replicated: { replicas: 1 } });
     expect(s.taskSpec.resources.limits).toEqual({ nanoCpus: 2e9, memoryBytes: 4096 * 1048576 });
-    expect(s.taskSpec.networksAdvanceds).toEqual([{ id: "edge-id" }, { id: "data-id" }]);
+    expect(s.taskSpec.networksAdvanceds).toEqual([{ id: "acme-network-id" }]);
+    expect(gateway.taskSpec.networksAdvanceds).toEqual([
+      { id: "acme-network-id" },
+      { id: "edge-id" },
+      { id: "data-id" },
+    ]);
+    expect(byName("acme-network").inputs).toMatchObject({ driver: "overlay", attachable: true });
     // Durations and the restart policy spelled as the provider reads them back.
     expect(s.taskSpec.restartPolicy).toEqual({ condition: "any", delay: "5s", window: "1m" });
     expect(s.taskSpec.containerSpec.healthcheck).toMatchObject({
@@ -450,12 +509,12 @@ describe("OdooTenant on Docker Swarm", () => {
     });
     // The password reaches the task as a Docker secret file: nothing in the spec is secret.
     expect(s.taskSpec.containerSpec.env).toEqual({
-      HOST: "postgres",
+      HOST: "odoo-acme-gateway",
       PASSWORD_FILE: "/run/secrets/PASSWORD",
       PORT: "5432",
       USER: "odoo_acme_corp_acme",
     });
-    const secret = recorder.one("docker:index/secret:Secret");
+    const [secret] = recorder.ofType("docker:index/secret:Secret");
     expect(secret.inputs.name).toMatch(/^odoo-acme-password-[0-9a-f]{12}$/);
     expect(secret.inputs.data).toEqual(
       secretValue(Buffer.from("tenant-secret").toString("base64")),
@@ -475,7 +534,7 @@ describe("OdooTenant on Docker Swarm", () => {
         volumeOptions: { driverName: "local", driverOptions: {} },
       },
     ]);
-    const labels = labelMap(s.labels);
+    const labels = labelMap(gateway.labels);
     expect(labels["traefik.swarm.network"]).toBe("saas-edge");
     expect(labels["traefik.http.routers.odoo-acme-realtime.rule"]).toBe(
       "Host(`acme.odoo.example.com`) && PathPrefix(`/longpolling/`)",
@@ -491,7 +550,11 @@ describe("OdooTenant on Docker Swarm", () => {
         svc.inputs.name,
         { constraints: ["node.id == n1"] },
       ]);
-    expect(services.map((x) => x.inputs.name).sort()).toEqual(["odoo-acme", "odoo-acme-postgres"]);
+    expect(services.map((x) => x.inputs.name).sort()).toEqual([
+      "odoo-acme",
+      "odoo-acme-gateway", // where Odoo is: a request crosses the cluster's network once
+      "odoo-acme-postgres",
+    ]);
     recorder.resources.splice(0);
     await declare({
       planId: "premium",
@@ -517,6 +580,7 @@ describe("OdooTenant on Docker Swarm", () => {
     // The dedicated server's data volume is still local.
     expect(placement).toEqual({
       "odoo-acme": undefined,
+      "odoo-acme-gateway": undefined,
       "odoo-acme-postgres": { constraints: ["node.id == n1"] },
     });
   });
@@ -563,7 +627,7 @@ describe("OdooTenant on Docker Swarm", () => {
       ["acme-filestore-w1", "odoo-acme-filestore", "acme-engine-w1"],
       ["acme-filestore-w2", "odoo-acme-filestore", "acme-engine-w2"],
     ]);
-    const service = recorder.one("docker:index/service:Service").inputs.taskSpec;
+    const service = odooService().inputs.taskSpec;
     expect(service.placement).toEqual({ constraints: ["node.hostname == w2"] });
     expect(service.containerSpec.mounts.map((m: { source: string }) => m.source)).toEqual([
       "odoo-acme-filestore",
@@ -572,7 +636,7 @@ describe("OdooTenant on Docker Swarm", () => {
 
   it("Odoo's configuration file is a Docker secret file named by ODOO_RC", async () => {
     await declare({ platform: platform("swarm"), odooMasterPassword: "master-secret" });
-    const spec = recorder.one("docker:index/service:Service").inputs.taskSpec.containerSpec;
+    const spec = odooService().inputs.taskSpec.containerSpec;
     expect(spec.env.ODOO_RC).toBe("/run/secrets/ODOO_RC");
     const file = recorder.resources.find((r) => r.name === "acme-odoo-odoo_rc-file")!;
     expect(Buffer.from(file.inputs.data.value, "base64").toString()).toMatch(
@@ -586,7 +650,7 @@ describe("OdooTenant on Docker Swarm", () => {
 
   it("suspended: scaled to zero replicas", async () => {
     await declare({ platform: platform("swarm"), state: "suspended" });
-    expect(recorder.one("docker:index/service:Service").inputs.mode).toEqual({
+    expect(odooService().inputs.mode).toEqual({
       replicated: { replicas: 0 },
     });
   });

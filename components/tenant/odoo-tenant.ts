@@ -17,7 +17,8 @@ import { cephfsAdminPath, cephfsVolumeOptions } from "./filestore";
 import { tenantNames } from "./names";
 import { odooCommand, odooHealthcheck, odooInitCommand, odooUpgradeCommand } from "./odoo-options";
 import type { OdooVersion } from "./odoo-versions";
-import { databaseServer, type DatabaseEndpoint } from "./tenant-database-servers";
+import { databaseServer, sharedEndpoint, type DatabaseEndpoint } from "./tenant-database-servers";
+import { tenantBoundary } from "./tenant-gateway";
 import type { TenantPlatform } from "./tenant-platform";
 import { traefikLabels } from "./traefik-labels";
 
@@ -59,7 +60,7 @@ export class OdooTenant extends pulumi.ComponentResource {
   readonly databaseName: pulumi.Output<string>;
   readonly databaseRole: pulumi.Output<string>;
   readonly databasePassword: pulumi.Output<string>;
-  /** Where the database is reached from the data network (backups connect there). */
+  /** Where the tenant's Odoo reaches its database server, as the server knows itself (backups connect there). */
   readonly databaseHost: pulumi.Output<string>;
   readonly databasePort: pulumi.Output<number>;
   readonly runtimeName: pulumi.Output<string>;
@@ -90,6 +91,47 @@ export class OdooTenant extends pulumi.ComponentResource {
     const nodes = volumeNodes(name, platform, this);
     const node = nodes.serving;
     const placements = tenantDatabases(plan, args.databases);
+
+    this.hosts = pulumi
+      .output(platform.baseDomain)
+      .apply((domain) => [`${args.subdomain}.${domain}`, ...(args.customDomains ?? [])]);
+    const tagged = { ...ownership, [`${LABEL_PREFIX}.plan`]: plan.id };
+    const routing = pulumi
+      .all([this.hosts, platform.edgeNetwork.name, platform.entryPoint, platform.certResolver])
+      .apply(([hosts, network, entryPoint, certResolver]) => ({
+        ...ownership,
+        ...traefikLabels({
+          router: names.router,
+          hosts,
+          odooVersion: args.odooVersion,
+          entryPoint,
+          certResolver,
+          network,
+          runtime: platform.runtime,
+          edge: platform.edge,
+        }),
+      }));
+    // A local volume exists on one node only; CephFS mounts wherever the task runs.
+    const placement =
+      platform.filestore.kind === "local" && platform.swarmVolumeConstraint
+        ? [platform.swarmVolumeConstraint]
+        : undefined;
+    // The tenant's own network and its gateway to the platform's (tenant-gateway.ts): routed
+    // through the gateway while active; a suspended tenant is routed nowhere. The gateway runs
+    // where Odoo does, so a request crosses the cluster's network once.
+    const boundary = tenantBoundary(name, {
+      placement,
+      names,
+      platform,
+      sharedDatabase: sharedEndpoint(plan, platform.postgres),
+      routing: args.state === "active" ? routing : ownership,
+      ownership,
+      parent: this,
+    });
+    const gateway = boundary.gateway ? [boundary.gateway] : [];
+    /** Where the tenant's processes reach a database: the shared one through the gateway. */
+    const reach = (server: DatabaseEndpoint) =>
+      server.placement === "shared" ? boundary.sharedDatabase : server;
     const servers = new Map<DatabasePlacement, DatabaseEndpoint>();
     for (const placement of [placements.serving, ...placements.kept]) {
       const serving = placement === placements.serving;
@@ -108,6 +150,7 @@ export class OdooTenant extends pulumi.ComponentResource {
           limits,
           running: (serving && args.state === "active") || placements.serversRunning,
           volumeNode: node,
+          network: boundary.network,
         }),
       );
     }
@@ -152,8 +195,8 @@ export class OdooTenant extends pulumi.ComponentResource {
       driverOptions: volumeArgs.driverOpts,
     };
     const connection = {
-      HOST: database.host,
-      PORT: pulumi.interpolate`${database.port}`,
+      HOST: reach(database).host,
+      PORT: pulumi.interpolate`${reach(database).port}`,
       USER: names.role,
     };
 
@@ -174,12 +217,12 @@ export class OdooTenant extends pulumi.ComponentResource {
             image: args.odooImage,
             command: odooInitCommand(names.database),
             env: {
-              HOST: server.host,
-              PORT: pulumi.interpolate`${server.port}`,
+              HOST: reach(server).host,
+              PORT: pulumi.interpolate`${reach(server).port}`,
               USER: names.role,
               PASSWORD: password,
             },
-            networks: [platform.dataNetwork.name],
+            networks: [boundary.network.name],
             mounts: serving ? [{ source: volume.name, target: filestore.target }] : [],
             engine: node.engine,
             labels: ownership,
@@ -187,7 +230,7 @@ export class OdooTenant extends pulumi.ComponentResource {
           },
           {
             ...child,
-            dependsOn: server.ready,
+            dependsOn: [...server.ready, ...gateway],
             // Stacks from before a tenant could hold two databases named it `<name>-init`.
             aliases: serving ? [{ name: `${name}-init` }] : [],
           },
@@ -205,35 +248,15 @@ export class OdooTenant extends pulumi.ComponentResource {
         image: args.odooImage,
         command: odooUpgradeCommand(names.database),
         env: { ...connection, PASSWORD: password },
-        networks: [platform.dataNetwork.name],
+        networks: [boundary.network.name],
         mounts: [{ source: volume.name, target: filestore.target }],
         engine: node.engine,
         labels: ownership,
         triggers: { image: args.odooImage },
         runOnCreate: false,
       },
-      { ...child, dependsOn: [...database.ready, ...(init ? [init] : [])] },
+      { ...child, dependsOn: [...database.ready, ...gateway, ...(init ? [init] : [])] },
     );
-
-    this.hosts = pulumi
-      .output(platform.baseDomain)
-      .apply((domain) => [`${args.subdomain}.${domain}`, ...(args.customDomains ?? [])]);
-    const routing = pulumi
-      .all([this.hosts, platform.edgeNetwork.name, platform.entryPoint, platform.certResolver])
-      .apply(([hosts, network, entryPoint, certResolver]) => ({
-        ...ownership,
-        [`${LABEL_PREFIX}.plan`]: plan.id,
-        ...traefikLabels({
-          router: names.router,
-          hosts,
-          odooVersion: args.odooVersion,
-          entryPoint,
-          certResolver,
-          network,
-          runtime: platform.runtime,
-          edge: platform.edge,
-        }),
-      }));
 
     this.runtime = dockerWorkload(
       `${name}-odoo`,
@@ -254,14 +277,10 @@ export class OdooTenant extends pulumi.ComponentResource {
               },
             }
           : {}),
-        labels: routing,
-        networks: [platform.edgeNetwork, platform.dataNetwork],
+        labels: tagged,
+        networks: [boundary.network],
         mounts: [filestore],
-        // A local volume exists on one node only; CephFS mounts wherever the task runs.
-        placement:
-          platform.filestore.kind === "local" && platform.swarmVolumeConstraint
-            ? [platform.swarmVolumeConstraint]
-            : undefined,
+        placement,
         limits,
         healthcheck: odooHealthcheck(args.odooVersion, {
           intervalSeconds: platform.odooHealthcheckIntervalSeconds,
@@ -271,7 +290,13 @@ export class OdooTenant extends pulumi.ComponentResource {
       },
       {
         ...child,
-        dependsOn: [...database.ready, ...(init ? [init] : []), upgrade, filestoreReleased],
+        dependsOn: [
+          ...database.ready,
+          ...gateway,
+          ...(init ? [init] : []),
+          upgrade,
+          filestoreReleased,
+        ],
       },
     );
 
@@ -291,6 +316,7 @@ export class OdooTenant extends pulumi.ComponentResource {
       volume,
       filestoreReleased,
       upgrade,
+      ...gateway,
       ...(this.runtime ? [this.runtime] : []),
     ];
     this.applied = pulumi

@@ -7,7 +7,7 @@ import { poolerHost } from "../platform/shared-postgres-pooler";
 import { postgresDataPath } from "../postgres-data-path";
 import { postgresHealthcheck } from "../postgres-health";
 import { VolumeRelease } from "../volume-release";
-import { dockerWorkload } from "../workload";
+import { dockerWorkload, type NetworkRef } from "../workload";
 import type { ContainerLimits, DatabasePlacement } from "./database-placement";
 import { DEDICATED_OWNER_SCRIPT } from "./dedicated-owner";
 import type { TenantNames } from "./names";
@@ -45,6 +45,8 @@ export interface DatabaseServerArgs {
   running: boolean;
   /** Where a dedicated server's volume is made. */
   volumeNode: VolumeNode;
+  /** The tenant's own network, where a dedicated server and its one-shot are (tenant-gateway.ts). */
+  network: NetworkRef;
 }
 
 /** The tenant's database at `placement`: a role and database on the shared server, or a server of its own. */
@@ -80,16 +82,27 @@ function sharedDatabase(a: DatabaseServerArgs): DatabaseEndpoint {
   );
   return {
     placement: "shared",
-    // Odoo through the platform's pooler when it has one (backups and moves use tenantHost).
-    host: pg.pooler ? poolerHost(pg.pooler, transactionPoolSize(a.plan, pg.pooler)) : pg.tenantHost,
-    port: pg.pooler?.port ?? pg.tenantPort,
+    ...sharedEndpoint(a.plan, pg),
     ready: [db],
     generation: db.id,
     needsInit: !a.templateDatabase,
   };
 }
 
-/** A PostgreSQL server of the tenant's own, on the data network, with its own volume. */
+/**
+ * Where tenants' Odoo reaches the shared server: the platform's pooler when it has one (backups
+ * and moves connect to `tenantHost` directly).
+ */
+export function sharedEndpoint(
+  plan: Plan,
+  pg: TenantPlatform["postgres"],
+): { host: pulumi.Input<string>; port: pulumi.Input<number> } {
+  return pg.pooler
+    ? { host: poolerHost(pg.pooler, transactionPoolSize(plan, pg.pooler)), port: pg.pooler.port }
+    : { host: pg.tenantHost, port: pg.tenantPort };
+}
+
+/** A PostgreSQL server of the tenant's own, on the tenant's network, with its own volume. */
 function dedicatedDatabase(a: DatabaseServerArgs): DatabaseEndpoint {
   const { platform, plan, names } = a;
   const data = new docker.Volume(
@@ -123,7 +136,7 @@ function dedicatedDatabase(a: DatabaseServerArgs): DatabaseEndpoint {
       // As much as the plan gives Odoo: the server is the tenant's alone.
       limits: a.limits,
       labels: a.ownership,
-      networks: [platform.dataNetwork],
+      networks: [a.network],
       placement: platform.swarmVolumeConstraint ? [platform.swarmVolumeConstraint] : undefined,
       mounts: [
         {
@@ -153,7 +166,7 @@ function dedicatedDatabase(a: DatabaseServerArgs): DatabaseEndpoint {
             TENANT_DATABASE: names.database,
             TENANT_CONNECTION_LIMIT: String(plan.database.connectionLimit),
           },
-          networks: [platform.dataNetwork.name],
+          networks: [a.network.name],
           labels: a.ownership,
           // Once per server (a new volume is a new server) and per connection limit.
           triggers: { server: data.id, connectionLimit: String(plan.database.connectionLimit) },

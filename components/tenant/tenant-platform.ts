@@ -47,6 +47,8 @@ export interface TenantPlatform {
   filestoreQuotaAttribute?: string;
   /** Image for PostgreSQL servers of tiers with a dedicated database. */
   dedicatedPostgresImage: pulumi.Input<string>;
+  /** The image of each tenant's gateway (tenant-gateway.ts). */
+  tenantGatewayImage: pulumi.Input<string>;
   odooHealthcheckIntervalSeconds: number;
   odooHealthcheckSteadySeconds: number;
   swarmEndpointMode: SwarmEndpointMode;

@@ -29,6 +29,7 @@ beforeAll(async () => {
 beforeEach(() => recorder.resources.splice(0));
 
 const database = () => recorder.resources.find((r) => r.name === "acme-database")!;
+const odoo = () => recorder.resources.find((r) => r.name === "acme-odoo")!;
 
 const spec = (patch: object = {}) =>
   specs.parseTenantSpec({
@@ -50,7 +51,7 @@ describe("tenant program", () => {
     expect(await valueOf(outputs.databaseName)).toBe("odoo_acme_corp_acme");
     await recorder.settle();
     expect(recorder.one("pulumi:pulumi:StackReference").inputs.name).toBe(platformStack);
-    const container = recorder.one("docker:index/container:Container").inputs;
+    const container = odoo().inputs;
     expect(container.image).toBe("registry.example.com/odoo:17.0-20261101");
     const db = database().inputs;
     expect(db.template).toBe("odoo_template_17");
@@ -61,20 +62,23 @@ describe("tenant program", () => {
   it("uses the official image and an empty database for a version the platform has nothing for", async () => {
     await mod.tenantProgram(spec({ odooVersion: "15" }), { platformStack })();
     await recorder.settle();
-    expect(recorder.one("docker:index/container:Container").inputs.image).toBe("odoo:15.0");
+    expect(odoo().inputs.image).toBe("odoo:15.0");
     expect(database().inputs.template).toBe("");
     expect(recorder.resources.find((r) => r.name === "acme-init-shared")!.inputs.image).toBe(
       "odoo:15.0",
     );
   });
 
-  it("a suspended spec keeps everything but does not run", async () => {
+  it("a suspended spec keeps everything but does not run Odoo", async () => {
     const outputs = (await mod.tenantProgram(spec({ state: "suspended" }), {
       platformStack,
     })()) as Record<string, pulumi.Output<unknown>>;
     expect(await valueOf(outputs.state)).toBe("suspended");
     await recorder.settle();
-    expect(recorder.ofType("docker:index/container:Container")).toHaveLength(0);
+    // Only its gateway, unrouted (components/tenant/tenant-gateway.ts).
+    expect(recorder.ofType("docker:index/container:Container").map((c) => c.name)).toEqual([
+      "acme-gateway",
+    ]);
     expect(database()).toBeDefined();
     expect(recorder.ofType("docker:index/volume:Volume")).toHaveLength(1);
   });

@@ -35,7 +35,7 @@ const timings: Record<string, unknown> = {};
 async function publishImages(): Promise<Record<string, string>> {
   const local = readLocalImages();
   const images: Record<string, string> = {};
-  for (const key of ["TRAEFIK", "POSTGRES", "PGBOUNCER", "REDIS", "SOCAT"])
+  for (const key of ["TRAEFIK", "POSTGRES", "PGBOUNCER", "REDIS", "SOCAT", "TENANT_GATEWAY"])
     images[`ODOO_SAAS_${key}_IMAGE`] = await cluster.publish(local[`ODOO_SAAS_${key}_IMAGE`]);
   images.ODOO_SAAS_ODOO_IMAGE_17 = await cluster.publish(local.ODOO_SAAS_ODOO_IMAGE_17);
   env.BACKUP_AGENT_IMAGE = await cluster.publish(local.ODOO_SAAS_BACKUP_AGENT_IMAGE);

@@ -39,17 +39,24 @@ export function tenantLifecycleSuite(runtime: Runtime) {
 
   const execIn = (containerId: string, cmd: string[]) =>
     execOutput(docker.getContainer(containerId), cmd);
-  /** The running container of a tenant's Odoo (a Swarm service: its task's container). */
-  const odooContainer = async (tenantId: string) => {
+  /** The running container of a workload (a Swarm service: its task's container). */
+  const runningContainer = async (name: string) => {
     const [c] = await docker.listContainers({
       filters: JSON.stringify(
         runtime === "swarm"
-          ? { label: [`com.docker.swarm.service.name=odoo-${tenantId}`] }
-          : { name: [`^odoo-${tenantId}$`] },
+          ? { label: [`com.docker.swarm.service.name=${name}`] }
+          : { name: [`^${name}$`] },
       ),
     });
     return c;
   };
+  const odooContainer = (tenantId: string) => runningContainer(`odoo-${tenantId}`);
+  /** Every address a workload's container has, on each of its networks. */
+  const addressesOf = async (name: string) =>
+    Object.values(
+      (await docker.getContainer((await runningContainer(name)).Id).inspect()).NetworkSettings
+        .Networks,
+    ).map((n) => n.IPAddress);
 
   const runtimeRunning = async (tenantId: string): Promise<boolean> => {
     if (runtime === "swarm") {
@@ -237,17 +244,11 @@ export function tenantLifecycleSuite(runtime: Runtime) {
     expect((await attachments(acme)).map((a) => a.name)).toEqual(["invoice.pdf"]);
   });
 
-  it("a dedicated database: Odoo runs as a plain role owning its database; destroyed even with the runtime already gone", async () => {
+  it("a dedicated database: Odoo runs as a plain role owning its database", async () => {
     await p.tenants.up(spec(dedicated, { plan: "premium" }));
     await waitReachable(p, host(dedicated));
     const names = tenantNames(customerOf(dedicated), dedicated);
-    const [server] = await docker.listContainers({
-      filters: JSON.stringify(
-        runtime === "swarm"
-          ? { label: [`com.docker.swarm.service.name=${names.dedicatedPostgres}`] }
-          : { name: [`^${names.dedicatedPostgres}$`] },
-      ),
-    });
+    const server = await runningContainer(names.dedicatedPostgres);
     const out = await execIn(server.Id, [
       "psql",
       "-U",
@@ -261,7 +262,94 @@ export function tenantLifecycleSuite(runtime: Runtime) {
     expect(out.trim()).toBe(`f|f|f|${names.role}`);
     // Odoo's database was initialised by the role itself (the stand-in refuses uninitialised ones).
     expect((await request(p.httpsPort, host(dedicated), "/web/login")).status).toBe(200);
+  });
 
+  it("isolation: from inside one tenant's Odoo, nothing of another tenant or of the control plane is reachable", async () => {
+    await waitReachable(p, host(acme));
+    await waitReachable(p, host(dedicated));
+    const inside = await odooContainer(acme);
+    const other = tenantNames(customerOf(globex), globex);
+    const dedicatedNames = tenantNames(customerOf(dedicated), dedicated);
+    // Every port another tenant's processes listen on, by name and by each of their addresses.
+    const targets: [string, string, number][] = [];
+    for (const [what, name, ports] of [
+      ["other_odoo", other.runtime, [8069, 8072]],
+      ["other_gateway", other.gateway, [8069, 8072, 5432]],
+      ["other_postgres", dedicatedNames.dedicatedPostgres, [5432]],
+    ] as const)
+      for (const address of [name, ...(await addressesOf(name))])
+        for (const port of ports) targets.push([what, address, port]);
+    const probe = `
+import json, os, socket, psycopg2
+from concurrent.futures import ThreadPoolExecutor
+def tcp(host, port):
+    try:
+        socket.create_connection((host, port), 2).close(); return "open"
+    except OSError as e:
+        return type(e).__name__
+def gateway():
+    for line in open("/proc/net/route").read().splitlines()[1:]:
+        f = line.split()
+        if f[1] == "00000000":
+            return socket.inet_ntoa(bytes.fromhex(f[2])[::-1])
+def connect(dbname):
+    try:
+        psycopg2.connect(host=os.environ["HOST"], port=os.environ["PORT"], user=os.environ["USER"],
+                         password=os.environ.get("PASSWORD") or open(os.environ["PASSWORD_FILE"]).read(),
+                         dbname=dbname, connect_timeout=5).close()
+        return "connected"
+    except psycopg2.OperationalError as e:
+        return " ".join(str(e).split())
+targets = ${JSON.stringify(targets)}
+with ThreadPoolExecutor(len(targets)) as pool:
+    reached = list(pool.map(lambda t: tcp(t[1], t[2]), targets))
+print(json.dumps({
+    "own_db": connect(${JSON.stringify(tenantNames(customerOf(acme), acme).database)}),
+    "other_db": connect(${JSON.stringify(other.database)}),
+    "open": [t for t, r in zip(targets, reached) if r == "open"],
+    "refusals": sorted(set(reached)),
+    "redis": tcp(${JSON.stringify(`${platformName}-redis`)}, 6379),
+    "docker_socket": os.path.exists("/var/run/docker.sock"),
+    "host_postgres": tcp(gateway(), 5432),
+    "host_docker_api": tcp(gateway(), 2375),
+}))
+`;
+    const seen = JSON.parse(await execIn(inside.Id, ["python3", "-c", probe]));
+    console.log(
+      `[isolation ${runtime}] ${targets.length} ports of other tenants probed from inside ${acme}: ${JSON.stringify(seen.refusals)}`,
+    );
+    expect(seen).toEqual({
+      // Its own database, through its gateway to the platform's pooler.
+      own_db: "connected",
+      // Its own role has no CONNECT on another tenant's database.
+      other_db: expect.stringMatching(/permission denied for database/),
+      // No port of another tenant's Odoo, gateway or dedicated PostgreSQL answers: their names do
+      // not resolve on this tenant's network, and their addresses are on networks it is not on.
+      open: [],
+      refusals: expect.any(Array),
+      // Redis is on the control network, which tenants do not join: not even its name resolves.
+      redis: expect.stringMatching(/gaierror|ConnectionRefusedError|timeout/),
+      docker_socket: false,
+      // The host's PostgreSQL (the API's database) and Docker listen on loopback only.
+      host_postgres: expect.stringMatching(/ConnectionRefusedError|timeout/),
+      host_docker_api: expect.stringMatching(/ConnectionRefusedError|timeout/),
+    });
+    for (const refusal of seen.refusals)
+      expect(refusal).toMatch(/^(gaierror|ConnectionRefusedError|TimeoutError|timeout|OSError)$/);
+    // And the other way round: Traefik still reaches each of them (through their gateways).
+    expect((await request(p.httpsPort, globexDomain, "/web/login")).status).toBe(200);
+    expect((await request(p.httpsPort, host(dedicated), "/web/login")).status).toBe(200);
+    // Each tenant mounts its own filestore only.
+    const mounts = async (tenantId: string) =>
+      ((await docker.getContainer((await odooContainer(tenantId)).Id).inspect()).Mounts ?? [])
+        .filter((m: { Type: string }) => m.Type === "volume")
+        .map((m: { Name?: string }) => m.Name);
+    expect(await mounts(acme)).toEqual([`odoo-${acme}-filestore`]);
+    expect(await mounts(globex)).toEqual([`odoo-${globex}-filestore`]);
+  });
+
+  it("a dedicated tenant is destroyed even with its runtime already gone", async () => {
+    const names = tenantNames(customerOf(dedicated), dedicated);
     // Its Odoo runtime already gone (removed by hand, or by a delete that failed after removing
     // it): the destroy drops it from the state and removes the rest.
     if (runtime === "swarm") await docker.getService(`odoo-${dedicated}`).remove();
@@ -276,56 +364,6 @@ export function tenantLifecycleSuite(runtime: Runtime) {
     ).toEqual([]);
   });
 
-  it("isolation: from inside one tenant's Odoo, nothing of another tenant or of the control plane is reachable", async () => {
-    await waitReachable(p, host(acme));
-    const inside = await odooContainer(acme);
-    const probe = `
-import json, os, socket, psycopg2
-def tcp(host, port):
-    try:
-        socket.create_connection((host, port), 2).close(); return "open"
-    except OSError as e:
-        return type(e).__name__
-def gateway():
-    for line in open("/proc/net/route").read().splitlines()[1:]:
-        f = line.split()
-        if f[1] == "00000000":
-            return socket.inet_ntoa(bytes.fromhex(f[2])[::-1])
-try:
-    psycopg2.connect(host=os.environ["HOST"], port=os.environ["PORT"], user=os.environ["USER"],
-                     password=os.environ.get("PASSWORD") or open(os.environ["PASSWORD_FILE"]).read(),
-                     dbname=${JSON.stringify(tenantNames(customerOf(globex), globex).database)}, connect_timeout=5).close()
-    other_db = "connected"
-except psycopg2.OperationalError as e:
-    other_db = " ".join(str(e).split())
-print(json.dumps({
-    "other_db": other_db,
-    "redis": tcp(${JSON.stringify(`${platformName}-redis`)}, 6379),
-    "docker_socket": os.path.exists("/var/run/docker.sock"),
-    "host_postgres": tcp(gateway(), 5432),
-    "host_docker_api": tcp(gateway(), 2375),
-}))
-`;
-    const seen = JSON.parse(await execIn(inside.Id, ["python3", "-c", probe]));
-    expect(seen).toEqual({
-      // Its own role has no CONNECT on another tenant's database.
-      other_db: expect.stringMatching(/permission denied for database/),
-      // Redis is on the control network, which tenants do not join: not even its name resolves.
-      redis: expect.stringMatching(/gaierror|ConnectionRefusedError|timeout/),
-      docker_socket: false,
-      // The host's PostgreSQL (the API's database) and Docker listen on loopback only.
-      host_postgres: expect.stringMatching(/ConnectionRefusedError|timeout/),
-      host_docker_api: expect.stringMatching(/ConnectionRefusedError|timeout/),
-    });
-    // Each tenant mounts its own filestore only.
-    const mounts = async (tenantId: string) =>
-      ((await docker.getContainer((await odooContainer(tenantId)).Id).inspect()).Mounts ?? [])
-        .filter((m: { Type: string }) => m.Type === "volume")
-        .map((m: { Name?: string }) => m.Name);
-    expect(await mounts(acme)).toEqual([`odoo-${acme}-filestore`]);
-    expect(await mounts(globex)).toEqual([`odoo-${globex}-filestore`]);
-  });
-
   it("destroy removes what the tenant created and nothing else", async () => {
     await p.tenants.destroy(acme);
     expect(await p.tenants.list()).toEqual([globex]);
@@ -333,6 +371,10 @@ print(json.dumps({
       /no such volume/i,
     );
     expect(await runtimeRunning(acme)).toBe(false);
+    expect(await runningContainer(`odoo-${acme}-gateway`)).toBeUndefined();
+    expect(
+      await docker.listNetworks({ filters: JSON.stringify({ name: [`odoo-${acme}-net`] }) }),
+    ).toEqual([]);
     expect(await databaseExists(acme)).toBe(false);
     const admin = await p.admin();
     const roles = await admin.query("SELECT rolname FROM pg_roles WHERE rolname LIKE 'odoo_%'");
