@@ -237,8 +237,9 @@ export function tenantLifecycleSuite(runtime: Runtime) {
     );
     expect(outcome.outputs.plan).toBe("standard");
     // Odoo's workers and limits are command-line options: a container is replaced to change them
-    // (its CPU and memory limits alone would be updated in place); a service is updated.
-    expect(outcome.changes.replace ?? 0).toBe(runtime === "container" ? 1 : 0);
+    // (its CPU and memory limits alone would be updated in place), and so is its gateway, which
+    // forwards to the pooler of the plan's pool size (2 -> 3); a service is updated.
+    expect(outcome.changes.replace ?? 0).toBe(runtime === "container" ? 2 : 0);
     expect(await volumeCreatedAt(acme)).toBe(volumeBefore);
     await waitReachable(p, host(acme));
     expect((await attachments(acme)).map((a) => a.name)).toEqual(["invoice.pdf"]);
@@ -271,6 +272,10 @@ export function tenantLifecycleSuite(runtime: Runtime) {
     const other = tenantNames(customerOf(globex), globex);
     const dedicatedNames = tenantNames(customerOf(dedicated), dedicated);
     // Every port another tenant's processes listen on, by name and by each of their addresses.
+    // Reached means answered by that service (Odoo's HTTP, or PostgreSQL's reply to an SSL
+    // request): a connection, or an HTTP reply, proves nothing where the host's own network takes
+    // any outbound one (this machine's answers every address with an HTTP 426; on Swarm an address
+    // on no local network leaves by the default route).
     const targets: [string, string, number][] = [];
     for (const [what, name, ports] of [
       ["other_odoo", other.runtime, [8069, 8072]],
@@ -285,6 +290,24 @@ from concurrent.futures import ThreadPoolExecutor
 def tcp(host, port):
     try:
         socket.create_connection((host, port), 2).close(); return "open"
+    except OSError as e:
+        return type(e).__name__
+def answer(host, port):
+    try:
+        with socket.create_connection((host, port), 2) as s:
+            s.settimeout(2)
+            if port == 5432:
+                s.sendall(bytes([0, 0, 0, 8, 4, 210, 22, 47]))  # SSLRequest
+                return "answered" if s.recv(1) in (b"S", b"N") else "no answer"
+            s.sendall(b"GET /web/login HTTP/1.0\\r\\nHost: probe\\r\\n\\r\\n")
+            head = b""
+            while b"\\r\\n\\r\\n" not in head and len(head) < 4096:
+                chunk = s.recv(1024)
+                if not chunk:
+                    break
+                head += chunk
+            # Odoo itself (the stand-in names itself in its Server header), not any HTTP reply.
+            return "answered" if b"odoo" in head.lower() else "no answer"
     except OSError as e:
         return type(e).__name__
 def gateway():
@@ -302,12 +325,13 @@ def connect(dbname):
         return " ".join(str(e).split())
 targets = ${JSON.stringify(targets)}
 with ThreadPoolExecutor(len(targets)) as pool:
-    reached = list(pool.map(lambda t: tcp(t[1], t[2]), targets))
+    reached = list(pool.map(lambda t: answer(t[1], t[2]), targets))
 print(json.dumps({
     "own_db": connect(${JSON.stringify(tenantNames(customerOf(acme), acme).database)}),
     "other_db": connect(${JSON.stringify(other.database)}),
-    "open": [t for t, r in zip(targets, reached) if r == "open"],
+    "answered": [t for t, r in zip(targets, reached) if r == "answered"],
     "refusals": sorted(set(reached)),
+    "own_gateway": [answer(${JSON.stringify(tenantNames(customerOf(acme), acme).gateway)}, port) for port in (8069, 5432)],
     "redis": tcp(${JSON.stringify(`${platformName}-redis`)}, 6379),
     "docker_socket": os.path.exists("/var/run/docker.sock"),
     "host_postgres": tcp(gateway(), 5432),
@@ -325,7 +349,9 @@ print(json.dumps({
       other_db: expect.stringMatching(/permission denied for database/),
       // No port of another tenant's Odoo, gateway or dedicated PostgreSQL answers: their names do
       // not resolve on this tenant's network, and their addresses are on networks it is not on.
-      open: [],
+      answered: [],
+      // The same probe does see what this tenant may reach: its own gateway, both ways.
+      own_gateway: ["answered", "answered"],
       refusals: expect.any(Array),
       // Redis is on the control network, which tenants do not join: not even its name resolves.
       redis: expect.stringMatching(/gaierror|ConnectionRefusedError|timeout/),
@@ -335,7 +361,9 @@ print(json.dumps({
       host_docker_api: expect.stringMatching(/ConnectionRefusedError|timeout/),
     });
     for (const refusal of seen.refusals)
-      expect(refusal).toMatch(/^(gaierror|ConnectionRefusedError|TimeoutError|timeout|OSError)$/);
+      expect(refusal).toMatch(
+        /^(gaierror|ConnectionRefusedError|TimeoutError|timeout|OSError|no answer|ConnectionResetError)$/,
+      );
     // And the other way round: Traefik still reaches each of them (through their gateways).
     expect((await request(p.httpsPort, globexDomain, "/web/login")).status).toBe(200);
     expect((await request(p.httpsPort, host(dedicated), "/web/login")).status).toBe(200);
