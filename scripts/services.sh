@@ -88,8 +88,9 @@ ensure_docker() {
     log "starting dockerd"
     mkdir -p /var/log/odoo-saas
     # No published ports leave loopback unless a test names another address. Every tenant has a
-    # bridge network of its own: the default pools hold about 30, this one 4096 (docs/platform.md).
-    nohup dockerd --ip 127.0.0.1 --default-address-pool base=10.224.0.0/12,size=24 \
+    # bridge network of its own: the default pools hold about 30; this one 1024 networks of 1022
+    # addresses, as many as a Linux bridge has ports (docs/platform.md).
+    nohup dockerd --ip 127.0.0.1 --default-address-pool base=10.192.0.0/10,size=22 \
       >/var/log/odoo-saas/dockerd.log 2>&1 &
     wait_for "dockerd" docker_cli info
   fi
