@@ -26,6 +26,7 @@ import {
   type E2EPlatform,
   type PlatformName,
 } from "./platform";
+import { hostAddressForContainers } from "../helpers/host-address";
 
 /** How long the `shortlived` profile's certificates last: due for renewal a minute after issue. */
 const SHORTLIVED_SECONDS = 21 * 60;
@@ -141,8 +142,7 @@ export function acmeSuite(runtime: Runtime, name: PlatformName): void {
     });
 
   beforeAll(async () => {
-    const bridge = await docker.getNetwork("bridge").inspect();
-    const gateway = bridge.IPAM?.Config?.[0]?.Gateway as string;
+    const gateway = await hostAddressForContainers(docker);
     // Every name resolves to this machine's loopback, where Traefik's ports are published.
     dns = await new TestDnsServer().start("127.0.0.1", "127.0.0.1");
     pebble = await new Pebble().start({

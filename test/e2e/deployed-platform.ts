@@ -34,6 +34,7 @@ import {
   type E2EPlatform,
   type PlatformName,
 } from "./platform";
+import { hostAddressForContainers } from "../helpers/host-address";
 
 const ADMIN_TOKEN = "deployed-admin-token-0123456789";
 const OPERATOR = "ops@deployed.example";
@@ -63,14 +64,6 @@ export async function containerOf(runtime: Runtime, name: string) {
   return c;
 }
 
-/** Where containers reach this machine: the gateway of the engine's default bridge. */
-async function hostAddressForContainers(): Promise<string> {
-  const bridge = await docker.getNetwork("bridge").inspect();
-  const gateway = bridge.IPAM?.Config?.[0]?.Gateway as string | undefined;
-  if (!gateway) throw new Error("the engine's default bridge has no gateway address");
-  return gateway;
-}
-
 /**
  * The platform with Kill Bill, the API and its monitoring enabled, from the images built here,
  * backups into `backups` on the host; the platform's Kill Bill reached from inside its container.
@@ -92,7 +85,7 @@ export async function startDeployedPlatform(
   ])
     if (!images[key]) throw new Error(`images/images.env has no ${key}: run images/build.sh`);
   const smtp = new SmtpReceiver();
-  const hostAddress = await hostAddressForContainers();
+  const hostAddress = await hostAddressForContainers(docker);
   await smtp.start(hostAddress);
   // Customers' domains are checked against it (the platform's public address: loopback here).
   const dns = await new TestDnsServer().start(hostAddress);
