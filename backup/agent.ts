@@ -157,10 +157,6 @@ export class BackupAgent {
     await this.ensureImage(docker).catch((e: Error) => {
       throw engineNamed(e, placement.engine);
     });
-    // The engine may go away between any two requests of a run: said as such, whichever it was.
-    const named = (e: Error) => {
-      throw engineNamed(e, placement.engine);
-    };
     const container = await docker
       .createContainer({
         Image: this.image,
@@ -175,40 +171,37 @@ export class BackupAgent {
           CapAdd: ["DAC_READ_SEARCH"],
         },
       })
-      .catch(named);
-    for (const network of placement.networks?.slice(1) ?? [])
-      await docker
-        .getNetwork(network)
-        .connect({ Container: container.id })
-        .catch(async (e: Error) => {
-          await container.remove({ force: true, v: true }).catch(() => undefined);
-          return named(e);
-        });
-    const stream = await container
-      .attach({ stream: true, stdout: true, stderr: true })
-      .catch(async (e: Error) => {
-        await container.remove({ force: true, v: true }).catch(() => undefined);
-        return named(e);
+      .catch((e: Error) => {
+        throw engineNamed(e, placement.engine);
       });
     const tail: string[] = [];
     let partial = "";
-    const stdout = stream.pipe(
-      new DockerDemux((chunk) => {
-        const lines = (partial + chunk.toString("utf8")).split("\n");
-        partial = lines.pop() ?? "";
-        for (const line of lines) {
-          if (!line.trim()) continue;
-          tail.push(line);
-          if (tail.length > 20) tail.shift();
-          opts.onLog?.(line);
-        }
-      }),
-    );
-    await container.start().catch(async (e: Error) => {
-      (stream as Duplex).destroy(); // a hijacked socket; nothing will come on it
+    let stream: NodeJS.ReadWriteStream | undefined;
+    let stdout: DockerDemux;
+    // The engine may go away between any two requests of a run: said as such, whichever it was,
+    // and the container it leaves is removed.
+    try {
+      for (const network of placement.networks?.slice(1) ?? [])
+        await docker.getNetwork(network).connect({ Container: container.id });
+      stream = await container.attach({ stream: true, stdout: true, stderr: true });
+      stdout = stream.pipe(
+        new DockerDemux((chunk) => {
+          const lines = (partial + chunk.toString("utf8")).split("\n");
+          partial = lines.pop() ?? "";
+          for (const line of lines) {
+            if (!line.trim()) continue;
+            tail.push(line);
+            if (tail.length > 20) tail.shift();
+            opts.onLog?.(line);
+          }
+        }),
+      );
+      await container.start();
+    } catch (e) {
+      (stream as Duplex | undefined)?.destroy(); // a hijacked socket; nothing will come on it
       await container.remove({ force: true, v: true }).catch(() => undefined);
-      return named(e);
-    });
+      throw engineNamed(e as Error, placement.engine);
+    }
     const done = (async () => {
       let timer: NodeJS.Timeout | undefined;
       try {
