@@ -5,6 +5,7 @@ import type { Logger } from "./common/logger";
 import { OutageLog } from "./common/outage";
 import { adminRoutes, type AdminDeps } from "./routes/admin";
 import { healthRoutes, type HealthDeps } from "./routes/health";
+import { gatewayRoutes, type GatewayDeps } from "./routes/gateway";
 import { monitoringRoutes, type MonitoringDeps } from "./routes/monitoring";
 import { webhookRoutes, type WebhookDeps } from "./routes/webhooks";
 
@@ -14,6 +15,7 @@ export interface AppDeps {
   admin: AdminDeps;
   health: HealthDeps;
   monitoring: MonitoringDeps;
+  gateway: GatewayDeps;
 }
 
 /** The HTTP app from its dependencies, so tests start the real thing over real HTTP. */
@@ -33,6 +35,7 @@ export function createApp(d: AppDeps): Express {
   app.use(healthRoutes(d.health));
   app.use(adminRoutes(d.admin));
   app.use(monitoringRoutes(d.monitoring));
+  app.use(gatewayRoutes(d.gateway));
   app.use((_req, _res, next) => next(new HttpError(404, "not_found", "no such endpoint")));
   app.use(errorHandler(d.logger, outages));
   return app;

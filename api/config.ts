@@ -97,6 +97,10 @@ const schema = z.object({
   /** The restore drill: daily, after the nightly backups, a few tenants each time, in turn. */
   RESTORE_DRILL_CRON: z.string().default("30 5 * * *"),
   RESTORE_DRILL_TENANTS: z.coerce.number().int().min(1).max(100).default(3),
+  /** Idle tenants are put to sleep, and sleepers woken for their crons, by this check (cron, seconds allowed). */
+  SLEEP_CHECK_CRON: z.string().default("*/30 * * * * *"),
+  /** The length of a minute of the catalog's sleep policies, in seconds: 60 (tests shorten it). */
+  SLEEP_MINUTE_SECONDS: z.coerce.number().positive().max(60).default(60),
   CHECK_SUBSET: z
     .string()
     .regex(/^\d{1,3}(\.\d+)?%$/, "a percentage, e.g. 5%")

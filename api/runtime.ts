@@ -38,6 +38,8 @@ import { ExportService } from "./services/export-service";
 import { LifecycleJobs } from "./services/lifecycle-jobs";
 import { RestoreDrills } from "./services/restore-drill";
 import { RestoreDrillStore } from "./store/restore-drill-store";
+import { TenantSleep } from "./services/tenant-sleep";
+import { TenantSleepStore } from "./store/tenant-sleep-store";
 import { TenantDomainStore } from "./store/tenant-domain-store";
 import { DomainVerifier } from "./services/domain-verifier";
 import { TenantDomains } from "./services/tenant-domains";
@@ -201,6 +203,15 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
     catalog,
     perRun: config.RESTORE_DRILL_TENANTS,
   });
+  const sleep = new TenantSleep({
+    store: new TenantSleepStore(pool),
+    queues,
+    catalog,
+    logger,
+    metrics,
+    wakerConfigured: async () => !!(await stacks.platformSettings())?.waker,
+    minuteSeconds: config.SLEEP_MINUTE_SECONDS,
+  });
   const drift = new DriftService({
     tenants,
     stacks,
@@ -330,6 +341,7 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
       moves,
       lifecycle,
       drills,
+      sleep,
       backupConcurrency: config.BACKUP_CONCURRENCY,
       billing,
       delivery: new MailDelivery(outbox, mailer, logger),
@@ -355,6 +367,7 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
         checkCron: config.CHECK_CRON,
         driftCron: config.DRIFT_CRON,
         restoreDrillCron: config.RESTORE_DRILL_CRON,
+        sleepCheckCron: config.SLEEP_CHECK_CRON,
         timezone: config.BACKUP_TIMEZONE,
       });
     await schedule();
@@ -400,6 +413,7 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
           drills: drillStore,
           domains,
           certificates,
+          sleep,
         })
       : { server: undefined, url: undefined };
 
@@ -511,6 +525,7 @@ async function serveHttp(
     drills: RestoreDrillStore;
     domains: TenantDomains;
     certificates: TenantCertificates;
+    sleep: TenantSleep;
   },
 ): Promise<{ server: Server; url?: string }> {
   let pulumi: Promise<PulumiCommand> | undefined;
@@ -540,6 +555,11 @@ async function serveHttp(
         list: () => d.drills.list(),
         runNow: () => d.queues.runMaintenanceNow("restore-drills"),
       },
+    },
+    gateway: {
+      tokenHashOf: (id) => d.sleep.gatewayTokenHash(id),
+      wake: (id) => d.sleep.wake(id, "request"),
+      recordActivity: (id) => d.sleep.recordActivity(id),
     },
     monitoring: {
       token: config.MONITORING_TOKEN ?? config.ADMIN_TOKEN,

@@ -9,6 +9,7 @@ import { ReconcileFailedError, type Reconciler } from "./services/reconciler";
 import type { BackupService } from "./services/backup-service";
 import type { NodeMove } from "./services/node-move";
 import type { LifecycleJobs } from "./services/lifecycle-jobs";
+import type { TenantSleep } from "./services/tenant-sleep";
 import type { RestoreDrills } from "./services/restore-drill";
 import type { BillingQuarantineStore } from "./store/billing-quarantine-store";
 import type { InboxStore } from "./store/inbox-store";
@@ -39,6 +40,7 @@ export interface WorkerDeps {
   backups: BackupService;
   lifecycle: LifecycleJobs;
   drills: RestoreDrills;
+  sleep: TenantSleep;
   /** Backups and restores at once (each a container reading or writing a tenant's data). */
   /** Moves between nodes: tenant operations like backups and restores. */
   moves: NodeMove;
@@ -155,6 +157,7 @@ export class Workers {
           "repository-check": () => d.lifecycle.check(),
           "drift-checks": async () => ({ tenants: await d.drift.scheduleRound() }),
           "restore-drills": async () => ({ drills: (await d.drills.run()).length }),
+          "idle-sleep": () => d.sleep.sweep(),
         };
         const result = await run[task]();
         d.logger.info({ task, result }, "maintenance done");

@@ -51,6 +51,18 @@ export const planSchema = z
      * it back); the API's DATA_RETENTION_DAYS (30) when absent.
      */
     dataRetentionDays: z.number().int().min(1).max(3650).optional(),
+    /**
+     * Idle instances sleep: stopped after this long without a real user request (and no open
+     * websocket), started again by the next request; woken on a schedule so scheduled actions
+     * (crons, mail fetching) still run. Absent: never sleeps (paid plans).
+     */
+    sleep: z
+      .strictObject({
+        afterIdleMinutes: z.number().int().min(5).max(10080),
+        /** A sleeping instance is woken this often, for `afterIdleMinutes`, to run its crons. */
+        wakeForCronsEveryHours: z.number().int().min(1).max(168),
+      })
+      .optional(),
     /** How many backups restic keeps (`forget --keep-daily/weekly/monthly`). */
     backupRetention: z
       .strictObject({

@@ -25,6 +25,7 @@ export const planData: z.input<typeof planSchema>[] = [
     },
     trialDays: 14,
     trialOnly: true,
+    sleep: { afterIdleMinutes: 30, wakeForCronsEveryHours: 12 },
     monthlyPrice: { USD: 0, EUR: 0 },
     killbill: { product: "OdooTrial", plans: ["odoo-trial"] },
   },

@@ -2,7 +2,7 @@
 # Builds the images tests and a local platform use, without any registry (none is reachable here):
 # a Debian base from `mmdebstrap --variant=minbase bookworm` imported into Docker, and on it
 # PostgreSQL, PgBouncer, Redis, a registry, a Swarm node (Debian's Docker engine, for the multi-node
-# tests), socat, the tenants' gateway (socat) and the Odoo stand-in (one tag per Odoo version); Traefik FROM scratch around
+# tests), socat, the tenants' gateway (a Go binary) and the Odoo stand-in (one tag per Odoo version); Traefik FROM scratch around
 # a binary built from the Go module proxy. Each tag carries a hash of its build context, so a
 # warm run only checks tags. Prints `KEY=image` lines on stdout (images/images.env too).
 #
@@ -112,6 +112,19 @@ build_api() {
   echo "$tag"
 }
 
+# The tenants' gateway: a Go binary (build-tenant-gateway.sh) in an image of its own.
+build_tenant_gateway() {
+  local binary tag ctx
+  binary=$(bash "$here/build-tenant-gateway.sh" | tail -n1)
+  tag="odoo-saas/tenant-gateway:$(cat "$binary" "$here/tenant-gateway/Dockerfile" | sha256sum | cut -c1-12)"
+  if ! have "$tag"; then
+    ctx=$(mktemp -d) && cp "$here/tenant-gateway/Dockerfile" "$binary" "$ctx/"
+    docker_cli build -q -t "$tag" "$ctx" >/dev/null && rm -rf "$ctx"
+    log "built $tag"
+  fi
+  echo "$tag"
+}
+
 {
   # (An assignment on its own: a failed build then stops the script; `echo "$(…)"` would not.)
   image=$(build postgres)
@@ -126,7 +139,7 @@ build_api() {
   echo "ODOO_SAAS_SWARM_NODE_IMAGE=$image"
   image=$(build socat)
   echo "ODOO_SAAS_SOCAT_IMAGE=$image"
-  image=$(build tenant-gateway)
+  image=$(build_tenant_gateway)
   echo "ODOO_SAAS_TENANT_GATEWAY_IMAGE=$image"
   image=$(build backup-agent)
   echo "ODOO_SAAS_BACKUP_AGENT_IMAGE=$image"

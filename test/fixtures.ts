@@ -67,6 +67,8 @@ export function tenantFixture(patch: Partial<Tenant> = {}): Tenant {
     retiredDatabases: [],
     databaseMove: null,
     appliedSpec: null,
+    sleepingSince: null,
+    lastActivityAt: null,
     createdAt: "",
     updatedAt: "",
     ...patch,

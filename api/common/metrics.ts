@@ -64,6 +64,12 @@ export function createMetrics() {
       labelNames: ["event_type", "result"] as const,
       registers: [registry],
     }),
+    sleepTransitions: new Counter({
+      name: "odoo_saas_tenant_sleep_transitions_total",
+      help: "Idle tenants put to sleep (to=sleeping) and woken (to=awake), by reason",
+      labelNames: ["to", "reason"] as const,
+      registers: [registry],
+    }),
     operations: new Counter({
       name: "odoo_saas_operations_total",
       help: "Engine operations on tenant stacks, by type and result",

@@ -134,6 +134,13 @@ export interface Tenant {
   databaseMove: DatabaseMoveProgress | null;
   /** The stack spec the last successful engine run applied (null before the first). */
   appliedSpec: Record<string, unknown> | null;
+  /**
+   * Since when the tenant sleeps (null: awake): active as billing goes, but idle, so not running
+   * until a request wakes it. Only an active tenant sleeps; a change of its desired state wakes it.
+   */
+  sleepingSince: string | null;
+  /** When its gateway last reported it in use (null: never). */
+  lastActivityAt: string | null;
   createdAt: string;
   updatedAt: string;
 }

@@ -32,7 +32,8 @@ export type MaintenanceTask =
   | "backup-retention"
   | "repository-check"
   | "drift-checks"
-  | "restore-drills";
+  | "restore-drills"
+  | "idle-sleep";
 /** Check one tenant's stack for drift (resources changed out of band). */
 export interface DriftJob {
   tenantId: string;
@@ -154,6 +155,7 @@ export class Queues {
     checkCron: string;
     driftCron: string;
     restoreDrillCron: string;
+    sleepCheckCron: string;
     timezone: string;
   }): Promise<void> {
     const plans: [MaintenanceTask, string][] = [
@@ -163,6 +165,7 @@ export class Queues {
       ["repository-check", s.checkCron],
       ["drift-checks", s.driftCron],
       ["restore-drills", s.restoreDrillCron],
+      ["idle-sleep", s.sleepCheckCron],
     ];
     for (const [task, pattern] of plans)
       await this.maintenance.upsertJobScheduler(

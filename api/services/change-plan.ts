@@ -5,7 +5,7 @@ import type { Tenant } from "../domain/tenant";
 
 /** What a tenant's stack is given: its desired spec, with its databases where they really are. */
 export type StackSpec = TenantSpecInput & {
-  state: "active" | "suspended";
+  state: "active" | "sleeping" | "suspended";
   databases: { serving: DatabasePlacement; kept: DatabasePlacement[]; serversRunning?: boolean };
 };
 
@@ -37,8 +37,9 @@ export function stackSpecOf(t: Tenant, catalog: Catalog): StackSpec {
     customerId: t.customerId,
     ...t.spec,
     odooVersion: t.spec.odooVersion as StackSpec["odooVersion"],
-    // Terminated is stopped like suspended in the stack: no runtime, no route, data kept.
-    state: t.desiredState === "active" ? "active" : "suspended",
+    // Terminated is stopped like suspended in the stack: no runtime, no route, data kept. A
+    // sleeping tenant is stopped too, but routed to its gateway, which wakes it.
+    state: t.desiredState !== "active" ? "suspended" : t.sleepingSince ? "sleeping" : "active",
     databases: { serving, kept },
     ...(t.node ? { node: t.node } : {}),
     // A move's target volume (made by the stack, then holding a copy of the files) is kept

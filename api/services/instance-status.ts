@@ -3,11 +3,12 @@ import type { RuntimeObservation } from "./tenant-runtime";
 
 /** The instance's status as the operator and the customer see it. */
 export type InstanceStatus =
-  "creating" | "running" | "stopped" | "paused" | "terminated" | "deleted" | "error";
+  "creating" | "running" | "sleeping" | "stopped" | "paused" | "terminated" | "deleted" | "error";
 
 export const INSTANCE_STATUSES: InstanceStatus[] = [
   "creating",
   "running",
+  "sleeping",
   "stopped",
   "paused",
   "terminated",
@@ -29,6 +30,8 @@ export function instanceStatus(
     | "desiredGeneration"
     | "lastError"
     | "suspendReason"
+    | "sleepingSince"
+    | "appliedSpec"
   >,
   runtime: RuntimeObservation | undefined,
 ): InstanceStatus {
@@ -46,6 +49,8 @@ export function instanceStatus(
     case "suspended":
       return t.suspendReason === "operator" ? "stopped" : "paused";
     case "active":
+      // Idle, stopped on purpose (billing lets it run): until its wake has been applied.
+      if (converged ? t.sleepingSince : t.appliedSpec?.state === "sleeping") return "sleeping";
       // Starting after a restart (or its first health checks after the `up`): it exists and runs.
       if (runtime === "running" || runtime === "starting" || runtime === undefined)
         return "running";

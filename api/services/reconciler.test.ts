@@ -119,6 +119,34 @@ describe("instanceStatus: from the desired state and the runtime the engine repo
       "missing",
       "stopped",
     ],
+    [
+      "asleep (its runtime stopped on purpose)",
+      { ...converged, sleepingSince: "2026-12-05T08:00:00Z" },
+      "missing",
+      "sleeping",
+    ],
+    [
+      "being woken: asleep until the wake is applied",
+      {
+        observedGeneration: 2,
+        desiredGeneration: 3,
+        sleepingSince: null,
+        appliedSpec: { state: "sleeping" },
+      },
+      "missing",
+      "sleeping",
+    ],
+    [
+      "suspended by billing: paused, whatever its sleep",
+      {
+        ...converged,
+        desiredState: "suspended",
+        suspendReason: "payment_failed",
+        sleepingSince: "2026-12-05T08:00:00Z",
+      },
+      "missing",
+      "paused",
+    ],
     ["terminated", { ...converged, desiredState: "terminated" }, "missing", "terminated"],
     ["deleted", { ...converged, desiredState: "deleted" }, "missing", "deleted"],
   ])("%s -> %s", (_name, patch, runtime, status) => {

@@ -247,6 +247,7 @@ export class TenantService {
     const refused = await this.d.admission.refusal({ tenantId: spec.tenantId, plan: spec.plan });
     if (refused) throw new ConflictError(refused);
     const { tenantId, customerId, state, ...rest } = spec;
+    if (state === "sleeping") throw new ValidationError("a tenant is created active or suspended");
     const tenant = await this.d.tenants.insertNew({
       id: tenantId,
       customerId,

@@ -50,7 +50,8 @@ export async function readFleetHealth(pool: Pool): Promise<FleetHealth> {
 
 /**
  * The tenants Prometheus probes through the edge: active, at their desired state, and in no
- * planned maintenance (a change being applied, a move between nodes or database servers).
+ * planned maintenance (a change being applied, a move between nodes or database servers), and
+ * awake (a sleeping tenant is not down, and its probes do not count as use: tenant-sleep.ts).
  * Tenants left out of probing are not silent: a change that does not finish has its own alerts.
  */
 export async function probedTenants(
@@ -61,6 +62,7 @@ export async function probedTenants(
       WHERE desired_state = 'active' AND observed_state = 'active'
         AND observed_generation = desired_generation
         AND node_move IS NULL AND database_move IS NULL
+        AND sleeping_since IS NULL AND applied_spec->>'state' IS DISTINCT FROM 'sleeping'
         AND outputs->>'url' IS NOT NULL
       ORDER BY id`,
   );

@@ -322,6 +322,15 @@ const MIGRATIONS: { id: number; sql: string }[] = [
       CREATE INDEX tenant_domains_tenant ON tenant_domains (tenant_id);
     `,
   },
+  {
+    id: 15,
+    sql: `
+      -- Idle tenants sleep: since when this one does (null: awake), and when its gateway last
+      -- reported it in use. A change of the desired state ends a sleep.
+      ALTER TABLE tenants ADD COLUMN sleeping_since timestamptz,
+        ADD COLUMN last_activity_at timestamptz;
+    `,
+  },
 ];
 
 export async function migrate(pool: Pool): Promise<number[]> {

@@ -75,6 +75,8 @@ const row = (r: any): Tenant => ({
   retiredDatabases: r.retired_databases ?? [],
   databaseMove: r.database_move,
   appliedSpec: r.applied_spec,
+  sleepingSince: r.sleeping_since ? r.sleeping_since.toISOString() : null,
+  lastActivityAt: r.last_activity_at ? r.last_activity_at.toISOString() : null,
   createdAt: r.created_at.toISOString(),
   updatedAt: r.updated_at.toISOString(),
 });
@@ -162,6 +164,7 @@ export class TenantStore {
       const updated = await client.query(
         `UPDATE tenants SET customer_id = $2, spec = $3, desired_state = $4, operator_hold = $5,
            suspend_reason = $6, desired_generation = desired_generation + $7, updated_at = now(),
+           sleeping_since = CASE WHEN desired_state = $4 THEN sleeping_since END,
            terminated_at = $8, data_kept_until = $9, deleted_at = $10,
            skip_final_backup = $11
          WHERE id = $1 RETURNING *`,
@@ -221,6 +224,7 @@ export class TenantStore {
                killbill_subscription_id = $5, killbill_account_id = $6, billing_state = $7,
                suspend_reason = $8, operator_hold = $9,
                desired_generation = desired_generation + $10, updated_at = now(),
+               sleeping_since = CASE WHEN desired_state = $4 THEN sleeping_since END,
                terminated_at = $11, data_kept_until = $12, deleted_at = $13,
                skip_final_backup = skip_final_backup AND $4 = 'deleted',
                billing_status = $14, billing_ends_on = $15

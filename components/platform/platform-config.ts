@@ -279,6 +279,20 @@ export const platformConfigSchema = z.strictObject({
    * (images/tenant-gateway; push it to the cluster's registry).
    */
   tenantGatewayImage: image.default("odoo-saas/tenant-gateway:latest"),
+  /**
+   * Where tenants' gateways wake a sleeping tenant (the API, as gateways reach it on the edge
+   * and data networks): the platform's own API when it runs one; set `url` for an API run
+   * elsewhere. With neither, gateways only forward and no tenant sleeps.
+   */
+  waker: z
+    .strictObject({
+      url: z.url().optional(),
+      /** How long a request waits for a waking or restarting Odoo before a 503 with Retry-After. */
+      holdSeconds: z.number().int().min(5).max(600).default(60),
+      /** How often a gateway reports its tenant in use (the API's idle time is this coarse). */
+      activityReportSeconds: z.number().int().min(1).max(600).default(60),
+    })
+    .prefault({}),
   /** CPU and memory limits of the platform's own services. */
   limits: z
     .strictObject({

@@ -177,6 +177,9 @@ export class Platform extends pulumi.ComponentResource {
     }
 
     const publicHttpsPort = config.traefik.publicHttpsPort ?? config.traefik.httpsPort;
+    // Gateways reach the platform's API by its name on the edge and data networks.
+    const wakerUrl =
+      config.waker.url ?? (config.api.enabled ? `http://${p}-api:${config.api.port}` : undefined);
     this.tenantSettings = pulumi
       .all([edge.name, data.name, edge.id, data.id, pinned])
       .apply(([edgeNetwork, dataNetwork, edgeNetworkId, dataNetworkId, volumeConstraint]) => ({
@@ -192,6 +195,7 @@ export class Platform extends pulumi.ComponentResource {
         filestore: config.filestore,
         dedicatedPostgresImage: config.dedicatedPostgresImage,
         tenantGatewayImage: config.tenantGatewayImage,
+        ...(wakerUrl ? { waker: { ...config.waker, url: wakerUrl } } : {}),
         odooImages: config.odooImages,
         templateDatabases: config.templateDatabases,
         odooHealthcheckIntervalSeconds: config.odooHealthcheckIntervalSeconds,

@@ -44,6 +44,19 @@ export const tenantSettingsSchema = z.object({
   dedicatedPostgresImage: z.string().min(1),
   /** Each tenant's gateway between its own network and the platform's (tenant-gateway.ts). */
   tenantGatewayImage: z.string().min(1),
+  /**
+   * Where tenants' gateways ask the API to wake a sleeping tenant and report its use (the API as
+   * the gateways reach it). Absent: gateways only forward, and no tenant is put to sleep.
+   */
+  waker: z
+    .object({
+      url: z.url(),
+      /** How long a request waits for a waking (or restarting) Odoo before a 503. */
+      holdSeconds: z.number().int().min(1).default(60),
+      /** How often a gateway reports that its tenant is in use. */
+      activityReportSeconds: z.number().int().min(1).default(60),
+    })
+    .optional(),
   /** Odoo image per major version. */
   odooImages: z.partialRecord(z.enum(ODOO_VERSIONS), z.string()),
   /** Pre-initialised template database per major version, when the platform has one. */

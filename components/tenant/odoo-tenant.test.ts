@@ -342,6 +342,38 @@ describe("OdooTenant on the shared PostgreSQL server (container runtime)", () =>
     expect(recorder.ofType("docker:index/volume:Volume")).toHaveLength(1);
   });
 
+  it("sleeping: no Odoo container, its gateway still routed (it wakes the tenant); database and volume stay", async () => {
+    const tenant = await declare({ state: "sleeping" });
+    expect(tenant.runtime).toBeUndefined();
+    const [gateway, ...others] = recorder.ofType("docker:index/container:Container");
+    expect([gateway.inputs.name, others]).toEqual(["odoo-acme-gateway", []]);
+    expect(labelMap(gateway.inputs.labels)["traefik.http.routers.odoo-acme-http.rule"]).toBe(
+      "Host(`acme.odoo.example.com`)",
+    );
+    expect(byName("acme-database")).toBeDefined();
+    expect(recorder.ofType("docker:index/volume:Volume")).toHaveLength(1);
+  });
+
+  it("with the platform's waker, the gateway knows where to wake its tenant, its token kept secret", async () => {
+    const waker = { url: "http://saas-api:3000", holdSeconds: 45, activityReportSeconds: 30 };
+    await declare({
+      platform: { ...platform("container"), waker },
+      gatewayToken: pulumi.secret("gw-secret"),
+    });
+    expect(byName("acme-gateway").inputs.envs).toEqual(
+      secretValue([
+        "ACTIVITY_REPORT_SECONDS=30",
+        "DATABASE_HOST=postgres",
+        "DATABASE_PORT=5432",
+        "HOLD_SECONDS=45",
+        "ODOO_HOST=odoo-acme",
+        "TENANT=acme",
+        "WAKER_TOKEN=gw-secret",
+        "WAKER_URL=http://saas-api:3000",
+      ]),
+    );
+  });
+
   it("Odoo 14 has no /web/health: a TCP check of its HTTP port instead", async () => {
     await declare({ odooVersion: "14" });
     const c = byName("acme-odoo").inputs;
@@ -653,5 +685,15 @@ describe("OdooTenant on Docker Swarm", () => {
     expect(odooService().inputs.mode).toEqual({
       replicated: { replicas: 0 },
     });
+  });
+
+  it("sleeping: scaled to zero replicas, its gateway still routed", async () => {
+    await declare({ platform: platform("swarm"), state: "sleeping" });
+    expect(odooService().inputs.mode).toEqual({ replicated: { replicas: 0 } });
+    const gateway = recorder.resources.find((r) => r.name === "acme-gateway")!;
+    const labels = labelMap(gateway.inputs.labels);
+    expect(labels["traefik.http.routers.odoo-acme-http.rule"]).toBe(
+      "Host(`acme.odoo.example.com`)",
+    );
   });
 });

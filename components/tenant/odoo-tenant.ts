@@ -22,7 +22,8 @@ import { tenantBoundary } from "./tenant-gateway";
 import type { TenantPlatform } from "./tenant-platform";
 import { traefikLabels } from "./traefik-labels";
 
-export type TenantState = "active" | "suspended";
+/** sleeping: may run (billing allows it) but idle: stopped until a request wakes it. */
+export type TenantState = "active" | "sleeping" | "suspended";
 
 export interface OdooTenantArgs {
   /** DNS label; names every resource of the tenant. */
@@ -34,8 +35,13 @@ export interface OdooTenantArgs {
   subdomain: string;
   /** Extra hostnames routed to the tenant (the customer points them at the platform). */
   customDomains?: string[];
-  /** suspended: not running (no container / 0 replicas), database and filestore kept. */
+  /**
+   * suspended: not running (no container / 0 replicas), database and filestore kept, routed
+   * nowhere; sleeping: not running either, but still routed to its gateway, which wakes it.
+   */
   state: TenantState;
+  /** What the tenant's gateway presents to the platform's waker (tenant-gateway.ts). */
+  gatewayToken?: pulumi.Input<string>;
   /** Odoo image for the tenant's version. */
   odooImage: pulumi.Input<string>;
   /** Database to clone (a pre-initialised per-version template); initialised with `-i base` otherwise. */
@@ -117,14 +123,17 @@ export class OdooTenant extends pulumi.ComponentResource {
         ? [platform.swarmVolumeConstraint]
         : undefined;
     // The tenant's own network and its gateway to the platform's (tenant-gateway.ts): routed
-    // through the gateway while active; a suspended tenant is routed nowhere. The gateway runs
-    // where Odoo does, so a request crosses the cluster's network once.
+    // through the gateway while active or asleep (the gateway wakes it); a suspended tenant is
+    // routed nowhere. The gateway runs where Odoo does, so a request crosses the cluster's
+    // network once.
     const boundary = tenantBoundary(name, {
+      tenantId: args.tenantId,
       placement,
       names,
       platform,
       sharedDatabase: sharedEndpoint(plan, platform.postgres),
-      routing: args.state === "active" ? routing : ownership,
+      routing: args.state === "suspended" ? ownership : routing,
+      wakerToken: args.gatewayToken,
       ownership,
       parent: this,
     });
@@ -148,7 +157,8 @@ export class OdooTenant extends pulumi.ComponentResource {
           superuserPassword: args.databaseSuperuserPassword,
           ownership,
           limits,
-          running: (serving && args.state === "active") || placements.serversRunning,
+          // A sleeping tenant's server runs on: its wake then waits only for Odoo.
+          running: (serving && args.state !== "suspended") || placements.serversRunning,
           volumeNode: node,
           network: boundary.network,
         }),

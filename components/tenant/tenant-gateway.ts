@@ -7,7 +7,7 @@ import type { TenantPlatform } from "./tenant-platform";
 /** Where the tenant's Odoo finds the platform's database endpoint: the gateway's own port. */
 export const GATEWAY_DATABASE_PORT = 5432;
 
-/** What small process forwarding three ports needs (socat forks one per connection). */
+/** What a small Go process forwarding three ports needs (about 5 MB idle). */
 const GATEWAY_LIMITS = { cpus: 1, memoryMb: 128 };
 
 export interface TenantBoundary {
@@ -20,12 +20,15 @@ export interface TenantBoundary {
 }
 
 export interface TenantBoundaryArgs {
+  tenantId: string;
   names: TenantNames;
   platform: TenantPlatform;
   /** The platform's database endpoint the gateway forwards to (the pooler or the shared server). */
   sharedDatabase: { host: pulumi.Input<string>; port: pulumi.Input<number> };
   /** Traefik's labels while the tenant is routed; with none, nothing routes to it. */
   routing: pulumi.Input<Record<string, string>>;
+  /** The token the gateway presents to the API's waker (absent without a waker). */
+  wakerToken?: pulumi.Input<string>;
   ownership: Record<string, string>;
   /** Swarm placement constraints (Odoo's). */
   placement?: pulumi.Input<string>[];
@@ -42,7 +45,8 @@ export interface TenantBoundaryArgs {
  * shared network has a tenant's process on it. Traefik routes to the gateway, so the edge and the
  * poolers stay as they are (no restart or re-attachment when a tenant comes or goes). The gateway
  * runs while the tenant is suspended too (a one-shot may still need the database then); only the
- * routing labels go.
+ * routing labels go. With the platform's waker it is also where a sleeping tenant wakes: a request
+ * that finds Odoo down is held while the API starts it (images/tenant-gateway/main.go).
  */
 export function tenantBoundary(name: string, args: TenantBoundaryArgs): TenantBoundary {
   const { names, platform } = args;
@@ -70,7 +74,16 @@ export function tenantBoundary(name: string, args: TenantBoundaryArgs): TenantBo
         ODOO_HOST: names.runtime,
         DATABASE_HOST: args.sharedDatabase.host,
         DATABASE_PORT: pulumi.interpolate`${args.sharedDatabase.port}`,
+        ...(platform.waker && args.wakerToken
+          ? {
+              TENANT: args.tenantId,
+              WAKER_URL: platform.waker.url,
+              HOLD_SECONDS: String(platform.waker.holdSeconds),
+              ACTIVITY_REPORT_SECONDS: String(platform.waker.activityReportSeconds),
+            }
+          : {}),
       },
+      ...(platform.waker && args.wakerToken ? { secretEnv: { WAKER_TOKEN: args.wakerToken } } : {}),
       labels: args.routing,
       networks: [own, platform.edgeNetwork, platform.dataNetwork],
       limits: GATEWAY_LIMITS,

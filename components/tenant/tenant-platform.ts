@@ -49,6 +49,8 @@ export interface TenantPlatform {
   dedicatedPostgresImage: pulumi.Input<string>;
   /** The image of each tenant's gateway (tenant-gateway.ts). */
   tenantGatewayImage: pulumi.Input<string>;
+  /** The API's waker, which tenants' gateways call (tenant-gateway.ts); absent: forward only. */
+  waker?: { url: string; holdSeconds: number; activityReportSeconds: number };
   odooHealthcheckIntervalSeconds: number;
   odooHealthcheckSteadySeconds: number;
   swarmEndpointMode: SwarmEndpointMode;

@@ -415,11 +415,31 @@ class Handler(BaseHTTPRequestHandler):
         rt = "/websocket" if VERSION >= 16 else "/longpolling/"
         if not (path == rt or (VERSION < 16 and path.startswith(rt))):
             return self.reply(404, json.dumps({"error": "not a real-time path"}))
+        if VERSION >= 16 and self.headers.get("Upgrade", "").lower() == "websocket":
+            return self.websocket()
         ms = self.param("ms")
         if ms:
             with PROCS.gevent.cursor(DB.name) as cur:
                 cur.execute("SELECT pg_sleep(%s)", (ms / 1000,))
         return self.reply(200, json.dumps({"realtime": True, "path": path}))
+
+    def websocket(self):
+        """A browser tab's websocket (16+): accepted as RFC 6455 says, then held open until the client
+        closes it (the stand-in sends no notifications on it)."""
+        key = self.headers.get("Sec-WebSocket-Key", "")
+        accept = base64.b64encode(
+            hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()
+        ).decode()
+        self.send_response(101, "Switching Protocols")
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Sec-WebSocket-Accept", accept)
+        self.send_header("X-Odoo-Stand-In-Port", self.port_role)
+        self.end_headers()
+        self.wfile.flush()
+        while self.connection.recv(4096):
+            pass
+        self.close_connection = True
 
     def http(self, method, path):
         if path == "/stand-in/config" and method == "GET":
@@ -541,6 +561,11 @@ def main():
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    # Odoo takes seconds to load its registry before it answers (the image sets how many).
+    delay = float(os.environ.get("STAND_IN_START_DELAY_SECONDS") or 0)
+    if delay:
+        log("INFO", f"loading (stand-in start delay {delay:g} s)")
+        time.sleep(delay)
     PROCS = Processes(OPTS)
     for pool in PROCS.cron:
         threading.Thread(target=cron_worker, args=(pool, stopped), daemon=True).start()

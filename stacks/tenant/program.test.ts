@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { defaultTenantSettings } from "../../test/fixtures";
 import { ResourceRecorder, secretValue, valueOf } from "../../test/pulumi-mocks";
@@ -92,6 +93,7 @@ describe("tenant program", () => {
     const generated = recorder.ofType("pulumi-nodejs:dynamic/odoo-saas:GeneratedSecret");
     expect(generated.map((r) => r.name).sort()).toEqual([
       "acme-database-password",
+      "acme-gateway-token",
       "acme-odoo-master-password",
       "acme-superuser-password",
     ]);
@@ -103,6 +105,11 @@ describe("tenant program", () => {
       expect(await pulumi.isSecret(outputs[key])).toBe(true);
     expect(await valueOf(outputs.databaseSuperuserPassword)).toBe(
       "acme-superuser-password-generated",
+    );
+    // The gateway's token stays in the state; the API gets only its hash, as a plain output.
+    expect(await pulumi.isSecret(outputs.gatewayTokenHash)).toBe(false);
+    expect(await valueOf(outputs.gatewayTokenHash)).toBe(
+      createHash("sha256").update("acme-gateway-token-generated").digest("hex"),
     );
   });
 

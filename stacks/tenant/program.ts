@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import type { PulumiFn } from "@pulumi/pulumi/automation";
 import { formatIssues, loadCatalog, type Catalog } from "../../catalog";
@@ -74,6 +75,11 @@ export function tenantProgram(spec: TenantSpec, options: TenantProgramOptions): 
     const password = generated(DATABASE_PASSWORD_KEY, "database-password");
     const superuserPassword = generated(DATABASE_SUPERUSER_PASSWORD_KEY, "superuser-password");
     const masterPassword = generated(ODOO_MASTER_PASSWORD_KEY, "odoo-master-password");
+    // What the tenant's gateway presents to the API's waker; the API keeps only its hash (an
+    // output), which is all it needs to check it.
+    const gatewayToken = pulumi.secret(
+      new GeneratedSecret(`${spec.tenantId}-gateway-token`, {}).value,
+    );
 
     const tenant = new OdooTenant(spec.tenantId, {
       tenantId: spec.tenantId,
@@ -83,6 +89,7 @@ export function tenantProgram(spec: TenantSpec, options: TenantProgramOptions): 
       subdomain: spec.subdomain,
       customDomains: spec.customDomains,
       state: spec.state,
+      gatewayToken,
       odooImage: settings.odooImages[spec.odooVersion] ?? defaultOdooImage(spec.odooVersion),
       templateDatabase: settings.templateDatabases[spec.odooVersion],
       databasePassword: password,
@@ -126,6 +133,9 @@ export function tenantProgram(spec: TenantSpec, options: TenantProgramOptions): 
       runtime: settled(settings.runtime),
       runtimeName: settled(tenant.runtimeName),
       volumeName: settled(tenant.volumeName),
+      gatewayTokenHash: settled(
+        pulumi.unsecret(gatewayToken.apply((t) => createHash("sha256").update(t).digest("hex"))),
+      ),
       // Secret outputs: backups and restores act as the tenant's role, or a dedicated server's
       // superuser, with these; an operator opens Odoo's database manager with the master password.
       databasePassword: settled(password),

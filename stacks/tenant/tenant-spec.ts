@@ -42,7 +42,8 @@ export const tenantSpecSchema = z.strictObject({
   odooVersion: z.enum(ODOO_VERSIONS),
   /** Where customer mail goes; a billing account may have none. */
   adminEmail: z.email().optional(),
-  state: z.enum(["active", "suspended"]).default("active"),
+  /** sleeping: billing lets it run, but it is idle: not running until a request wakes it. */
+  state: z.enum(["active", "sleeping", "suspended"]).default("active"),
   customDomains: z.array(hostname).max(10).default([]),
   /**
    * Swarm on several nodes: the tenant node (hostname, one of the platform's swarmTenantNodes)

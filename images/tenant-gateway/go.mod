@@ -1,0 +1,3 @@
+module odoo-saas/tenant-gateway
+
+go 1.22
