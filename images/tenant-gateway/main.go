@@ -131,9 +131,13 @@ func isNavigation(r *http.Request) bool {
 	return strings.Contains(r.Header.Get("Accept"), "text/html")
 }
 
-// dialOdoo connects to Odoo, waiting for it (and asking for it to be woken) up to the hold: a
-// request's body is only read once the connection exists, so a held POST arrives whole.
+// wakesKey marks a request whose wait for Odoo may wake it (real use).
+type wakesKey struct{}
+
+// dialOdoo connects to Odoo, waiting for it up to the hold (and, for real use, asking for it to be
+// woken): a request's body is only read once the connection exists, so a held POST arrives whole.
 func (g *gateway) dialOdoo(ctx context.Context, network, addr string) (net.Conn, error) {
+	wakes, _ := ctx.Value(wakesKey{}).(bool)
 	deadline := time.Now().Add(g.hold)
 	pause := 100 * time.Millisecond
 	for {
@@ -144,7 +148,9 @@ func (g *gateway) dialOdoo(ctx context.Context, network, addr string) (net.Conn,
 			g.reachableAt.Store(time.Now().UnixNano())
 			return conn, nil
 		}
-		g.wake()
+		if wakes {
+			g.wake()
+		}
 		if time.Now().Add(pause).After(deadline) {
 			return nil, errNotReady
 		}
@@ -169,6 +175,15 @@ func (g *gateway) odooAnswers(port string) bool {
 	conn.Close()
 	g.reachableAt.Store(time.Now().UnixNano())
 	return true
+}
+
+// expectingOdoo: Odoo answered, or was asked to wake, within the hold: it is restarting or
+// starting, so a request that does not wake it may still wait for it.
+func (g *gateway) expectingOdoo() bool {
+	g.wakeMu.Lock()
+	asked := g.wakeSentAt
+	g.wakeMu.Unlock()
+	return time.Since(time.Unix(0, g.reachableAt.Load())) < g.hold || time.Since(asked) < g.hold
 }
 
 // wake asks the API to start the tenant, at most once per wakeSpacing, without waiting.
@@ -262,8 +277,17 @@ func (g *gateway) httpHandler(port string) http.Handler {
 		http.Error(w, "the instance did not answer", http.StatusBadGateway)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if counts(r) {
+		use := counts(r)
+		if use {
 			g.lastActivity.Store(time.Now().UnixNano())
+		}
+		// What is not use never wakes a stopped Odoo (a probe would keep every tenant awake, an open
+		// tab's long-polling or websocket reconnects would wake it again and again); it waits only
+		// for an Odoo that is restarting or being woken anyway.
+		if !use && !g.odooAnswers(port) && !g.expectingOdoo() {
+			w.Header().Set("Retry-After", "5")
+			http.Error(w, "the instance is not running", http.StatusServiceUnavailable)
+			return
 		}
 		if isNavigation(r) && !g.odooAnswers(port) {
 			g.wake()
@@ -278,7 +302,7 @@ func (g *gateway) httpHandler(port string) http.Handler {
 			g.websockets.Add(1)
 			defer g.websockets.Add(-1)
 		}
-		proxy.ServeHTTP(w, r)
+		proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), wakesKey{}, use)))
 	})
 }
 
