@@ -183,7 +183,7 @@ export function requestByHost(
   port: number,
   host: string,
   urlPath: string,
-  opts: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
+  opts: { method?: string; body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<HttpReply> {
   const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
   return new Promise((resolve, reject) => {
@@ -202,7 +202,7 @@ export function requestByHost(
             : {}),
         },
         rejectUnauthorized: false,
-        timeout: 10000,
+        timeout: opts.timeoutMs ?? 10000,
       },
       (res) => {
         let body = "";

@@ -86,7 +86,7 @@ async function odooAnswering() {
 
 beforeAll(async () => {
   const net = await docker.createNetwork({ Name: NET, Labels: { "odoo-saas.test": "gateway" } });
-  const hostAddress = (await net.inspect()).IPAM.Config[0].Gateway as string;
+  const hostAddress = (await net.inspect()).IPAM!.Config![0].Gateway as string;
   waker = http.createServer((req, res) => {
     let body = "";
     req.on("data", (c) => (body += c));

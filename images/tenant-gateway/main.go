@@ -257,13 +257,12 @@ const startingPage = `<!doctype html>
 func (g *gateway) httpHandler(port string) http.Handler {
 	target := &url.URL{Scheme: "http", Host: net.JoinHostPort(g.odooHost, port)}
 	proxy := httputil.NewSingleHostReverseProxy(target)
-	proxy.Transport = &http.Transport{
+	proxy.Transport = retryingIdempotent{&http.Transport{
 		DialContext: g.dialOdoo,
 		// A fresh connection per request: a kept one may be to an Odoo that has since restarted,
 		// and a POST on it could not be replayed.
-		DisableKeepAlives:     true,
-		ResponseHeaderTimeout: 0,
-	}
+		DisableKeepAlives: true,
+	}, g.hold}
 	proxy.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
 		if errors.Is(err, errNotReady) {
 			w.Header().Set("Retry-After", "5")
@@ -304,6 +303,30 @@ func (g *gateway) httpHandler(port string) http.Handler {
 		}
 		proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), wakesKey{}, use)))
 	})
+}
+
+// retryingIdempotent sends a request without a body again when Odoo went away before answering it
+// (stopped for a restart while the request was in flight): the next connection waits for the new
+// Odoo. A request with a body is never sent twice.
+// Within the hold only, a second apart: an Odoo that keeps dropping requests gets them back.
+type retryingIdempotent struct {
+	next http.RoundTripper
+	hold time.Duration
+}
+
+func (t retryingIdempotent) RoundTrip(r *http.Request) (*http.Response, error) {
+	deadline := time.Now().Add(t.hold)
+	for {
+		res, err := t.next.RoundTrip(r)
+		replayable := r.Body == nil || r.Body == http.NoBody
+		safe := r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodOptions
+		if err == nil || !replayable || !safe || errors.Is(err, errNotReady) ||
+			r.Context().Err() != nil || time.Now().Add(time.Second).After(deadline) {
+			return res, err
+		}
+		log.Printf("%s %s: Odoo went away before answering (%v): sent again", r.Method, r.URL.Path, err)
+		time.Sleep(time.Second)
+	}
 }
 
 // forwardTCP copies each connection on listen to target, resolved per connection (a restarted

@@ -42,7 +42,8 @@ export function apiOnPlatform(
   tenantIds: string[],
   opts: {
     now?: () => Date;
-    env?: Record<string, string>;
+    /** The API's settings over the suite's (a function: read once the platform's preparation ran). */
+    env?: Record<string, string> | (() => Record<string, string>);
     /** Prepares the platform's engine first (a cluster) and gives more of its options. */
     platform?: () => Promise<Omit<NonNullable<Parameters<typeof startPlatform>[2]>, "tenants">>;
     /** After the platform is gone (the cluster's teardown). */
@@ -54,7 +55,8 @@ export function apiOnPlatform(
   beforeAll(async () => {
     const more = (await opts.platform?.()) ?? {};
     p = await startPlatform(runtime, name, { ...more, tenants: tenantIds });
-    h = new ApiHarness({ realProgram: true, env: { ...apiEnvFor(p), ...opts.env }, now: opts.now });
+    const env = typeof opts.env === "function" ? opts.env() : opts.env;
+    h = new ApiHarness({ realProgram: true, env: { ...apiEnvFor(p), ...env }, now: opts.now });
     await h.start();
   }, 300_000);
   afterAll(async () => {

@@ -57,6 +57,8 @@ const PLATFORMS = {
   e2el: { http: 19280, https: 19643, pg: 16633 },
   e2em: { http: 19380, https: 19743, pg: 16733 },
   e2en: { http: 19480, https: 19843, pg: 16833 },
+  e2eo: { http: 19580, https: 19943, pg: 16933 },
+  e2ep: { http: 19680, https: 20043, pg: 17033 },
 };
 
 /** A platform's loopback ports. */
