@@ -1,6 +1,7 @@
 import { extendZodWithOpenApi } from "@asteasolutions/zod-to-openapi";
 import { z } from "zod";
 import { BILLING_STATUSES } from "../domain/tenant";
+import { INSTANCE_STATUSES } from "../services/instance-status";
 
 extendZodWithOpenApi(z);
 
@@ -102,8 +103,13 @@ export const tenantView = z
       })
       .nullable(),
     observedState: z.enum(["active", "suspended", "terminated", "deleted"]).nullable(),
-    status: z.enum(["creating", "running", "stopped", "paused", "terminated", "deleted", "error"]),
+    status: z.enum(INSTANCE_STATUSES),
     dataKeptUntil: z.string().nullable(),
+    sleepingSince: z
+      .string()
+      .nullable()
+      .describe("asleep since then: idle, stopped until its next request wakes it (docs/sleep.md)"),
+    lastActivityAt: z.string().nullable().describe("when its gateway last reported it in use"),
     converged: z
       .boolean()
       .describe(

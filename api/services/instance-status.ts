@@ -2,10 +2,7 @@ import type { Tenant } from "../domain/tenant";
 import type { RuntimeObservation } from "./tenant-runtime";
 
 /** The instance's status as the operator and the customer see it. */
-export type InstanceStatus =
-  "creating" | "running" | "sleeping" | "stopped" | "paused" | "terminated" | "deleted" | "error";
-
-export const INSTANCE_STATUSES: InstanceStatus[] = [
+export const INSTANCE_STATUSES = [
   "creating",
   "running",
   "sleeping",
@@ -14,7 +11,8 @@ export const INSTANCE_STATUSES: InstanceStatus[] = [
   "terminated",
   "deleted",
   "error",
-];
+] as const;
+export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
 
 /**
  * Derives the status from what the tenant should be, what was last applied, and what the engine

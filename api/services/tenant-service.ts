@@ -68,6 +68,9 @@ export interface TenantView {
   status: InstanceStatus;
   /** A terminated tenant's stopped instance and data are kept until then. */
   dataKeptUntil: string | null;
+  /** Asleep since then (idle; its next request wakes it), and when it was last in use. */
+  sleepingSince: string | null;
+  lastActivityAt: string | null;
   /** The desired state is applied and the tenant answers through the edge (when it runs). */
   converged: boolean;
   /** While not converged: what is still to be carried out, and why it has not been yet. */
@@ -436,6 +439,8 @@ function viewOf(
     observedState: t.observedState,
     status: instanceStatus(t, runtime),
     dataKeptUntil: t.dataKeptUntil,
+    sleepingSince: t.sleepingSince,
+    lastActivityAt: t.lastActivityAt,
     converged: t.observedGeneration >= t.desiredGeneration,
     pending:
       t.observedGeneration >= t.desiredGeneration

@@ -61,13 +61,21 @@ func loadConfig() (config, error) {
 		wakerURL:       strings.TrimRight(os.Getenv("WAKER_URL"), "/"),
 		wakerToken:     os.Getenv("WAKER_TOKEN"),
 	}
+	// On Swarm the token is a secret file, named by WAKER_TOKEN_FILE.
+	if file := os.Getenv("WAKER_TOKEN_FILE"); c.wakerToken == "" && file != "" {
+		token, err := os.ReadFile(file)
+		if err != nil {
+			return c, fmt.Errorf("WAKER_TOKEN_FILE: %w", err)
+		}
+		c.wakerToken = string(token)
+	}
 	for _, k := range []string{"ODOO_HOST", "DATABASE_HOST", "DATABASE_PORT"} {
 		if os.Getenv(k) == "" {
 			return c, fmt.Errorf("%s is required", k)
 		}
 	}
 	if c.wakerURL != "" && (c.tenant == "" || c.wakerToken == "") {
-		return c, errors.New("WAKER_URL needs TENANT and WAKER_TOKEN")
+		return c, errors.New("WAKER_URL needs TENANT and WAKER_TOKEN (or WAKER_TOKEN_FILE)")
 	}
 	var err error
 	if c.hold, err = seconds("HOLD_SECONDS", 60); err != nil {
