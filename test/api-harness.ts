@@ -1,6 +1,7 @@
 // Starts the real API runtime against the local PostgreSQL (a database of its own) and Redis (a
 // key prefix of its own), a Kill Bill stand-in, a real SMTP receiver, and the real engine with
 // the provider-free tenant program.
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -206,6 +207,40 @@ export class ApiHarness {
     await admin.end();
     fs.rmSync(this.dataDir, { recursive: true, force: true });
   }
+}
+
+/** The token a tenant's gateway presents in these tests (its stack outputs only its hash). */
+export const gatewayAuth = (tenantId: string) => ({
+  Authorization: `Bearer gateway-of-${tenantId}`,
+});
+
+/**
+ * A tenant asleep in the API's store, as if its stack had run (active, converged, its gateway
+ * token's hash among its outputs): what a gateway's wake acts on.
+ */
+export async function sleepingTenant(h: ApiHarness, id: string): Promise<void> {
+  const hash = createHash("sha256").update(`gateway-of-${id}`).digest("hex");
+  const spec = { plan: "trial", odooVersion: "17" };
+  await h.runtime.pool.query(
+    `INSERT INTO tenants (id, customer_id, spec, desired_state, source, observed_state,
+       desired_generation, observed_generation, outputs, applied_spec, sleeping_since)
+     VALUES ($1, $2, $3, 'active', 'admin', 'active', 1, 1, $4, $5, now())`,
+    [
+      id,
+      `c-${id}`,
+      spec,
+      { gatewayTokenHash: hash },
+      {
+        tenantId: id,
+        customerId: `c-${id}`,
+        ...spec,
+        state: "sleeping",
+        customDomains: [],
+        keptNodes: [],
+        databases: { serving: "shared", kept: [] },
+      },
+    ],
+  );
 }
 
 /** An admin request: the bearer token set. */

@@ -7,7 +7,14 @@ import Docker from "dockerode";
 import request from "supertest";
 import { AdvisoryLocks } from "../api/store/advisory-locks";
 import { readLocalImages } from "../automation/local-platform";
-import { ADMIN_TOKEN, ApiHarness, WEBHOOK_SECRET, eventually } from "./api-harness";
+import {
+  ADMIN_TOKEN,
+  ApiHarness,
+  WEBHOOK_SECRET,
+  eventually,
+  gatewayAuth,
+  sleepingTenant,
+} from "./api-harness";
 import { PROVIDER_FREE, KILL_BILL_STAND_IN } from "./stand-ins";
 
 const docker = new Docker();
@@ -68,6 +75,9 @@ afterAll(async () => {
 describe(`PostgreSQL down under the API ${PROVIDER_FREE} ${KILL_BILL_STAND_IN}`, () => {
   it("answers 503 with Retry-After, logs the outage once, and recovers", async () => {
     expect((await hook()).status).toBe(200);
+    await sleepingTenant(h, "sleepy-co");
+    const wake = () =>
+      request(h.runtime.url!).post("/gateway/tenants/sleepy-co/wake").set(gatewayAuth("sleepy-co"));
     // A connection held through the outage (a tenant's lock, held for an engine run's length).
     let outageOver!: () => void;
     const held = new AdvisoryLocks(h.runtime.pool, "tenant").withLock(
@@ -88,6 +98,9 @@ describe(`PostgreSQL down under the API ${PROVIDER_FREE} ${KILL_BILL_STAND_IN}`,
       .get("/admin/tenants")
       .set("Authorization", `Bearer ${ADMIN_TOKEN}`);
     expect(adminCall.status).toBe(503);
+    // A gateway's wake: 503 with Retry-After (its gateway asks again), not a 500.
+    const refusedWake = await wake();
+    expect([refusedWake.status, refusedWake.headers["retry-after"]]).toEqual([503, "10"]);
     // Down for 20 s in all: the process lives through it with its lock's connection broken.
     await new Promise((r) => setTimeout(r, Math.max(0, 20000 - (Date.now() - wentAway))));
 
@@ -97,6 +110,7 @@ describe(`PostgreSQL down under the API ${PROVIDER_FREE} ${KILL_BILL_STAND_IN}`,
     // The process survived its broken connection, and the work's result is not lost to it.
     expect(await held).toBe("work done");
     await eventually(async () => (await hook()).status === 200, 60000, "webhooks accepted again");
+    expect([(await wake()).status, (await wake()).status]).toEqual([202, 200]);
     const stored = await h.runtime.pool.query("SELECT count(*)::int AS n FROM webhook_inbox");
     expect(stored.rows[0].n).toBeGreaterThanOrEqual(2); // the ones acknowledged, none of the refused
 
@@ -105,7 +119,7 @@ describe(`PostgreSQL down under the API ${PROVIDER_FREE} ${KILL_BILL_STAND_IN}`,
       "dependency unavailable: answering 503",
       "dependency available again",
     ]);
-    expect(outage[1]).toMatchObject({ refused: 11 });
+    expect(outage[1]).toMatchObject({ refused: 12 });
     // The broken connections: said once, when they broke and when they came back.
     const pool = logs.filter((l) => /^PostgreSQL connection/.test(String(l.msg)));
     expect(pool.map((l) => l.msg)).toEqual([

@@ -3,7 +3,7 @@
 // and stored, the outage is logged once with a count instead of a line per retry, and after it the
 // sweeper finds every stored change and unsent mail again: each tenant converges once, each mail is
 // sent once, and the schedules are back.
-import { ApiHarness, asAdmin, eventually } from "./api-harness";
+import { ApiHarness, asAdmin, eventually, gatewayAuth, sleepingTenant } from "./api-harness";
 import { RedisContainer } from "./helpers/redis-container";
 import { notification } from "./killbill-stand-in";
 import { PROVIDER_FREE, KILL_BILL_STAND_IN } from "./stand-ins";
@@ -60,6 +60,9 @@ describe(`Redis going away ${PROVIDER_FREE} ${KILL_BILL_STAND_IN}`, () => {
     expect((await hook(created("before-co"))).status).toBe(200);
     await converged("before-co", "active");
 
+    // A sleeping tenant whose gateway will ask for it to be woken during the outage.
+    await sleepingTenant(h, "sleepy-co");
+
     await redis.remove();
     const wentAway = Date.now();
     const during = created("during-co");
@@ -78,6 +81,9 @@ describe(`Redis going away ${PROVIDER_FREE} ${KILL_BILL_STAND_IN}`, () => {
     });
     expect(create.status).toBe(202);
     expect((await admin(api().post("/admin/tenants/before-co/suspend"))).status).toBe(202);
+    // A wake is stored at once (the reconcile it asks for waits for Redis, via the sweeper).
+    const wake = await api().post("/gateway/tenants/sleepy-co/wake").set(gatewayAuth("sleepy-co"));
+    expect([wake.status, wake.body]).toEqual([202, { woken: true }]);
     expect(Date.now() - t0).toBeLessThan(5000); // not held until Redis returns
     const ready = await api().get("/readyz");
     expect(ready.status).toBe(503);
@@ -90,7 +96,9 @@ describe(`Redis going away ${PROVIDER_FREE} ${KILL_BILL_STAND_IN}`, () => {
       converged("during-co", "active"),
       converged("admin-co", "active"),
       converged("before-co", "suspended"),
+      converged("sleepy-co", "active"),
     ]);
+    expect((await row("sleepy-co")).applied_spec.state).toBe("active");
     await new Promise((r) => setTimeout(r, 2000)); // let any duplicate show itself
     expect(await operations("during-co")).toEqual([{ type: "up", status: "succeeded" }]);
     expect(await operations("admin-co")).toEqual([{ type: "up", status: "succeeded" }]);
@@ -129,6 +137,7 @@ describe(`Redis going away ${PROVIDER_FREE} ${KILL_BILL_STAND_IN}`, () => {
       "backup-retention",
       "drift-checks",
       "grace-periods",
+      "idle-sleep",
       "nightly-backups",
       "repository-check",
       "restore-drills",
