@@ -183,7 +183,12 @@ export function requestByHost(
   port: number,
   host: string,
   urlPath: string,
-  opts: { method?: string; body?: unknown; headers?: Record<string, string>; timeoutMs?: number } = {},
+  opts: {
+    method?: string;
+    body?: unknown;
+    headers?: Record<string, string>;
+    timeoutMs?: number;
+  } = {},
 ): Promise<HttpReply> {
   const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
   return new Promise((resolve, reject) => {
