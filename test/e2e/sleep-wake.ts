@@ -6,6 +6,7 @@ import * as https from "node:https";
 import type { Socket } from "node:net";
 import { eventually } from "../api-harness";
 import { freePort } from "../helpers/free-port";
+import { odooWithLoadTime } from "../helpers/loading-odoo";
 import { hostAddressForContainers } from "../helpers/host-address";
 import type { Runtime } from "../../components/workload";
 import { apiOnPlatform, auth, hostOf } from "./api-on-platform";
@@ -14,8 +15,6 @@ import { docker, request as viaTraefik, type PlatformName } from "./platform";
 /** A minute of the catalog's sleep policies lasts this long here: the trial sleeps after 3 s idle. */
 const MINUTE_SECONDS = 0.1;
 const IDLE_MS = 30 * MINUTE_SECONDS * 1000;
-/** Odoo's load time in the stand-in (its image's STAND_IN_START_DELAY_SECONDS). */
-const ODOO_LOAD_SECONDS = 3;
 
 export function sleepWakeSuite(runtime: Runtime, prefix: PlatformName) {
   const tenant = `${prefix}-sleepy`;
@@ -27,7 +26,7 @@ export function sleepWakeSuite(runtime: Runtime, prefix: PlatformName) {
       const address = await hostAddressForContainers(docker);
       const port = await freePort(address);
       Object.assign(api, { address, port });
-      const loadingOdoo = await withLoadTime();
+      const loadingOdoo = await odooWithLoadTime(3);
       return {
         config: (c) => ({
           ...c,
@@ -234,31 +233,6 @@ export function sleepWakeSuite(runtime: Runtime, prefix: PlatformName) {
     });
     return running.length > 0;
   }
-}
-
-/** The local Odoo 17 stand-in with a load time, as an image of its own (made once per engine). */
-async function withLoadTime(): Promise<string> {
-  const { readLocalImages } = await import("../../automation/local-platform");
-  const base = readLocalImages().ODOO_SAAS_ODOO_IMAGE_17;
-  const tag = `${base}-load${ODOO_LOAD_SECONDS}s`;
-  const exists = await docker
-    .getImage(tag)
-    .inspect()
-    .then(() => true)
-    .catch(() => false);
-  if (exists) return tag;
-  const c = await docker.createContainer({ Image: base, Cmd: ["true"] });
-  try {
-    const [repo, version] = tag.split(/:(?=[^:]+$)/);
-    await c.commit({
-      repo,
-      tag: version,
-      changes: [`ENV STAND_IN_START_DELAY_SECONDS=${ODOO_LOAD_SECONDS}`],
-    });
-  } finally {
-    await c.remove({ force: true });
-  }
-  return tag;
 }
 
 /** A browser tab's websocket through Traefik (TLS, by host name), held open. */
