@@ -160,15 +160,26 @@ export const apiEnvFor = (p: E2EPlatform) => ({
   TRAEFIK_NAME: `${p.prefix}-traefik`,
 });
 
-/** Removes what a platform left on the engine (services, containers, volumes, networks). */
-export const sweep = (prefix: string) => sweepLabelled([`odoo-saas.platform=${prefix}`]);
+/** Removes what a platform left on the engine (services, containers, secrets, volumes, networks). */
+export const sweep = (prefix: string) =>
+  sweepLabelled([`odoo-saas.platform=${prefix}`], [`${prefix}-`]);
 
-/** Removes what tenants left on the engine (their runtime, volumes, one-shot containers). */
+/** Removes what tenants left on the engine (their runtime, volumes, one-shot containers, secrets). */
 export const sweepTenants = (tenantIds: string[]) =>
-  sweepLabelled(tenantIds.map((t) => `odoo-saas.tenant=${t}`));
+  sweepLabelled(
+    tenantIds.map((t) => `odoo-saas.tenant=${t}`),
+    tenantIds.map((t) => `odoo-${t}-`),
+  );
 
-/** Removes what carries any of `labels` (services, containers, then volumes and networks). */
-export async function sweepLabelled(labels: string[]): Promise<void> {
+/**
+ * Removes what carries any of `labels` (services, containers, then volumes and networks), and the
+ * Swarm secrets named with any of `secretPrefixes` (they carry no labels: a run killed before its
+ * teardown leaves them, and the next run's secret of the same name and content would clash).
+ */
+export async function sweepLabelled(
+  labels: string[],
+  secretPrefixes: string[] = [],
+): Promise<void> {
   const swarm = (await docker.info()).Swarm?.LocalNodeState === "active";
   const ignore = () => undefined;
   for (const label of labels) {
@@ -202,6 +213,10 @@ export async function sweepLabelled(labels: string[]): Promise<void> {
         for (const v of Volumes ?? []) await docker.getVolume(v.Name).remove();
         for (const n of await docker.listNetworks(byLabel)) await docker.getNetwork(n.Id).remove();
       }
+      if (swarm)
+        for (const secret of await docker.listSecrets())
+          if (secretPrefixes.some((p) => secret.Spec?.Name?.startsWith(p)))
+            await docker.getSecret(secret.ID).remove();
       return true;
     },
     30000,

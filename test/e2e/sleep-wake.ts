@@ -85,6 +85,19 @@ export function sleepWakeSuite(runtime: Runtime, prefix: PlatformName) {
     const t = await e.view(tenant);
     expect([t.desiredState, t.observedState, t.converged]).toEqual(["active", "active", true]);
     expect(await odooRunning()).toBe(false);
+    // Its stack says it sleeps: a preview has nothing to change, a drift check finds nothing.
+    const preview = (await e.api().post(`/admin/tenants/${tenant}/preview`).set(auth)).body;
+    expect(preview.changes.map((c: { op: string; name: string }) => `${c.op} ${c.name}`)).toEqual(
+      [],
+    );
+    await e.api().post(`/admin/tenants/${tenant}/drift`).set(auth).expect(202);
+    const drift = await eventually(
+      async () => (await e.view(tenant)).drift,
+      120_000,
+      "a drift check",
+    );
+    expect(drift.resources).toEqual([]);
+    expect(await status(tenant)).toBe("sleeping");
     const targets = await e
       .api()
       .get("/monitoring/tenant-targets")
