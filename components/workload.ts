@@ -87,6 +87,11 @@ export interface WorkloadSpec {
    * creation and `mustRun: false` leaves it alone), and comes back on resume.
    */
   running: boolean;
+  /**
+   * Swarm: an update starts the new task before it stops the old one (a stateless process, such
+   * as a tenant's gateway, never leaves its name without an answer meanwhile). Default: stop first.
+   */
+  startFirst?: boolean;
 }
 
 /** undefined: a container runtime's workload while it is not running. */
@@ -310,6 +315,17 @@ export function dockerWorkload(
         placement: spec.placement?.length ? { constraints: spec.placement } : undefined,
       },
       mode: { replicated: { replicas: spec.running ? 1 : 0 } },
+      // Every field as the provider reads it back (else each preview shows a diff).
+      updateConfig: spec.startFirst
+        ? {
+            parallelism: 1,
+            delay: "0s",
+            failureAction: "pause",
+            monitor: "5s",
+            maxFailureRatio: "0.0",
+            order: "start-first",
+          }
+        : undefined,
       endpointSpec: {
         mode: spec.endpointMode ?? "vip",
         ports: spec.ports?.map((p) => ({

@@ -691,6 +691,9 @@ describe("OdooTenant on Docker Swarm", () => {
     await declare({ platform: platform("swarm"), state: "sleeping" });
     expect(odooService().inputs.mode).toEqual({ replicated: { replicas: 0 } });
     const gateway = recorder.resources.find((r) => r.name === "acme-gateway")!;
+    // Updated start-first: a new database target never leaves the tenant's name unanswered.
+    expect(gateway.inputs.updateConfig.order).toBe("start-first");
+    expect(odooService().inputs.updateConfig).toBeUndefined();
     const labels = labelMap(gateway.inputs.labels);
     expect(labels["traefik.http.routers.odoo-acme-http.rule"]).toBe(
       "Host(`acme.odoo.example.com`)",

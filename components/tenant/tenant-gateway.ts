@@ -89,6 +89,8 @@ export function tenantBoundary(name: string, args: TenantBoundaryArgs): TenantBo
       limits: GATEWAY_LIMITS,
       placement: args.placement,
       running: true,
+      // A plan that changes its database target updates it: the new one answers before the old goes.
+      startFirst: true,
     },
     { parent: args.parent },
   );
