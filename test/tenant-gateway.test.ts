@@ -292,3 +292,13 @@ describe("the tenant gateway wakes a stopped Odoo", () => {
     expect(wakes().length).toBeGreaterThanOrEqual(2);
   }, 30000);
 });
+
+describe("the tenant gateway stops", () => {
+  it("at once when the engine asks (it is its container's PID 1: SIGTERM is its own to handle)", async () => {
+    const gateway = docker.getContainer(`${NET}-gateway`);
+    const started = Date.now();
+    await gateway.stop({ t: 10 });
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect((await gateway.inspect()).State.ExitCode).toBe(0);
+  });
+});

@@ -23,10 +23,12 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -375,12 +377,27 @@ func main() {
 	}
 	g := &gateway{config: c, client: &http.Client{Timeout: 10 * time.Second}}
 	go g.reportActivity()
+	// As PID 1 it must stop on SIGTERM itself (the kernel ignores it otherwise, and the engine
+	// waits its whole stop timeout): the requests in flight get a few seconds to finish.
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
 	// Any listener that stops stops the gateway: the engine restarts it, never half of it.
 	failed := make(chan error, 3)
+	var servers []*http.Server
 	for _, port := range []string{"8069", "8072"} {
 		server := &http.Server{Addr: ":" + port, Handler: g.httpHandler(port), ReadHeaderTimeout: 30 * time.Second}
+		servers = append(servers, server)
 		go func() { failed <- server.ListenAndServe() }()
 	}
 	go func() { failed <- forwardTCP(":5432", c.databaseTarget) }()
-	log.Fatal(<-failed)
+	select {
+	case err := <-failed:
+		log.Fatal(err)
+	case <-stop:
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		for _, s := range servers {
+			s.Shutdown(ctx)
+		}
+	}
 }
