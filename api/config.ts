@@ -97,6 +97,13 @@ const schema = z.object({
   /** The restore drill: daily, after the nightly backups, a few tenants each time, in turn. */
   RESTORE_DRILL_CRON: z.string().default("30 5 * * *"),
   RESTORE_DRILL_TENANTS: z.coerce.number().int().min(1).max(100).default(3),
+  /**
+   * Usage metering: every provisioned tenant measured (each day keeps its peak), then the days
+   * that ended sent to Kill Bill. Four times a day by default.
+   */
+  USAGE_METER_CRON: z.string().default("20 */6 * * *"),
+  /** Kill Bill's readMaxRawUsagePreviousPeriod: older days are too late to be billed. */
+  USAGE_LATE_WINDOW_MONTHS: z.coerce.number().int().min(0).max(12).default(2),
   /** Idle tenants are put to sleep, and sleepers woken for their crons, by this check (cron, seconds allowed). */
   SLEEP_CHECK_CRON: z.string().default("*/30 * * * * *"),
   /** The length of a minute of the catalog's sleep policies, in seconds: 60 (tests shorten it). */

@@ -37,6 +37,9 @@ import { BackupService } from "./services/backup-service";
 import { ExportService } from "./services/export-service";
 import { LifecycleJobs } from "./services/lifecycle-jobs";
 import { RestoreDrills } from "./services/restore-drill";
+import { UsageMeter, type UsageProbe } from "./services/usage-meter";
+import { agentUsageProbe } from "./services/usage-probe";
+import { UsageStore } from "./store/usage-store";
 import { RestoreDrillStore } from "./store/restore-drill-store";
 import { TenantSleep } from "./services/tenant-sleep";
 import { TenantSleepStore } from "./store/tenant-sleep-store";
@@ -69,6 +72,8 @@ export interface RuntimeOptions {
   defaultOdooVersion?: OdooVersion;
   /** Our own clock (trial expiry, grace periods); tests set it. */
   now?: () => Date;
+  /** How tenants' usage is read: the backup agent in the tenant's data by default. */
+  usageProbe?: UsageProbe;
 }
 
 export interface Runtime {
@@ -202,6 +207,18 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
     logger,
     catalog,
     perRun: config.RESTORE_DRILL_TENANTS,
+  });
+  const usage = new UsageMeter({
+    usage: new UsageStore(pool),
+    tenants,
+    catalog,
+    probe: opts.usageProbe ?? agentUsageProbe({ tenants, stacks, engine, catalog }),
+    recorder: killbill,
+    mail,
+    metrics,
+    logger,
+    now,
+    lateWindowMonths: config.USAGE_LATE_WINDOW_MONTHS,
   });
   const sleep = new TenantSleep({
     store: new TenantSleepStore(pool),
@@ -342,6 +359,7 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
       lifecycle,
       drills,
       sleep,
+      usage,
       backupConcurrency: config.BACKUP_CONCURRENCY,
       billing,
       delivery: new MailDelivery(outbox, mailer, logger),
@@ -368,6 +386,7 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
         driftCron: config.DRIFT_CRON,
         restoreDrillCron: config.RESTORE_DRILL_CRON,
         sleepCheckCron: config.SLEEP_CHECK_CRON,
+        usageMeterCron: config.USAGE_METER_CRON,
         timezone: config.BACKUP_TIMEZONE,
       });
     await schedule();
@@ -414,6 +433,7 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
           domains,
           certificates,
           sleep,
+          usage,
         })
       : { server: undefined, url: undefined };
 
@@ -523,6 +543,7 @@ async function serveHttp(
     operations: OperationStore;
     progress: ProgressBus;
     drills: RestoreDrillStore;
+    usage: UsageMeter;
     domains: TenantDomains;
     certificates: TenantCertificates;
     sleep: TenantSleep;
@@ -554,6 +575,11 @@ async function serveHttp(
       drills: {
         list: () => d.drills.list(),
         runNow: () => d.queues.runMaintenanceNow("restore-drills"),
+      },
+      usage: {
+        view: (id, from, to) => d.usage.view(id, from, to),
+        correct: (id, c) => d.usage.correct(id, c.unit, c.day, c.amount, c.by),
+        runNow: () => d.queues.runMaintenanceNow("usage-metering"),
       },
     },
     gateway: {

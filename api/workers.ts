@@ -11,6 +11,7 @@ import type { NodeMove } from "./services/node-move";
 import type { LifecycleJobs } from "./services/lifecycle-jobs";
 import type { TenantSleep } from "./services/tenant-sleep";
 import type { RestoreDrills } from "./services/restore-drill";
+import type { UsageMeter } from "./services/usage-meter";
 import type { BillingQuarantineStore } from "./store/billing-quarantine-store";
 import type { InboxStore } from "./store/inbox-store";
 import type { TenantStore } from "./store/tenant-store";
@@ -41,6 +42,7 @@ export interface WorkerDeps {
   lifecycle: LifecycleJobs;
   drills: RestoreDrills;
   sleep: TenantSleep;
+  usage: UsageMeter;
   /** Backups and restores at once (each a container reading or writing a tenant's data). */
   /** Moves between nodes: tenant operations like backups and restores. */
   moves: NodeMove;
@@ -158,6 +160,7 @@ export class Workers {
           "drift-checks": async () => ({ tenants: await d.drift.scheduleRound() }),
           "restore-drills": async () => ({ drills: (await d.drills.run()).length }),
           "idle-sleep": () => d.sleep.sweep(),
+          "usage-metering": () => d.usage.run(),
         };
         const result = await run[task]();
         d.logger.info({ task, result }, "maintenance done");

@@ -217,6 +217,56 @@ copy-database) # $1 role, $2 operation id. The tenant's database from the server
 fingerprint) # The database's fingerprint (PG* names it, as its administrator).
   emit "{\"event\":\"fingerprint\",\"fingerprint\":\"$(PGUSER=$ADMIN_USER PGPASSWORD=$ADMIN_PASSWORD psql -v ON_ERROR_STOP=1 -qAtX -c "$FINGERPRINT")\"}" ;;
 
+measure) # $1 the plan's internal-user cap ("-": none), $2 its storage cap in bytes ("-": none).
+         # Metered usage (api/services/usage-meter.ts): internal users as Odoo counts them, the
+         # database's size and the filestore's (apparent bytes, as Odoo's file_size), read without
+         # Odoo. Then the plan's blocking limits put in force (or lifted) inside the database:
+         # with a user cap no further internal user can be made or activated; with the storage
+         # full no attachment can be added. Both raise Odoo-readable errors; reading stays open.
+  users_cap=$1; storage_cap=$2
+  as_admin() { PGUSER=$ADMIN_USER PGPASSWORD=$ADMIN_PASSWORD psql -v ON_ERROR_STOP=1 -qAtX "$@"; }
+  if [ "$(as_admin -c "SELECT to_regclass('public.res_users') IS NOT NULL")" != t ]; then
+    echo "the database has no res_users table: Odoo has not initialised it" >&2; exit 1
+  fi
+  users=$(as_admin -c "SELECT count(*) FROM res_users WHERE active AND NOT share")
+  database=$(as_admin -c "SELECT pg_database_size(current_database())")
+  files=$(du -sb /filestore | cut -f1)
+  if [ "$users_cap" = - ]; then
+    as_admin -c "DROP TRIGGER IF EXISTS odoo_saas_user_cap ON res_users; DROP FUNCTION IF EXISTS odoo_saas_user_cap()"
+  else
+    as_admin <<SQL
+CREATE OR REPLACE FUNCTION odoo_saas_user_cap() RETURNS trigger LANGUAGE plpgsql AS \$f\$
+BEGIN
+  IF NEW.active AND NOT NEW.share AND (TG_OP = 'INSERT' OR NOT (OLD.active AND NOT OLD.share))
+     AND (SELECT count(*) FROM res_users WHERE active AND NOT share AND id <> NEW.id) >= $users_cap THEN
+    RAISE EXCEPTION 'Your plan allows $users_cap internal users: archive one or choose a larger plan'
+      USING ERRCODE = 'check_violation';
+  END IF;
+  RETURN NEW;
+END \$f\$;
+CREATE OR REPLACE TRIGGER odoo_saas_user_cap BEFORE INSERT OR UPDATE OF active, share ON res_users
+  FOR EACH ROW EXECUTE FUNCTION odoo_saas_user_cap();
+SQL
+  fi
+  full=false
+  if [ "$storage_cap" != - ] && [ $((database + files)) -ge "$storage_cap" ]; then full=true; fi
+  if [ "$(as_admin -c "SELECT to_regclass('public.ir_attachment') IS NOT NULL")" = t ]; then
+    if [ $full = true ]; then
+      as_admin <<SQL
+CREATE OR REPLACE FUNCTION odoo_saas_storage_full() RETURNS trigger LANGUAGE plpgsql AS \$f\$
+BEGIN
+  RAISE EXCEPTION 'Your plan''s storage is full: delete files or choose a larger plan'
+    USING ERRCODE = 'check_violation';
+END \$f\$;
+CREATE OR REPLACE TRIGGER odoo_saas_storage_full BEFORE INSERT ON ir_attachment
+  FOR EACH ROW WHEN (coalesce(NEW.file_size, 0) > 0) EXECUTE FUNCTION odoo_saas_storage_full();
+SQL
+    else
+      as_admin -c "DROP TRIGGER IF EXISTS odoo_saas_storage_full ON ir_attachment; DROP FUNCTION IF EXISTS odoo_saas_storage_full()"
+    fi
+  fi
+  emit "{\"event\":\"measured\",\"users\":$users,\"databaseBytes\":$database,\"filestoreBytes\":$files,\"storageBlocked\":$full}" ;;
+
 dump-sql) # $1 db snapshot: the database as plain SQL (Odoo's dump.sql), on stdout.
   restic dump "$1" /db.dump | pg_restore --no-owner --no-privileges -f - ;;
 

@@ -336,6 +336,37 @@ export class TenantBackups {
     };
   }
 
+  /**
+   * The tenant's metered usage, read from its database and volume without Odoo (a sleeping or
+   * suspended tenant stays as it is), and the plan's blocking limits put in force or lifted
+   * there: `caps` absent for a plan that bills its overage.
+   */
+  async measure(
+    location: TenantDataLocation,
+    caps: { users?: number; storageBytes?: number } = {},
+    opts: AgentOptions = {},
+  ): Promise<{
+    users: number;
+    databaseBytes: number;
+    filestoreBytes: number;
+    storageBlocked: boolean;
+  }> {
+    const events = await this.agent.run(
+      "measure",
+      [String(caps.users ?? "-"), String(caps.storageBytes ?? "-")],
+      placement(location),
+      opts,
+    );
+    const m = events.find((e) => e.event === "measured");
+    if (!m) throw new BackupError("the measurement did not complete");
+    return {
+      users: Number(m.users),
+      databaseBytes: Number(m.databaseBytes),
+      filestoreBytes: Number(m.filestoreBytes),
+      storageBlocked: m.storageBlocked === true,
+    };
+  }
+
   /** The database's fingerprint now (what changes whenever its data does). */
   async fingerprint(location: TenantDataLocation): Promise<string> {
     const events = await this.agent.run("fingerprint", [], {

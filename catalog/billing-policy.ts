@@ -5,7 +5,7 @@
  */
 export const billingPolicy = {
   catalogName: "OdooHosting",
-  effectiveDate: "2026-11-01T00:00:00+00:00",
+  effectiveDate: "2026-12-01T00:00:00+00:00",
   /** Plan changes take effect at once (the instance is resized right away). */
   changePolicy: "IMMEDIATE",
   /** Cancellation takes effect at the end of the paid term; the instance is removed then. */

@@ -13,7 +13,8 @@ const parser = new XMLParser({
   ignoreAttributes: false,
   attributeNamePrefix: "@_",
   isArray: (name, jpath) =>
-    ["plan", "state", "price", "phase"].includes(name) ||
+    ["plan", "state", "price", "phase", "usage", "tier"].includes(name) ||
+    jpath === "catalog.units.unit" ||
     jpath === "catalog.products.product" ||
     jpath === "catalog.currencies.currency",
 });
@@ -71,6 +72,36 @@ describe("plan catalog", () => {
       "1.odoo.limitMemoryHardMb".replace("1", "0"),
     ],
     ["trial-only without trial days", (d: any) => (d[0].trialDays = 0), "0.trialDays"],
+    [
+      "a bounded last usage tier",
+      (d: any) => (d[1].usage.users.tiers.at(-1).upTo = 99),
+      "1.usage.users.tiers.2.upTo: the last tier has no upper bound",
+    ],
+    [
+      "usage tiers not ascending",
+      (d: any) => (d[1].usage.storageGb.tiers[0].upTo = 2),
+      "1.usage.storageGb.tiers.0.upTo: must exceed 2",
+    ],
+    [
+      "a usage tier in other currencies",
+      (d: any) => (d[2].usage.users.tiers[0].monthlyPrice = { USD: 1 }),
+      "2.usage.users.tiers.0.monthlyPrice",
+    ],
+    [
+      "a cap below what is included",
+      (d: any) => (d[1].usage.users.cap = 2),
+      "1.usage.users.cap: below what is included",
+    ],
+    [
+      "billed overage without a price",
+      (d: any) => (d[1].usage.storageGb.tiers = []),
+      "1.usage.storageGb.tiers: overage billed past a cap needs tiers",
+    ],
+    [
+      "a trial that bills usage",
+      (d: any) => (d[0].usage.overLimit = "bill"),
+      "0.usage.overLimit: a trial bills nothing",
+    ],
   ])("rejects %s, naming the field", (_name, mutate, field) => {
     const data = clone(planData);
     mutate(data);
@@ -120,6 +151,37 @@ describe("Kill Bill catalog XML", () => {
     ]);
     const premium = doc.plans.plan.find((p: any) => p["@_name"] === "odoo-premium-monthly");
     expect(premium.initialPhases).toBeUndefined(); // no trial days
+  });
+
+  it("bills priced usage in arrears on the period's peak: the included amount free, the last tier unbounded", () => {
+    expect(doc.units.unit.map((u: any) => u["@_name"])).toEqual(["internal-users", "storage-gb"]);
+    const basic = doc.plans.plan.find((p: any) => p["@_name"] === "odoo-basic-monthly");
+    const usages = basic.finalPhase.usages.usage;
+    expect(usages.map((u: any) => [u["@_name"], u["@_billingMode"], u["@_usageType"]])).toEqual([
+      ["odoo-basic-monthly-internal-users", "IN_ARREAR", "CAPACITY"],
+      ["odoo-basic-monthly-storage-gb", "IN_ARREAR", "CAPACITY"],
+    ]);
+    const tiers = (u: any) =>
+      u.tiers.tier.map((t: any) => [
+        t.limits.limit.max,
+        t.recurringPrice.price.find((x: any) => x.currency === "USD").value,
+      ]);
+    expect(tiers(usages[0])).toEqual([
+      [3, 0],
+      [10, 30],
+      [25, 75],
+      [-1, 150],
+    ]);
+    expect(tiers(usages[1])).toEqual([
+      [2, 0],
+      [5, 5],
+      [-1, 15],
+    ]);
+    // Not billed: the trial (its limits block) and the plans without priced usage.
+    for (const name of ["odoo-trial", "odoo-premium-monthly", "odoo-enterprise-monthly"])
+      expect(
+        doc.plans.plan.find((p: any) => p["@_name"] === name).finalPhase.usages,
+      ).toBeUndefined();
   });
 
   it("makes the trial-only tier a fixed term that expires", () => {

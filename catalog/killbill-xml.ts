@@ -2,6 +2,7 @@ import { XMLBuilder } from "fast-xml-parser";
 import { billingPolicy } from "./billing-policy";
 import type { Catalog } from "./catalog";
 import type { Plan } from "./plan-schema";
+import { USAGE_UNIT_NAMES, USAGE_UNITS } from "./usage-units";
 
 // Element order matters to Kill Bill's JAXB schema; objects below are written in schema order.
 const builder = new XMLBuilder({
@@ -65,8 +66,44 @@ function planXml(plan: Plan, currencies: string[]) {
         billingPeriod: "MONTHLY",
         recurringPrice: prices(plan.monthlyPrice, currencies),
       },
+      ...usagesXml(plan, currencies),
     },
   };
+}
+
+/** The Kill Bill usage section's name for one unit of a plan (its invoice items carry it). */
+export function usageSectionName(killBillPlan: string, unit: keyof typeof USAGE_UNITS): string {
+  return `${killBillPlan}-${USAGE_UNITS[unit].killbillUnit}`;
+}
+
+/**
+ * A plan's priced units as CAPACITY usage billed in arrears: Kill Bill takes the period's peak
+ * of the daily records and bills the first tier whose limit holds it. The first tier is what
+ * the plan includes, at no charge; the last has no upper bound (-1), so no peak is unbillable.
+ */
+function usagesXml(plan: Plan, currencies: string[]) {
+  const usage = plan.usage;
+  if (!usage) return {};
+  const sections = USAGE_UNIT_NAMES.filter((unit) => usage[unit].tiers.length > 0).map((unit) => {
+    const u = usage[unit];
+    const tier = (max: number, amounts: Record<string, number> | undefined) => ({
+      limits: { limit: { unit: USAGE_UNITS[unit].killbillUnit, max } },
+      recurringPrice: amounts ? prices(amounts, currencies) : zeroPrices(currencies),
+    });
+    return {
+      "@_name": usageSectionName(plan.killbill.plans[0], unit),
+      "@_billingMode": "IN_ARREAR",
+      "@_usageType": "CAPACITY",
+      billingPeriod: "MONTHLY",
+      tiers: {
+        tier: [
+          tier(u.included, undefined),
+          ...u.tiers.map((t) => tier(t.upTo ?? -1, t.monthlyPrice)),
+        ],
+      },
+    };
+  });
+  return sections.length ? { usages: { usage: sections } } : {};
 }
 
 /** The Kill Bill 0.24 catalog XML for every plan of the catalog (one default price list). */
@@ -80,6 +117,7 @@ export function killBillCatalogXml(catalog: Catalog, policy: Policy = billingPol
       catalogName: policy.catalogName,
       recurringBillingMode: "IN_ADVANCE",
       currencies: { currency: currencies },
+      units: { unit: USAGE_UNIT_NAMES.map((u) => ({ "@_name": USAGE_UNITS[u].killbillUnit })) },
       products: {
         product: catalog.plans.map((p) => ({ "@_name": p.killbill.product, category: "BASE" })),
       },

@@ -27,6 +27,21 @@ const odooLimits = z.strictObject({
   dbMaxConnections: z.number().int().min(3).max(256),
 });
 
+/** A price bracket beyond what a plan includes: up to `upTo` units (none: no upper bound). */
+const usageTier = z.strictObject({
+  upTo: z.number().int().positive().nullable(),
+  monthlyPrice: prices,
+});
+
+/** What a plan includes of one usage unit, what more costs, and the most it allows. */
+const unitAllowance = z.strictObject({
+  included: z.number().int().min(0),
+  /** Ascending brackets beyond `included`, billed monthly in arrears on the period's peak. */
+  tiers: z.array(usageTier).default([]),
+  /** Past it the customer is mailed and the operator sees it; `overLimit` decides the rest. */
+  cap: z.number().int().positive().optional(),
+});
+
 export const planSchema = z
   .strictObject({
     id: slug,
@@ -61,6 +76,18 @@ export const planSchema = z
         afterIdleMinutes: z.number().int().min(5).max(10080),
         /** A sleeping instance is woken this often, for `afterIdleMinutes`, to run its crons. */
         wakeForCronsEveryHours: z.number().int().min(1).max(168),
+      })
+      .optional(),
+    /**
+     * Metered usage (catalog/usage-units.ts). Past a cap: `bill` the overage (the tiers), or
+     * `block` (the instance stays readable; no new internal users, no new attachments).
+     * Absent: measured, never billed or limited.
+     */
+    usage: z
+      .strictObject({
+        users: unitAllowance,
+        storageGb: unitAllowance,
+        overLimit: z.enum(["bill", "block"]).default("bill"),
       })
       .optional(),
     /** How many backups restic keeps (`forget --keep-daily/weekly/monthly`). */
@@ -117,6 +144,55 @@ export const planSchema = z
         path: ["odoo", "limitMemoryHardMb"],
         message: "exceeds memoryMb",
       });
+    if (p.usage) {
+      const currencies = Object.keys(p.monthlyPrice).sort().join(",");
+      for (const unit of ["users", "storageGb"] as const) {
+        const u = p.usage[unit];
+        const at = (...path: (string | number)[]) => ["usage", unit, ...path];
+        let floor = u.included;
+        u.tiers.forEach((t, i) => {
+          const last = i === u.tiers.length - 1;
+          // Kill Bill cannot invoice a peak beyond its last tier: that one has no upper bound.
+          if (last !== (t.upTo === null))
+            ctx.addIssue({
+              code: "custom",
+              path: at("tiers", i, "upTo"),
+              message: last
+                ? "the last tier has no upper bound (null)"
+                : "only the last tier is unbounded",
+            });
+          if (t.upTo !== null && t.upTo <= floor)
+            ctx.addIssue({
+              code: "custom",
+              path: at("tiers", i, "upTo"),
+              message: `must exceed ${floor} (tiers ascend from what is included)`,
+            });
+          floor = t.upTo ?? floor;
+          if (Object.keys(t.monthlyPrice).sort().join(",") !== currencies)
+            ctx.addIssue({
+              code: "custom",
+              path: at("tiers", i, "monthlyPrice"),
+              message: `currencies must be ${currencies} like the plan's price`,
+            });
+        });
+        if (u.cap !== undefined && u.cap < u.included)
+          ctx.addIssue({ code: "custom", path: at("cap"), message: "below what is included" });
+        if (p.usage.overLimit === "bill" && u.tiers.length === 0 && u.cap !== undefined)
+          ctx.addIssue({
+            code: "custom",
+            path: at("tiers"),
+            message: "overage billed past a cap needs tiers that price it",
+          });
+      }
+      if (p.trialOnly && (p.usage.users.tiers.length || p.usage.storageGb.tiers.length))
+        ctx.addIssue({ code: "custom", path: ["usage"], message: "a trial bills no usage" });
+      if (p.trialOnly && p.usage.overLimit !== "block")
+        ctx.addIssue({
+          code: "custom",
+          path: ["usage", "overLimit"],
+          message: "a trial bills nothing: its limits block",
+        });
+    }
     if (p.trialOnly && p.trialDays === 0)
       ctx.addIssue({
         code: "custom",

@@ -26,6 +26,11 @@ export const planData: z.input<typeof planSchema>[] = [
     trialDays: 14,
     trialOnly: true,
     sleep: { afterIdleMinutes: 30, wakeForCronsEveryHours: 12 },
+    usage: {
+      users: { included: 5, cap: 5 },
+      storageGb: { included: 2, cap: 2 },
+      overLimit: "block",
+    },
     monthlyPrice: { USD: 0, EUR: 0 },
     killbill: { product: "OdooTrial", plans: ["odoo-trial"] },
   },
@@ -46,6 +51,26 @@ export const planData: z.input<typeof planSchema>[] = [
       dbMaxConnections: 4,
     },
     trialDays: 14,
+    usage: {
+      users: {
+        included: 3,
+        tiers: [
+          { upTo: 10, monthlyPrice: { USD: 30, EUR: 28 } },
+          { upTo: 25, monthlyPrice: { USD: 75, EUR: 70 } },
+          { upTo: null, monthlyPrice: { USD: 150, EUR: 140 } },
+        ],
+        cap: 25,
+      },
+      storageGb: {
+        included: 2,
+        tiers: [
+          { upTo: 5, monthlyPrice: { USD: 5, EUR: 5 } },
+          { upTo: null, monthlyPrice: { USD: 15, EUR: 14 } },
+        ],
+        cap: 10,
+      },
+      overLimit: "bill",
+    },
     monthlyPrice: { USD: 29, EUR: 27 },
     killbill: { product: "OdooBasic", plans: ["odoo-basic-monthly"] },
   },
@@ -66,6 +91,24 @@ export const planData: z.input<typeof planSchema>[] = [
       dbMaxConnections: 6,
     },
     trialDays: 14,
+    usage: {
+      users: {
+        included: 10,
+        tiers: [
+          { upTo: 25, monthlyPrice: { USD: 60, EUR: 56 } },
+          { upTo: 50, monthlyPrice: { USD: 150, EUR: 140 } },
+          { upTo: null, monthlyPrice: { USD: 300, EUR: 280 } },
+        ],
+      },
+      storageGb: {
+        included: 20,
+        tiers: [
+          { upTo: 50, monthlyPrice: { USD: 20, EUR: 19 } },
+          { upTo: null, monthlyPrice: { USD: 60, EUR: 56 } },
+        ],
+      },
+      overLimit: "bill",
+    },
     monthlyPrice: { USD: 79, EUR: 73 },
     killbill: { product: "OdooStandard", plans: ["odoo-standard-monthly"] },
   },

@@ -15,6 +15,7 @@ import { startRuntime, type Runtime } from "../api/runtime";
 import { KB_AUTH, KillBillStandIn } from "./killbill-stand-in";
 import { providerFreeTenantProgram, type StandInSpec } from "./provider-free-program";
 import { SmtpReceiver } from "./smtp-receiver";
+import type { UsageProbe } from "../api/services/usage-meter";
 
 export const ADMIN_TOKEN = "admin-token-0123456789abcdef";
 export const WEBHOOK_SECRET = "webhook-secret-0123456789abcdef";
@@ -29,6 +30,8 @@ export interface ApiHarnessOptions {
   killbill?: { url: string; username: string; password: string; apiKey: string; apiSecret: string };
   /** The API's own clock. */
   now?: () => Date;
+  /** How the API reads tenants' usage (a provider-free tenant has no database to measure). */
+  usageProbe?: UsageProbe;
   /** Where the API's logs go (JSON lines); silent otherwise. */
   logTo?: { write(line: string): void };
   /**
@@ -135,6 +138,7 @@ export class ApiHarness {
       logger: sink ? createLogger("info", sink) : createLogger("silent"),
       workers: opts.workers ?? true,
       now: this.options.now,
+      usageProbe: this.options.usageProbe,
       programFor: this.options.realProgram
         ? undefined
         : (spec) =>

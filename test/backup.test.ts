@@ -360,3 +360,85 @@ describe("backups with restic, PostgreSQL and a Docker volume", () => {
     expect(size).toBeGreaterThan(200_000);
   }, 120_000);
 });
+
+describe("usage measured by the agent (the metering's probe), without Odoo", () => {
+  const GB = 1e9;
+  const metered = location("metered");
+  const as = { user: "metered_role", password: "tenant-pw" };
+  /** A user made as Odoo makes one, by the tenant's role; the database's answer. */
+  const addUser = (login: string, share = false) =>
+    sql(
+      "metered",
+      `INSERT INTO res_users (login, active, share) VALUES ('${login}', true, ${share})`,
+      as,
+    )
+      .then(() => "created")
+      .catch((e: Error) => e.message);
+
+  beforeAll(async () => {
+    // A database as Odoo initialises it: the Odoo stand-in's own `-i base`, no Odoo left running.
+    await sql("postgres", `CREATE ROLE metered_role LOGIN PASSWORD 'tenant-pw'`);
+    await sql("postgres", `CREATE DATABASE metered OWNER metered_role`);
+    const init = await docker.createContainer({
+      Image: images.ODOO_SAAS_ODOO_IMAGE_17,
+      Cmd: ["odoo", "-d", "metered", "-i", "base", "--stop-after-init", "--without-demo", "all"],
+      Env: [`HOST=${pg.host}`, "PORT=5432", "USER=metered_role", "PASSWORD=tenant-pw"],
+      HostConfig: { NetworkMode: pg.network },
+    });
+    await init.start();
+    expect((await init.wait()).StatusCode).toBe(0);
+    await init.remove();
+    await docker.createVolume({ Name: metered.volume });
+    // A filestore of 1.5 GB (sparse: the metering counts files' sizes, as Odoo's file_size does).
+    await inVolume(
+      metered.volume,
+      "mkdir -p /v/filestore/metered/ab && truncate -s 1500000000 /v/filestore/metered/ab/big",
+    );
+  }, 120_000);
+
+  it("counts internal users as Odoo does (active, not share) and the database's and filestore's bytes", async () => {
+    // A fresh Odoo has one internal user (admin); two more, a portal user, an archived one.
+    for (const login of ["sales", "accounts"]) expect(await addUser(login)).toBe("created");
+    expect(await addUser("portal-customer", true)).toBe("created");
+    await sql("metered", `INSERT INTO res_users (login, active) VALUES ('left', false)`, as);
+    const m = await backups.measure(metered);
+    const [{ size }] = await sql("metered", "SELECT pg_database_size('metered')::bigint AS size");
+    expect(m).toEqual({
+      users: 3,
+      databaseBytes: Number(size),
+      filestoreBytes: expect.any(Number),
+      storageBlocked: false,
+    });
+    expect(m.filestoreBytes).toBeGreaterThanOrEqual(1.5 * GB);
+    expect(m.filestoreBytes).toBeLessThan(1.5 * GB + 100_000);
+  });
+
+  it("a blocking plan's caps, in force in the database: no further internal user, no new file; reading and share users go on", async () => {
+    const m = await backups.measure(metered, { users: 3, storageBytes: 1 * GB });
+    expect([m.users, m.storageBlocked]).toEqual([3, true]);
+    expect(await addUser("fourth")).toMatch(/Your plan allows 3 internal users/);
+    // Nor by bringing an archived one back.
+    await expect(
+      sql("metered", `UPDATE res_users SET active = true WHERE login = 'left'`, as),
+    ).rejects.toThrow(/Your plan allows 3 internal users/);
+    expect(await addUser("another-portal-customer", true)).toBe("created");
+    await expect(
+      sql(
+        "metered",
+        `INSERT INTO ir_attachment (name, store_fname, checksum, file_size) VALUES ('a.pdf', 'ab/x', 'x', 10)`,
+        as,
+      ),
+    ).rejects.toThrow(/Your plan's storage is full/);
+    expect((await sql("metered", "SELECT count(*)::int AS n FROM res_users", as))[0].n).toBe(8);
+    // The plan changed to one that bills its overage: both limits lifted at the next measurement.
+    await backups.measure(metered);
+    expect(await addUser("fourth")).toBe("created");
+  });
+
+  it("a database Odoo never initialised is an error naming it, never a zero", async () => {
+    await sql("postgres", `CREATE DATABASE empty_one OWNER metered_role`);
+    await expect(
+      backups.measure({ ...metered, database: { ...metered.database, name: "empty_one" } }),
+    ).rejects.toThrow(/the database has no res_users table: Odoo has not initialised it/);
+  });
+});

@@ -45,6 +45,9 @@ test("an empty fleet: nothing waits, nothing is old, no backup is unproven", asy
     inboxOldest: 0,
     mailOldest: 0,
     drillFailing: [],
+    usageMeasurementAge: new Map(),
+    usageUnrecorded: new Map(),
+    overLimit: [],
   });
   expect(Math.abs(drillLastSuccess - Date.now() / 1000)).toBeLessThan(60);
 });

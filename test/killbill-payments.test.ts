@@ -4,8 +4,16 @@
 // global to its server, so this suite runs a Kill Bill server of its own (port 8095), restarted on
 // an empty database each time (what earlier runs left would bill as the clock moves). The API
 // runs for real (PostgreSQL, Redis, SMTP, the provider-free tenant program on the engine); our
-// own clock follows Kill Bill's.
+// own clock follows Kill Bill's. Last, usage metered and billed: a tenant's users and storage
+// read from a database of its own, recorded day by day, and the invoices Kill Bill makes of them.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Client } from "pg";
 import request from "supertest";
+import { loadCatalog, usageCharge, usageSectionName, type UsageUnit } from "../catalog";
+import { KillBillClient, KillBillError } from "../api/killbill/client";
+import type { UsageProbe } from "../api/services/usage-meter";
 import { ADMIN_TOKEN, ApiHarness, WEBHOOK_SECRET, eventually } from "./api-harness";
 import { RealKillBill } from "./killbill-server";
 import { PROVIDER_FREE } from "./stand-ins";
@@ -48,9 +56,46 @@ const moveClock = async (days: number) => {
 
 const OWN_SERVER = { port: 8095, dbPort: 5498, dir: "/var/lib/odoo-saas-killbill-clock" };
 
+/**
+ * The metered tenant's data: a database on the local PostgreSQL with Odoo's `res_users` columns
+ * and a filestore directory. The probe reads them as the backup agent's `measure` does in a
+ * tenant's own database and volume (that path runs for real in test/backup.test.ts); the other
+ * tenants here are provider-free, with nothing to measure.
+ */
+const METERED = "metered-co";
+const usageDatabase = `kb_usage_${process.pid}`;
+const filestore = fs.mkdtempSync(path.join(os.tmpdir(), "odoo-saas-kb-usage-"));
+let usageDb: Client;
+const tenantDataProbe: UsageProbe = {
+  async measure(tenantId) {
+    if (tenantId !== METERED) throw new Error(`${tenantId} is provider-free: no database`);
+    const users = await usageDb.query(
+      "SELECT count(*)::int AS n FROM res_users WHERE active AND NOT share",
+    );
+    const size = await usageDb.query("SELECT pg_database_size(current_database())::bigint AS b");
+    const files = fs
+      .readdirSync(filestore)
+      .reduce((sum, f) => sum + fs.statSync(path.join(filestore, f)).size, 0);
+    return {
+      users: users.rows[0].n,
+      databaseBytes: Number(size.rows[0].b),
+      filestoreBytes: files,
+      storageBlocked: false,
+    };
+  },
+};
+
 beforeAll(async () => {
   kb = await RealKillBill.start({ ...OWN_SERVER, fresh: true });
-  h = new ApiHarness({ killbill: kb, now: () => clock });
+  const admin = new Client("postgres://odoo_saas:odoo_saas@127.0.0.1:5432/odoo_saas");
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${usageDatabase}`);
+  await admin.end();
+  usageDb = new Client(`postgres://odoo_saas:odoo_saas@127.0.0.1:5432/${usageDatabase}`);
+  await usageDb.connect();
+  await usageDb.query(`CREATE TABLE res_users (id serial PRIMARY KEY, login varchar UNIQUE NOT NULL,
+    active boolean NOT NULL DEFAULT true, share boolean NOT NULL DEFAULT false)`);
+  h = new ApiHarness({ killbill: kb, now: () => clock, usageProbe: tenantDataProbe });
   await h.start({ workers: true });
   await kb.registerCallback(`${h.runtime.url}/webhooks/killbill/${WEBHOOK_SECRET}`);
   clock = await kb.resetClock();
@@ -58,6 +103,12 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await h?.stop();
+  await usageDb?.end();
+  const admin = new Client("postgres://odoo_saas:odoo_saas@127.0.0.1:5432/odoo_saas");
+  await admin.connect();
+  await admin.query(`DROP DATABASE IF EXISTS ${usageDatabase} WITH (FORCE)`);
+  await admin.end();
+  fs.rmSync(filestore, { recursive: true, force: true });
   RealKillBill.stop(OWN_SERVER); // the next run starts it on an empty database anyway
 });
 
@@ -278,5 +329,164 @@ describe(`billing status follows a real Kill Bill through time ${PROVIDER_FREE}`
     expect(t.customerId).toBe(before.customerId);
     await mailed("o@leaving.example", /is back/);
     await mailed("o@leaving.example", /leaving-co starts on a paid plan/);
+  });
+});
+
+describe(`usage metered and billed through a real Kill Bill ${PROVIDER_FREE}`, () => {
+  const catalog = loadCatalog();
+  const DAY = 86_400_000;
+  const isoDay = (d: Date | number) => new Date(d).toISOString().slice(0, 10);
+  let account: string;
+  let subscriptionId: string;
+  let periodStart: Date;
+  let periodEnd: Date;
+  /** What the tenant's database had at each measured day (the test's own record). */
+  const had = new Map<string, { users: number; storageGb: number }>();
+
+  /** The tenant's state on a day: `users` internal users, storage to `gb` GB once rounded up. */
+  const makeState = async (users: number, gb: number) => {
+    await usageDb.query("DELETE FROM res_users");
+    for (let i = 0; i < users; i++)
+      await usageDb.query("INSERT INTO res_users (login) VALUES ($1)", [`user-${i}`]);
+    await usageDb.query(
+      "INSERT INTO res_users (login, share) VALUES ('portal', true); INSERT INTO res_users (login, active) VALUES ('archived', false)",
+    );
+    // What the filestore holds: half a GB under `gb` with the database (a few MB).
+    fs.writeFileSync(path.join(filestore, "data"), "");
+    fs.truncateSync(path.join(filestore, "data"), Math.round((gb - 0.5) * 1e9));
+  };
+  const usage = async (from: string, to: string) =>
+    (await api().get(`/admin/tenants/${METERED}/usage?from=${from}&to=${to}`).set(auth).expect(200))
+      .body as {
+      days: { day: string; unit: UsageUnit; amount: number; status: string; plan: string }[];
+    };
+  /** A metering run with our clock at `at`; resolves once `day` has been measured then. */
+  const meterAt = async (at: Date, day = isoDay(at)) => {
+    clock = at;
+    await api().post("/admin/usage-metering").set(auth).expect(202);
+    await eventually(
+      async () =>
+        (
+          await pool().query(
+            `SELECT 1 FROM usage_measurements WHERE tenant_id = $1 AND measured_at = $2 AND error IS NULL`,
+            [METERED, at],
+          )
+        ).rowCount === 1,
+      30_000,
+      `${METERED} measured at ${at.toISOString()} for ${day}`,
+    );
+  };
+  /** Every closed day of the tenant recorded in Kill Bill (a run with our clock at `at`). */
+  const recordedBy = async (at: Date) => {
+    clock = at;
+    await api().post("/admin/usage-metering").set(auth).expect(202);
+    await eventually(
+      async () =>
+        (
+          await pool().query(
+            `SELECT 1 FROM usage_days WHERE tenant_id = $1 AND status = 'measured' AND day < $2`,
+            [METERED, isoDay(at)],
+          )
+        ).rowCount === 0,
+      30_000,
+      "the closed days recorded",
+    );
+  };
+  const pool = () => h.runtime.pool;
+  type Item = {
+    itemType: string;
+    usageName?: string;
+    startDate: string;
+    endDate: string;
+    amount: number;
+  };
+  const usageLines = (items: Item[]) =>
+    items
+      .filter((i) => i.itemType === "USAGE")
+      .map((i) => ({ usage: i.usageName, from: i.startDate, to: i.endDate, amount: i.amount }))
+      .sort((a, b) => `${a.from}${a.usage}`.localeCompare(`${b.from}${b.usage}`));
+  const dryRun = async (targetDate: string) => {
+    const res = await kb.call(
+      "POST",
+      `/1.0/kb/invoices/dryRun?accountId=${account}&targetDate=${targetDate}`,
+      { dryRunType: "TARGET_DATE" },
+    );
+    return res.status === 204 ? [] : ((await res.json()) as { items: Item[] }).items;
+  };
+  /** The lines a plan's usage sections imply for a period, from the days measured in it. */
+  const expectedLines = (plan: string, from: string, to: string) => {
+    const p = catalog.plan(plan)!;
+    return (["users", "storageGb"] as const).map((unit) => {
+      const peaks = [...had.entries()].filter(([d]) => d >= from && d < to).map(([, v]) => v[unit]);
+      return {
+        usage: usageSectionName(p.killbill.plans[0], unit),
+        from,
+        to,
+        amount: usageCharge(p.usage![unit], Math.max(...peaks), "EUR"),
+      };
+    });
+  };
+
+  it("a tenant growing from 2 to 12 users and 1 to 3 GB over a period: the invoice bills the tiers its peaks reach", async () => {
+    account = await kb.createAccount({
+      name: "Metered",
+      externalKey: "metered-corp",
+      email: "o@metered.example",
+    });
+    ({ subscriptionId } = await kb.subscribe(account, "odoo-basic-monthly", METERED));
+    await settled(METERED, "active", "trial");
+    await moveClock(14); // the trial ends: usage is billed from the paid phase on
+    const sub = (await (
+      await kb.call("GET", `/1.0/kb/subscriptions/${subscriptionId}`)
+    ).json()) as {
+      chargedThroughDate: string;
+      billingStartDate: string;
+    };
+    periodEnd = new Date(`${sub.chargedThroughDate}T00:00:00Z`);
+    periodStart = new Date(`${isoDay(clock)}T00:00:00Z`);
+    // Ten measured days, every third, the tenant growing (our clock ahead of Kill Bill's).
+    for (let i = 0; i < 10; i++) {
+      const day = new Date(periodStart.getTime() + 3 * i * DAY);
+      const state = { users: 2 + Math.round((10 * i) / 9), storageGb: 1 + Math.floor((2 * i) / 9) };
+      await makeState(state.users, state.storageGb);
+      await meterAt(new Date(day.getTime() + 6 * 3600_000));
+      had.set(isoDay(day), state);
+    }
+    await recordedBy(new Date(periodEnd.getTime() + 3600_000));
+    const { days } = await usage(isoDay(periodStart), isoDay(periodEnd));
+    // Each day as the database had it, recorded once.
+    expect(days.map((d) => [d.day, d.unit, d.amount, d.status])).toEqual(
+      [...had.entries()].flatMap(([day, v]) => [
+        [day, "storageGb", v.storageGb, "recorded"],
+        [day, "users", v.users, "recorded"],
+      ]),
+    );
+    const expected = expectedLines("basic", isoDay(periodStart), isoDay(periodEnd));
+    expect(expected.map((l) => l.amount)).toEqual([70, 5]); // 12 users: up to 25; 3 GB: up to 5
+    const dry = usageLines(await dryRun(isoDay(periodEnd)));
+    expect(dry).toEqual(expected);
+    // The period ends: the invoice has the same lines as the dry run.
+    await moveClock(Math.round((periodEnd.getTime() - Date.parse(isoDay(clock))) / DAY));
+    const invoices = (await (
+      await kb.call("GET", `/1.0/kb/accounts/${account}/invoices?withItems=true`)
+    ).json()) as { items: Item[] }[];
+    expect(invoices.flatMap((i) => usageLines(i.items))).toEqual(expected);
+  });
+
+  it("a replayed day changes nothing: not sent again, and Kill Bill refuses its tracking id", async () => {
+    const before = await usage(isoDay(periodStart), isoDay(periodEnd));
+    await recordedBy(new Date(periodEnd.getTime() + 2 * 3600_000));
+    expect(await usage(isoDay(periodStart), isoDay(periodEnd))).toEqual(before);
+    const day = isoDay(periodStart);
+    const replay = new KillBillClient({ ...kb, timeoutMs: 10_000 }).recordUsage({
+      subscriptionId,
+      trackingId: `${METERED}:users:${day}`,
+      unit: "internal-users",
+      day,
+      amount: 99,
+    });
+    await expect(replay).rejects.toThrow(KillBillError);
+    const next = isoDay(periodEnd.getTime() + 31 * DAY);
+    expect(usageLines(await dryRun(next)).filter((l) => l.from < isoDay(periodEnd))).toEqual([]);
   });
 });

@@ -203,6 +203,40 @@ export function createMetrics() {
       "When a restore drill last succeeded (before the first: when the oldest backup in the repository was taken)",
       (h) => h.drillLastSuccess,
     ),
+    usageMeasurementAge: perTenant(
+      "odoo_saas_tenant_usage_measurement_age_seconds",
+      "Measured tenants (active or suspended): seconds since their usage was last measured (since created when never)",
+      (h) => h.usageMeasurementAge,
+    ),
+    usageUnrecorded: perTenant(
+      "odoo_saas_tenant_usage_days_unrecorded",
+      "Closed days of a tenant's usage Kill Bill does not have: failing to record, or too late to be billed",
+      (h) => h.usageUnrecorded,
+    ),
+    overLimit: new Gauge({
+      name: "odoo_saas_tenant_over_limit",
+      help: "Tenants past a cap of their plan, by unit: the measured amount (the cap is in the tenant view)",
+      labelNames: ["tenant", "unit"] as const,
+      registers: [registry],
+      async collect() {
+        const h = await fleetHealth();
+        if (!h) return;
+        this.reset();
+        for (const o of h.overLimit) this.set({ tenant: o.tenant, unit: o.unit }, o.amount);
+      },
+    }),
+    usageMeasurements: new Counter({
+      name: "odoo_saas_usage_measurements_total",
+      help: "Tenant usage measurements, by result",
+      labelNames: ["result"] as const,
+      registers: [registry],
+    }),
+    usageRecords: new Counter({
+      name: "odoo_saas_usage_records_total",
+      help: "Days of usage sent to Kill Bill, by result (recorded, duplicate, failed, outside_window, not_billed)",
+      labelNames: ["result"] as const,
+      registers: [registry],
+    }),
     restoreDrills: new Counter({
       name: "odoo_saas_restore_drills_total",
       help: "Restore drills, by result",

@@ -20,4 +20,10 @@ export interface FleetHealth {
   drillLastSuccess: number;
   /** Active tenants whose latest restore drill failed. */
   drillFailing: string[];
+  /** Measured tenants (active or suspended, provisioned): time since their last measurement. */
+  usageMeasurementAge: Map<string, number>;
+  /** Closed days Kill Bill does not have and needs an operator for: failing, or too late. */
+  usageUnrecorded: Map<string, number>;
+  /** Tenants past a cap of their plan, by unit: the measured amount. */
+  overLimit: { tenant: string; unit: string; amount: number; cap: number }[];
 }

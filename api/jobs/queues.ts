@@ -33,7 +33,8 @@ export type MaintenanceTask =
   | "repository-check"
   | "drift-checks"
   | "restore-drills"
-  | "idle-sleep";
+  | "idle-sleep"
+  | "usage-metering";
 /** Check one tenant's stack for drift (resources changed out of band). */
 export interface DriftJob {
   tenantId: string;
@@ -156,6 +157,7 @@ export class Queues {
     driftCron: string;
     restoreDrillCron: string;
     sleepCheckCron: string;
+    usageMeterCron: string;
     timezone: string;
   }): Promise<void> {
     const plans: [MaintenanceTask, string][] = [
@@ -166,6 +168,7 @@ export class Queues {
       ["drift-checks", s.driftCron],
       ["restore-drills", s.restoreDrillCron],
       ["idle-sleep", s.sleepCheckCron],
+      ["usage-metering", s.usageMeterCron],
     ];
     for (const [task, pattern] of plans)
       await this.maintenance.upsertJobScheduler(

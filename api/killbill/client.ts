@@ -99,8 +99,8 @@ export class KillBillClient {
    * Moves a subscription on its own plan straight to the paid (EVERGREEN) phase: the trial is
    * skipped and Kill Bill invoices at once. Kill Bill answers with SUBSCRIPTION_CHANGE events.
    */
-  startPaidPhase(subscriptionId: string, planName: string, reason: string): Promise<void> {
-    return this.write(
+  async startPaidPhase(subscriptionId: string, planName: string, reason: string): Promise<void> {
+    await this.write(
       "PUT",
       `/1.0/kb/subscriptions/${encodeURIComponent(subscriptionId)}?callCompletion=true&callTimeoutSec=10`,
       { planName, phaseType: "EVERGREEN" },
@@ -109,8 +109,8 @@ export class KillBillClient {
   }
 
   /** Cancels a subscription now, without charging for it. */
-  cancelNow(subscriptionId: string, reason: string): Promise<void> {
-    return this.write(
+  async cancelNow(subscriptionId: string, reason: string): Promise<void> {
+    await this.write(
       "DELETE",
       `/1.0/kb/subscriptions/${encodeURIComponent(subscriptionId)}?entitlementPolicy=IMMEDIATE&billingPolicy=IMMEDIATE&useRequestedDateForBilling=true`,
       undefined,
@@ -158,7 +158,39 @@ export class KillBillClient {
     );
   }
 
-  private async write(method: string, path: string, body: unknown, reason: string) {
+  /**
+   * Records one day of one unit for a subscription. `trackingId` makes it idempotent: Kill Bill
+   * refuses a second record under the same id (KillBillError, status 4xx, "already exists").
+   * Kill Bill's answer (its status line) is returned to be kept.
+   */
+  async recordUsage(u: {
+    subscriptionId: string;
+    trackingId: string;
+    unit: string;
+    day: string;
+    amount: number;
+  }): Promise<string> {
+    const status = await this.write(
+      "POST",
+      "/1.0/kb/usages",
+      {
+        subscriptionId: u.subscriptionId,
+        trackingId: u.trackingId,
+        unitUsageRecords: [
+          { unitType: u.unit, usageRecords: [{ recordDate: u.day, amount: u.amount }] },
+        ],
+      },
+      `usage ${u.trackingId}`,
+    );
+    return `${status} recorded`;
+  }
+
+  private async write(
+    method: string,
+    path: string,
+    body: unknown,
+    reason: string,
+  ): Promise<number> {
     let response: Response;
     try {
       response = await fetch(new URL(path, this.c.url), {
@@ -179,6 +211,7 @@ export class KillBillClient {
         `Kill Bill answered ${response.status} to ${method} ${path.split("?")[0]}: ${(await response.text()).slice(0, 200)}`,
         response.status,
       );
+    return response.status;
   }
 
   /** GET; undefined on 404. Network errors and other statuses throw (the caller retries). */

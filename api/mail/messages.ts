@@ -220,3 +220,26 @@ export function operatorNodeMail(
       "\n",
   };
 }
+
+/** A tenant at or past a cap of its plan: what it means for the customer, and what to do. */
+export function usageLimitMail(t: {
+  to: string;
+  tenantId: string;
+  plan: string;
+  unit: string;
+  amount: number;
+  cap: number;
+  blocked: boolean;
+}): Mail {
+  return {
+    to: t.to,
+    subject: `Your Odoo instance ${t.tenantId} has reached its plan's ${t.unit}`,
+    text:
+      `Your instance ${t.tenantId} has ${t.amount} ${t.unit}; the ${t.plan} plan allows ${t.cap}.\n` +
+      (t.blocked
+        ? "Everything stays readable, but no more can be added until you remove some or choose a\n" +
+          "larger plan.\n"
+        : "It keeps working as before; what is beyond your plan is billed with your next invoice,\n" +
+          "at your plan's usage prices. A larger plan may cost less.\n"),
+  };
+}

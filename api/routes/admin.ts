@@ -15,7 +15,11 @@ import {
   tenantIdParam,
   domainBody,
   domainParam,
+  usageCorrectionBody,
+  usageDayParam,
+  usageQuery,
 } from "./schemas";
+import type { UsageUnit } from "../../catalog";
 import type { TenantDomains } from "../services/tenant-domains";
 import type { TenantCertificates } from "../services/tenant-certificates";
 import { decodeCursor, type TenantService } from "../services/tenant-service";
@@ -32,6 +36,15 @@ export interface AdminDeps {
   certificates: TenantCertificates;
   /** The restore drills: the latest ones, and a run now besides the daily one. */
   drills: { list: () => Promise<unknown[]>; runNow: () => Promise<void> };
+  /** Metered usage: a tenant's, an operator's correction of a day, a run now. */
+  usage: {
+    view: (id: string, from?: string, to?: string) => Promise<unknown>;
+    correct: (
+      id: string,
+      c: { unit: UsageUnit; day: string; amount: number; by: string },
+    ) => Promise<unknown>;
+    runNow: () => Promise<void>;
+  };
 }
 
 /** The admin API: bearer token, zod on every input, one service call per route. */
@@ -55,6 +68,36 @@ export function adminRoutes(d: AdminDeps): Router {
     handle(async (_req, res) => {
       await d.drills.runNow();
       res.status(202).json({ queued: "restore-drills" });
+    }),
+  );
+
+  r.post(
+    "/admin/usage-metering",
+    handle(async (_req, res) => {
+      await d.usage.runNow();
+      res.status(202).json({ queued: "usage-metering" });
+    }),
+  );
+  r.get(
+    "/admin/tenants/:id/usage",
+    handle(async (req, res) => {
+      const q = parse(usageQuery, req.query);
+      res.json(await d.usage.view(id(req.params), q.from, q.to));
+    }),
+  );
+  r.post(
+    "/admin/tenants/:id/usage/:day",
+    handle(async (req, res) => {
+      const { day } = parse(usageDayParam, { day: req.params.day });
+      const c = parse(usageCorrectionBody, req.body ?? {});
+      res.json(
+        await d.usage.correct(id(req.params), {
+          unit: c.unit,
+          day,
+          amount: c.amount,
+          by: c.reason,
+        }),
+      );
     }),
   );
 

@@ -111,6 +111,37 @@ export function openApiDocument() {
   });
   r.registerPath({
     method: "get",
+    path: "/admin/tenants/{id}/usage",
+    summary:
+      "The tenant's metered usage: its plan's allowance, the last measurement (or why it failed), caps passed, and each day's peak with what Kill Bill was told",
+    security,
+    request: { params: s.tenantIdParam, query: s.usageQuery },
+    responses: { 200: json(z.object({}).passthrough(), "usage"), ...errors },
+  });
+  r.registerPath({
+    method: "post",
+    path: "/admin/tenants/{id}/usage/{day}",
+    summary:
+      "Correct a day Kill Bill does not have: one still to send goes with the new amount; one too late is acknowledged (billed by hand). A recorded day: 409",
+    security,
+    request: {
+      params: s.tenantIdParam.merge(s.usageDayParam),
+      body: { content: { "application/json": { schema: s.usageCorrectionBody } } },
+    },
+    responses: { 200: json(z.object({}).passthrough(), "the corrected day"), ...errors },
+  });
+  r.registerPath({
+    method: "post",
+    path: "/admin/usage-metering",
+    summary: "Measure every tenant and send the closed days to Kill Bill now, besides the schedule",
+    security,
+    responses: {
+      202: json(z.object({ queued: z.literal("usage-metering") }), "queued"),
+      ...errors,
+    },
+  });
+  r.registerPath({
+    method: "get",
     path: "/admin/tenants/{id}/certificates",
     summary:
       "The certificate the edge serves for each of the tenant's hosts, and why the CA refused one",

@@ -1,5 +1,6 @@
 import { extendZodWithOpenApi } from "@asteasolutions/zod-to-openapi";
 import { z } from "zod";
+import { USAGE_UNIT_NAMES, type UsageUnit } from "../../catalog";
 import { BILLING_STATUSES } from "../domain/tenant";
 import { INSTANCE_STATUSES } from "../services/instance-status";
 
@@ -73,6 +74,22 @@ export const planChangeBody = z.strictObject({ plan: z.string().min(1) }).openap
 export const domainBody = z
   .strictObject({ domain: z.string().min(1).max(300).openapi({ example: "erp.acme.org" }) })
   .openapi("DomainClaim");
+
+const isoDay = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, "a day as YYYY-MM-DD")
+  .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)), "not a calendar day");
+
+export const usageQuery = z.object({ from: isoDay.optional(), to: isoDay.optional() });
+export const usageDayParam = z.object({
+  day: isoDay.openapi({ param: { name: "day", in: "path" }, example: "2026-12-01" }),
+});
+export const usageCorrectionBody = z.strictObject({
+  unit: z.enum(USAGE_UNIT_NAMES as [UsageUnit, ...UsageUnit[]]),
+  amount: z.number().int().min(0),
+  /** Who corrects and why: kept with the day. */
+  reason: z.string().min(3).max(300),
+});
 
 export const domainParam = z.object({
   id: z.string(),

@@ -33,7 +33,20 @@ export async function readFleetHealth(pool: Pool): Promise<FleetHealth> {
          FROM (SELECT DISTINCT ON (tenant_id) tenant_id, status FROM restore_drills
                 WHERE status <> 'running' ORDER BY tenant_id, started_at DESC) d
          JOIN tenants t ON t.id = d.tenant_id
-        WHERE d.status = 'failed' AND t.desired_state = 'active') AS drill_failing`);
+        WHERE d.status = 'failed' AND t.desired_state = 'active') AS drill_failing,
+      (SELECT coalesce(json_object_agg(t.id, extract(epoch FROM now() - coalesce(m.last, t.created_at))), '{}')
+         FROM tenants t
+         LEFT JOIN (SELECT tenant_id, max(measured_at) AS last FROM usage_measurements
+                     WHERE error IS NULL GROUP BY tenant_id) m ON m.tenant_id = t.id
+        WHERE t.desired_state IN ('active', 'suspended') AND t.observed_generation > 0) AS usage_age,
+      (SELECT coalesce(json_object_agg(tenant_id, n), '{}') FROM
+         (SELECT tenant_id, count(*) AS n FROM usage_days
+           WHERE (status = 'outside_window' AND corrected_by IS NULL)
+              OR (status = 'measured' AND attempts > 0 AND day < (now() AT TIME ZONE 'UTC')::date - 1)
+           GROUP BY tenant_id) u) AS usage_unrecorded,
+      (SELECT coalesce(json_agg(json_build_object('tenant', tenant_id, 'unit', unit, 'amount', amount, 'cap', cap)
+                                ORDER BY tenant_id, unit), '[]')
+         FROM usage_limits) AS over_limit`);
   const row = r.rows[0];
   const ages = (o: Record<string, number>) =>
     new Map(Object.entries(o).map(([k, v]) => [k, Math.round(Number(v))]));
@@ -45,6 +58,15 @@ export async function readFleetHealth(pool: Pool): Promise<FleetHealth> {
     mailOldest: Math.round(Number(row.mail_oldest)),
     drillLastSuccess: Math.round(Number(row.drill_last_success)),
     drillFailing: row.drill_failing,
+    usageMeasurementAge: ages(row.usage_age),
+    usageUnrecorded: ages(row.usage_unrecorded),
+    overLimit: row.over_limit.map(
+      (x: { tenant: string; unit: string; amount: string; cap: string }) => ({
+        ...x,
+        amount: Number(x.amount),
+        cap: Number(x.cap),
+      }),
+    ),
   };
 }
 

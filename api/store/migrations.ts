@@ -331,6 +331,56 @@ const MIGRATIONS: { id: number; sql: string }[] = [
         ADD COLUMN last_activity_at timestamptz;
     `,
   },
+  {
+    id: 16,
+    sql: `
+      -- Metered usage. Every measurement as taken (what each usage line traces back to), a
+      -- failed one with its error: a failure is never a zero.
+      CREATE TABLE usage_measurements (
+        id bigserial PRIMARY KEY,
+        tenant_id text NOT NULL REFERENCES tenants (id),
+        measured_at timestamptz NOT NULL,
+        day date NOT NULL,
+        plan text NOT NULL,
+        users integer,
+        database_bytes bigint,
+        filestore_bytes bigint,
+        error text
+      );
+      CREATE INDEX usage_measurements_tenant ON usage_measurements (tenant_id, measured_at);
+      -- One row per tenant, unit and day (UTC): the day's peak, and what Kill Bill was told. The
+      -- tracking id <tenant>:<unit>:<day> makes a replay change nothing there.
+      CREATE TABLE usage_days (
+        tenant_id text NOT NULL REFERENCES tenants (id),
+        unit text NOT NULL,
+        day date NOT NULL,
+        amount bigint NOT NULL,
+        plan text NOT NULL,
+        measurements integer NOT NULL DEFAULT 1,
+        last_measured_at timestamptz NOT NULL,
+        status text NOT NULL DEFAULT 'measured'
+          CHECK (status IN ('measured', 'recorded', 'not_billed', 'outside_window')),
+        subscription_id text,
+        recorded_at timestamptz,
+        killbill_answer text,
+        attempts integer NOT NULL DEFAULT 0,
+        last_error text,
+        corrected_by text,
+        PRIMARY KEY (tenant_id, unit, day)
+      );
+      CREATE INDEX usage_days_unsent ON usage_days (day) WHERE status = 'measured';
+      -- A tenant past a plan's cap: since when, and when its customer was told.
+      CREATE TABLE usage_limits (
+        tenant_id text NOT NULL REFERENCES tenants (id),
+        unit text NOT NULL,
+        amount bigint NOT NULL,
+        cap bigint NOT NULL,
+        over_since timestamptz NOT NULL,
+        notified_at timestamptz,
+        PRIMARY KEY (tenant_id, unit)
+      );
+    `,
+  },
 ];
 
 export async function migrate(pool: Pool): Promise<number[]> {

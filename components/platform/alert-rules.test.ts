@@ -93,6 +93,40 @@ const CASES: Record<string, Case> = {
       { series: `odoo_saas_tenant_backup_age_seconds{${api},tenant="acme"}`, values: "3600+60x15" },
     ],
   },
+  UsageNotMeasured: {
+    fires: {
+      input: [
+        {
+          series: `odoo_saas_tenant_usage_measurement_age_seconds{${api},tenant="acme"}`,
+          values: "94000+60x15",
+        },
+      ],
+      at: "12m",
+      labels: [{ tenant: "acme" }],
+    },
+    quiet: [
+      {
+        series: `odoo_saas_tenant_usage_measurement_age_seconds{${api},tenant="acme"}`,
+        values: "21600+60x15",
+      },
+    ],
+  },
+  UsageNotRecorded: {
+    fires: {
+      input: [
+        { series: `odoo_saas_tenant_usage_days_unrecorded{${api},tenant="acme"}`, values: "2x70" },
+      ],
+      at: "65m",
+      labels: [{ tenant: "acme" }],
+    },
+    // A day that failed once, recorded on the next run: the gauge is back to 0.
+    quiet: [
+      {
+        series: `odoo_saas_tenant_usage_days_unrecorded{${api},tenant="acme"}`,
+        values: "1x20 0x50",
+      },
+    ],
+  },
   RestoreDrillFailed: {
     fires: {
       input: [{ series: `odoo_saas_restore_drill_failed{${api},tenant="acme"}`, values: "1x10" }],

@@ -81,6 +81,26 @@ export const ALERT_RULES: AlertRule[] = [
       "odoo-saas tenants backups {{ $labels.tenant }} for the last error, then odoo-saas tenants backup {{ $labels.tenant }}",
   },
   {
+    alert: "UsageNotMeasured",
+    expr: `max by (tenant) (odoo_saas_tenant_usage_measurement_age_seconds) > ${26 * HOUR}`,
+    for: "10m",
+    severity: "ticket",
+    summary:
+      "tenant {{ $labels.tenant }}'s usage has not been measured for 26 hours: its invoice would miss days",
+    firstStep:
+      "GET /admin/tenants/{{ $labels.tenant }}/usage for the last measurement's error; the API's usage-metering schedule",
+  },
+  {
+    alert: "UsageNotRecorded",
+    expr: "max by (tenant) (odoo_saas_tenant_usage_days_unrecorded) > 0",
+    for: "1h",
+    severity: "ticket",
+    summary:
+      "days of tenant {{ $labels.tenant }}'s usage are not in Kill Bill (failing, or too late to be billed)",
+    firstStep:
+      "GET /admin/tenants/{{ $labels.tenant }}/usage: each day's status and error; correct a day with POST /admin/tenants/{{ $labels.tenant }}/usage/{day}",
+  },
+  {
     alert: "RestoreDrillFailed",
     expr: "max by (tenant) (odoo_saas_restore_drill_failed) == 1",
     for: "5m",

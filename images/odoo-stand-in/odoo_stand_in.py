@@ -150,7 +150,13 @@ class Database:
               ON CONFLICT (key) DO NOTHING;
             CREATE TABLE IF NOT EXISTS res_users (
               id serial PRIMARY KEY, login varchar NOT NULL UNIQUE, active boolean DEFAULT true);
-            INSERT INTO res_users (login) VALUES ('admin') ON CONFLICT (login) DO NOTHING;
+            -- Odoo's user count (what it bills by, and the metering reads): active, non-share
+            -- users. Like a fresh Odoo: __system__ and the public user are inactive (the public
+            -- user is a share user, as portal users are), admin is the one internal user.
+            ALTER TABLE res_users ADD COLUMN IF NOT EXISTS share boolean NOT NULL DEFAULT false;
+            INSERT INTO res_users (login, active, share) VALUES
+              ('__system__', false, false), ('admin', true, false), ('public', false, true)
+              ON CONFLICT (login) DO NOTHING;
             CREATE TABLE IF NOT EXISTS ir_attachment (
               id serial PRIMARY KEY, name varchar NOT NULL, store_fname varchar NOT NULL,
               checksum varchar NOT NULL, file_size integer NOT NULL,

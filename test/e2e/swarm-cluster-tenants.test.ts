@@ -74,6 +74,17 @@ const e = apiOnPlatform("swarm", "e2el", [A, B], {
 });
 
 const nodeNamed = (name: string) => cluster.nodes.find((n) => n.name === name)!;
+/** The Swarm's view of its nodes (the fields these tests read). */
+interface SwarmNode {
+  ID: string;
+  Version: { Index: number };
+  Spec: { Role: string; Availability: string; Labels: Record<string, string> };
+  Status: { State: string };
+  Description: { Hostname: string };
+}
+const swarmNodes = async () => (await cluster.manager.engine.listNodes()) as SwarmNode[];
+const swarmNode = async (hostname: string) =>
+  (await swarmNodes()).find((n) => n.Description.Hostname === hostname)!;
 const volumesOn = async (engine: Docker, tenantId: string) =>
   (
     (await engine.listVolumes({ filters: { label: [`odoo-saas.tenant=${tenantId}`] } })).Volumes ??
@@ -85,11 +96,7 @@ const volumesOn = async (engine: Docker, tenantId: string) =>
 describe("tenants on a Swarm of three nodes", () => {
   it("the cluster comes up in 90 s on 2 cores: a manager and two workers, every node ready", async () => {
     expect(timings.clusterUpSeconds).toBeLessThanOrEqual(90);
-    const nodes = (await cluster.manager.engine.listNodes()) as {
-      Description: { Hostname: string };
-      Spec: { Role: string };
-      Status: { State: string };
-    }[];
+    const nodes = await swarmNodes();
     expect(nodes.map((n) => [n.Description.Hostname, n.Spec.Role, n.Status.State]).sort()).toEqual([
       [`${CLUSTER}-manager`, "manager", "ready"],
       [`${CLUSTER}-worker-1`, "worker", "ready"],
@@ -301,14 +308,7 @@ describe("a tenant with a database server of its own", () => {
     expect(await e.attachments(C)).toEqual(["charlie.txt"]);
 
     // The operator keeps the node: its mark goes, and this tenant with it (the suite goes on).
-    const n = (
-      (await cluster.manager.engine.listNodes()) as {
-        ID: string;
-        Version: { Index: number };
-        Spec: { Labels: Record<string, string> };
-        Description: { Hostname: string };
-      }[]
-    ).find((x) => x.Description.Hostname === node)!;
+    const n = await swarmNode(node);
     const labels = { ...n.Spec.Labels };
     delete labels["odoo-saas.draining"];
     await cluster.manager.engine
@@ -342,11 +342,7 @@ describe("a node drained for maintenance", () => {
       [...leaving.map((id) => `${id}: moved to ${other}\n`), `${node}: drained\n`].join(""),
     );
     expect(await on(node)).toEqual([]);
-    const states = (await cluster.manager.engine.listNodes()) as {
-      Description: { Hostname: string };
-      Spec: { Availability: string };
-    }[];
-    expect(states.find((n) => n.Description.Hostname === node)!.Spec.Availability).toBe("drain");
+    expect((await swarmNode(node)).Spec.Availability).toBe("drain");
     // Nothing runs on the drained node any more: the poolers that did went elsewhere.
     const services = (
       (await cluster.manager.engine.listServices()) as { Spec: { Name: string } }[]
@@ -408,13 +404,7 @@ describe("a worker lost", () => {
 
   it("what holds nothing runs elsewhere within 60 s; its tenants say why they are down, are counted, and come back with it", async () => {
     // The drained worker takes tasks again; the other one, with both tenants, dies.
-    const nodes = (await cluster.manager.engine.listNodes()) as {
-      ID: string;
-      Version: { Index: number };
-      Spec: { Availability: string };
-      Description: { Hostname: string };
-    }[];
-    const drained = nodes.find((n) => n.Spec.Availability === "drain")!;
+    const drained = (await swarmNodes()).find((n) => n.Spec.Availability === "drain")!;
     await cluster.manager.engine
       .getNode(drained.ID)
       .update({ version: drained.Version.Index, ...drained.Spec, Availability: "active" });
@@ -528,5 +518,15 @@ describe("a worker lost", () => {
     await e.api().post(`/admin/tenants/${A}/plan`).set(auth).send({ plan: "basic" }).expect(202);
     await e.converged(A, "active");
     expect((await e.view(A)).plan).toBe("basic");
+    // The operator's last step: the node leaves the Swarm. Until then Swarm keeps the tasks it
+    // had, and they hold the platform's networks (a platform destroy fails: "network … is in use
+    // by task …").
+    const gone = await swarmNode(lost.name);
+    await cluster.manager.engine.getNode(gone.ID).remove({ force: true });
+    const held = async () =>
+      ((await cluster.manager.engine.listTasks()) as { NodeID: string }[]).filter(
+        (t) => t.NodeID === gone.ID,
+      ).length;
+    await eventually(async () => (await held()) === 0, 60_000, `no task left on ${lost.name}`);
   }, 400_000);
 });
