@@ -208,8 +208,9 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
     catalog,
     perRun: config.RESTORE_DRILL_TENANTS,
   });
+  const usageStore = new UsageStore(pool);
   const usage = new UsageMeter({
-    usage: new UsageStore(pool),
+    usage: usageStore,
     tenants,
     catalog,
     probe: opts.usageProbe ?? agentUsageProbe({ tenants, stacks, engine, catalog }),
@@ -276,6 +277,7 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
   const service = new TenantService({
     drift,
     tenants,
+    usage: usageStore,
     admission,
     quarantine,
     operations,

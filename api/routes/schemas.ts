@@ -127,6 +127,9 @@ export const tenantView = z
       .nullable()
       .describe("asleep since then: idle, stopped until its next request wakes it (docs/sleep.md)"),
     lastActivityAt: z.string().nullable().describe("when its gateway last reported it in use"),
+    overLimit: z
+      .array(z.object({ unit: z.string(), amount: z.number(), cap: z.number(), since: z.string() }))
+      .describe("caps of its plan it is at or past (docs/usage.md)"),
     converged: z
       .boolean()
       .describe(

@@ -8,6 +8,7 @@ import type { Operation, OperationStore } from "../store/operation-store";
 import { effectiveState } from "../killbill/binding";
 import type { BillingProblem, BillingProblemStore } from "../store/billing-problem-store";
 import type { TenantPageQuery, TenantStore } from "../store/tenant-store";
+import type { OverLimit, UsageStore } from "../store/usage-store";
 import type { DesiredState, SuspendReason, Tenant } from "../domain/tenant";
 import type { BillingSync } from "./billing-sync";
 import type { TenantAdmission } from "./tenant-admission";
@@ -70,6 +71,8 @@ export interface TenantView {
   dataKeptUntil: string | null;
   /** Asleep since then (idle; its next request wakes it), and when it was last in use. */
   sleepingSince: string | null;
+  /** Caps of its plan it is at or past (docs/usage.md), by unit. */
+  overLimit: { unit: string; amount: number; cap: number; since: string }[];
   lastActivityAt: string | null;
   /** The desired state is applied and the tenant answers through the edge (when it runs). */
   converged: boolean;
@@ -111,6 +114,7 @@ export class TenantService {
     private readonly d: {
       drift: DriftService;
       tenants: TenantStore;
+      usage: Pick<UsageStore, "overLimitsOf">;
       admission: TenantAdmission;
       quarantine: BillingQuarantineStore;
       operations: OperationStore;
@@ -205,12 +209,13 @@ export class TenantService {
   }
 
   async view(t: Tenant): Promise<TenantView> {
-    const [op, seen, nodes] = await Promise.all([
+    const [op, seen, nodes, over] = await Promise.all([
       this.d.operations.latest(t.id),
       this.observed(),
       this.nodeStates([t]),
+      this.d.usage.overLimitsOf([t.id]),
     ]);
-    return viewOf(t, op, seen, nodes);
+    return viewOf(t, op, seen, nodes, over.get(t.id) ?? []);
   }
 
   /** The Swarm's node states, read only when one of `tenants` has a node of its own. */
@@ -222,12 +227,14 @@ export class TenantService {
   /** One page of tenants with their last operations: two queries whatever the fleet's size. */
   async list(q: TenantPageQuery): Promise<{ tenants: TenantView[]; nextCursor: string | null }> {
     const [{ tenants, more }, seen] = await Promise.all([this.d.tenants.page(q), this.observed()]);
-    const [latest, nodes] = await Promise.all([
-      this.d.operations.latestFor(tenants.map((t) => t.id)),
+    const ids = tenants.map((t) => t.id);
+    const [latest, nodes, over] = await Promise.all([
+      this.d.operations.latestFor(ids),
       this.nodeStates(tenants),
+      this.d.usage.overLimitsOf(ids),
     ]);
     return {
-      tenants: tenants.map((t) => viewOf(t, latest.get(t.id), seen, nodes)),
+      tenants: tenants.map((t) => viewOf(t, latest.get(t.id), seen, nodes, over.get(t.id) ?? [])),
       nextCursor: more ? encodeCursor(tenants[tenants.length - 1].id) : null,
     };
   }
@@ -416,6 +423,7 @@ function viewOf(
   op: Operation | undefined,
   seen: Map<string, RuntimeObservation> | undefined,
   nodes: Map<string, NodeState>,
+  overLimit: OverLimit[],
 ): TenantView {
   const runtime = runtimeOf(t, seen);
   return {
@@ -441,6 +449,12 @@ function viewOf(
     dataKeptUntil: t.dataKeptUntil,
     sleepingSince: t.sleepingSince,
     lastActivityAt: t.lastActivityAt,
+    overLimit: overLimit.map((o) => ({
+      unit: o.unit,
+      amount: o.amount,
+      cap: o.cap,
+      since: o.overSince,
+    })),
     converged: t.observedGeneration >= t.desiredGeneration,
     pending:
       t.observedGeneration >= t.desiredGeneration

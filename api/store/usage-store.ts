@@ -243,10 +243,20 @@ export class UsageStore {
     );
   }
 
-  async overLimits(tenantId?: string): Promise<OverLimit[]> {
+  /** Each tenant's caps passed, for the tenant views (one query for a page). */
+  async overLimitsOf(ids: string[]): Promise<Map<string, OverLimit[]>> {
+    const all = await this.overLimits(undefined, ids);
+    const by = new Map<string, OverLimit[]>();
+    for (const o of all) by.set(o.tenantId, [...(by.get(o.tenantId) ?? []), o]);
+    return by;
+  }
+
+  async overLimits(tenantId?: string, ids?: string[]): Promise<OverLimit[]> {
     const r = await this.pool.query(
-      `SELECT * FROM usage_limits WHERE $1::text IS NULL OR tenant_id = $1 ORDER BY tenant_id, unit`,
-      [tenantId ?? null],
+      `SELECT * FROM usage_limits
+        WHERE ($1::text IS NULL OR tenant_id = $1) AND ($2::text[] IS NULL OR tenant_id = ANY($2))
+        ORDER BY tenant_id, unit`,
+      [tenantId ?? null, ids ?? null],
     );
     return r.rows.map((x) => ({
       tenantId: x.tenant_id,
