@@ -363,7 +363,7 @@ describe("backups with restic, PostgreSQL and a Docker volume", () => {
 
 describe("usage measured by the agent (the metering's probe), without Odoo", () => {
   const GB = 1e9;
-  const metered = location("metered");
+  let metered: TenantDataLocation;
   const as = { user: "metered_role", password: "tenant-pw" };
   /** A user made as Odoo makes one, by the tenant's role; the database's answer. */
   const addUser = (login: string, share = false) =>
@@ -376,6 +376,7 @@ describe("usage measured by the agent (the metering's probe), without Odoo", () 
       .catch((e: Error) => e.message);
 
   beforeAll(async () => {
+    metered = location("metered");
     // A database as Odoo initialises it: the Odoo stand-in's own `-i base`, no Odoo left running.
     await sql("postgres", `CREATE ROLE metered_role LOGIN PASSWORD 'tenant-pw'`);
     await sql("postgres", `CREATE DATABASE metered OWNER metered_role`);

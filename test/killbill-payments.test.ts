@@ -13,7 +13,7 @@ import { Client } from "pg";
 import request from "supertest";
 import { loadCatalog, usageCharge, usageSectionName, type UsageUnit } from "../catalog";
 import { KillBillClient, KillBillError } from "../api/killbill/client";
-import type { UsageProbe } from "../api/services/usage-meter";
+import { isAlreadyRecorded, type UsageProbe } from "../api/services/usage-meter";
 import { ADMIN_TOKEN, ApiHarness, WEBHOOK_SECRET, eventually } from "./api-harness";
 import { RealKillBill } from "./killbill-server";
 import { PROVIDER_FREE } from "./stand-ins";
@@ -50,9 +50,16 @@ const transitions = async (id: string) =>
     to: string;
     cause: string;
   }[];
+/** Kill Bill's clock (ours follows it, except where the usage tests run ahead of it). */
+let kbClock = new Date();
 const moveClock = async (days: number) => {
-  clock = await kb.moveClock(days);
+  clock = kbClock = await kb.moveClock(days);
 };
+/** Moves Kill Bill's clock on to the start (00:00 UTC) of `day`'s date, or past it. */
+const moveClockTo = (day: Date) =>
+  moveClock(
+    Math.round((day.getTime() - Date.parse(kbClock.toISOString().slice(0, 10))) / 86_400_000),
+  );
 
 const OWN_SERVER = { port: 8095, dbPort: 5498, dir: "/var/lib/odoo-saas-killbill-clock" };
 
@@ -98,7 +105,7 @@ beforeAll(async () => {
   h = new ApiHarness({ killbill: kb, now: () => clock, usageProbe: tenantDataProbe });
   await h.start({ workers: true });
   await kb.registerCallback(`${h.runtime.url}/webhooks/killbill/${WEBHOOK_SECRET}`);
-  clock = await kb.resetClock();
+  clock = kbClock = await kb.resetClock();
 }, 180000);
 
 afterAll(async () => {
@@ -453,7 +460,7 @@ describe(`usage metered and billed through a real Kill Bill ${PROVIDER_FREE}`, (
       had.set(isoDay(day), state);
     }
     await recordedBy(new Date(periodEnd.getTime() + 3600_000));
-    const { days } = await usage(isoDay(periodStart), isoDay(periodEnd));
+    const { days } = await usage(isoDay(periodStart), isoDay(periodEnd.getTime() - DAY));
     // Each day as the database had it, recorded once.
     expect(days.map((d) => [d.day, d.unit, d.amount, d.status])).toEqual(
       [...had.entries()].flatMap(([day, v]) => [
@@ -466,7 +473,7 @@ describe(`usage metered and billed through a real Kill Bill ${PROVIDER_FREE}`, (
     const dry = usageLines(await dryRun(isoDay(periodEnd)));
     expect(dry).toEqual(expected);
     // The period ends: the invoice has the same lines as the dry run.
-    await moveClock(Math.round((periodEnd.getTime() - Date.parse(isoDay(clock))) / DAY));
+    await moveClockTo(periodEnd);
     const invoices = (await (
       await kb.call("GET", `/1.0/kb/accounts/${account}/invoices?withItems=true`)
     ).json()) as { items: Item[] }[];
@@ -485,8 +492,117 @@ describe(`usage metered and billed through a real Kill Bill ${PROVIDER_FREE}`, (
       day,
       amount: 99,
     });
-    await expect(replay).rejects.toThrow(KillBillError);
+    const refused = await replay.then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(refused).toBeInstanceOf(KillBillError);
+    // What the meter takes for "Kill Bill has it already" (a lost answer) is what Kill Bill says.
+    expect(isAlreadyRecorded(refused!)).toBe(true);
     const next = isoDay(periodEnd.getTime() + 31 * DAY);
     expect(usageLines(await dryRun(next)).filter((l) => l.from < isoDay(periodEnd))).toEqual([]);
+  });
+
+  it("a day sent late within Kill Bill's window: the next invoice corrects the closed period", async () => {
+    // What an outage leaves: a day of the closed period measured but never recorded, its peak
+    // above every other (26 users: the unbounded tier).
+    const late = isoDay(periodStart.getTime() + DAY);
+    await pool().query(
+      `INSERT INTO usage_days (tenant_id, unit, day, amount, plan, last_measured_at)
+       VALUES ($1, 'users', $2, 26, 'basic', $3), ($1, 'storageGb', $2, 1, 'basic', $3)`,
+      [METERED, late, new Date(`${late}T06:20:00Z`)],
+    );
+    had.set(late, { users: 26, storageGb: 1 });
+    await recordedBy(new Date(periodEnd.getTime() + 3 * 3600_000));
+    const [billed, corrected] = expectedLines("basic", isoDay(periodStart), isoDay(periodEnd));
+    expect(corrected.amount).toBe(5);
+    expect(billed.amount).toBe(140);
+    const lines = usageLines(await dryRun(isoDay(periodEnd.getTime() + 31 * DAY)));
+    // Kill Bill bills the difference to what the period's invoice had (70 for 12 users).
+    expect(lines.filter((l) => l.from < isoDay(periodEnd))).toEqual([
+      { ...billed, amount: 140 - 70 },
+    ]);
+  });
+
+  it("a day older than the window is never sent: kept as too late, alerted, absent from Kill Bill", async () => {
+    const old = isoDay(periodEnd.getTime() - 95 * DAY);
+    await pool().query(
+      `INSERT INTO usage_days (tenant_id, unit, day, amount, plan, last_measured_at)
+       VALUES ($1, 'users', $2, 30, 'basic', $3)`,
+      [METERED, old, new Date(`${old}T06:20:00Z`)],
+    );
+    await recordedBy(new Date(periodEnd.getTime() + 4 * 3600_000));
+    const [day] = (await usage(old, old)).days;
+    expect([day.status, day.amount]).toEqual(["outside_window", 30]);
+    const metrics = (await api().get("/metrics")).text;
+    expect(metrics).toContain(`odoo_saas_tenant_usage_days_unrecorded{tenant="${METERED}"} 1`);
+    const recorded = (await (
+      await kb.call(
+        "GET",
+        `/1.0/kb/usages/${subscriptionId}?unitType=internal-users&startDate=${old}&endDate=${isoDay(Date.parse(old) + DAY)}`,
+      )
+    ).json()) as { rolledUpUnits?: { amount: number }[] };
+    expect((recorded.rolledUpUnits ?? []).every((u) => !u.amount)).toBe(true);
+  });
+
+  it("a plan change mid-period: the days before bill by the old plan's tiers, the days after by the new one's", async () => {
+    const sub = (await (
+      await kb.call("GET", `/1.0/kb/subscriptions/${subscriptionId}`)
+    ).json()) as {
+      chargedThroughDate: string;
+    };
+    const start = periodEnd;
+    const end = new Date(`${sub.chargedThroughDate}T00:00:00Z`);
+    had.clear();
+    // The period's first day was measured by the runs above (12 users, 3 GB then).
+    had.set(isoDay(start), { users: 12, storageGb: 3 });
+    for (const offset of [1, 4]) {
+      await makeState(12, 3);
+      await meterAt(new Date(start.getTime() + offset * DAY + 6 * 3600_000));
+      had.set(isoDay(start.getTime() + offset * DAY), { users: 12, storageGb: 3 });
+    }
+    await moveClockTo(new Date(start.getTime() + 10 * DAY));
+    const changed = new Date(`${isoDay(kbClock)}T00:00:00Z`);
+    await kb.changePlan(subscriptionId, "odoo-standard-monthly");
+    await eventually(
+      async () => (await tenant(METERED)).plan === "standard",
+      60_000,
+      "on standard",
+    );
+    for (const offset of [2, 5]) {
+      await makeState(14, 3);
+      await meterAt(new Date(changed.getTime() + offset * DAY + 6 * 3600_000));
+      had.set(isoDay(changed.getTime() + offset * DAY), { users: 14, storageGb: 3 });
+    }
+    await recordedBy(new Date(end.getTime() + 3600_000));
+    const { days } = await usage(isoDay(start), isoDay(end.getTime() - DAY));
+    expect(days.map((d) => [d.day, d.plan, d.status])).toEqual(
+      [...had.keys()].flatMap((day) => {
+        const plan = day < isoDay(changed) ? "basic" : "standard";
+        return [
+          [day, plan, "recorded"],
+          [day, plan, "recorded"],
+        ];
+      }),
+    );
+    const expected = [
+      ...expectedLines("basic", isoDay(start), isoDay(changed)),
+      ...expectedLines("standard", isoDay(changed), isoDay(end)),
+    ];
+    expect(expected.map((l) => l.amount)).toEqual([70, 5, 56, 0]);
+    // The old plan's days are billed on the change's invoice; the new plan's are in the dry run
+    // of the period's end, then on its invoice: line by line, what the catalog implies.
+    const invoiced = async () =>
+      usageLines(
+        (
+          (await (
+            await kb.call("GET", `/1.0/kb/accounts/${account}/invoices?withItems=true`)
+          ).json()) as { items: Item[] }[]
+        ).flatMap((i) => i.items),
+      ).filter((l) => l.from >= isoDay(start));
+    expect(await invoiced()).toEqual(expected.slice(0, 2));
+    expect(usageLines(await dryRun(isoDay(end)))).toEqual(expected.slice(2));
+    await moveClockTo(end);
+    expect(await invoiced()).toEqual(expected);
   });
 });

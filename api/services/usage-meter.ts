@@ -37,6 +37,13 @@ export interface UsageRecorder {
 
 const isoDay = (d: Date) => d.toISOString().slice(0, 10);
 
+/** Kill Bill's refusal of a tracking id it has already recorded. */
+export function isAlreadyRecorded(err: Error): boolean {
+  return (
+    err instanceof KillBillError && /already (exists|recorded)|tracking ?id/i.test(err.message)
+  );
+}
+
 /** The first day Kill Bill still recomputes, counted conservatively from today (UTC). */
 export function lateWindowStart(now: Date, months: number): string {
   const d = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - months, now.getUTCDate()));
@@ -213,10 +220,7 @@ export class UsageMeter {
     } catch (e) {
       const err = e as Error;
       // Sent before, its answer lost (a crash between the two): Kill Bill has it already.
-      if (
-        err instanceof KillBillError &&
-        /already (exists|recorded)|tracking ?id/i.test(err.message)
-      ) {
+      if (isAlreadyRecorded(err)) {
         await this.d.usage.markRecorded(day, subscriptionId, `already recorded: ${err.message}`);
         return "duplicate";
       }
