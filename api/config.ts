@@ -102,6 +102,8 @@ const schema = z.object({
    * that ended sent to Kill Bill. Four times a day by default.
    */
   USAGE_METER_CRON: z.string().default("20 */6 * * *"),
+  /** A run's measurements are spread over this window (tenant by tenant, like the backups). */
+  USAGE_SPREAD_MINUTES: z.coerce.number().int().min(0).max(300).default(60),
   /** Kill Bill's readMaxRawUsagePreviousPeriod: older days are too late to be billed. */
   USAGE_LATE_WINDOW_MONTHS: z.coerce.number().int().min(0).max(12).default(2),
   /** Idle tenants are put to sleep, and sleepers woken for their crons, by this check (cron, seconds allowed). */

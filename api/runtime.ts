@@ -220,6 +220,8 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
     logger,
     now,
     lateWindowMonths: config.USAGE_LATE_WINDOW_MONTHS,
+    schedule: (id, run, delayMs) => queues.enqueueUsageMeasurement(id, run, delayMs),
+    spreadMs: config.USAGE_SPREAD_MINUTES * 60_000,
   });
   const sleep = new TenantSleep({
     store: new TenantSleepStore(pool),

@@ -23,6 +23,8 @@ import {
   MAINTENANCE_QUEUE,
   RECONCILE_QUEUE,
   TENANT_OPS_QUEUE,
+  USAGE_QUEUE,
+  type UsageJob,
   type BillingJob,
   type DriftJob,
   type InboxJob,
@@ -198,7 +200,16 @@ export class Workers {
     billing.on("failed", (job, err) =>
       d.logger.warn({ job: job?.data, error: err.message }, "billing job failed"),
     );
-    const all = [reconcile, inbox, mail, tenantOps, maintenance, drift, billing];
+    // One measurement at a time: each is a short agent container on the tenant's node.
+    const usage = new Worker<UsageJob>(
+      USAGE_QUEUE,
+      (job) => d.usage.measureOne(job.data.tenantId),
+      {
+        ...base,
+        concurrency: 1,
+      },
+    );
+    const all = [reconcile, inbox, mail, tenantOps, maintenance, drift, billing, usage];
     for (const w of all) w.on("error", d.onRedisError);
     this.workers = all;
   }

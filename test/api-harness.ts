@@ -92,6 +92,8 @@ export class ApiHarness {
       // The provider-free program runs no Odoo and has no edge: converged means the engine run
       // ended (suites on a real platform set the edge: test/e2e/platform.ts).
       EDGE_PROBE: "off",
+      // A metering run's measurements at once, not spread over an hour.
+      USAGE_SPREAD_MINUTES: "0",
       ...this.options.env,
       ...extra,
     };

@@ -26,6 +26,7 @@ const probed: { tenantId: string; caps: unknown }[] = [];
 const sent: { trackingId: string; unit: string; day: string; amount: number }[] = [];
 let recorderFails: ((trackingId: string) => Error | undefined) | undefined;
 const mails: Mail[] = [];
+const scheduled: { tenantId: string; run: string; delayMs: number }[] = [];
 let meter: UsageMeter;
 let store: UsageStore;
 
@@ -65,6 +66,12 @@ beforeAll(async () => {
     logger: createLogger("silent"),
     now: () => clock,
     lateWindowMonths: 2,
+    // The queue's job, run at once here; its delay kept to see the spread.
+    schedule: async (tenantId, run, delayMs) => {
+      scheduled.push({ tenantId, run, delayMs });
+      await meter.measureOne(tenantId);
+    },
+    spreadMs: 3_600_000,
   });
 });
 
@@ -129,9 +136,14 @@ describe("measuring", () => {
     ]);
     await meter.run();
     expect(await days("gone")).toEqual([
-      ["2026-12-08", "storageGb", 3, "recorded"],
-      ["2026-12-08", "users", 3, "recorded"],
+      ["2026-12-08", "storageGb", 3, "measured"],
+      ["2026-12-08", "users", 3, "measured"],
     ]);
+    // Each tenant at its own offset in the hour's window, the same every run (like the backups).
+    expect(scheduled.map((s) => s.run)).toEqual(Array(4).fill("20261210T0620"));
+    const offsets = scheduled.map((s) => s.delayMs);
+    expect(new Set(offsets).size).toBe(4);
+    expect(offsets.every((d) => d >= 0 && d < 3_600_000)).toBe(true);
     // Measured once: the terminated tenant is not measured again.
     expect((await store.meterable(clock)).map((t) => t.id)).toEqual(["alpha", "held", "sleepy"]);
     // The trial blocks at its caps, so the agent puts them in force; basic bills its overage.

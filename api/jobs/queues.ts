@@ -5,6 +5,7 @@ export const INBOX_QUEUE = "inbox";
 export const MAIL_QUEUE = "mail";
 export const TENANT_OPS_QUEUE = "tenant-ops";
 export const MAINTENANCE_QUEUE = "maintenance";
+export const USAGE_QUEUE = "usage";
 export const DRIFT_QUEUE = "drift";
 export const BILLING_QUEUE = "billing";
 
@@ -35,6 +36,10 @@ export type MaintenanceTask =
   | "restore-drills"
   | "idle-sleep"
   | "usage-metering";
+/** Measure one tenant's usage (api/services/usage-meter.ts). */
+export interface UsageJob {
+  tenantId: string;
+}
 /** Check one tenant's stack for drift (resources changed out of band). */
 export interface DriftJob {
   tenantId: string;
@@ -70,6 +75,7 @@ export class Queues {
   readonly maintenance: Queue<MaintenanceJob>;
   readonly drift: Queue<DriftJob>;
   readonly billing: Queue<BillingJob>;
+  readonly usage: Queue<UsageJob>;
 
   constructor(
     connection: ConnectionOptions,
@@ -84,6 +90,7 @@ export class Queues {
     this.maintenance = new Queue<MaintenanceJob>(MAINTENANCE_QUEUE, opts);
     this.drift = new Queue<DriftJob>(DRIFT_QUEUE, opts);
     this.billing = new Queue<BillingJob>(BILLING_QUEUE, opts);
+    this.usage = new Queue<UsageJob>(USAGE_QUEUE, opts);
     for (const q of this.all()) q.on("error", onError);
   }
 
@@ -96,6 +103,7 @@ export class Queues {
       this.maintenance,
       this.drift,
       this.billing,
+      this.usage,
     ];
   }
 
@@ -121,6 +129,20 @@ export class Queues {
         attempts: 3,
         backoff: { type: "exponential", delay: 60_000 },
         removeOnComplete: { age: 3 * 86400 },
+        removeOnFail: 1000,
+      },
+    );
+  }
+
+  /** One tenant's measurement in a metering run (`run`), at its offset in the window; once per run. */
+  async enqueueUsageMeasurement(tenantId: string, run: string, delayMs: number): Promise<void> {
+    await this.usage.add(
+      "measure",
+      { tenantId },
+      {
+        jobId: `usage-${tenantId}-${run}`,
+        delay: delayMs,
+        removeOnComplete: { age: 86400 },
         removeOnFail: 1000,
       },
     );

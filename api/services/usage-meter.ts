@@ -12,6 +12,7 @@ import type { Logger } from "../common/logger";
 import type { Metrics } from "../common/metrics";
 import { KillBillError } from "../killbill/client";
 import { usageLimitMail } from "../mail/messages";
+import { spreadOffset } from "./spread-offset";
 import type { Outbox } from "../mail/outbox";
 import type { TenantStore } from "../store/tenant-store";
 import type { UsageDay, UsageStore } from "../store/usage-store";
@@ -82,25 +83,36 @@ export class UsageMeter {
       now: () => Date;
       /** Kill Bill's org.killbill.invoice.readMaxRawUsagePreviousPeriod (2). */
       lateWindowMonths: number;
+      /** Queues one tenant's measurement of run `run` after `delayMs` (the usage queue). */
+      schedule: (tenantId: string, run: string, delayMs: number) => Promise<void>;
+      /** The window a run's measurements are spread over, like the nightly backups. */
+      spreadMs: number;
     },
   ) {}
 
-  /** One run: measure every tenant due, then send every closed day Kill Bill does not have. */
-  async run(): Promise<{ measured: number; failed: number; recorded: number; unrecorded: number }> {
-    let measured = 0;
-    let failed = 0;
-    for (const t of await this.d.usage.meterable(this.d.now())) {
-      if (await this.measure(t.id, t.plan, t.day)) measured++;
-      else failed++;
-    }
+  /**
+   * One run: the closed days Kill Bill does not have are sent, then every tenant due is queued
+   * for its measurement at its own offset in the window (the same every run).
+   */
+  async run(): Promise<{ scheduled: number; recorded: number; unrecorded: number }> {
     const { recorded, unrecorded } = await this.recordClosedDays();
-    const result = { measured, failed, recorded, unrecorded };
-    this.d.logger.info(result, "usage metering done");
+    const now = this.d.now();
+    const run = now.toISOString().slice(0, 16).replace(/[-:]/g, "");
+    const due = await this.d.usage.meterable(now);
+    for (const t of due) await this.d.schedule(t.id, run, spreadOffset(t.id, this.d.spreadMs));
+    const result = { scheduled: due.length, recorded, unrecorded };
+    this.d.logger.info(result, "usage metering run");
     return result;
   }
 
+  /** One queued measurement: the tenant as it is now (its plan, its day), if still measured. */
+  async measureOne(tenantId: string): Promise<boolean> {
+    const [t] = await this.d.usage.meterable(this.d.now(), tenantId);
+    return t ? this.measure(t.id, t.plan, t.day) : false;
+  }
+
   /** Measures one tenant for `day`; false (the error kept, never a zero) when it could not. */
-  async measure(tenantId: string, planId: string, day: string): Promise<boolean> {
+  private async measure(tenantId: string, planId: string, day: string): Promise<boolean> {
     const at = this.d.now();
     const plan = this.d.catalog.plan(planId);
     const log = this.d.logger.child({ tenantId, day });

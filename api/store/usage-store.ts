@@ -69,21 +69,22 @@ const dayOf = (r: Record<string, any>): UsageDay => ({
 export class UsageStore {
   constructor(private readonly pool: Pool) {}
 
-  /** Provisioned tenants to measure as of `now`. */
-  async meterable(now: Date): Promise<MeterableTenant[]> {
+  /** Provisioned tenants to measure as of `now` (`only`: that one, if it is to be). */
+  async meterable(now: Date, only?: string): Promise<MeterableTenant[]> {
     const r = await this.pool.query(
       `SELECT t.id, t.spec->>'plan' AS plan,
               CASE WHEN t.desired_state = 'terminated' THEN (t.terminated_at AT TIME ZONE 'UTC')::date
                    ELSE ($1::timestamptz AT TIME ZONE 'UTC')::date END AS day
          FROM tenants t
-        WHERE t.observed_state IS NOT NULL AND t.observed_state <> 'deleted' AND t.deleted_at IS NULL
+        WHERE ($2::text IS NULL OR t.id = $2)
+          AND t.observed_state IS NOT NULL AND t.observed_state <> 'deleted' AND t.deleted_at IS NULL
           AND (t.desired_state IN ('active', 'suspended')
                OR (t.desired_state = 'terminated' AND t.terminated_at IS NOT NULL
                    AND NOT EXISTS (SELECT 1 FROM usage_measurements m
                                     WHERE m.tenant_id = t.id AND m.error IS NULL
                                       AND m.measured_at >= t.terminated_at)))
         ORDER BY t.id`,
-      [now],
+      [now, only ?? null],
     );
     return r.rows.map((x) => ({ id: x.id, plan: x.plan, day: isoDay(x.day) }));
   }
