@@ -119,6 +119,7 @@ describe("measuring", () => {
     await tenant("held", "basic", { state: "suspended" });
     await tenant("gone", "basic", { state: "terminated", terminatedAt: "2026-12-08T17:00:00Z" });
     await tenant("never", "basic");
+    await tenant("mute", "basic"); // provisioned, its database never reachable
     await pool.query(`UPDATE tenants SET observed_state = NULL WHERE id = 'never'`); // not provisioned
     found.set("alpha", { users: 4, databaseBytes: 0.3 * GB, filestoreBytes: 0.5 * GB });
     found.set("sleepy", { users: 1, databaseBytes: 0.01 * GB, filestoreBytes: 0 });
@@ -132,6 +133,7 @@ describe("measuring", () => {
       { id: "alpha", plan: "basic", day: "2026-12-10" },
       { id: "gone", plan: "basic", day: "2026-12-08" },
       { id: "held", plan: "basic", day: "2026-12-10" },
+      { id: "mute", plan: "basic", day: "2026-12-10" },
       { id: "sleepy", plan: "trial", day: "2026-12-10" },
     ]);
     await meter.run();
@@ -140,12 +142,17 @@ describe("measuring", () => {
       ["2026-12-08", "users", 3, "measured"],
     ]);
     // Each tenant at its own offset in the hour's window, the same every run (like the backups).
-    expect(scheduled.map((s) => s.run)).toEqual(Array(4).fill("20261210T0620"));
+    expect(scheduled.map((s) => s.run)).toEqual(Array(5).fill("20261210T0620"));
     const offsets = scheduled.map((s) => s.delayMs);
-    expect(new Set(offsets).size).toBe(4);
+    expect(new Set(offsets).size).toBe(5);
     expect(offsets.every((d) => d >= 0 && d < 3_600_000)).toBe(true);
     // Measured once: the terminated tenant is not measured again.
-    expect((await store.meterable(clock)).map((t) => t.id)).toEqual(["alpha", "held", "sleepy"]);
+    expect((await store.meterable(clock)).map((t) => t.id)).toEqual([
+      "alpha",
+      "held",
+      "mute",
+      "sleepy",
+    ]);
     // The trial blocks at its caps, so the agent puts them in force; basic bills its overage.
     expect(probed.find((p) => p.tenantId === "sleepy")?.caps).toEqual({
       users: 5,
@@ -188,6 +195,10 @@ describe("measuring", () => {
       error: "the agent could not reach held's database",
     });
     expect(view.lastMeasurement?.users).toBe(2);
+    // Never measured: its age runs from its creation (3 days), and UsageNotMeasured reads it.
+    const age = (await readFleetHealth(pool)).usageMeasurementAge.get("mute")!;
+    expect(age).toBeGreaterThan(3 * 86400 - 60);
+    expect(age).toBeLessThan(3 * 86400 + 60);
   });
 });
 
