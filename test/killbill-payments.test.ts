@@ -524,6 +524,32 @@ describe(`usage metered and billed through a real Kill Bill ${PROVIDER_FREE}`, (
     ]);
   });
 
+  it("corrections: a recorded day is Kill Bill's (409); bad input is named (422); an unknown tenant 404", async () => {
+    const correct = (tenant: string, day: string, body: object) =>
+      api().post(`/admin/tenants/${tenant}/usage/${day}`).set(auth).send(body);
+    const day = isoDay(periodStart);
+    const recorded = await correct(METERED, day, { unit: "users", amount: 3, reason: "ops: typo" });
+    expect([recorded.status, recorded.body.error.message]).toEqual([
+      409,
+      `users of ${METERED} on ${day} is recorded in Kill Bill (${METERED}:users:${day}): adjust the invoice there`,
+    ]);
+    for (const [d, body, field] of [
+      ["2027-02-30", { unit: "users", amount: 3, reason: "ops" }, "day"],
+      [day, { unit: "seats", amount: 3, reason: "ops" }, "unit"],
+      [day, { unit: "users", amount: -1, reason: "ops" }, "amount"],
+      [day, { unit: "users", amount: 3 }, "reason"],
+    ] as const) {
+      const res = await correct(METERED, d, body);
+      expect([res.status, JSON.stringify(res.body)]).toEqual([422, expect.stringContaining(field)]);
+    }
+    expect(
+      (await correct("nobody-co", day, { unit: "users", amount: 1, reason: "ops" })).status,
+    ).toBe(404);
+    expect(
+      (await api().get(`/admin/tenants/${METERED}/usage?from=yesterday`).set(auth)).status,
+    ).toBe(422);
+  });
+
   it("a day older than the window is never sent: kept as too late, alerted, absent from Kill Bill", async () => {
     const old = isoDay(periodEnd.getTime() - 95 * DAY);
     await pool().query(

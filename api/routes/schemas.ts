@@ -78,7 +78,10 @@ export const domainBody = z
 const isoDay = z
   .string()
   .regex(/^\d{4}-\d{2}-\d{2}$/, "a day as YYYY-MM-DD")
-  .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)), "not a calendar day");
+  .refine(
+    (d) => new Date(Date.parse(`${d}T00:00:00Z`) || 0).toISOString().slice(0, 10) === d,
+    "not a calendar day",
+  );
 
 export const usageQuery = z.object({ from: isoDay.optional(), to: isoDay.optional() });
 export const usageDayParam = z.object({
