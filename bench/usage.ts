@@ -60,7 +60,7 @@ async function run(
   await c.start();
   const { StatusCode } = await c.wait();
   const logs = (await c.logs({ stdout: true, stderr: true })).toString("utf8");
-  await c.remove({ force: true });
+  await c.remove({ force: true, v: true });
   if (StatusCode !== 0) throw new Error(`${cmd.join(" ")} failed: ${logs.slice(-500)}`);
 }
 
@@ -190,7 +190,7 @@ async function main() {
       `[usage] a tenant's /web/login: idle median ${ms(median(idle))} p95 ${ms(percentile(idle, 95))} (${idle.length}) vs during metering median ${ms(median(busy))} p95 ${ms(percentile(busy, 95))} (${busy.length}): ${(median(busy) / median(idle)).toFixed(2)}x`,
     );
   } finally {
-    await odoo.remove({ force: true });
+    await odoo.remove({ force: true, v: true });
   }
 }
 

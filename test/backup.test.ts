@@ -388,7 +388,7 @@ describe("usage measured by the agent (the metering's probe), without Odoo", () 
     });
     await init.start();
     expect((await init.wait()).StatusCode).toBe(0);
-    await init.remove();
+    await init.remove({ v: true });
     await docker.createVolume({ Name: metered.volume });
     // A filestore of 1.5 GB (sparse: the metering counts files' sizes, as Odoo's file_size does).
     await inVolume(
