@@ -68,7 +68,7 @@ export function sleepWakeSuite(runtime: Runtime, prefix: PlatformName) {
       .filter((name) => name === `odoo-${tenant}` || name?.startsWith(`odoo-${tenant}.1.`)).length;
   };
 
-  it("a trial idle past its threshold sleeps: its Odoo stopped, shown as sleeping, not probed", async () => {
+  it("a trial idle past its threshold sleeps: its Odoo stopped, shown as sleeping, not probed, measured without waking", async () => {
     await e
       .api()
       .post("/admin/tenants")
@@ -104,6 +104,18 @@ export function sleepWakeSuite(runtime: Runtime, prefix: PlatformName) {
       .set(auth)
       .then((r) => r.body);
     expect(JSON.stringify(targets)).not.toContain(tenant);
+    // Its usage is measured where its data is, and it sleeps on (docs/usage.md).
+    await e.api().post("/admin/usage-metering").set(auth).expect(202);
+    const measured = await eventually(
+      async () =>
+        (await e.api().get(`/admin/tenants/${tenant}/usage`).set(auth)).body.lastMeasurement,
+      60_000,
+      "a usage measurement",
+    );
+    expect(measured.users).toBe(1); // a fresh Odoo's one internal user: admin
+    expect(measured.filestoreBytes).toBeGreaterThan(0); // before-sleep.txt
+    expect(await odooRunning()).toBe(false);
+    expect(await status(tenant)).toBe("sleeping");
   });
 
   it("a browser's first request gets a page that reloads itself (never a 404), then the real page", async () => {
