@@ -58,3 +58,12 @@ export async function unreachableEngine(
   for (const e of endpoints) if (!(await answers(e))) return e;
   return undefined;
 }
+
+/**
+ * Whether an engine run failed on Swarm's optimistic concurrency: a service changed between the
+ * provider's read of its version and its update (its previous rolling update finishing, a task
+ * rescheduled). Nothing was applied; the same run again reads the new version.
+ */
+export function swarmVersionConflict(text: string): boolean {
+  return /update out of sequence/.test(text);
+}

@@ -1,4 +1,4 @@
-import { dockerEngineUnreachable, unreachableEngine } from "./docker-engine";
+import { dockerEngineUnreachable, swarmVersionConflict, unreachableEngine } from "./docker-engine";
 import * as pulumi from "@pulumi/pulumi";
 import { toProgressEvent } from "./progress";
 import { engineErrors, redactor, tail, urlPasswords } from "./redact";
@@ -224,4 +224,15 @@ describe("unreachableEngine", () => {
     expect(await unreachableEngine(text, [host, worker], answers)).toBe(expected);
     if (!/hang up/.test(text)) expect(asked).toEqual([]);
   });
+});
+
+describe("swarmVersionConflict", () => {
+  it.each([
+    [
+      "the provider's update refused",
+      "updating urn:…::sw-certs-gateway: 1 error occurred: * Error response from daemon: rpc error: code = Unknown desc = update out of sequence",
+      true,
+    ],
+    ["another refusal", "Error response from daemon: rpc error: code = InvalidArgument", false],
+  ])("%s", (_name, text, expected) => expect(swarmVersionConflict(text)).toBe(expected));
 });

@@ -1,4 +1,4 @@
-import { dockerEndpoint, unreachableEngine } from "./docker-engine";
+import { dockerEndpoint, swarmVersionConflict, unreachableEngine } from "./docker-engine";
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -438,6 +438,9 @@ export class StackRunner {
             if (target.prepare) secrets.push(...(await target.prepare(stack)));
             return await op(stack, { signal, onEvent }, redact);
           } catch (e) {
+            // Swarm refused a service update made against a version that just changed: the run
+            // again (at most twice) reads the new one.
+            if (attempt < 2 && !signal.aborted && swarmVersionConflict(String(e))) continue;
             if (attempt === 0 && stack && e instanceof ConcurrentUpdateError && !signal.aborted) {
               if (locksAreStale(lockHolders(e.message))) {
                 await stack.cancel(); // the DIY backend's cancel removes the lock files

@@ -183,7 +183,13 @@ export function acmeSuite(runtime: Runtime, name: PlatformName): void {
       );
       expect(cert.altNames).toBe(`DNS:${host}`);
       tenantSerial = cert.serial;
-      expect(await strictGet(ports.https, host, "/web/health", root)).toBe(200);
+      // Through that chain alone, once its Odoo answers (the up does not wait for it to load).
+      await eventually(
+        async () =>
+          (await strictGet(ports.https, host, "/web/health", root).catch(() => 0)) === 200,
+        120_000,
+        `${host} answering`,
+      );
     }, 300_000);
 
     it("a custom domain gets its own certificate; removed, it is no longer served", async () => {

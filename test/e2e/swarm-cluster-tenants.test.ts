@@ -518,15 +518,10 @@ describe("a worker lost", () => {
     await e.api().post(`/admin/tenants/${A}/plan`).set(auth).send({ plan: "basic" }).expect(202);
     await e.converged(A, "active");
     expect((await e.view(A)).plan).toBe("basic");
-    // The operator's last step: the node leaves the Swarm. Until then Swarm keeps the tasks it
-    // had, and they hold the platform's networks (a platform destroy fails: "network … is in use
-    // by task …").
-    const gone = await swarmNode(lost.name);
-    await cluster.manager.engine.getNode(gone.ID).remove({ force: true });
-    const held = async () =>
-      ((await cluster.manager.engine.listTasks()) as { NodeID: string }[]).filter(
-        (t) => t.NodeID === gone.ID,
-      ).length;
-    await eventually(async () => (await held()) === 0, 60_000, `no task left on ${lost.name}`);
+    // The operator's last step: the node leaves the Swarm. Until then Swarm counts the tasks it
+    // had there as running, and they hold the platform's networks (a platform destroy failed:
+    // "network … is in use by task …").
+    await cluster.manager.engine.getNode((await swarmNode(lost.name)).ID).remove({ force: true });
+    expect((await swarmNodes()).map((n) => n.Description.Hostname)).not.toContain(lost.name);
   }, 400_000);
 });
