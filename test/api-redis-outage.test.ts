@@ -141,6 +141,7 @@ describe(`Redis going away ${PROVIDER_FREE} ${KILL_BILL_STAND_IN}`, () => {
       "nightly-backups",
       "repository-check",
       "restore-drills",
+      "usage-metering",
     ]);
 
     const said = logs.filter((l) => /^Redis /.test(String(l.msg)));

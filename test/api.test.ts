@@ -909,6 +909,7 @@ describe(`admin API ${PROVIDER_FREE} ${KILL_BILL_STAND_IN}`, () => {
     expect(byKey["backup-retention"]).toMatchObject({ pattern: "0 6 * * *" });
     expect(byKey["repository-check"]).toMatchObject({ pattern: "0 5 * * 0" });
     expect(byKey["restore-drills"]).toMatchObject({ pattern: "30 5 * * *" });
+    expect(byKey["usage-metering"]).toMatchObject({ pattern: "20 */6 * * *" });
     // Tonight's run: one delayed backup per running tenant, at its own offset in the window.
     await h.runtime.queues.maintenance.add("nightly-backups", { task: "nightly-backups" });
     const running = (await admin(api().get("/admin/tenants?limit=500"))).body.tenants
