@@ -28,7 +28,9 @@ export function dockerEngineUnreachable(text: string, endpoint = dockerEndpoint(
  * engine dies under a dynamic provider's request): which engine, if any, is found by asking.
  */
 export function connectionDropped(text: string): boolean {
-  return /socket hang up|\bECONNRESET\b|\bEPIPE\b/.test(text);
+  // The last: the provider SDK's complaint when a create's request to the engine died with the
+  // engine (no state, and no error of its own to name it).
+  return /socket hang up|\bECONNRESET\b|\bEPIPE\b|expected non-nil error with nil state/.test(text);
 }
 
 /** Whether the engine at `endpoint` answers a ping within `timeoutMs`. */

@@ -213,6 +213,12 @@ describe("unreachableEngine", () => {
     ["a drop, the worker silent", "error: socket hang up", [worker], worker],
     ["a drop, every engine answering", "error: socket hang up", [], undefined],
     [
+      "a create whose request died with the engine",
+      "error: expected non-nil error with nil state during Create of urn:…::engine-gone-network",
+      [worker],
+      worker,
+    ],
+    [
       "another failure: nobody asked",
       "Error response from daemon: no such image",
       [worker],
@@ -222,7 +228,7 @@ describe("unreachableEngine", () => {
     const asked: string[] = [];
     const answers = async (e: string) => (asked.push(e), !silent.includes(e));
     expect(await unreachableEngine(text, [host, worker], answers)).toBe(expected);
-    if (!/hang up/.test(text)) expect(asked).toEqual([]);
+    if (!/hang up|nil state/.test(text)) expect(asked).toEqual([]);
   });
 });
 
