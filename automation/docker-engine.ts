@@ -69,3 +69,32 @@ export async function unreachableEngine(
 export function swarmVersionConflict(text: string): boolean {
   return /update out of sequence/.test(text);
 }
+
+/**
+ * A create whose answer was lost with its engine (stopped mid-request) leaves a network the
+ * stack's state does not know, and every later run fails "network with name … already exists".
+ * Removes that network when it is plainly the leftover: labelled for `tenant`, nothing attached.
+ * True when one was removed (the run can be made again).
+ */
+export async function removeOrphanedNetwork(
+  text: string,
+  tenant: string,
+  endpoints: string[],
+): Promise<boolean> {
+  const name = /network with name (\S+) already exists/.exec(text)?.[1];
+  if (!name) return false;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const Docker = require("dockerode") as typeof import("dockerode");
+  for (const endpoint of endpoints) {
+    const network = new Docker(engineOptions(endpoint)).getNetwork(name);
+    const info = await network.inspect().catch(() => undefined);
+    if (!info) continue;
+    const ours = info.Labels?.["odoo-saas.tenant"] === tenant;
+    if (!ours || Object.keys(info.Containers ?? {}).length > 0) return false;
+    return network.remove().then(
+      () => true,
+      () => false,
+    );
+  }
+  return false;
+}

@@ -1,4 +1,9 @@
-import { dockerEndpoint, swarmVersionConflict, unreachableEngine } from "./docker-engine";
+import {
+  dockerEndpoint,
+  removeOrphanedNetwork,
+  swarmVersionConflict,
+  unreachableEngine,
+} from "./docker-engine";
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -441,6 +446,16 @@ export class StackRunner {
             // Swarm refused a service update made against a version that just changed: the run
             // again (at most twice) reads the new one.
             if (attempt < 2 && !signal.aborted && swarmVersionConflict(String(e))) continue;
+            // A network an earlier run created as its engine went away, unknown to the state.
+            if (
+              attempt < 2 &&
+              !signal.aborted &&
+              (await removeOrphanedNetwork(String(e), target.stack, [
+                dockerEndpoint(),
+                ...((await target.engines?.().catch(() => [])) ?? []),
+              ]))
+            )
+              continue;
             if (attempt === 0 && stack && e instanceof ConcurrentUpdateError && !signal.aborted) {
               if (locksAreStale(lockHolders(e.message))) {
                 await stack.cancel(); // the DIY backend's cancel removes the lock files
