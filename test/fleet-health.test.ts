@@ -1,32 +1,20 @@
 // What the alert rules read from the API's store (api/store/fleet-health.ts), on the real
 // PostgreSQL with the API's migrations, through the API's own metrics registry: the figures an
 // operator is paged on, named by tenant.
-import { Client, Pool } from "pg";
+import type { Pool } from "pg";
 import { createMetrics } from "../api/common/metrics";
+import { migratedDatabase } from "./helpers/migrated-database";
 import { probedTenants, readFleetHealth } from "../api/store/fleet-health";
-import { migrate } from "../api/store/migrations";
 import { RestoreDrillStore } from "../api/store/restore-drill-store";
 
-const PG = "postgres://odoo_saas:odoo_saas@127.0.0.1:5432";
-const database = `odoo_saas_health_test_${process.pid}`;
+const db = migratedDatabase("health");
 let pool: Pool;
 
 beforeAll(async () => {
-  const admin = new Client(`${PG}/odoo_saas`);
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${database}`);
-  await admin.end();
-  pool = new Pool({ connectionString: `${PG}/${database}` });
-  await migrate(pool);
+  pool = await db.create();
 });
 
-afterAll(async () => {
-  await pool.end();
-  const admin = new Client(`${PG}/odoo_saas`);
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-  await admin.end();
-});
+afterAll(() => db.drop(pool));
 
 const tenant = (id: string, o: string) =>
   pool.query(

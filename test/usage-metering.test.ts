@@ -4,7 +4,7 @@
 // measures comes from a programmed probe (the backup agent's measurement runs for real in
 // test/backup.test.ts), and where days go from a programmed recorder (Kill Bill itself in
 // test/killbill-payments.test.ts).
-import { Client, Pool } from "pg";
+import type { Pool } from "pg";
 import { loadCatalog } from "../catalog";
 import { createLogger } from "../api/common/logger";
 import { createMetrics } from "../api/common/metrics";
@@ -12,13 +12,12 @@ import { KillBillError } from "../api/killbill/client";
 import type { Mail } from "../api/domain/mail";
 import type { Outbox } from "../api/mail/outbox";
 import { lateWindowStart, UsageMeter, type UsageRecorder } from "../api/services/usage-meter";
+import { migratedDatabase } from "./helpers/migrated-database";
 import { readFleetHealth } from "../api/store/fleet-health";
-import { migrate } from "../api/store/migrations";
 import { TenantStore } from "../api/store/tenant-store";
 import { UsageStore } from "../api/store/usage-store";
 
-const PG = "postgres://odoo_saas:odoo_saas@127.0.0.1:5432";
-const database = `odoo_saas_usage_test_${process.pid}`;
+const db = migratedDatabase("usage");
 let pool: Pool;
 let clock = new Date("2026-12-10T09:00:00Z");
 const found = new Map<string, { users: number; databaseBytes: number; filestoreBytes: number }>();
@@ -41,12 +40,7 @@ const recorder: UsageRecorder = {
 };
 
 beforeAll(async () => {
-  const admin = new Client(`${PG}/odoo_saas`);
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${database}`);
-  await admin.end();
-  pool = new Pool({ connectionString: `${PG}/${database}` });
-  await migrate(pool);
+  pool = await db.create();
   store = new UsageStore(pool);
   meter = new UsageMeter({
     usage: store,
@@ -75,13 +69,7 @@ beforeAll(async () => {
   });
 });
 
-afterAll(async () => {
-  await pool.end();
-  const admin = new Client(`${PG}/odoo_saas`);
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-  await admin.end();
-});
+afterAll(() => db.drop(pool));
 
 /** A provisioned tenant on `plan`; `state` its desired (and observed) state. */
 const tenant = (
