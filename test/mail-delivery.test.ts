@@ -1,15 +1,14 @@
 // Sending outbox mail on the real PostgreSQL and a real SMTP receiver: one copy per mail, whoever
 // tries to send it and whatever fails in between.
-import { Client, Pool } from "pg";
+import { Pool } from "pg";
 import { createLogger } from "../api/common/logger";
 import { MailDelivery } from "../api/mail/delivery";
 import { Mailer } from "../api/mail/mailer";
-import { migrate } from "../api/store/migrations";
 import { MailOutboxStore } from "../api/store/mail-outbox-store";
+import { migratedDatabase } from "./helpers/migrated-database";
 import { SmtpReceiver } from "./smtp-receiver";
 
-const PG = "postgres://odoo_saas:odoo_saas@127.0.0.1:5432";
-const database = `odoo_saas_mail_test_${process.pid}`;
+const database = migratedDatabase("mail");
 const smtp = new SmtpReceiver();
 let pool: Pool;
 let store: MailOutboxStore;
@@ -17,12 +16,7 @@ let mailer: Mailer;
 const logger = createLogger("silent");
 
 beforeAll(async () => {
-  const admin = new Client(`${PG}/odoo_saas`);
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${database}`);
-  await admin.end();
-  pool = new Pool({ connectionString: `${PG}/${database}` });
-  await migrate(pool);
+  pool = await database.create();
   store = new MailOutboxStore(pool);
   await smtp.start();
   mailer = new Mailer(smtp.url, "Odoo SaaS <billing@saas.example>");
@@ -31,11 +25,7 @@ beforeAll(async () => {
 afterAll(async () => {
   mailer.close();
   await smtp.stop();
-  await pool.end();
-  const admin = new Client(`${PG}/odoo_saas`);
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-  await admin.end();
+  await database.drop(pool);
 });
 
 const copies = (id: string) =>

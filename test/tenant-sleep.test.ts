@@ -2,38 +2,26 @@
 // API's migrations: the catalog's policies (the trial sleeps after 30 idle minutes and is woken
 // every 12 hours for its crons; paid plans never sleep), and everything that comes before sleep:
 // billing, an operator's hold, a change or a move under way.
-import { Client, Pool } from "pg";
+import { Pool } from "pg";
 import { loadCatalog } from "../catalog";
 import { createLogger } from "../api/common/logger";
 import { createMetrics } from "../api/common/metrics";
-import { migrate } from "../api/store/migrations";
 import { TenantSleepStore } from "../api/store/tenant-sleep-store";
 import { TenantStore } from "../api/store/tenant-store";
 import { TenantSleep } from "../api/services/tenant-sleep";
+import { migratedDatabase } from "./helpers/migrated-database";
 
-const PG = "postgres://odoo_saas:odoo_saas@127.0.0.1:5432";
-const database = `odoo_saas_sleep_test_${process.pid}`;
+const database = migratedDatabase("sleep");
 let pool: Pool;
 let reconciles: string[];
 let wakerConfigured: boolean;
 let sleep: TenantSleep;
 
 beforeAll(async () => {
-  const admin = new Client(`${PG}/odoo_saas`);
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${database}`);
-  await admin.end();
-  pool = new Pool({ connectionString: `${PG}/${database}` });
-  await migrate(pool);
+  pool = await database.create();
 });
 
-afterAll(async () => {
-  await pool.end();
-  const admin = new Client(`${PG}/odoo_saas`);
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
-  await admin.end();
-});
+afterAll(() => database.drop(pool));
 
 beforeEach(async () => {
   await pool.query("DELETE FROM tenants");
