@@ -15,6 +15,7 @@ import { BackupRepository } from "../backup/repository";
 import { TenantBackups, type TenantDataLocation } from "../backup/tenant-backups";
 import { readLocalImages } from "../automation/local-platform";
 import { startPostgresContainer, type PostgresContainer } from "../test/helpers/postgres-container";
+import { runToEnd } from "../test/helpers/run-to-end";
 import { median, numberArg } from "./stats";
 
 const DB_MB = numberArg("db-mb", 200);
@@ -42,18 +43,14 @@ const sql = (text: string, database = "postgres") => pg.sql(database, text);
 /** One container of the agent image running a shell script (the floor's raw commands). */
 async function raw(script: string, mounts: Docker.MountSettings[], env: string[]): Promise<number> {
   const started = Date.now();
-  const c = await docker.createContainer({
-    Image: image,
-    Entrypoint: ["bash", "-c", `set -euo pipefail; ${script}`],
-    Env: env,
-    HostConfig: { Mounts: mounts, NetworkMode: pg.network, CapAdd: ["DAC_READ_SEARCH"] },
+  await runToEnd(docker, {
+    image,
+    script: `set -euo pipefail; ${script}`,
+    env,
+    mounts,
+    network: pg.network,
+    capAdd: ["DAC_READ_SEARCH"],
   });
-  await c.start();
-  const { StatusCode } = await c.wait();
-  const logs = (await c.logs({ stdout: true, stderr: true })).toString("utf8");
-  await c.remove({ force: true });
-  if (StatusCode !== 0)
-    throw new Error(`floor command failed (${StatusCode}): ${logs.slice(-800)}`);
   return Date.now() - started;
 }
 

@@ -17,6 +17,7 @@ import { BackupRepository } from "../backup/repository";
 import { TenantBackups, type TenantDataLocation } from "../backup/tenant-backups";
 import { readLocalImages } from "../automation/local-platform";
 import { startPostgresContainer, type PostgresContainer } from "../test/helpers/postgres-container";
+import { runToEnd } from "../test/helpers/run-to-end";
 import { median, numberArg, percentile } from "./stats";
 
 const TENANTS = numberArg("tenants", 200);
@@ -48,20 +49,9 @@ async function run(
   cmd: string[],
   env: string[],
   mounts: Docker.MountSettings[] = [],
-  shell?: string,
+  script?: string,
 ) {
-  const c = await docker.createContainer({
-    Image: image,
-    Cmd: cmd,
-    ...(shell ? { Entrypoint: ["bash", "-c", shell] } : {}),
-    Env: env,
-    HostConfig: { NetworkMode: pg.network, Mounts: mounts },
-  });
-  await c.start();
-  const { StatusCode } = await c.wait();
-  const logs = (await c.logs({ stdout: true, stderr: true })).toString("utf8");
-  await c.remove({ force: true, v: true });
-  if (StatusCode !== 0) throw new Error(`${cmd.join(" ")} failed: ${logs.slice(-500)}`);
+  await runToEnd(docker, { image, cmd, script, env, mounts, network: pg.network });
 }
 
 async function setUp() {

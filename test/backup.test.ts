@@ -8,13 +8,13 @@ import * as path from "node:path";
 import Docker from "dockerode";
 import { Client } from "pg";
 import { BackupAgent } from "../backup/agent";
-import { DockerDemux } from "../backup/demux";
 import { BackupRepository } from "../backup/repository";
 import { TenantBackups, type TenantDataLocation } from "../backup/tenant-backups";
 import { readLocalImages } from "../automation/local-platform";
 import { drillScratchVolumes } from "./helpers/drill-volumes";
 import { EngineSocket } from "./helpers/engine-socket";
 import { startPostgresContainer, type PostgresContainer } from "./helpers/postgres-container";
+import { runToEnd } from "./helpers/run-to-end";
 
 const docker = new Docker();
 const images = readLocalImages();
@@ -41,23 +41,12 @@ const sql = (database: string, text: string, as?: { user: string; password: stri
   pg.sql(database, text, as);
 
 /** Runs a shell command in a throwaway container with the volume mounted; its stdout. */
-async function inVolume(volume: string, script: string): Promise<string> {
-  const c = await docker.createContainer({
-    Image: images.ODOO_SAAS_BACKUP_AGENT_IMAGE,
-    Entrypoint: ["bash", "-c", script],
-    HostConfig: { Mounts: [{ Type: "volume", Source: volume, Target: "/v" }] },
+function inVolume(volume: string, script: string): Promise<string> {
+  return runToEnd(docker, {
+    image: images.ODOO_SAAS_BACKUP_AGENT_IMAGE,
+    script,
+    mounts: [{ Type: "volume", Source: volume, Target: "/v" }],
   });
-  await c.start();
-  const { StatusCode } = await c.wait();
-  const frames = (await c.logs({ stdout: true, stderr: true })) as unknown as Buffer;
-  let out = "";
-  const demux = new DockerDemux((e) => (out += e.toString("utf8")));
-  demux.on("data", (d: Buffer) => (out += d.toString("utf8")));
-  demux.end(frames);
-  await new Promise((r) => demux.once("end", r));
-  await c.remove({ force: true });
-  if (StatusCode !== 0) throw new Error(`in-volume command failed: ${out}`);
-  return out.trim();
 }
 
 /** A database like an initialised Odoo one, owned by the tenant role, and its filestore. */
