@@ -149,7 +149,9 @@ type wakesKey struct{}
 func (g *gateway) dialOdoo(ctx context.Context, network, addr string) (net.Conn, error) {
 	wakes, _ := ctx.Value(wakesKey{}).(bool)
 	deadline := time.Now().Add(g.hold)
-	pause := 100 * time.Millisecond
+	// Short pauses: every one is added to a held request once Odoo listens (a 1 s cap cost a wake
+	// up to a second, bench/wake). A refused dial on the tenant's network is cheap.
+	pause := 50 * time.Millisecond
 	for {
 		attempt, cancel := context.WithTimeout(ctx, 2*time.Second)
 		conn, err := g.dialer.DialContext(attempt, network, addr)
@@ -169,7 +171,7 @@ func (g *gateway) dialOdoo(ctx context.Context, network, addr string) (net.Conn,
 			return nil, ctx.Err()
 		case <-time.After(pause):
 		}
-		pause = min(pause*2, time.Second)
+		pause = min(pause*2, 250*time.Millisecond)
 	}
 }
 
