@@ -108,6 +108,13 @@ const schema = z.object({
   USAGE_LATE_WINDOW_MONTHS: z.coerce.number().int().min(0).max(12).default(2),
   /** Idle tenants are put to sleep, and sleepers woken for their crons, by this check (cron, seconds allowed). */
   SLEEP_CHECK_CRON: z.string().default("*/30 * * * * *"),
+  /**
+   * The monitoring's heartbeat (Alertmanager's Watchdog, every minute): a silence longer than this
+   * is mailed to the operator. The platform sets it with its monitoring; unset, nothing is watched.
+   */
+  MONITORING_SILENCE_SECONDS: z.coerce.number().int().min(5).max(86400).optional(),
+  /** How often the heartbeat's silence is checked (cron, seconds allowed). */
+  MONITORING_WATCH_CRON: z.string().default("*/30 * * * * *"),
   /** The length of a minute of the catalog's sleep policies, in seconds: 60 (tests shorten it). */
   SLEEP_MINUTE_SECONDS: z.coerce.number().positive().max(60).default(60),
   CHECK_SUBSET: z

@@ -37,6 +37,8 @@ import { BackupService } from "./services/backup-service";
 import { ExportService } from "./services/export-service";
 import { LifecycleJobs } from "./services/lifecycle-jobs";
 import { RestoreDrills } from "./services/restore-drill";
+import { MonitoringWatch } from "./services/monitoring-watch";
+import { MonitoringHeartbeatStore } from "./store/monitoring-heartbeat-store";
 import { UsageMeter, type UsageProbe } from "./services/usage-meter";
 import { agentUsageProbe } from "./services/usage-probe";
 import { UsageStore } from "./store/usage-store";
@@ -223,6 +225,14 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
     schedule: (id, run, delayMs) => queues.enqueueUsageMeasurement(id, run, delayMs),
     spreadMs: config.USAGE_SPREAD_MINUTES * 60_000,
   });
+  const monitoringWatch = new MonitoringWatch({
+    store: new MonitoringHeartbeatStore(pool),
+    mail,
+    operatorEmail: config.OPERATOR_EMAIL,
+    silenceSeconds: config.MONITORING_SILENCE_SECONDS,
+    heartbeatAge: metrics.monitoringHeartbeatAge,
+    logger,
+  });
   const sleep = new TenantSleep({
     store: new TenantSleepStore(pool),
     queues,
@@ -364,6 +374,7 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
       drills,
       sleep,
       usage,
+      monitoringWatch,
       backupConcurrency: config.BACKUP_CONCURRENCY,
       billing,
       delivery: new MailDelivery(outbox, mailer, logger),
@@ -391,6 +402,7 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
         restoreDrillCron: config.RESTORE_DRILL_CRON,
         sleepCheckCron: config.SLEEP_CHECK_CRON,
         usageMeterCron: config.USAGE_METER_CRON,
+        monitoringWatchCron: config.MONITORING_WATCH_CRON,
         timezone: config.BACKUP_TIMEZONE,
       });
     await schedule();
@@ -438,6 +450,7 @@ export async function startRuntime(config: ApiConfig, opts: RuntimeOptions = {})
           certificates,
           sleep,
           usage,
+          monitoringWatch,
         })
       : { server: undefined, url: undefined };
 
@@ -551,6 +564,7 @@ async function serveHttp(
     domains: TenantDomains;
     certificates: TenantCertificates;
     sleep: TenantSleep;
+    monitoringWatch: MonitoringWatch;
   },
 ): Promise<{ server: Server; url?: string }> {
   let pulumi: Promise<PulumiCommand> | undefined;
@@ -594,6 +608,7 @@ async function serveHttp(
     monitoring: {
       token: config.MONITORING_TOKEN ?? config.ADMIN_TOKEN,
       probedTenants: () => probedTenants(d.pool),
+      heartbeat: d.monitoringWatch.watching ? () => d.monitoringWatch.heartbeat() : undefined,
     },
     health: {
       pool: d.pool,

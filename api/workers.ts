@@ -11,6 +11,7 @@ import type { NodeMove } from "./services/node-move";
 import type { LifecycleJobs } from "./services/lifecycle-jobs";
 import type { TenantSleep } from "./services/tenant-sleep";
 import type { RestoreDrills } from "./services/restore-drill";
+import type { MonitoringWatch } from "./services/monitoring-watch";
 import type { UsageMeter } from "./services/usage-meter";
 import type { BillingQuarantineStore } from "./store/billing-quarantine-store";
 import type { InboxStore } from "./store/inbox-store";
@@ -45,6 +46,7 @@ export interface WorkerDeps {
   drills: RestoreDrills;
   sleep: TenantSleep;
   usage: UsageMeter;
+  monitoringWatch: MonitoringWatch;
   /** Backups and restores at once (each a container reading or writing a tenant's data). */
   /** Moves between nodes: tenant operations like backups and restores. */
   moves: NodeMove;
@@ -163,6 +165,7 @@ export class Workers {
           "restore-drills": async () => ({ drills: (await d.drills.run()).length }),
           "idle-sleep": () => d.sleep.sweep(),
           "usage-metering": () => d.usage.run(),
+          "monitoring-watch": () => d.monitoringWatch.check(),
         };
         const result = await run[task]();
         d.logger.info({ task, result }, "maintenance done");

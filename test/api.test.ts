@@ -870,6 +870,14 @@ describe(`admin API ${PROVIDER_FREE} ${KILL_BILL_STAND_IN}`, () => {
     expect((await targets()).map((t) => t.labels.tenant)).not.toContain("probe-co");
   });
 
+  it("refuses heartbeats where no monitoring is watched (no MONITORING_SILENCE_SECONDS), saying so", async () => {
+    const r = await admin(api().post("/monitoring/heartbeat"));
+    expect([r.status, r.body.error]).toEqual([
+      404,
+      expect.stringContaining("MONITORING_SILENCE_SECONDS"),
+    ]);
+  });
+
   it("serves health, readiness, metrics and the OpenAPI document", async () => {
     expect((await api().get("/healthz")).body).toEqual({ status: "ok" });
     const ready = await api().get("/readyz");

@@ -237,6 +237,11 @@ export function createMetrics() {
       labelNames: ["result"] as const,
       registers: [registry],
     }),
+    monitoringHeartbeatAge: new Gauge({
+      name: "odoo_saas_monitoring_heartbeat_age_seconds",
+      help: "Seconds since Alertmanager's last heartbeat reached the API (its watch mails a silence)",
+      registers: [registry],
+    }),
     restoreDrills: new Counter({
       name: "odoo_saas_restore_drills_total",
       help: "Restore drills, by result",

@@ -35,7 +35,8 @@ export type MaintenanceTask =
   | "drift-checks"
   | "restore-drills"
   | "idle-sleep"
-  | "usage-metering";
+  | "usage-metering"
+  | "monitoring-watch";
 /** Measure one tenant's usage (api/services/usage-meter.ts). */
 export interface UsageJob {
   tenantId: string;
@@ -180,6 +181,7 @@ export class Queues {
     restoreDrillCron: string;
     sleepCheckCron: string;
     usageMeterCron: string;
+    monitoringWatchCron: string;
     timezone: string;
   }): Promise<void> {
     const plans: [MaintenanceTask, string][] = [
@@ -191,6 +193,7 @@ export class Queues {
       ["restore-drills", s.restoreDrillCron],
       ["idle-sleep", s.sleepCheckCron],
       ["usage-metering", s.usageMeterCron],
+      ["monitoring-watch", s.monitoringWatchCron],
     ];
     for (const [task, pattern] of plans)
       await this.maintenance.upsertJobScheduler(

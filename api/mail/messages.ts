@@ -221,6 +221,31 @@ export function operatorNodeMail(
   };
 }
 
+/** The monitoring's heartbeats stopped: no alert reaches anyone until it is back. */
+export function monitoringSilentMail(to: string, last: Date | null, silentSeconds: number): Mail {
+  const since = last ? `since ${last.toISOString()}` : "since the API started watching";
+  return {
+    to,
+    subject: "[odoo-saas] FIRING: MonitoringSilent: no alert can reach you",
+    text:
+      `Alertmanager's heartbeat (the always-firing Watchdog alert) has not reached the API ${since} ` +
+      `(${Math.round(silentSeconds)} s). Prometheus or Alertmanager is down, or cannot reach the ` +
+      `API: until it is back, nothing (a tenant down, a backup missing, a disk filling) is alerted.\n\n` +
+      `First step: docker service ps (or docker ps) for the prometheus and alertmanager services, ` +
+      `and their logs. A mail follows when the heartbeats arrive again.\n`,
+  };
+}
+
+export function monitoringBackMail(to: string, silenceMailedAt: Date): Mail {
+  return {
+    to,
+    subject: "[odoo-saas] RESOLVED: MonitoringSilent: alerts reach you again",
+    text:
+      `Alertmanager's heartbeats reach the API again (the silence was mailed at ` +
+      `${silenceMailedAt.toISOString()}). Alerts that fired meanwhile are mailed now if they still hold.\n`,
+  };
+}
+
 /** A tenant at or past a cap of its plan: what it means for the customer, and what to do. */
 export function usageLimitMail(t: {
   to: string;
