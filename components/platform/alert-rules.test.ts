@@ -6,7 +6,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ALERT_RULES, alertRuleFile, type AlertRule } from "./alert-rules";
+import { ALERT_RULES, alertRuleFile, WATCHDOG_ALERT, type AlertRule } from "./alert-rules";
 
 interface Series {
   series: string;
@@ -358,7 +358,7 @@ describe("alert rules, evaluated by promtool", () => {
   it("the rule file is valid, every rule waits before it fires and says what and what to do", () => {
     fs.writeFileSync(path.join(dir, "rules.json"), JSON.stringify(alertRuleFile()));
     expect(run(["check", "rules", "rules.json"])).toMatch(
-      new RegExp(`SUCCESS: ${ALERT_RULES.length} rules found`),
+      new RegExp(`SUCCESS: ${ALERT_RULES.length + 1} rules found`), // and the Watchdog
     );
     for (const r of ALERT_RULES) {
       expect([r.alert, r.for]).toEqual([r.alert, expect.stringMatching(/^\d+[mh]$/)]);
@@ -371,6 +371,37 @@ describe("alert rules, evaluated by promtool", () => {
     const readme = fs.readFileSync(path.join(__dirname, "../../README.md"), "utf8");
     for (const r of ALERT_RULES)
       expect([r.alert, readme.includes(`| ${r.alert} `)]).toEqual([r.alert, true]);
+  });
+
+  it("the Watchdog fires from the first evaluation on, whatever the series (the heartbeat)", () => {
+    fs.writeFileSync(path.join(dir, "watchdog.rules.json"), JSON.stringify(alertRuleFile([])));
+    fs.writeFileSync(
+      path.join(dir, "watchdog.test.json"),
+      JSON.stringify({
+        rule_files: ["watchdog.rules.json"],
+        evaluation_interval: "1m",
+        tests: [
+          {
+            interval: "1m",
+            input_series: [],
+            alert_rule_test: ["0m", "30m"].map((at) => ({
+              eval_time: at,
+              alertname: WATCHDOG_ALERT,
+              exp_alerts: [
+                {
+                  exp_labels: { severity: "heartbeat" },
+                  exp_annotations: {
+                    summary:
+                      "always firing: the alerting chain is alive (the API's dead man's switch reads it)",
+                  },
+                },
+              ],
+            })),
+          },
+        ],
+      }),
+    );
+    expect(run(["test", "rules", "watchdog.test.json"])).toMatch(/SUCCESS/);
   });
 
   it.each(ALERT_RULES.map((r) => [r.alert, r] as const))(

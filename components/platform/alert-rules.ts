@@ -203,6 +203,21 @@ export const ALERT_RULES: AlertRule[] = [
   },
 ];
 
+/**
+ * Always firing, never mailed: Alertmanager sends it to the API as a heartbeat (its `heartbeat`
+ * receiver), and the API mails the operator when it stops coming (api/services/monitoring-watch.ts):
+ * the only way a dead Prometheus or Alertmanager is ever noticed.
+ */
+export const WATCHDOG_ALERT = "Watchdog";
+const WATCHDOG_RULE = {
+  alert: WATCHDOG_ALERT,
+  expr: "vector(1)",
+  labels: { severity: "heartbeat" },
+  annotations: {
+    summary: "always firing: the alerting chain is alive (the API's dead man's switch reads it)",
+  },
+};
+
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: HOUR, d: DAY };
 
 /** A duration such as `3m` divided (at least 1 s): the test timing's shorter waits. */
@@ -229,6 +244,7 @@ export function alertRuleFile(rules: AlertRule[] = ALERT_RULES, forDivisor = 1) 
           annotations: { summary: r.summary, first_step: r.firstStep },
         })),
       },
+      { name: "odoo-saas-heartbeat", rules: [WATCHDOG_RULE] },
     ],
   };
 }

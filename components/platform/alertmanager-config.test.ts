@@ -21,6 +21,7 @@ describe("Alertmanager's configuration", () => {
     ],
   ])("amtool accepts it for %s", (_, smtpUrl, smarthost, tls) => {
     fs.writeFileSync(path.join(dir, "smtp-password"), "pw");
+    fs.writeFileSync(path.join(dir, "token"), "monitoring-token");
     const config = alertmanagerConfig({
       smtpUrl,
       from: "Odoo hosting <alerts@saas.example>",
@@ -29,12 +30,48 @@ describe("Alertmanager's configuration", () => {
       groupWait: "30s",
       groupInterval: "5m",
       repeatInterval: "4h",
+      heartbeat: {
+        url: "http://saas-api:3000/monitoring/heartbeat",
+        tokenFile: path.join(dir, "token"),
+        every: "1m",
+      },
     });
     expect(config.global).toMatchObject({ smtp_smarthost: smarthost, smtp_require_tls: tls });
     // The password never in the configuration itself.
     expect(JSON.stringify(config)).not.toContain(":pw");
+    expect(JSON.stringify(config)).not.toContain("monitoring-token");
     const file = path.join(dir, "alertmanager.json");
     fs.writeFileSync(file, JSON.stringify(config));
     expect(execFileSync(amtool, ["check-config", file], { encoding: "utf8" })).toMatch(/SUCCESS/);
+  });
+
+  it("routes the Watchdog to the API's heartbeat, never to the operator's mail", () => {
+    const file = path.join(dir, "heartbeat.json");
+    fs.writeFileSync(
+      file,
+      JSON.stringify(
+        alertmanagerConfig({
+          smtpUrl: "smtp://127.0.0.1:2525",
+          from: "alerts@saas.example",
+          operatorEmail: "ops@saas.example",
+          groupWait: "10s",
+          groupInterval: "5m",
+          repeatInterval: "4h",
+          heartbeat: {
+            url: "http://saas-api:3000/monitoring/heartbeat",
+            tokenFile: file,
+            every: "1m",
+          },
+        }),
+      ),
+    );
+    const route = (labels: string) =>
+      execFileSync(
+        amtool,
+        ["config", "routes", "test", `--config.file=${file}`, ...labels.split(" ")],
+        { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] },
+      ).trim();
+    expect(route("alertname=Watchdog severity=heartbeat")).toBe("heartbeat");
+    expect(route("alertname=TenantDown tenant=acme")).toBe("operator");
   });
 });

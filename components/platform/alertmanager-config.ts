@@ -1,7 +1,10 @@
+import { WATCHDOG_ALERT } from "./alert-rules";
+
 /**
  * Alertmanager's configuration: every alert mailed to the operator through the platform's SMTP
- * server (the API's SMTP_URL), grouped per alert and tenant or service, resolutions mailed too.
- * JSON, which Alertmanager reads as YAML.
+ * server (the API's SMTP_URL), grouped per alert and tenant or service, resolutions mailed too;
+ * the always-firing Watchdog posted to the API instead, as its heartbeat (never mailed). JSON,
+ * which Alertmanager reads as YAML.
  */
 export interface AlertmanagerSetup {
   /** smtp://user:pass@host:port (smtps:// for TLS), as the API's SMTP_URL. */
@@ -14,6 +17,8 @@ export interface AlertmanagerSetup {
   groupWait: string;
   groupInterval: string;
   repeatInterval: string;
+  /** The API's heartbeat route, the token file to present there, and how often it is posted. */
+  heartbeat: { url: string; tokenFile: string; every: string };
 }
 
 export function alertmanagerConfig(s: AlertmanagerSetup) {
@@ -39,8 +44,30 @@ export function alertmanagerConfig(s: AlertmanagerSetup) {
       group_wait: s.groupWait,
       group_interval: s.groupInterval,
       repeat_interval: s.repeatInterval,
+      routes: [
+        {
+          matchers: [`alertname="${WATCHDOG_ALERT}"`],
+          receiver: "heartbeat",
+          group_wait: "0s",
+          group_interval: s.heartbeat.every,
+          repeat_interval: s.heartbeat.every,
+        },
+      ],
     },
     receivers: [
+      {
+        name: "heartbeat",
+        webhook_configs: [
+          {
+            url: s.heartbeat.url,
+            send_resolved: false,
+            max_alerts: 1,
+            http_config: {
+              authorization: { type: "Bearer", credentials_file: s.heartbeat.tokenFile },
+            },
+          },
+        ],
+      },
       {
         name: "operator",
         email_configs: [

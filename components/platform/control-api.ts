@@ -57,6 +57,8 @@ export interface ControlApiArgs extends PlatformPartArgs {
   edgeProbe: string;
   /** Traefik's container or service: the API reads why certificates were refused in its log. */
   traefikName: string;
+  /** The monitoring's heartbeat the API watches (monitoring.ts); none without monitoring. */
+  monitoringWatch?: { silenceSeconds: number; checkCron: string };
   /** Secret variables from the stack's config (tokens, passwords, SMTP…). */
   secretEnv: Record<string, pulumi.Input<string>>;
   limits: { cpus: number; memoryMb: number };
@@ -132,6 +134,12 @@ export class ControlApi extends pulumi.ComponentResource {
           TRAEFIK_NAME: args.traefikName,
           PLATFORM_PUBLIC_ADDRESSES: args.customDomains.publicAddresses.join(","),
           DOMAIN_DNS_SERVERS: args.customDomains.dnsServers.join(","),
+          ...(args.monitoringWatch
+            ? {
+                MONITORING_SILENCE_SECONDS: String(args.monitoringWatch.silenceSeconds),
+                MONITORING_WATCH_CRON: args.monitoringWatch.checkCron,
+              }
+            : {}),
         },
         secretEnv: {
           ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),

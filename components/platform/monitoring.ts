@@ -43,7 +43,13 @@ export interface MonitoringArgs extends PlatformPartArgs {
   limits: { prometheus: Limits; agent: Limits };
 }
 
-/** The two timings: production's, and one for tests that watch an alert arrive in seconds. */
+/**
+ * The two timings: production's, and one for tests that watch an alert arrive in seconds.
+ * The heartbeat: Prometheus resends firing alerts every `resendDelay` (an alert it stops sending
+ * ends 4 of them later, so a dead Prometheus ends the Watchdog within a minute); Alertmanager
+ * posts the Watchdog to the API `every`; the API mails a silence of `silenceSeconds`, looked for
+ * on `watchCron` (api/services/monitoring-watch.ts).
+ */
 const TIMINGS = {
   production: {
     scrapeSeconds: 15,
@@ -52,6 +58,12 @@ const TIMINGS = {
     groupWait: "10s",
     groupInterval: "5m",
     repeatInterval: "4h",
+    heartbeat: {
+      resendDelay: "15s",
+      every: "1m",
+      silenceSeconds: 180,
+      watchCron: "*/30 * * * * *",
+    },
   },
   test: {
     // A probe's timeout is a second under the scrape's: 3 s leaves a busy test machine 2 s.
@@ -61,8 +73,15 @@ const TIMINGS = {
     groupWait: "1s",
     groupInterval: "5s",
     repeatInterval: "1h",
+    heartbeat: { resendDelay: "1s", every: "2s", silenceSeconds: 12, watchCron: "*/2 * * * * *" },
   },
 } as const;
+
+/** How the API watches the monitoring's heartbeat, for the timing it runs with. */
+export const heartbeatWatch = (timing: MonitoringArgs["timing"]) => ({
+  silenceSeconds: TIMINGS[timing].heartbeat.silenceSeconds,
+  checkCron: TIMINGS[timing].heartbeat.watchCron,
+});
 
 /**
  * What ties the rules in the README to someone being woken: the postgres exporter (tenants' names
@@ -173,6 +192,11 @@ export class Monitoring extends pulumi.ComponentResource {
               groupWait: timing.groupWait,
               groupInterval: timing.groupInterval,
               repeatInterval: timing.repeatInterval,
+              heartbeat: {
+                url: `http://${args.api.service}:${args.api.port}/monitoring/heartbeat`,
+                tokenFile: file("MONITORING_TOKEN"),
+                every: timing.heartbeat.every,
+              },
             }),
           ),
         ),
@@ -180,6 +204,8 @@ export class Monitoring extends pulumi.ComponentResource {
         SMTP_PASSWORD: smtpUrl.apply(
           (url) => decodeURIComponent(new URL(url).password) || "(no SMTP password: unused)",
         ),
+        // What it presents to the API with the heartbeat.
+        MONITORING_TOKEN: args.monitoringToken,
       },
     });
 
@@ -198,6 +224,7 @@ export class Monitoring extends pulumi.ComponentResource {
           `--config.file=${file("PROMETHEUS_CONFIG")}`,
           "--storage.tsdb.path=/var/lib/prometheus/metrics2",
           `--storage.tsdb.retention.time=${args.retention}`,
+          `--rules.alert.resend-delay=${timing.heartbeat.resendDelay}`,
           "--web.listen-address=:9090",
         ],
         mounts: [{ source: series.name, target: "/var/lib/prometheus/metrics2" }],

@@ -1,15 +1,17 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { loadCatalog } from "../../catalog";
+import { GeneratedSecret } from "../tenant/generated-secret";
 import { ControlApi } from "./control-api";
 import { KillBill } from "./killbill";
-import { Monitoring } from "./monitoring";
+import { heartbeatWatch, Monitoring } from "./monitoring";
 import type { PlatformConfig } from "./platform-config";
 import { networkRef, type PlatformPartArgs } from "./platform-part";
 import { PlatformRedis } from "./platform-redis";
 import { PlatformRegistry } from "./platform-registry";
 import { serviceRouteLabels, type ServiceRouter } from "./route-labels";
 import { SharedPostgres } from "./shared-postgres";
+import { MONITOR_ROLE, PostgresMonitorRole } from "./postgres-monitor-role";
 import {
   defaultMaxConnections,
   sessionPoolSize,
@@ -229,9 +231,11 @@ export class Platform extends pulumi.ComponentResource {
         adminPassword,
         tenantSettings: this.tenantSettings,
         filestoreKey: this.filestoreKey,
+        monitoringWatch: monitored ? heartbeatWatch(config.monitoring.timing) : undefined,
       }).url;
 
-    if (monitored) monitoringPart(w, args, { data, control, adminPassword });
+    if (monitored)
+      monitoringPart(w, args, { data, control, adminPassword, postgres, sharedPostgres });
 
     this.urls = pulumi.output(urls);
     this.registerOutputs({
@@ -397,6 +401,7 @@ function controlApiPart(
     adminPassword: pulumi.Output<string>;
     tenantSettings: pulumi.Output<TenantSettings>;
     filestoreKey: pulumi.Output<string>;
+    monitoringWatch?: { silenceSeconds: number; checkCron: string };
   },
 ): ControlApi {
   const p = part.namePrefix;
@@ -454,6 +459,7 @@ function controlApiPart(
       backupAgentImage: config.api.backupAgentImage,
       edgeProbe: `https://${p}-traefik:${config.traefik.httpsPort}`,
       traefikName: `${p}-traefik`,
+      monitoringWatch: with_.monitoringWatch,
       secretEnv: args.apiSecretEnv ?? {},
       limits: config.limits.api,
     },
@@ -465,7 +471,13 @@ function controlApiPart(
 function monitoringPart(
   { name, config, part, child }: Wiring,
   args: PlatformArgs,
-  with_: { data: docker.Network; control: docker.Network; adminPassword: pulumi.Output<string> },
+  with_: {
+    data: docker.Network;
+    control: docker.Network;
+    adminPassword: pulumi.Output<string>;
+    postgres: TenantSettings["postgres"];
+    sharedPostgres?: SharedPostgres;
+  },
 ): Monitoring {
   const p = part.namePrefix;
   const m = config.monitoring;
@@ -484,6 +496,22 @@ function monitoringPart(
       "monitoring mails alerts to the operator: pulumi config set --path monitoring.operatorEmail ops@example.com",
     );
   const pg = config.postgres;
+  // The exporter's own pg_monitor role, made through the administrator's way in.
+  const monitorPassword = new GeneratedSecret(`${name}-postgres-monitor-password`, {}, child).value;
+  const monitorRole = new PostgresMonitorRole(
+    `${name}-postgres-monitor-role`,
+    {
+      admin: with_.adminPassword.apply((password) => ({
+        host: with_.postgres.adminHost,
+        port: with_.postgres.adminPort,
+        user: with_.postgres.adminUser,
+        password,
+        sslMode: with_.postgres.sslMode,
+      })),
+      password: monitorPassword,
+    },
+    { ...child, dependsOn: with_.sharedPostgres ? [with_.sharedPostgres] : [] },
+  );
   const http = (service: string, url: string) => ({
     service,
     module: "http_2xx" as const,
@@ -503,20 +531,12 @@ function monitoringPart(
       smtpUrl,
       operatorEmail: m.operatorEmail,
       mailFrom: m.mailFrom,
-      postgres:
-        pg.mode === "container"
-          ? {
-              address: `${p}-postgres:5432`,
-              user: pg.adminUser,
-              password: with_.adminPassword,
-              sslMode: "disable",
-            }
-          : {
-              address: `${pg.host}:${pg.port}`,
-              user: pg.adminUser,
-              password: with_.adminPassword,
-              sslMode: pg.sslMode,
-            },
+      postgres: {
+        address: pg.mode === "container" ? `${p}-postgres:5432` : `${pg.host}:${pg.port}`,
+        user: MONITOR_ROLE,
+        password: monitorPassword,
+        sslMode: pg.mode === "container" ? "disable" : pg.sslMode,
+      },
       edge: `https://${p}-traefik:${config.traefik.httpsPort}`,
       verifyTls: !!config.traefik.acmeEmail,
       platformProbes: [
@@ -546,6 +566,6 @@ function monitoringPart(
       traefikMetrics: `${p}-traefik:${TRAEFIK_METRICS_PORT}`,
       limits: { prometheus: config.limits.prometheus, agent: config.limits.monitoringAgent },
     },
-    child,
+    { ...child, dependsOn: [monitorRole] },
   );
 }

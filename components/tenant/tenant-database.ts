@@ -36,7 +36,7 @@ interface State {
 // The provider's code is serialized into the state and run by `pulumi-resource-pulumi-nodejs`:
 // it may only reach modules through `require` inside the functions, never through imports.
 
-async function withClient<T>(
+export async function withClient<T>(
   admin: AdminConnection,
   database: string,
   fn: (client: import("pg").Client) => Promise<T>,

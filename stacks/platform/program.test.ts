@@ -606,6 +606,11 @@ describe("platform program", () => {
             networks: (c.inputs.networksAdvanced as { name: string }[]).map((n) => n.name),
             published: !!c.inputs.ports?.length,
             spec: "",
+            env: Object.fromEntries(
+              ((c.inputs.envs?.value ?? c.inputs.envs ?? []) as string[]).map(
+                (e) => e.split(/=(.*)/s).slice(0, 2) as [string, string],
+              ),
+            ),
             files: Object.fromEntries(
               (
                 (c.inputs.uploads?.value ?? c.inputs.uploads ?? []) as {
@@ -630,6 +635,7 @@ describe("platform program", () => {
               ),
               published: !!x.inputs.endpointSpec?.ports?.length,
               spec: JSON.stringify(x.inputs),
+              env: (spec.containerSpec.env ?? {}) as Record<string, string>,
               files: Object.fromEntries(
                 ((spec.containerSpec.secrets ?? []) as { fileName: string }[]).map((f) => {
                   const key = f.fileName.replace("/run/secrets/", "").toLowerCase();
@@ -687,6 +693,7 @@ describe("platform program", () => {
       expect(JSON.parse(prometheus.files[config.rule_files[0]]).groups[0].rules.length).toBe(
         ALERT_RULES.length,
       );
+      expect(prometheus.command).toContain("--rules.alert.resend-delay=15s");
       const job = (name: string) =>
         config.scrape_configs.find((c: { job_name: string }) => c.job_name === name);
       const tenants = job("odoo-saas-tenants");
@@ -709,10 +716,33 @@ describe("platform program", () => {
         smtp_smarthost: "mail.internal:587",
         smtp_auth_username: "alerts",
       });
-      expect(am.receivers[0].email_configs[0].to).toBe("ops@example.com");
+      const receiver = (name: string) =>
+        am.receivers.find((r: { name: string }) => r.name === name);
+      expect(receiver("operator").email_configs[0].to).toBe("ops@example.com");
+      // The Watchdog goes to the API's heartbeat with the monitoring token, never mailed.
+      expect(am.route.routes).toEqual([
+        expect.objectContaining({ matchers: ['alertname="Watchdog"'], receiver: "heartbeat" }),
+      ]);
+      const hook = receiver("heartbeat").webhook_configs[0];
+      expect(hook.url).toBe("http://saas-api:3000/monitoring/heartbeat");
+      expect(alertmanager.files[hook.http_config.authorization.credentials_file]).toBe(
+        secrets.apiMonitoringToken,
+      );
       // The password is a file of its own, never in the configuration.
       expect(JSON.stringify(am)).not.toContain("smtp/password");
       expect(alertmanager.files[am.global.smtp_auth_password_file]).toBe("smtp/password");
+      // The API watches the heartbeat for as long as production allows it to be silent.
+      expect(workload("saas-api").env).toMatchObject({
+        MONITORING_SILENCE_SECONDS: "180",
+        MONITORING_WATCH_CRON: "*/30 * * * * *",
+      });
+      // The postgres exporter logs in as a pg_monitor role of its own, never as the administrator.
+      expect(workload("saas-postgres-exporter").env.DATA_SOURCE_USER).toBe("metrics_exporter");
+      const role = recorder.resources.find((r) => r.name === "platform-postgres-monitor-role")!;
+      expect(role.inputs.role).toBe("metrics_exporter");
+      expect(role.inputs.password.value ?? role.inputs.password).toBe(
+        "platform-postgres-monitor-password-generated",
+      );
       if (runtime === "swarm")
         for (const w of workloads())
           for (const secret of ["smtp%2Fpassword", "smtp/password", secrets.apiMonitoringToken])

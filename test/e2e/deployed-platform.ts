@@ -45,6 +45,11 @@ const OPERATOR = "ops@deployed.example";
 const ALERT_TIMING = process.env.ODOO_SAAS_ALERT_TIMING === "production" ? "production" : "test";
 /** How soon a stopped tenant is mailed about, at most: the issue's targets per timing. */
 const DETECTION_LIMIT_MS = { test: 30_000, production: 240_000 }[ALERT_TIMING];
+/**
+ * How soon the operator hears that Prometheus is gone: its last Watchdog ends 4 resend delays
+ * later, then the API's allowed silence and one watch (components/platform/monitoring.ts).
+ */
+const SILENCE_LIMIT_MS = { test: 45_000, production: 330_000 }[ALERT_TIMING];
 const KB_TENANT = { apiKey: "odoo-saas", apiSecret: "deployed-kb-secret-0123" };
 /** The files the tenant's first tests write (a small one, and one through the edge's body limit). */
 const WRITTEN = ["deployed.txt", "two-mib.bin"];
@@ -517,6 +522,18 @@ export function deployedPlatformStories(runtime: Runtime, name: PlatformName): v
         "every scrape target up",
       );
       expect(up).not.toContain("=> 0 @");
+      // The postgres exporter reaches the server as its own pg_monitor role, and sees its clients.
+      await eventually(
+        async () =>
+          /=> 1 @/.test(await query("pg_up")) &&
+          /=> [1-9]\d* @/.test(await query("sum(pg_stat_activity_count)")),
+        60_000,
+        "the postgres exporter logged in (pg_up 1, connections counted)",
+      );
+      const exporter = await docker
+        .getContainer((await containerOf(runtime, `${name}-postgres-exporter`)).Id)
+        .inspect();
+      expect(exporter.Config.Env).toContain("DATA_SOURCE_USER=metrics_exporter");
       // Each service answered its probe within the last minute (a busy machine may time one out
       // now and then: that is for the alert's `for`, not for this check). Kill Bill's counts when
       // it answers at all: under a full run's load its queue check says 503 for minutes.
@@ -598,6 +615,34 @@ export function deployedPlatformStories(runtime: Runtime, name: PlatformName): v
       );
       expect(detection).toBeLessThanOrEqual(DETECTION_LIMIT_MS);
       await eventually(async () => (await answers()) === 200, 120_000);
+    }, 900_000);
+
+    it(`Prometheus gone behind the platform's back: the API mails the operator that no alert reaches them, then that they do again (${ALERT_TIMING} timing)`, async () => {
+      const monitoringMail = (status: "FIRING" | "RESOLVED") =>
+        smtp.messages.find(
+          (m) => m.to.includes(OPERATOR) && m.subject.includes(`${status}: MonitoringSilent`),
+        );
+      // Minutes into the suite and never mailed: Alertmanager's heartbeats have been arriving.
+      expect(monitoringMail("FIRING")).toBeUndefined();
+      const stoppedAt = Date.now();
+      await setRunningBehindTheBack(runtime, `${name}-prometheus`, false);
+      const firing = await eventually(
+        async () => monitoringMail("FIRING"),
+        SILENCE_LIMIT_MS + 60_000,
+        "the MonitoringSilent mail",
+      );
+      expect(firing.raw).toContain("Prometheus or Alertmanager is down");
+      const startedAt = Date.now();
+      await setRunningBehindTheBack(runtime, `${name}-prometheus`, true);
+      const back = await eventually(
+        async () => monitoringMail("RESOLVED"),
+        180_000,
+        "the mail that alerts reach the operator again",
+      );
+      console.log(
+        `[deployed ${runtime}] ${ALERT_TIMING} timing: Prometheus stopped -> MonitoringSilent mail ${firing.at - stoppedAt} ms (limit ${SILENCE_LIMIT_MS}); started -> its resolution ${back.at - startedAt} ms`,
+      );
+      expect(firing.at - stoppedAt).toBeLessThanOrEqual(SILENCE_LIMIT_MS);
     }, 900_000);
 
     it("a plan change, a suspension and a resumption go the same way, the data kept", async () => {
