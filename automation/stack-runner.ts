@@ -1,9 +1,4 @@
-import {
-  dockerEndpoint,
-  removeOrphanedNetwork,
-  swarmVersionConflict,
-  unreachableEngine,
-} from "./docker-engine";
+import { dockerEndpoint, swarmVersionConflict, unreachableEngine } from "./docker-engine";
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -56,6 +51,11 @@ export interface StackTarget extends StackRef {
    * to reach one is said as such. Read only when a run fails.
    */
   engines?: () => Promise<string[]>;
+  /**
+   * A failure the target can clear (a leftover only its owner can tell as such): true when it
+   * did, and the run is made again (at most twice).
+   */
+  recover?: (error: string) => Promise<boolean>;
   /** `up` only: runs inside the serialized section after the update succeeded. */
   succeeded?: (stack: Stack) => Promise<void>;
   /**
@@ -446,14 +446,10 @@ export class StackRunner {
             // Swarm refused a service update made against a version that just changed: the run
             // again (at most twice) reads the new one.
             if (attempt < 2 && !signal.aborted && swarmVersionConflict(String(e))) continue;
-            // A network an earlier run created as its engine went away, unknown to the state.
             if (
               attempt < 2 &&
               !signal.aborted &&
-              (await removeOrphanedNetwork(String(e), target.stack, [
-                dockerEndpoint(),
-                ...((await target.engines?.().catch(() => [])) ?? []),
-              ]))
+              (await target.recover?.(String(e)).catch(() => false))
             )
               continue;
             if (attempt === 0 && stack && e instanceof ConcurrentUpdateError && !signal.aborted) {

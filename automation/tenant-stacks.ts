@@ -20,6 +20,7 @@ import { engineOptions } from "../components/docker-endpoint";
 import { resourcesOnNode } from "../components/tenant/volume-node";
 import { tenantNames } from "../components/tenant/names";
 import { StackNotFoundError } from "./errors";
+import { dockerEndpoint, removeOrphanedNetwork } from "./docker-engine";
 import {
   FINGERPRINT_OUTPUT,
   inputsFingerprint,
@@ -342,15 +343,19 @@ export class TenantStacks {
 
   private target(spec: TenantSpec, fingerprint: string, knownMissing: boolean): StackTarget {
     const program = this.programFor(spec);
+    const engines = async () => {
+      const nodes = (await this.platformSettings())?.tenantNodes ?? {};
+      return [spec.node, ...spec.keptNodes].flatMap((n) => (n && nodes[n] ? [nodes[n]] : []));
+    };
     return {
       project: TENANT_PROJECT,
       stack: spec.tenantId,
       knownMissing,
-      engines: async () => {
-        const nodes = (await this.platformSettings())?.tenantNodes ?? {};
-        return [spec.node, ...spec.keptNodes].flatMap((n) => (n && nodes[n] ? [nodes[n]] : []));
-      },
+      engines,
       program: async () => ({ ...((await program()) ?? {}), [FINGERPRINT_OUTPUT]: fingerprint }),
+      // A tenant network an earlier run created as its engine went away, unknown to the state.
+      recover: async (error) =>
+        removeOrphanedNetwork(error, spec.tenantId, [dockerEndpoint(), ...(await engines())]),
       // What the engine may quote in an error: the passwords the stack holds (withStackState read
       // its outputs), and those a stack from before keeps in its config.
       prepare: async (stack) => {
