@@ -29,6 +29,7 @@ import {
   docker,
   platformPorts,
   request as viaTraefik,
+  runningContainer,
   startPlatform,
   sweepTenants,
   type E2EPlatform,
@@ -60,11 +61,7 @@ const WEBHOOK_LIMIT = { average: 5, burst: 10 };
 
 /** A control-plane container of the platform (the Swarm task's on this one node). */
 export async function containerOf(runtime: Runtime, name: string) {
-  const filters =
-    runtime === "swarm"
-      ? { label: [`com.docker.swarm.service.name=${name}`], status: ["running"] }
-      : { name: [`^/${name}$`] };
-  const [c] = await docker.listContainers({ filters: JSON.stringify(filters) });
+  const c = await runningContainer(runtime, name);
   if (!c) throw new Error(`no running ${name}`);
   return c;
 }

@@ -23,6 +23,16 @@ export const BASE_DOMAIN = "odoo-e2e.test";
 
 export const docker = new Docker();
 
+/** The running container of a workload (a Swarm service: its task's container), if any. */
+export async function runningContainer(runtime: Runtime, name: string) {
+  const filters =
+    runtime === "swarm"
+      ? { label: [`com.docker.swarm.service.name=${name}`] }
+      : { name: [`^/${name}$`] };
+  const [c] = await docker.listContainers({ filters: JSON.stringify(filters) });
+  return c as Docker.ContainerInfo | undefined;
+}
+
 export interface E2EPlatform {
   runtime: Runtime;
   prefix: string;

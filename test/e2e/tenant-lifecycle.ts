@@ -4,6 +4,7 @@
 import {
   docker,
   request,
+  runningContainer,
   sweepTenants,
   startPlatform,
   unavailabilityDuring,
@@ -39,23 +40,12 @@ export function tenantLifecycleSuite(runtime: Runtime) {
 
   const execIn = (containerId: string, cmd: string[]) =>
     execOutput(docker.getContainer(containerId), cmd);
-  /** The running container of a workload (a Swarm service: its task's container). */
-  const runningContainer = async (name: string) => {
-    const [c] = await docker.listContainers({
-      filters: JSON.stringify(
-        runtime === "swarm"
-          ? { label: [`com.docker.swarm.service.name=${name}`] }
-          : { name: [`^${name}$`] },
-      ),
-    });
-    return c;
-  };
-  const odooContainer = (tenantId: string) => runningContainer(`odoo-${tenantId}`);
+  const running = (name: string) => runningContainer(runtime, name);
+  const odooContainer = async (tenantId: string) => (await running(`odoo-${tenantId}`))!;
   /** Every address a workload's container has, on each of its networks. */
   const addressesOf = async (name: string) =>
     Object.values(
-      (await docker.getContainer((await runningContainer(name)).Id).inspect()).NetworkSettings
-        .Networks,
+      (await docker.getContainer((await running(name))!.Id).inspect()).NetworkSettings.Networks,
     ).map((n) => n.IPAddress);
 
   const runtimeRunning = async (tenantId: string): Promise<boolean> => {
@@ -249,7 +239,7 @@ export function tenantLifecycleSuite(runtime: Runtime) {
     await p.tenants.up(spec(dedicated, { plan: "premium" }));
     await waitReachable(p, host(dedicated));
     const names = tenantNames(customerOf(dedicated), dedicated);
-    const server = await runningContainer(names.dedicatedPostgres);
+    const server = (await running(names.dedicatedPostgres))!;
     const out = await execIn(server.Id, [
       "psql",
       "-U",
@@ -399,7 +389,7 @@ print(json.dumps({
       /no such volume/i,
     );
     expect(await runtimeRunning(acme)).toBe(false);
-    expect(await runningContainer(`odoo-${acme}-gateway`)).toBeUndefined();
+    expect(await running(`odoo-${acme}-gateway`)).toBeUndefined();
     expect(
       await docker.listNetworks({ filters: JSON.stringify({ name: [`odoo-${acme}-net`] }) }),
     ).toEqual([]);
