@@ -85,13 +85,27 @@ describe("several API processes watching one heartbeat", () => {
   beforeAll(async () => {
     pool = await database.create();
     store = new MonitoringHeartbeatStore(pool);
+    five = Array.from({ length: 5 }, watch);
   });
   afterAll(() => database.drop(pool));
 
-  it("a silence is mailed by one of them, and its end by one of them", async () => {
+  /** The last heartbeat, and the last process start, a minute ago. */
+  const silentForAMinute = () =>
+    pool.query(
+      "UPDATE monitoring_heartbeat SET received_at = now() - interval '1 minute', watched_since = now() - interval '1 minute'",
+    );
+  let five: MonitoringWatch[];
+
+  it("a process starting gives the heartbeats their full time: an old one is no silence yet", async () => {
     await store.received();
-    await pool.query("UPDATE monitoring_heartbeat SET received_at = now() - interval '1 minute'");
-    const five = Array.from({ length: 5 }, watch);
+    await silentForAMinute(); // e.g. the API itself was down for a minute
+    const first = await Promise.all(five.map((w) => w.check()));
+    expect(first.map((r) => r?.mailed)).toEqual(Array(5).fill(undefined));
+    expect(first.every((r) => r!.silentSeconds < 5)).toBe(true);
+  });
+
+  it("a silence is mailed by one of them, and its end by one of them", async () => {
+    await silentForAMinute();
     const first = await Promise.all(five.map((w) => w.check()));
     expect(first.filter((r) => r?.mailed === "silent")).toHaveLength(1);
     expect(sent).toEqual(["[odoo-saas] FIRING: MonitoringSilent: no alert can reach you"]);
@@ -102,7 +116,6 @@ describe("several API processes watching one heartbeat", () => {
   });
 
   it("a silence whose mail could not be written is mailed at the next check", async () => {
-    await pool.query("UPDATE monitoring_heartbeat SET received_at = now() - interval '1 minute'");
     let fail = true;
     const flaky = new MonitoringWatch({
       store,
@@ -117,12 +130,14 @@ describe("several API processes watching one heartbeat", () => {
       heartbeatAge: { set: () => undefined },
       logger: createLogger("silent"),
     });
+    expect((await flaky.check())?.mailed).toBeUndefined(); // armed
+    await silentForAMinute();
     await expect(flaky.check()).rejects.toThrow("outbox unavailable");
     fail = false;
     expect((await flaky.check())?.mailed).toBe("silent");
   });
 
-  it("with no heartbeat ever, the silence counts from when the watch began", async () => {
+  it("with no heartbeat ever, the silence counts from the process's start", async () => {
     await pool.query("DELETE FROM monitoring_heartbeat");
     const w = watch();
     expect((await w.check())?.mailed).toBeUndefined(); // armed now

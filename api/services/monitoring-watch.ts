@@ -23,6 +23,8 @@ export interface MonitoringWatchDeps {
  * they come back. The API's own absence is what Prometheus alerts on: each watches the other.
  */
 export class MonitoringWatch {
+  private armed = false;
+
   constructor(private readonly d: MonitoringWatchDeps) {}
 
   get watching(): boolean {
@@ -35,6 +37,10 @@ export class MonitoringWatch {
 
   async check(): Promise<{ silentSeconds: number; mailed?: "silent" | "back" } | undefined> {
     if (this.d.silenceSeconds === undefined) return undefined;
+    if (!this.armed) {
+      await this.d.store.arm();
+      this.armed = true;
+    }
     const c = await this.d.store.check(this.d.silenceSeconds);
     this.d.heartbeatAge.set(c.silentSeconds);
     if (c.silenceClaimed) {

@@ -386,8 +386,9 @@ const MIGRATIONS: { id: number; sql: string }[] = [
     sql: `
       -- The monitoring's heartbeat (a dead man's switch): Alertmanager sends its always-firing
       -- Watchdog here every minute; silence means Prometheus or Alertmanager is gone, which they
-      -- cannot alert about themselves. One row: since when it is watched, the last heartbeat, and
-      -- the silence the operator was told about (null: none open).
+      -- cannot alert about themselves. One row: since when it is watched (an API process starting
+      -- arms it again), the last heartbeat, and the silence the operator was told about (null:
+      -- none open).
       CREATE TABLE monitoring_heartbeat (
         only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row),
         watched_since timestamptz NOT NULL DEFAULT now(),

@@ -2,7 +2,7 @@ import type { Pool } from "pg";
 
 /** What the watch found: how long the monitoring has been silent, and what it claimed to tell. */
 export interface HeartbeatCheck {
-  /** Seconds since the last heartbeat (or since the watch began, before the first one). */
+  /** Seconds since the last heartbeat, or since the watch was last armed if that is later. */
   silentSeconds: number;
   /** The last heartbeat; null: none since the watch began. */
   lastHeartbeatAt: Date | null;
@@ -24,16 +24,27 @@ export class MonitoringHeartbeatStore {
   }
 
   /**
-   * Arms the watch on its first call, then claims at most one mail: a silence longer than
-   * `silenceSeconds` not yet told, or the end of one that was. Each claim is one conditional
-   * update, so among all the API's processes exactly one makes it.
+   * The silence counts from now at the latest: an API process starting (after being down itself,
+   * or with monitoring just enabled) gives the heartbeats their full time before it tells anyone.
+   */
+  async arm(): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO monitoring_heartbeat (watched_since) VALUES (now())
+       ON CONFLICT (only_row) DO UPDATE SET watched_since = now()`,
+    );
+  }
+
+  /**
+   * Claims at most one mail: a silence longer than `silenceSeconds` not yet told, or the end of
+   * one that was. Each claim is one conditional update, so among all the API's processes exactly
+   * one makes it.
    */
   async check(silenceSeconds: number): Promise<HeartbeatCheck> {
     await this.pool.query("INSERT INTO monitoring_heartbeat DEFAULT VALUES ON CONFLICT DO NOTHING");
     const silent = await this.pool.query(
       `UPDATE monitoring_heartbeat SET silence_mailed_at = now()
         WHERE silence_mailed_at IS NULL
-          AND coalesce(received_at, watched_since) < now() - make_interval(secs => $1)
+          AND greatest(received_at, watched_since) < now() - make_interval(secs => $1)
         RETURNING silence_mailed_at`,
       [silenceSeconds],
     );
@@ -45,7 +56,7 @@ export class MonitoringHeartbeatStore {
     );
     const state = await this.pool.query(
       `SELECT received_at,
-              extract(epoch FROM now() - coalesce(received_at, watched_since))::float8 AS silent
+              extract(epoch FROM now() - greatest(received_at, watched_since))::float8 AS silent
          FROM monitoring_heartbeat`,
     );
     return {
