@@ -57,6 +57,8 @@ export interface ControlApiArgs extends PlatformPartArgs {
   edgeProbe: string;
   /** Traefik's container or service: the API reads why certificates were refused in its log. */
   traefikName: string;
+  /** Where the API mails the operator (failed reconciles, billing problems, a silent monitoring). */
+  operatorEmail?: string;
   /** The monitoring's heartbeat the API watches (monitoring.ts); none without monitoring. */
   monitoringWatch?: { silenceSeconds: number; checkCron: string };
   /** Secret variables from the stack's config (tokens, passwords, SMTP…). */
@@ -134,6 +136,7 @@ export class ControlApi extends pulumi.ComponentResource {
           TRAEFIK_NAME: args.traefikName,
           PLATFORM_PUBLIC_ADDRESSES: args.customDomains.publicAddresses.join(","),
           DOMAIN_DNS_SERVERS: args.customDomains.dnsServers.join(","),
+          ...(args.operatorEmail ? { OPERATOR_EMAIL: args.operatorEmail } : {}),
           ...(args.monitoringWatch
             ? {
                 MONITORING_SILENCE_SECONDS: String(args.monitoringWatch.silenceSeconds),

@@ -259,7 +259,10 @@ export const platformConfigSchema = z.strictObject({
         .string()
         .regex(/^\d+[hdwy]$/, "a duration such as 30d")
         .default("30d"),
-      /** Who alerts are mailed to, through the API's SMTP server (`apiSmtpUrl`). */
+      /**
+       * The operator's address: alerts are mailed there through the API's SMTP server
+       * (`apiSmtpUrl`), and so are the API's own mails to the operator (its OPERATOR_EMAIL).
+       */
       operatorEmail: z.email().optional(),
       mailFrom: z.string().min(3).default("odoo-saas alerts <alerts@localhost>"),
       /**

@@ -459,6 +459,7 @@ function controlApiPart(
       backupAgentImage: config.api.backupAgentImage,
       edgeProbe: `https://${p}-traefik:${config.traefik.httpsPort}`,
       traefikName: `${p}-traefik`,
+      operatorEmail: config.monitoring.operatorEmail,
       monitoringWatch: with_.monitoringWatch,
       secretEnv: args.apiSecretEnv ?? {},
       limits: config.limits.api,

@@ -733,6 +733,7 @@ describe("platform program", () => {
       expect(alertmanager.files[am.global.smtp_auth_password_file]).toBe("smtp/password");
       // The API watches the heartbeat for as long as production allows it to be silent.
       expect(workload("saas-api").env).toMatchObject({
+        OPERATOR_EMAIL: "ops@example.com",
         MONITORING_SILENCE_SECONDS: "180",
         MONITORING_WATCH_CRON: "*/30 * * * * *",
       });
