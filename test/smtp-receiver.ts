@@ -26,12 +26,13 @@ export class SmtpReceiver {
           this.failNext--;
           return callback(new Error("451 try again later"));
         }
-        // Unfold long header lines and join quoted-printable soft line breaks, so tests can
-        // search the text as it was written.
-        const raw = Buffer.concat(chunks)
-          .toString("utf8")
-          .replace(/\r?\n[ \t]+/g, " ")
-          .replace(/=\r?\n/g, "");
+        // Unfold long header lines and join the body's quoted-printable soft line breaks, so
+        // tests can search the text as it was written (each in its part: a soft break followed
+        // by a space is no folded header).
+        const message = Buffer.concat(chunks).toString("utf8");
+        const end = message.search(/\r?\n\r?\n/);
+        const [head, body] = end < 0 ? [message, ""] : [message.slice(0, end), message.slice(end)];
+        const raw = head.replace(/\r?\n[ \t]+/g, " ") + body.replace(/=\r?\n/g, "");
         const subject = /^Subject: (.*)$/m.exec(raw)?.[1]?.trim() ?? "";
         this.messages.push({
           to: session.envelope.rcptTo.map((r) => r.address),
