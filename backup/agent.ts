@@ -14,6 +14,8 @@ const CACHE_VOLUME = "odoo-saas-restic-cache";
 
 /** Where an agent runs: the tenant's filestore volume, its networks, database credentials. */
 export interface AgentPlacement {
+  /** The tenant it works for: its container says so (`odoo-saas.agent-for`), for `docker ps`. */
+  tenant?: string;
   volume?: string;
   /** A restore writes into the volume; everything else mounts it read-only. */
   writable?: boolean;
@@ -163,7 +165,11 @@ export class BackupAgent {
         Entrypoint: ["bash", "-c", SCRIPT, "agent"],
         Cmd: [verb, ...args],
         Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-        Labels: { "odoo-saas.role": "backup-agent", "odoo-saas.verb": verb },
+        Labels: {
+          "odoo-saas.role": "backup-agent",
+          "odoo-saas.verb": verb,
+          ...(placement.tenant ? { "odoo-saas.agent-for": placement.tenant } : {}),
+        },
         HostConfig: {
           Mounts: mounts,
           NetworkMode: placement.networks?.[0] ?? "bridge",

@@ -95,6 +95,7 @@ const pgEnv = (l: TenantDataLocation) => ({
 });
 
 const placement = (l: TenantDataLocation, writable = false): AgentPlacement => ({
+  tenant: l.tenantId,
   volume: l.volume,
   writable,
   networks: l.networks,

@@ -199,8 +199,13 @@ describe(`no customer data is lost ${ODOO_STAND_IN} ${KILL_BILL_STAND_IN}`, () =
 
     // Killed on its start event, not when a poll sees it: a backup that reuses the unchanged
     // dump is quick enough to finish between two polls, and the kill would then land on nothing.
+    // This tenant's agent only: other suites back up their tenants on the same engine meanwhile.
     const starts = (await docker.getEvents({
-      filters: { type: ["container"], event: ["start"], label: ["odoo-saas.verb=backup"] },
+      filters: {
+        type: ["container"],
+        event: ["start"],
+        label: ["odoo-saas.verb=backup", `odoo-saas.agent-for=${COPY}`],
+      },
     })) as NodeJS.ReadableStream & { destroy(): void };
     const agentKilled = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error("no backup agent started in 60 s")), 60_000);
