@@ -138,6 +138,7 @@ describe(`Redis going away ${PROVIDER_FREE} ${KILL_BILL_STAND_IN}`, () => {
       "drift-checks",
       "grace-periods",
       "idle-sleep",
+      "monitoring-watch",
       "nightly-backups",
       "repository-check",
       "restore-drills",
